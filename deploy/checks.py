@@ -1,0 +1,130 @@
+"""The endpoint checks of a verify, run from the control machine with requests.
+
+Each check returns a `Result`; `poll` retries one until it passes or its
+deadline passes, and keeps what it saw last.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import requests
+
+REQUEST_TIMEOUT_S = 5
+RETRY_PAUSE_S = 2
+
+# The two failures from the operators' notes, as Ray 2.20.0 logs them.
+LOG_SIGNATURES = {
+    "metrics_port_clash": "Address already in use",
+    "serve_future_race": "assert not dest.done()",
+}
+
+
+@dataclass
+class Result:
+    host: str
+    check: str
+    ok: bool
+    detail: str
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _get(url: str) -> requests.Response:
+    return requests.get(url, timeout=REQUEST_TIMEOUT_S)
+
+
+def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline: float) -> Result:
+    """Run `probe` until it passes or `deadline` (a time.monotonic value) passes."""
+    started = time.monotonic()
+    while True:
+        try:
+            ok, detail = probe()
+        except requests.RequestException as error:
+            ok, detail = False, f"{type(error).__name__}: {error}"
+        if ok or time.monotonic() >= deadline:
+            seconds = round(time.monotonic() - started, 1)
+            if not ok:
+                detail = f"{detail} (gave up after {seconds:.0f}s)"
+            return Result(host, check, ok, detail, seconds)
+        time.sleep(RETRY_PAUSE_S)
+
+
+def alive_nodes(address: str, dashboard_port: int) -> list[dict]:
+    """The head's list of ALIVE nodes (node_ip, resources_total, ...)."""
+    url = (
+        f"http://{address}:{dashboard_port}/api/v0/nodes"
+        "?filter_keys=state&filter_predicates=%3D&filter_values=ALIVE&detail=1"
+    )
+    response = _get(url)
+    response.raise_for_status()
+    return response.json()["data"]["result"]["result"]
+
+
+def probe_version(address: str, port: int, expected: str):
+    def probe():
+        response = _get(f"http://{address}:{port}/api/version")
+        if response.status_code != 200:
+            return False, f"HTTP {response.status_code}"
+        version = response.json().get("ray_version")
+        return version == expected, f"ray_version {version} (expected {expected})"
+    return probe
+
+
+def probe_text(url: str, expected: str):
+    def probe():
+        response = _get(url)
+        body = response.text.strip()
+        ok = response.status_code == 200 and expected in body
+        return ok, f"HTTP {response.status_code}: {body[:80]}"
+    return probe
+
+
+def probe_metrics(address: str, port: int):
+    def probe():
+        response = _get(f"http://{address}:{port}/metrics")
+        series = {
+            line.split("{")[0].split(" ")[0]
+            for line in response.text.splitlines()
+            if line.startswith("ray_")
+        }
+        ok = response.status_code == 200 and bool(series)
+        return ok, f"HTTP {response.status_code}, {len(series)} ray_ series"
+    return probe
+
+
+def probe_alive_count(address: str, port: int, expected: int):
+    def probe():
+        count = len(alive_nodes(address, port))
+        return count == expected, f"{count} ALIVE nodes (expected {expected})"
+    return probe
+
+
+def probe_node_alive(head_address: str, port: int, node_ip: str):
+    def probe():
+        ips = sorted(node["node_ip"] for node in alive_nodes(head_address, port))
+        return node_ip in ips, f"{node_ip} {'in' if node_ip in ips else 'not in'} ALIVE nodes {ips}"
+    return probe
+
+
+def probe_health_route(url: str, expected_version: str):
+    def probe():
+        response = _get(url)
+        if response.status_code != 200:
+            return False, f"HTTP {response.status_code}: {response.text[:80]}"
+        body = response.json()
+        ok = body.get("status") == "ok" and body.get("ray_version") == expected_version
+        return ok, f"{body}"
+    return probe
+
+
+def log_results(host: str, container: str, counts: dict[str, int]) -> list[Result]:
+    """One result per error signature: red when the container logged it."""
+    results = []
+    for check, signature in LOG_SIGNATURES.items():
+        count = counts.get(signature, 0)
+        detail = f"{count} x '{signature}' in {container} logs"
+        results.append(Result(host, f"log:{check}", count == 0, detail))
+    return results

@@ -1,0 +1,110 @@
+"""Pure builders for every shell command the deploys run on a host."""
+
+import shlex
+
+COMPOSE_V2 = "docker compose"
+COMPOSE_V1 = "docker-compose"
+
+
+def ray_start_args(node) -> list[str]:
+    """`ray start` for one node, in the foreground so the container lives with it."""
+    s = node.settings
+    args = ["ray", "start", "--block", f"--node-ip-address={node.address}"]
+    if node.role == "head":
+        args += [
+            "--head",
+            f"--port={s['ray_gcs_port']}",
+            f"--dashboard-host={s['ray_dashboard_host']}",
+            f"--dashboard-port={s['ray_dashboard_port']}",
+        ]
+    else:
+        args.append(f"--address={node.gcs_address}")
+    args += [
+        f"--dashboard-agent-listen-port={s['ray_dashboard_agent_port']}",
+        f"--metrics-export-port={s['ray_metrics_export_port']}",
+        f"--object-store-memory={s['ray_object_store_memory_mb'] * 1024 * 1024}",
+        "--disable-usage-stats",
+    ]
+    if s["ray_num_cpus"]:
+        args.append(f"--num-cpus={s['ray_num_cpus']}")
+    args += [str(arg) for arg in s["ray_start_extra_args"]]
+    return args
+
+
+def compose(cli: str, project_dir: str, compose_file: str, project: str, *action: str,
+            profile: str | None = None) -> str:
+    """A compose call pinned to one file and project, run from the project directory."""
+    parts = [*cli.split(), "-f", compose_file, "-p", project]
+    if profile:
+        parts += ["--profile", profile]
+    parts += list(action)
+    return f"cd {shlex.quote(project_dir)} && {shlex.join(parts)}"
+
+
+def compose_up(cli, node) -> str:
+    return compose(
+        cli, node.settings["ray_project_dir"], node.compose_file,
+        node.settings["ray_compose_project"], "up", "-d", "--remove-orphans",
+        profile="ray" if node.role == "head" else None,
+    )
+
+
+def compose_down(cli, node) -> str:
+    # No -v: named volumes are never removed.
+    return compose(
+        cli, node.settings["ray_project_dir"], node.compose_file,
+        node.settings["ray_compose_project"], "down", "--remove-orphans",
+        profile="ray" if node.role == "head" else None,
+    )
+
+
+def remove_labelled_containers(label: str, value: str) -> str:
+    """Force-remove every container carrying label=value, and nothing else."""
+    selector = shlex.quote(f"label={label}={value}")
+    return f"docker ps -aq --filter {selector} | xargs -r docker rm -f"
+
+
+def pull(image: str) -> str:
+    return f"docker pull {shlex.quote(image)}"
+
+
+def wait_healthy(container: str, timeout_s: int) -> str:
+    """Wait, up to a deadline, for Docker to call the container healthy.
+
+    Exits non-zero naming the container and the last status seen.
+    """
+    name = shlex.quote(container)
+    return (
+        f"deadline=$(( $(date +%s) + {int(timeout_s)} )); "
+        f"while :; do status=$(docker inspect -f '{{{{.State.Health.Status}}}}' {name} 2>/dev/null "
+        f"|| echo missing); "
+        f'[ "$status" = healthy ] && exit 0; '
+        f'if [ "$(date +%s)" -ge "$deadline" ]; then '
+        f'echo "{container} not healthy after {int(timeout_s)}s (last status: $status)" >&2; '
+        f"docker logs --tail 30 {name} >&2 2>&1 || true; exit 1; fi; "
+        f"sleep 2; done"
+    )
+
+
+def ports_free(ports: list[int]) -> str:
+    """Fail, naming the process, if any of the ports is still listened on."""
+    checks = " ".join(str(int(p)) for p in sorted(set(ports)))
+    return (
+        f"busy=0; for port in {checks}; do "
+        f'holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n1); '
+        f'if [ -n "$holder" ]; then echo "port $port is still held: $holder" >&2; busy=1; fi; '
+        f"done; exit $busy"
+    )
+
+
+def serve_deploy(container: str, config_path: str, marker_path: str, marker: str) -> str:
+    """`serve deploy` inside the head, then record what was deployed."""
+    return (
+        f"docker exec {shlex.quote(container)} serve deploy {shlex.quote(config_path)} && "
+        f"echo {shlex.quote(marker)} > {shlex.quote(marker_path)}"
+    )
+
+
+def refuse(message: str) -> str:
+    """A command that fails with `message`: how an operation reports a refusal."""
+    return f"echo {shlex.quote(message)} >&2; exit 1"

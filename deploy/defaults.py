@@ -1,0 +1,115 @@
+"""Every data key the deploys read, with its default.
+
+`None` means "must be set": validation stops the run before any host is
+touched when such a key has no value. The README's "Data keys" table lists
+the same keys and defaults; a test keeps the two in step.
+"""
+
+# ---------------------------------------------------------------------------
+# docker_: the Docker engine on every host
+# ---------------------------------------------------------------------------
+DOCKER_DEFAULTS = {
+    # "docker" = Docker's official apt repository; "distro" = the distribution's
+    # own docker.io + Compose packages.
+    "docker_install_source": "docker",
+    # Pin for docker-ce / docker-ce-cli (e.g. "5:27.3.1-1~debian.12~bookworm"); "" = newest.
+    "docker_version": "",
+    "docker_apt_url": "https://download.docker.com/linux",
+    "docker_official_packages": [
+        "docker-ce",
+        "docker-ce-cli",
+        "containerd.io",
+        "docker-compose-plugin",
+    ],
+    "docker_distro_packages": ["docker.io", "docker-compose"],
+    "docker_log_max_size": "50m",
+    "docker_log_max_file": 5,
+    "docker_insecure_registries": [],
+    "docker_registry_mirrors": [],
+    # Extra keys merged into /etc/docker/daemon.json.
+    "docker_daemon_extra": {},
+    # Free space needed under /var/lib/docker before pulling images.
+    "docker_min_free_mb": 8192,
+    # Users added to the docker group.
+    "docker_users": [],
+}
+
+# ---------------------------------------------------------------------------
+# ray_: the Ray containers, their compose files and env
+# ---------------------------------------------------------------------------
+RAY_DEFAULTS = {
+    "ray_version": "2.20.0",
+    # Image reference with a tag, e.g. "registry.example.com/seedcore/ray:2.20.0".
+    "ray_image": None,
+    "ray_project_dir": "/opt/seedcore",
+    "ray_compose_project": "seedcore",
+    "ray_head_container": "seedcore-ray-head",
+    "ray_worker_container": "seedcore-ray-worker",
+    # Address other nodes use to reach this one; "" = the host's SSH address, resolved.
+    "ray_node_ip": "",
+    "ray_gcs_port": 6379,
+    "ray_dashboard_host": "0.0.0.0",
+    "ray_dashboard_port": 8265,
+    "ray_dashboard_agent_port": 52365,
+    # Per-node Prometheus endpoint (`ray start --metrics-export-port`).
+    "ray_metrics_export_port": 8080,
+    # The dashboard's own metrics server (DASHBOARD_METRIC_PORT); must differ from the above.
+    "ray_dashboard_metrics_port": 44227,
+    "ray_object_store_memory_mb": 2048,
+    # CPUs Ray may schedule on; 0 = all the host has.
+    "ray_num_cpus": 0,
+    "ray_restart_policy": "unless-stopped",
+    "ray_nofile_limit": 65536,
+    "ray_start_extra_args": [],
+    # PYTHONASYNCIODEBUG=1 in every Ray process: slows every asyncio loop; debugging only.
+    "ray_asyncio_debug": False,
+    # The variables from the operators' fix notes: rendered for their runbooks' greps,
+    # read by nothing in Ray 2.20.0.
+    "ray_notes_env": {
+        "RAY_DISABLE_METRICS_SERVER": "1",
+        "RAY_METRICS_EXPORT_PORT": "8080",
+        "RAY_DASHBOARD_METRICS_PORT": "8080",
+        "RAY_SERVE_ASYNC_DEBUG": "1",
+        "RAY_SERVE_CONTROLLER_HEARTBEAT_TIMEOUT_S": "30",
+        "RAY_SERVE_PROXY_HEARTBEAT_TIMEOUT_S": "30",
+    },
+    # Extra environment for the Ray containers.
+    "ray_env": {},
+    "ray_head_start_timeout_s": 180,
+}
+
+# ---------------------------------------------------------------------------
+# serve_: Ray Serve
+# ---------------------------------------------------------------------------
+SERVE_DEFAULTS = {
+    "serve_http_host": "0.0.0.0",
+    "serve_http_port": 8000,
+    "serve_proxy_location": "EveryNode",
+    "serve_proxy_ready_check_timeout_s": 30,
+    "serve_proxy_health_check_timeout_s": 30,
+    "serve_proxy_health_check_period_s": 10,
+    # Route of the shipped health application.
+    "serve_health_route": "/health",
+    # More applications, each a dict in `serve deploy` config form.
+    "serve_applications": [],
+}
+
+# ---------------------------------------------------------------------------
+# verify_: the checks that end every run
+# ---------------------------------------------------------------------------
+VERIFY_DEFAULTS = {
+    "verify_timeout_s": 240,
+    "verify_report_path": "reports/verify.json",
+}
+
+ALL_DEFAULTS = {
+    **DOCKER_DEFAULTS,
+    **RAY_DEFAULTS,
+    **SERVE_DEFAULTS,
+    **VERIFY_DEFAULTS,
+}
+
+# Types of the keys whose default is None.
+REQUIRED_TYPES = {
+    "ray_image": str,
+}

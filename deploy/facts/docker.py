@@ -1,0 +1,135 @@
+"""Facts about the Docker engine and the containers the deploy owns."""
+
+import json
+
+from pyinfra.api import FactBase
+
+from deploy.render import HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, ROLE_LABEL
+
+
+class DockerEngine(FactBase):
+    """
+    Whether the Docker engine is installed and answering.
+
+    Returns ``{"installed": bool, "running": bool, "version": str}``.
+    """
+
+    def command(self) -> str:
+        return (
+            "if ! command -v docker >/dev/null 2>&1; then echo absent; "
+            "elif v=$(docker version --format '{{.Server.Version}}' 2>/dev/null); "
+            'then echo "running $v"; else echo down; fi'
+        )
+
+    def process(self, output):
+        words = " ".join(output).split()
+        state = words[0] if words else "absent"
+        return {
+            "installed": state != "absent",
+            "running": state == "running",
+            "version": words[1] if len(words) > 1 else "",
+        }
+
+
+class ComposeCli(FactBase):
+    """
+    The Compose command line this host has: ``docker compose`` (v2),
+    ``docker-compose`` (v1), or ``None``.
+    """
+
+    def command(self) -> str:
+        return (
+            "if docker compose version >/dev/null 2>&1; then echo 'docker compose'; "
+            "elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; "
+            "else echo none; fi"
+        )
+
+    def process(self, output):
+        value = " ".join(output).strip()
+        return None if value in ("", "none") else value
+
+
+def _summarise(record: dict) -> dict:
+    state = record.get("State", {})
+    labels = record.get("Config", {}).get("Labels") or {}
+    return {
+        "id": record.get("Id", ""),
+        "name": record.get("Name", "").lstrip("/"),
+        "image": record.get("Config", {}).get("Image", ""),
+        "status": state.get("Status", ""),
+        "health": (state.get("Health") or {}).get("Status", ""),
+        "started_at": state.get("StartedAt", ""),
+        "config_hash": labels.get(HASH_LABEL, ""),
+        "role": labels.get(ROLE_LABEL, ""),
+        "compose_project": labels.get("com.docker.compose.project", ""),
+        "managed": labels.get(MANAGED_LABEL) == MANAGED_VALUE,
+    }
+
+
+class ProjectContainers(FactBase):
+    """
+    Containers that belong to the deploy or to its compose project, summarised:
+    id, name, image, status, health, started_at, config_hash, role,
+    compose_project and managed. Empty when Docker is absent or down.
+
+    + project: the compose project name (``ray_compose_project``)
+    """
+
+    @staticmethod
+    def default():
+        return []
+
+    def command(self, project: str) -> str:
+        return (
+            "{ docker ps -aq --filter label=" + f"{MANAGED_LABEL}={MANAGED_VALUE}; "
+            f"docker ps -aq --filter label=com.docker.compose.project={project}; "
+            "} 2>/dev/null | sort -u | xargs -r docker inspect 2>/dev/null || true"
+        )
+
+    def process(self, output):
+        text = "\n".join(output).strip()
+        if not text:
+            return []
+        return [_summarise(record) for record in json.loads(text)]
+
+
+class ImageId(FactBase):
+    """
+    The local ID of an image reference, or ``None`` when it is not pulled.
+
+    + image: the image reference
+    """
+
+    def command(self, image: str) -> str:
+        return f"docker image inspect -f '{{{{.Id}}}}' {image} 2>/dev/null || true"
+
+    def process(self, output):
+        value = "".join(output).strip()
+        return value or None
+
+
+class LogSignatureCounts(FactBase):
+    """
+    How many times each fixed string appears in a container's logs.
+
+    + container: the container name
+    + signatures: the strings to count
+    """
+
+    def command(self, container: str, signatures: list[str]) -> str:
+        parts = []
+        for signature in signatures:
+            quoted = "'" + signature.replace("'", "'\\''") + "'"
+            parts.append(
+                f"printf '%s\\t' {quoted}; "
+                f"docker logs {container} 2>&1 | grep -c -F -e {quoted} || true"
+            )
+        return "; ".join(parts)
+
+    def process(self, output):
+        counts = {}
+        for line in output:
+            signature, _, count = line.rpartition("\t")
+            if signature:
+                counts[signature] = int(count or 0)
+        return counts

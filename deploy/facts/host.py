@@ -1,0 +1,100 @@
+"""Facts about the host itself: listening ports, free disk, small state files."""
+
+import re
+
+from pyinfra.api import FactBase
+
+_PROCESS = re.compile(r'\("([^"]+)",pid=(\d+)')
+
+
+class ListeningPorts(FactBase):
+    """
+    TCP ports listened on, each with the processes holding it and, for a
+    process inside a container, that container's full ID.
+
+    Returns ``{port: [{"process": str, "pid": int, "container": str}]}``.
+    Run with sudo to see other users' processes.
+    """
+
+    @staticmethod
+    def default():
+        return {}
+
+    def command(self) -> str:
+        return (
+            "ss -Hltnp 2>/dev/null; echo '--- cgroups'; "
+            "for pid in $(ss -Hltnp 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
+            "echo \"$pid $(grep -o -m1 '[0-9a-f]\\{64\\}' /proc/$pid/cgroup 2>/dev/null | head -n1)\"; "
+            "done"
+        )
+
+    def process(self, output):
+        sockets, containers = [], {}
+        in_cgroups = False
+        for line in output:
+            if line.startswith("--- cgroups"):
+                in_cgroups = True
+            elif in_cgroups:
+                pid, _, container = line.strip().partition(" ")
+                if pid.isdigit():
+                    containers[int(pid)] = container.strip()
+            elif line.strip():
+                sockets.append(line.split())
+
+        ports: dict[int, list[dict]] = {}
+        for fields in sockets:
+            if len(fields) < 4:
+                continue
+            local = fields[3]
+            port_text = local.rsplit(":", 1)[-1]
+            if not port_text.isdigit():
+                continue
+            holders = ports.setdefault(int(port_text), [])
+            for name, pid in _PROCESS.findall(" ".join(fields[5:])):
+                holder = {"process": name, "pid": int(pid), "container": containers.get(int(pid), "")}
+                if holder not in holders:
+                    holders.append(holder)
+        return ports
+
+
+class DiskAvailableMb(FactBase):
+    """
+    Free space, in MiB, on the filesystem holding ``path`` (or its nearest
+    existing parent).
+
+    + path: the directory to check
+    """
+
+    def command(self, path: str) -> str:
+        return (
+            f"p={path}; while [ ! -e \"$p\" ] && [ \"$p\" != / ]; do p=$(dirname \"$p\"); done; "
+            "df -Pk \"$p\" | awk 'NR==2 {print int($4/1024)}'"
+        )
+
+    def process(self, output):
+        text = "".join(output).strip()
+        return int(text) if text.isdigit() else None
+
+
+class FileText(FactBase):
+    """
+    The text of a small file, or ``None`` when it does not exist.
+
+    + path: the file to read
+    """
+
+    def command(self, path: str) -> str:
+        return f"cat {path} 2>/dev/null || true"
+
+    def process(self, output):
+        return "\n".join(output)
+
+
+class EpochSeconds(FactBase):
+    """The host's clock, in seconds since the epoch."""
+
+    def command(self) -> str:
+        return "date +%s"
+
+    def process(self, output):
+        return int("".join(output).strip())

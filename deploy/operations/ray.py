@@ -1,0 +1,185 @@
+"""Operations on one host's Ray node container. Each reads facts, decides,
+and yields commands or calls ``host.noop``; the command lines come from
+``deploy.commands``.
+"""
+
+from pyinfra import host
+from pyinfra.api import operation
+
+from deploy import commands
+from deploy.facts.docker import ComposeCli, ImageId, ProjectContainers
+from deploy.facts.host import FileText
+from deploy.topology import Node
+
+# Health states that need no restart: "starting" is a container still inside
+# its start period, waited on by `head_healthy`.
+GOOD_HEALTH = ("healthy", "starting", "")
+
+
+def compose_cli(default: str = commands.COMPOSE_V2) -> str:
+    """The host's Compose CLI, or `default` while Docker is not installed yet."""
+    return host.get_fact(ComposeCli) or default
+
+
+def _containers(node: Node) -> list[dict]:
+    return host.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+
+
+def node_container(node: Node) -> dict | None:
+    return next((c for c in _containers(node) if c["name"] == node.container), None)
+
+
+def is_current(container: dict | None, config_hash: str) -> bool:
+    """Running, with the wanted config, and not unhealthy."""
+    return bool(
+        container
+        and container["status"] == "running"
+        and container["config_hash"] == config_hash
+        and container["health"] in GOOD_HEALTH
+    )
+
+
+def restart_reason(container: dict | None, config_hash: str) -> str:
+    if container is None:
+        return "not created"
+    if container["status"] != "running":
+        return f"container is {container['status']}"
+    if container["config_hash"] != config_hash:
+        return "config changed"
+    if container["health"] not in GOOD_HEALTH:
+        return f"container is {container['health']}"
+    return ""
+
+
+@operation()
+def image_pulled(image: str):
+    """
+    Pull an image unless this host already has it.
+
+    + image: the image reference, with its tag
+
+    **Example:**
+
+    .. code:: python
+
+        ray.image_pulled(name="Pull the Ray image", image="registry:5000/seedcore/ray:2.20.0")
+    """
+    if host.get_fact(ImageId, image=image):
+        host.noop(f"image {image} is present")
+        return
+    yield commands.pull(image)
+
+
+@operation()
+def node_stopped(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2):
+    """
+    Stop and remove the node's container when it is not current: missing,
+    stopped, unhealthy, or running an older config. A current one is kept.
+
+    + node: the node (``deploy.topology.Node``)
+    + config_hash: the digest of the config it should run
+    + compose_default: the Compose CLI to show while Docker is not installed
+    """
+    container = node_container(node)
+    if container is None:
+        host.noop(f"{node.container} is not running")
+        return
+    if is_current(container, config_hash):
+        host.noop(f"{node.container} is current")
+        return
+    yield commands.compose_down(compose_cli(compose_default), node)
+
+
+@operation()
+def leftovers_removed(node: Node):
+    """
+    Remove containers of this project that are not the node's own running
+    container (a stale name, a role this host no longer has, an exited one).
+    Only containers carrying the project's labels are touched.
+
+    + node: the node (``deploy.topology.Node``)
+    """
+    leftovers = [
+        c for c in _containers(node)
+        if c["name"] != node.container or c["status"] != "running"
+    ]
+    if not leftovers:
+        host.noop("no leftover containers")
+        return
+    names = " ".join(c["id"][:12] for c in leftovers)
+    yield f"docker rm -f {names}"
+
+
+@operation()
+def ports_free(node: Node, ports: list[int]):
+    """
+    Before a start, fail naming the holder if a port the node needs is taken.
+    Nothing to check while the node's own container runs.
+
+    + node: the node (``deploy.topology.Node``)
+    + ports: the TCP ports the node listens on
+    """
+    container = node_container(node)
+    if container is not None and container["status"] == "running":
+        host.noop(f"{node.container} holds its ports")
+        return
+    yield commands.ports_free(ports)
+
+
+@operation()
+def node_started(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2,
+                 after_host: str | None = None):
+    """
+    Start the node's container with ``compose up -d`` unless it is current.
+
+    + node: the node (``deploy.topology.Node``)
+    + config_hash: the digest of the config it should run
+    + compose_default: the Compose CLI to show while Docker is not installed
+    + after_host: a host that must not have failed (the head, for a worker)
+    """
+    if is_current(node_container(node), config_hash):
+        host.noop(f"{node.container} is current")
+        return
+    failed = {failed_host.name for failed_host in host.state.failed_hosts}
+    if after_host and after_host in failed:
+        yield commands.refuse(
+            f"not starting {node.container}: host {after_host} (the Ray head) failed earlier "
+            "in this run; fix it and run the deploy again"
+        )
+        return
+    yield commands.compose_up(compose_cli(compose_default), node)
+
+
+@operation()
+def node_healthy(node: Node, timeout_s: int):
+    """
+    Wait, up to ``timeout_s``, until Docker reports the container healthy.
+
+    + node: the node (``deploy.topology.Node``)
+    + timeout_s: the deadline in seconds
+    """
+    container = node_container(node)
+    if container is not None and container["status"] == "running" and container["health"] == "healthy":
+        host.noop(f"{node.container} is healthy")
+        return
+    yield commands.wait_healthy(node.container, timeout_s)
+
+
+@operation()
+def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path: str):
+    """
+    Run ``serve deploy`` in the head container when the Serve config changed
+    or the head was restarted since the last deploy.
+
+    + node: the head node (``deploy.topology.Node``)
+    + config_path: the Serve config, as the container sees it
+    + config_digest: the digest of that config
+    + marker_path: where the last deployed digest is recorded on the host
+    """
+    container = node_container(node)
+    container_id = container["id"][:12] if container else "new"
+    marker = f"{config_digest} {container_id}"
+    if container is not None and (host.get_fact(FileText, path=marker_path) or "").strip() == marker:
+        host.noop("the Serve config is deployed")
+        return
+    yield commands.serve_deploy(node.container, config_path, marker_path, marker)

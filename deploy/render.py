@@ -1,0 +1,173 @@
+"""Pure functions that turn a node's data into the files put on its host."""
+
+import hashlib
+import json
+from importlib import resources
+
+import yaml
+
+from deploy.commands import ray_start_args
+from deploy.topology import Node
+
+MANAGED_LABEL = "io.seedcore.managed-by"
+MANAGED_VALUE = "seedcore-deploy"
+HASH_LABEL = "io.seedcore.config-hash"
+ROLE_LABEL = "io.seedcore.role"
+ENV_FILE = "ray.env"
+SERVE_CONFIG = "serve.yaml"
+SERVE_DIR = "serve"
+HEALTH_APP = "seedcore_health.py"
+# Where the project's serve directory (the health app, serve.yaml) appears
+# inside the Ray containers; it is on their PYTHONPATH.
+CONTAINER_SERVE_DIR = "/srv/seedcore/serve"
+HEALTH_APP_NAME = "seedcore-health"
+
+
+def health_app_source() -> str:
+    return resources.files("deploy.apps").joinpath(HEALTH_APP).read_text()
+
+
+def env_file(node: Node) -> str:
+    """The Ray containers' env file, with the two blocks of Ray fixes apart."""
+    s = node.settings
+    lines = [
+        "# Managed by the seedcore deploy; edits here are overwritten.",
+        "",
+        "# --- Block 1: variables from the operators' Ray 2.20.0 fix notes -----------",
+        "# Kept because the runbooks grep for them. Ray 2.20.0 reads NONE of them:",
+        "# they neither disable nor move any metrics server and change no Serve timeout.",
+    ]
+    lines += [f"{key}={value}" for key, value in s["ray_notes_env"].items()]
+    if s["ray_asyncio_debug"]:
+        lines += [
+            "# ray_asyncio_debug is on: CPython's asyncio debug mode in every Ray process.",
+            "# It slows every event loop and fixes nothing; switch it off after debugging.",
+            "PYTHONASYNCIODEBUG=1",
+        ]
+    else:
+        lines.append("# PYTHONASYNCIODEBUG is left out: it only slows every worker (ray_asyncio_debug).")
+    lines += [
+        "",
+        "# --- Block 2: settings Ray 2.20.0 really reads ------------------------------",
+        "# The dashboard's own metrics server, kept apart from the per-node",
+        "# --metrics-export-port: their clash is the 'Address already in use' error.",
+        f"DASHBOARD_METRIC_PORT={s['ray_dashboard_metrics_port']}",
+        "# Serve proxy checks get time to answer on a slow start, so the controller's",
+        "# 'assert not dest.done()' race (fixed upstream in Ray 2.56) is not triggered.",
+        f"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S={s['serve_proxy_ready_check_timeout_s']}",
+        f"RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S={s['serve_proxy_health_check_timeout_s']}",
+        f"RAY_SERVE_PROXY_HEALTH_CHECK_PERIOD_S={s['serve_proxy_health_check_period_s']}",
+        "# Drivers attach to the running cluster instead of starting a second one.",
+        f"RAY_ADDRESS={node.gcs_address}",
+        "RAY_USAGE_STATS_ENABLED=0",
+        f"PYTHONPATH={CONTAINER_SERVE_DIR}",
+    ]
+    if s["ray_env"]:
+        lines += ["", "# --- Extra environment from ray_env --------------------------------------"]
+        lines += [f"{key}={value}" for key, value in s["ray_env"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def shm_size_mb(settings: dict) -> int:
+    """/dev/shm sized for the object store plus a quarter of headroom."""
+    return settings["ray_object_store_memory_mb"] * 5 // 4
+
+
+def healthcheck(node: Node) -> dict:
+    s = node.settings
+    if node.role == "head":
+        url = f"http://127.0.0.1:{s['ray_dashboard_port']}/api/gcs_healthz"
+    else:
+        url = f"http://127.0.0.1:{s['ray_metrics_export_port']}/metrics"
+    probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout=5)"
+    return {
+        "test": ["CMD", "python", "-c", probe],
+        "interval": "5s",
+        "timeout": "10s",
+        "retries": 6,
+        "start_period": "60s",
+    }
+
+
+def _service(node: Node, config_hash: str) -> dict:
+    s = node.settings
+    project_dir = s["ray_project_dir"]
+    service = {
+        "image": s["ray_image"],
+        "container_name": node.container,
+        "network_mode": "host",
+        "restart": s["ray_restart_policy"],
+        "shm_size": f"{shm_size_mb(s)}m",
+        "ulimits": {"nofile": {"soft": s["ray_nofile_limit"], "hard": s["ray_nofile_limit"]}},
+        "env_file": [ENV_FILE],
+        "volumes": [f"{project_dir}/{SERVE_DIR}:{CONTAINER_SERVE_DIR}:ro"],
+        "command": ray_start_args(node),
+        "healthcheck": healthcheck(node),
+        "labels": {
+            MANAGED_LABEL: MANAGED_VALUE,
+            ROLE_LABEL: node.role,
+            HASH_LABEL: config_hash,
+        },
+    }
+    if node.role == "head":
+        service["profiles"] = ["ray"]
+    return service
+
+
+def compose_file(node: Node, config_hash: str) -> str:
+    name = "ray-head" if node.role == "head" else "ray-worker"
+    document = {"services": {name: _service(node, config_hash)}}
+    header = "# Managed by the seedcore deploy; edits here are overwritten.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+
+
+def config_hash(node: Node, head_hash: str = "") -> str:
+    """A digest of everything that, changed, needs this node's container recreated.
+
+    A worker's digest includes the head's, so a head restart restarts its workers
+    in order instead of leaving them to find a new GCS on their own.
+    """
+    material = {
+        "env": env_file(node),
+        "compose": compose_file(node, ""),
+        "app": health_app_source(),
+        "head": head_hash,
+    }
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return digest[:16]
+
+
+def serve_config(settings: dict) -> str:
+    """The declarative Serve config given to `serve deploy` on the head."""
+    health = {
+        "name": HEALTH_APP_NAME,
+        "route_prefix": settings["serve_health_route"],
+        "import_path": "seedcore_health:app",
+    }
+    document = {
+        "proxy_location": settings["serve_proxy_location"],
+        "http_options": {
+            "host": settings["serve_http_host"],
+            "port": settings["serve_http_port"],
+        },
+        "applications": [health, *settings["serve_applications"]],
+    }
+    header = "# Managed by the seedcore deploy; edits here are overwritten.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+
+
+def daemon_json(settings: dict) -> str:
+    """/etc/docker/daemon.json: log rotation, registries, then any extra keys."""
+    document = {
+        "log-driver": "json-file",
+        "log-opts": {
+            "max-size": settings["docker_log_max_size"],
+            "max-file": str(settings["docker_log_max_file"]),
+        },
+    }
+    if settings["docker_insecure_registries"]:
+        document["insecure-registries"] = list(settings["docker_insecure_registries"])
+    if settings["docker_registry_mirrors"]:
+        document["registry-mirrors"] = list(settings["docker_registry_mirrors"])
+    document.update(settings["docker_daemon_extra"])
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,33 @@
+"""The node's compose file, env file and Serve files, rendered on its host."""
+
+from io import StringIO
+
+from pyinfra.api import deploy
+from pyinfra.operations import files
+
+from deploy import render
+from deploy.defaults import RAY_DEFAULTS, SERVE_DEFAULTS
+from deploy.topology import Node
+
+
+def _put(name: str, text: str, dest: str, mode: str):
+    return files.put(name=name, src=StringIO(text), dest=dest, mode=mode, user="root", group="root")
+
+
+@deploy("Render the compose files and env", data_defaults={**RAY_DEFAULTS, **SERVE_DEFAULTS})
+def render_project(node: Node, config_hash: str):
+    project_dir = node.settings["ray_project_dir"]
+    serve_dir = f"{project_dir}/{render.SERVE_DIR}"
+    files.directory(name=f"Create the project directory {project_dir}", path=project_dir,
+                    mode="0755", user="root", group="root")
+    files.directory(name="Create the Serve directory", path=serve_dir,
+                    mode="0755", user="root", group="root")
+    _put("Write the Ray env file (root only: it may hold secrets)",
+         render.env_file(node), f"{project_dir}/{render.ENV_FILE}", "0600")
+    _put(f"Write {node.compose_file}",
+         render.compose_file(node, config_hash), f"{project_dir}/{node.compose_file}", "0644")
+    _put("Write the Serve health application",
+         render.health_app_source(), f"{serve_dir}/{render.HEALTH_APP}", "0644")
+    if node.role == "head":
+        _put("Write the Serve config", render.serve_config(node.settings),
+             f"{serve_dir}/{render.SERVE_CONFIG}", "0644")

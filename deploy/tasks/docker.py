@@ -1,0 +1,125 @@
+"""Docker on every host: packages, daemon.json, the service, the docker group."""
+
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.deb import DebArch
+from pyinfra.facts.server import LinuxDistribution
+from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from deploy.defaults import DOCKER_DEFAULTS
+from deploy.render import daemon_json
+from deploy.topology import settings_for
+
+KEYRING = "/etc/apt/keyrings/docker.asc"
+SUPPORTED_DISTROS = {"debian", "ubuntu"}
+# Tools the deploy's own facts and checks use on every host.
+BASE_PACKAGES = ["ca-certificates", "curl", "iproute2", "procps"]
+
+
+def distro() -> tuple[str, str]:
+    """(id, codename) of the host's distribution, e.g. ("debian", "bookworm")."""
+    facts = host.get_fact(LinuxDistribution) or {}
+    meta = facts.get("release_meta") or {}
+    distro_id = (meta.get("ID") or facts.get("name") or "").lower()
+    codename = meta.get("VERSION_CODENAME") or meta.get("UBUNTU_CODENAME") or ""
+    return distro_id, codename
+
+
+def official_package_list(settings: dict) -> list[str]:
+    """Docker's packages, with the engine and CLI pinned when a version is set."""
+    version = settings["docker_version"]
+    pinned = {"docker-ce", "docker-ce-cli"}
+    return [
+        f"{name}={version}" if version and name in pinned else name
+        for name in settings["docker_official_packages"]
+    ]
+
+
+def _official_repository(settings: dict):
+    distro_id, codename = distro()
+    if distro_id not in SUPPORTED_DISTROS:
+        raise ValueError(
+            f"host {host.name}: docker_install_source='docker' supports Debian and Ubuntu, "
+            f"not {distro_id or 'an unknown distribution'}: use docker_install_source='distro'"
+        )
+    files.directory(name="Create the apt keyrings directory", path="/etc/apt/keyrings", mode="0755")
+    files.download(
+        name="Download Docker's apt signing key",
+        src=f"{settings['docker_apt_url']}/{distro_id}/gpg",
+        dest=KEYRING,
+        mode="0644",
+    )
+    return apt.sources_file(
+        name="Add Docker's apt repository, signed by its key",
+        filename="docker",
+        uris=[f"{settings['docker_apt_url']}/{distro_id}"],
+        suites=[codename],
+        components=["stable"],
+        architectures=[host.get_fact(DebArch) or "amd64"],
+        signed_by=KEYRING,
+    )
+
+
+@deploy("Install and configure Docker", data_defaults=DOCKER_DEFAULTS)
+def install_docker():
+    settings = settings_for(host)
+    apt.packages(
+        name="Install the base tools the deploy uses",
+        packages=BASE_PACKAGES,
+        update=True,
+        cache_time=3600,
+        no_recommends=True,
+    )
+
+    changes = []
+    if settings["docker_install_source"] == "docker":
+        repository = _official_repository(settings)
+        apt.update(name="Refresh apt after adding Docker's repository", _if=repository.did_change)
+        changes.append(
+            apt.packages(
+                name="Install Docker from Docker's apt repository",
+                packages=official_package_list(settings),
+                allow_downgrades=bool(settings["docker_version"]),
+            )
+        )
+    else:
+        changes.append(
+            apt.packages(
+                name="Install Docker from the distribution's packages",
+                packages=settings["docker_distro_packages"],
+                no_recommends=True,
+            )
+        )
+
+    changes.append(
+        files.put(
+            name="Write /etc/docker/daemon.json",
+            src=StringIO(daemon_json(settings)),
+            dest="/etc/docker/daemon.json",
+            mode="0644",
+            user="root",
+            group="root",
+        )
+    )
+    systemd.service(
+        name="Enable and start Docker",
+        service="docker",
+        running=True,
+        enabled=True,
+    )
+    systemd.service(
+        name="Restart Docker because its packages or daemon.json changed",
+        service="docker",
+        restarted=True,
+        _if=any_changed(*changes),
+    )
+    for user in settings["docker_users"]:
+        server.user(
+            name=f"Add {user} to the docker group",
+            user=user,
+            groups=["docker"],
+            append=True,
+        )

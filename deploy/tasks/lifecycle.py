@@ -1,0 +1,50 @@
+"""Pull, then stop / clean / start one host's Ray node, in cluster order.
+
+pyinfra runs each operation on every host before the next one, so the order
+of the calls below is the order across the cluster: workers stop before the
+head, the head is healthy before any worker starts.
+"""
+
+from pyinfra.api import deploy
+
+from deploy.commands import COMPOSE_V1, COMPOSE_V2
+from deploy.defaults import RAY_DEFAULTS
+from deploy.operations import ray
+from deploy.topology import Node
+from deploy.validate import port_keys
+
+
+def compose_default(settings: dict) -> str:
+    """The Compose CLI a host will have once Docker is installed (for --dry)."""
+    return COMPOSE_V2 if settings["docker_install_source"] == "docker" else COMPOSE_V1
+
+
+@deploy("Pull the Ray image", data_defaults=RAY_DEFAULTS)
+def pull_image(node: Node):
+    ray.image_pulled(name=f"Pull {node.settings['ray_image']}", image=node.settings["ray_image"])
+
+
+@deploy("Stop, clean and start the Ray node", data_defaults=RAY_DEFAULTS)
+def restart_node(node: Node, config_hash: str, head_name: str):
+    s = node.settings
+    cli = compose_default(s)
+    is_head = node.role == "head"
+    if not is_head:
+        ray.node_stopped(name="Stop the Ray worker unless it runs the current config",
+                         node=node, config_hash=config_hash, compose_default=cli)
+    if is_head:
+        ray.node_stopped(name="Stop the Ray head unless it runs the current config",
+                         node=node, config_hash=config_hash, compose_default=cli)
+    ray.leftovers_removed(name="Remove leftover containers of the project", node=node)
+    ray.ports_free(name="Check the node's ports are free before it starts",
+                   node=node, ports=[s[key] for key in port_keys(node.role)])
+    if is_head:
+        ray.node_started(name="Start the Ray head", node=node, config_hash=config_hash,
+                         compose_default=cli)
+        ray.node_healthy(name="Wait until the Ray head is healthy", node=node,
+                         timeout_s=s["ray_head_start_timeout_s"])
+    if not is_head:
+        ray.node_started(name="Start the Ray worker once the head is healthy", node=node,
+                         config_hash=config_hash, compose_default=cli, after_host=head_name)
+        ray.node_healthy(name="Wait until the Ray worker is healthy", node=node,
+                         timeout_s=s["ray_head_start_timeout_s"])

@@ -1,0 +1,74 @@
+"""Preflight: the inventory and every host checked before anything changes.
+
+Runs once, while pyinfra prepares the first host, across all reachable
+hosts, so one run reports every problem and no host is touched if any.
+"""
+
+from deploy.facts.docker import DockerEngine, ImageId, ProjectContainers
+from deploy.facts.host import DiskAvailableMb, ListeningPorts
+from deploy.topology import role_of, settings_for
+from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
+
+_DONE: set[int] = set()
+
+
+def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str]) -> list[str]:
+    """Lines naming each wanted port held by a process outside our containers."""
+    problems = []
+    for key, port in wanted.items():
+        for holder in ports.get(port, []):
+            if holder["container"] and holder["container"] in our_ids:
+                continue
+            problems.append(
+                f"port {port} ({key}) is held by {holder['process']} (pid {holder['pid']}), "
+                f"not by a seedcore container: stop it, or move {key} to a free port"
+            )
+    return problems
+
+
+def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
+    role = role_of(host)
+    engine = host.get_fact(DockerEngine)
+    problems = []
+    if engine["installed"] and not engine["running"] and not allow_docker_down:
+        problems.append(
+            "Docker is installed but not answering: check `systemctl status docker` "
+            "(deploy/rebuild.py restarts it)"
+        )
+    our_ids = set()
+    if engine["running"]:
+        containers = host.get_fact(ProjectContainers, project=settings["ray_compose_project"])
+        our_ids = {c["id"] for c in containers}
+    ports = host.get_fact(ListeningPorts)
+    problems += foreign_port_holders(ports, {k: settings[k] for k in port_keys(role)}, our_ids)
+
+    image_present = engine["running"] and host.get_fact(ImageId, image=settings["ray_image"])
+    if not image_present:
+        free = host.get_fact(DiskAvailableMb, path="/var/lib/docker")
+        need = settings["docker_min_free_mb"]
+        if free is not None and free < need:
+            problems.append(
+                f"only {free} MiB free under /var/lib/docker, {need} MiB needed for the images: "
+                "free some space or lower docker_min_free_mb"
+            )
+    return [f"host {host.name}: {problem}" for problem in problems]
+
+
+def run_preflight(state, allow_docker_down: bool = False) -> None:
+    """Raise InventoryError listing every problem; return when all is well."""
+    if id(state) in _DONE:
+        return
+    _DONE.add(id(state))
+    problems = check_inventory(state.inventory)
+    if not problems:
+        for host in state.inventory.get_active_hosts():
+            problems += [
+                f"{inventory_name()}: {line}"
+                for line in host_problems(host, settings_for(host), allow_docker_down)
+            ]
+    if problems:
+        count = len(problems)
+        raise InventoryError(
+            f"{count} problem{'s' if count > 1 else ''} found before any change; "
+            "nothing was changed on any host:\n  " + "\n  ".join(problems)
+        )

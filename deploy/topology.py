@@ -1,0 +1,84 @@
+"""Who is who in the cluster: each host's role, address and resolved data."""
+
+import socket
+from dataclasses import dataclass
+
+from deploy.defaults import ALL_DEFAULTS
+
+HEAD_GROUP = "ray_head"
+WORKER_GROUP = "ray_workers"
+GPU_GROUP = "gpu"
+
+
+def settings_for(host) -> dict:
+    """Every known data key for `host`: its own value, else the default."""
+    return {key: host.data.get(key, default) for key, default in ALL_DEFAULTS.items()}
+
+
+def role_of(host) -> str:
+    groups = set(host.groups)
+    if HEAD_GROUP in groups:
+        return "head"
+    if WORKER_GROUP in groups:
+        return "worker"
+    return "none"
+
+
+def ssh_address(host) -> str:
+    return host.data.get("ssh_hostname") or host.name
+
+
+def node_address(host) -> str:
+    """The IP other Ray nodes and the control machine use to reach `host`."""
+    explicit = host.data.get("ray_node_ip")
+    if explicit:
+        return explicit
+    address = ssh_address(host)
+    try:
+        return socket.gethostbyname(address)
+    except OSError:
+        return address
+
+
+def head_host(inventory):
+    heads = list(inventory.get_group(HEAD_GROUP, []))
+    return heads[0] if heads else None
+
+
+def worker_hosts(inventory) -> list:
+    return list(inventory.get_group(WORKER_GROUP, []))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One Ray node as the render functions see it."""
+
+    name: str
+    role: str
+    address: str
+    head_address: str
+    settings: dict
+
+    @property
+    def container(self) -> str:
+        key = "ray_head_container" if self.role == "head" else "ray_worker_container"
+        return self.settings[key]
+
+    @property
+    def compose_file(self) -> str:
+        return "docker-compose.yml" if self.role == "head" else "ray-workers.yml"
+
+    @property
+    def gcs_address(self) -> str:
+        return f"{self.head_address}:{self.settings['ray_gcs_port']}"
+
+
+def node_for(host, inventory) -> Node:
+    head = head_host(inventory)
+    return Node(
+        name=host.name,
+        role=role_of(host),
+        address=node_address(host),
+        head_address=node_address(head) if head is not None else "",
+        settings=settings_for(host),
+    )

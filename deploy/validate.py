@@ -1,0 +1,176 @@
+"""Checks of the inventory and its data, run before any host is changed.
+
+Each problem is one line naming the inventory file, the host, the key and
+the fix. All problems are gathered, then reported together.
+"""
+
+import difflib
+import sys
+
+import yaml
+from pyinfra.api.exceptions import PyinfraError
+
+from deploy.defaults import ALL_DEFAULTS, REQUIRED_TYPES
+from deploy.topology import HEAD_GROUP, WORKER_GROUP, node_address, settings_for
+
+KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_")
+
+HEAD_PORT_KEYS = (
+    "ray_gcs_port",
+    "ray_dashboard_port",
+    "ray_dashboard_agent_port",
+    "ray_metrics_export_port",
+    "ray_dashboard_metrics_port",
+    "serve_http_port",
+)
+WORKER_PORT_KEYS = ("ray_dashboard_agent_port", "ray_metrics_export_port", "serve_http_port")
+
+
+class InventoryError(PyinfraError):
+    """The inventory or its data is wrong; nothing was changed."""
+
+
+def inventory_name() -> str:
+    return next((arg for arg in sys.argv[1:] if arg.endswith(".py")), "the inventory")
+
+
+def port_keys(role: str) -> tuple[str, ...]:
+    return HEAD_PORT_KEYS if role == "head" else WORKER_PORT_KEYS
+
+
+def _type_name(expected) -> str:
+    return {str: "a string", int: "an integer", bool: "true/false", list: "a list",
+            dict: "a mapping"}.get(expected, expected.__name__)
+
+
+def _type_ok(value, expected) -> bool:
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def check_keys(host_name: str, data: dict) -> list[str]:
+    """Unknown keys of ours (likely typos), wrong types, and unset required keys."""
+    problems = []
+    for key in data:
+        if not key.startswith(KEY_PREFIXES) or key in ALL_DEFAULTS:
+            continue
+        close = difflib.get_close_matches(key, ALL_DEFAULTS, n=1)
+        hint = f"did you mean {close[0]}?" if close else "see the README's data keys"
+        problems.append(f"host {host_name}: unknown key {key}: {hint}")
+    for key, default in ALL_DEFAULTS.items():
+        value = data.get(key, default)
+        expected = REQUIRED_TYPES.get(key) if default is None else type(default)
+        if value is None:
+            problems.append(f"host {host_name}: {key} must be set (in group_data or the inventory)")
+        elif not _type_ok(value, expected):
+            problems.append(
+                f"host {host_name}: {key} must be {_type_name(expected)}, "
+                f"got {type(value).__name__} {value!r}"
+            )
+    return problems
+
+
+def check_values(host_name: str, role: str, s: dict) -> list[str]:
+    """Ports, image reference and Serve config of one host."""
+    problems = []
+    seen: dict[int, str] = {}
+    for key in port_keys(role):
+        port = s[key]
+        if not isinstance(port, int):
+            continue
+        if not 1 <= port <= 65535:
+            problems.append(f"host {host_name}: {key}={port} is out of range: use 1-65535")
+        elif port in seen:
+            problems.append(
+                f"host {host_name}: {key} and {seen[port]} are both {port}: "
+                "two services cannot share a port; give each its own"
+            )
+        else:
+            seen[port] = key
+    image = s["ray_image"]
+    if isinstance(image, str) and not _has_tag(image):
+        problems.append(
+            f"host {host_name}: ray_image {image!r} has no tag: "
+            f"pin one, e.g. {image}:{s['ray_version']}"
+        )
+    apps = s["serve_applications"]
+    if isinstance(apps, list):
+        for index, app in enumerate(apps):
+            if not isinstance(app, dict) or not {"name", "import_path"} <= set(app):
+                problems.append(
+                    f"host {host_name}: serve_applications[{index}] must be a mapping with "
+                    "at least name and import_path"
+                )
+    return problems
+
+
+def _has_tag(image: str) -> bool:
+    last = image.rsplit("/", 1)[-1]
+    return "@" in last or ":" in last
+
+
+def parse_serve_applications(value):
+    """Accept a list or a YAML string holding one; raise ValueError otherwise."""
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise ValueError(f"does not parse as YAML: {error}") from error
+    if not isinstance(value, list):
+        raise ValueError("must be a list of applications")
+    return value
+
+
+def check_inventory(inventory) -> list[str]:
+    """Everything wrong with the inventory, as lines for the operator."""
+    hosts = list(inventory)
+    heads = [h.name for h in inventory.get_group(HEAD_GROUP, [])]
+    workers = [h.name for h in inventory.get_group(WORKER_GROUP, [])]
+    problems = []
+    if not heads:
+        problems.append(f"no host in group {HEAD_GROUP}: put exactly one host there")
+    elif len(heads) > 1:
+        problems.append(
+            f"{len(heads)} hosts in group {HEAD_GROUP} ({', '.join(heads)}): "
+            "exactly one host runs the Ray head"
+        )
+    for name in sorted(set(heads) & set(workers)):
+        problems.append(
+            f"host {name} is in both {HEAD_GROUP} and {WORKER_GROUP}: "
+            "one Ray node per host; keep it in one group"
+        )
+
+    addresses: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    for host in hosts:
+        data = host.data.dict()
+        if isinstance(data.get("serve_applications"), str):
+            try:
+                host.data.serve_applications = parse_serve_applications(data["serve_applications"])
+            except ValueError as error:
+                problems.append(f"host {host.name}: serve_applications {error}")
+                continue
+        key_problems = check_keys(host.name, data)
+        problems += key_problems
+        if key_problems:
+            continue
+        settings = settings_for(host)
+        role = "head" if host.name in heads else "worker"
+        problems += check_values(host.name, role, settings)
+        address = node_address(host)
+        if address in addresses:
+            problems.append(
+                f"hosts {addresses[address]} and {host.name} have the same address {address}: "
+                "each host must appear once"
+            )
+        addresses.setdefault(address, host.name)
+        versions[host.name] = settings["ray_version"]
+
+    if len(set(versions.values())) > 1:
+        listed = ", ".join(f"{name}={version}" for name, version in sorted(versions.items()))
+        problems.append(
+            f"ray_version differs between hosts ({listed}): "
+            "a Ray cluster runs one version; set it once in group_data/all.py"
+        )
+    return [f"{inventory_name()}: {problem}" for problem in problems]

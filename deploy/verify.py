@@ -1,0 +1,13 @@
+"""Verify only, changing nothing: `pyinfra inventories/prod.py deploy/verify.py`."""
+
+from pyinfra import host, inventory
+
+from deploy.plan import plan_for
+from deploy.tasks.verify import verify_node
+from deploy.validate import InventoryError, check_inventory
+
+problems = check_inventory(inventory)
+if problems:
+    raise InventoryError("the inventory is not valid:\n  " + "\n  ".join(problems))
+plan = plan_for(host, inventory)
+verify_node(plan.node, plan.expected_nodes, plan.all_hosts)
