@@ -1,0 +1,6 @@
+"""Values for the hosts of inventories/prod.py."""
+
+ssh_user = "deploy"
+
+# The image every prod node runs; a fixed tag, never `latest`.
+ray_image = "registry.seedcore.internal:5000/seedcore/ray:2.20.0"
