@@ -1,0 +1,147 @@
+"""A fake host for running the deploy's operations and facts without SSH.
+
+Modelled on pyinfra's own test utilities: an operation runs against a
+`FakeHost` whose facts come from a fixture, and its yielded commands are
+collected as strings. Fixtures key facts by class name, e.g.::
+
+    "facts": {
+        "ComposeCli": "docker compose",
+        "ProjectContainers": {"project=seedcore": [...]},
+    }
+
+A fact read with arguments looks its value up by pyinfra's own kwargs string
+(``get_kwargs_str``), so a fixture that forgets an argument fails loudly.
+"""
+
+import inspect
+import json
+from pathlib import Path
+
+from pyinfra.api.command import StringCommand
+from pyinfra.api.util import get_kwargs_str
+from pyinfra.context import ctx_host, ctx_state
+
+from deploy.defaults import ALL_DEFAULTS
+from deploy.topology import Node
+
+TESTS_DIR = Path(__file__).parent
+
+# The image every fixture node runs unless its settings say otherwise.
+DEFAULT_IMAGE = "registry.example.com/seedcore/ray:2.20.0"
+
+
+class FakeData(dict):
+    """Host data as pyinfra exposes it: `data.key`, `data.get(key)`, `data.dict()`."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __setattr__(self, key, value):
+        self[key] = value
+
+    def dict(self):
+        return dict(self)
+
+
+class FailedHost:
+    """What `state.failed_hosts` holds: something with a name."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"FailedHost({self.name!r})"
+
+
+class FakeState:
+    def __init__(self, failed_hosts=()):
+        self.failed_hosts = {FailedHost(name) for name in failed_hosts}
+
+
+class FakeHost:
+    """A host whose facts come from a fixture dict and whose noops are recorded."""
+
+    def __init__(self, name="node-1", data=None, groups=(), facts=None, failed_hosts=()):
+        self.name = name
+        self.data = FakeData(data or {})
+        self.groups = list(groups)
+        self.facts = facts or {}
+        self.state = FakeState(failed_hosts)
+        self.noops: list[str] = []
+        self.fact_calls: list[tuple[str, dict]] = []
+
+    def get_fact(self, cls, **kwargs):
+        key = cls.__name__
+        self.fact_calls.append((key, kwargs))
+        if key not in self.facts:
+            raise KeyError(f"the fixture has no fact {key} (asked with {kwargs!r})")
+        value = self.facts[key]
+        if kwargs and _is_kwargs_mapping(value):
+            wanted = get_kwargs_str(kwargs)
+            if wanted not in value:
+                raise KeyError(f"the fixture's {key} has no entry {wanted!r}, only {sorted(value)!r}")
+            return value[wanted]
+        return value
+
+    def noop(self, description: str) -> None:
+        self.noops.append(description)
+
+
+def _is_kwargs_mapping(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all("=" in str(key) for key in value)
+
+
+def make_settings(overrides: dict | None = None) -> dict:
+    return {**ALL_DEFAULTS, "ray_image": DEFAULT_IMAGE, **(overrides or {})}
+
+
+def make_node(role="head", address="10.0.0.10", head_address="10.0.0.10", name=None,
+              settings=None) -> Node:
+    """A Node with every default, the test image, and `settings` merged over them."""
+    return Node(
+        name=name or f"{role}-1",
+        role=role,
+        address=address,
+        head_address=head_address,
+        settings=make_settings(settings),
+    )
+
+
+def node_from_fixture(spec: dict) -> Node:
+    return make_node(
+        role=spec.get("role", "head"),
+        address=spec.get("address", "10.0.0.10"),
+        head_address=spec.get("head_address", "10.0.0.10"),
+        name=spec.get("name"),
+        settings=spec.get("settings"),
+    )
+
+
+def command_text(command) -> str:
+    if isinstance(command, StringCommand):
+        return command.get_raw_value()
+    if isinstance(command, str):
+        return command.strip()
+    return str(command)
+
+
+def run_operation(op, host: FakeHost, **kwargs) -> list[str]:
+    """Run an operation's body on `host`; return its commands as strings."""
+    with ctx_state.use(host.state), ctx_host.use(host):
+        return [command_text(command) for command in op._inner(**kwargs)]
+
+
+def takes_node(op) -> bool:
+    return "node" in inspect.signature(op._inner).parameters
+
+
+def load_cases(directory: Path) -> list[tuple[str, str, dict]]:
+    """(`module.name` directory, case name, fixture) for every JSON fixture below `directory`."""
+    cases = []
+    for case_dir in sorted(p for p in directory.iterdir() if p.is_dir()):
+        for path in sorted(case_dir.glob("*.json")):
+            cases.append((case_dir.name, path.stem, json.loads(path.read_text())))
+    return cases
