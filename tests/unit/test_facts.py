@@ -1,0 +1,171 @@
+"""Every fixture under tests/facts/<module>.<Fact>/<case>.json.
+
+A fixture gives the fact's arguments (`arg`), the lines the host printed
+(`output`) and the value the fact must make of them (`fact`), compared as
+JSON (so integer keys are written as strings). `command_contains` lists
+pieces the fact's command line must hold.
+"""
+
+import importlib
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+
+from tests.harness import TESTS_DIR, load_cases
+
+FACTS_DIR = TESTS_DIR / "facts"
+CASES = load_cases(FACTS_DIR)
+
+
+def _fact_class(fact_name: str):
+    module_name, _, class_name = fact_name.rpartition(".")
+    return getattr(importlib.import_module(f"deploy.facts.{module_name}"), class_name)
+
+
+@pytest.mark.parametrize(
+    ("fact_name", "case", "fixture"),
+    CASES,
+    ids=[f"{fact_name}/{case}" for fact_name, case, _ in CASES],
+)
+def test_fact(fact_name, case, fixture):
+    fact = _fact_class(fact_name)()
+    command = fact.command(**fixture.get("arg", {}))
+    assert isinstance(command, str) and command.strip()
+    for piece in fixture.get("command_contains", []):
+        assert piece in command
+
+    data = fact.process(fixture["output"])
+
+    assert json.loads(json.dumps(data)) == fixture["fact"]
+
+
+def test_every_fact_has_fixtures():
+    for module_name in ("docker", "host"):
+        module = importlib.import_module(f"deploy.facts.{module_name}")
+        for name, value in vars(module).items():
+            if isinstance(value, type) and value.__module__ == module.__name__ and hasattr(value, "process"):
+                assert (FACTS_DIR / f"{module_name}.{name}").is_dir(), f"no fixtures for {module_name}.{name}"
+
+
+def test_listening_ports_keys_are_integers():
+    from deploy.facts.host import ListeningPorts
+
+    ports = ListeningPorts().process([
+        'LISTEN 0      4096         0.0.0.0:8265       0.0.0.0:*    users:(("python",pid=812,fd=14))',
+        "--- cgroups",
+        "812 ",
+    ])
+    assert list(ports) == [8265]
+
+
+# The commands themselves, run with bash against fake tools on PATH: their
+# output must be what `process` expects.
+
+def _fake_tool(directory, name, script):
+    path = directory / name
+    path.write_text("#!/bin/bash\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def _run(command, bin_dir):
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=30)
+    return result.stdout.splitlines()
+
+
+def test_docker_engine_command_reports_running_version(tmp_path):
+    from deploy.facts.docker import DockerEngine
+
+    _fake_tool(tmp_path, "docker", 'echo "27.3.1"\n')
+    fact = DockerEngine()
+    assert fact.process(_run(fact.command(), tmp_path)) == {
+        "installed": True, "running": True, "version": "27.3.1",
+    }
+
+
+def test_docker_engine_command_reports_a_daemon_that_does_not_answer(tmp_path):
+    from deploy.facts.docker import DockerEngine
+
+    _fake_tool(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1\n")
+    fact = DockerEngine()
+    assert fact.process(_run(fact.command(), tmp_path)) == {
+        "installed": True, "running": False, "version": "",
+    }
+
+
+def test_compose_cli_command_prefers_the_plugin(tmp_path):
+    from deploy.facts.docker import ComposeCli
+
+    _fake_tool(tmp_path, "docker", '[ "$1 $2" = "compose version" ] && exit 0; exit 1\n')
+    _fake_tool(tmp_path, "docker-compose", "exit 0\n")
+    fact = ComposeCli()
+    assert fact.process(_run(fact.command(), tmp_path)) == "docker compose"
+
+
+def test_compose_cli_command_falls_back_to_v1(tmp_path):
+    from deploy.facts.docker import ComposeCli
+
+    _fake_tool(tmp_path, "docker", "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1\n")
+    _fake_tool(tmp_path, "docker-compose", "exit 0\n")
+    fact = ComposeCli()
+    assert fact.process(_run(fact.command(), tmp_path)) == "docker-compose"
+
+
+def test_log_signature_counts_command_counts_each_signature(tmp_path):
+    from deploy.facts.docker import LogSignatureCounts
+
+    _fake_tool(tmp_path, "docker", (
+        'echo "2024-06-10 08:15:03,112 INFO usage_lib.py:467 -- Usage stats collection is disabled."\n'
+        'echo "OSError: [Errno 98] Address already in use" >&2\n'
+        'echo "  assert not dest.done()"\n'
+        'echo "OSError: [Errno 98] Address already in use"\n'
+    ))
+    fact = LogSignatureCounts()
+    signatures = ["Address already in use", "assert not dest.done()", "can't happen"]
+    output = _run(fact.command(container="seedcore-ray-head", signatures=signatures), tmp_path)
+    assert fact.process(output) == {
+        "Address already in use": 2,
+        "assert not dest.done()": 1,
+        "can't happen": 0,
+    }
+
+
+def test_project_containers_command_inspects_each_container_once(tmp_path):
+    from deploy.facts.docker import ProjectContainers
+
+    calls = tmp_path / "calls"
+    _fake_tool(tmp_path, "docker", f"""
+echo "$*" >> {calls}
+case "$1" in
+  ps) case "$*" in
+        *managed-by*) echo 3f1c9a7e5b2d ;;
+        *compose.project=seedcore*) printf '3f1c9a7e5b2d\\nc0ffee11d00d\\n' ;;
+      esac ;;
+  inspect) shift; printf '['; sep=''
+           for id in "$@"; do
+             printf '%s{{"Id": "%s", "Name": "/c-%s", "State": {{"Status": "running"}},
+             "Config": {{"Image": "ray:2.20.0", "Labels": {{"com.docker.compose.project": "seedcore"}}}}}}' \\
+               "$sep" "$id" "$id"; sep=','
+           done; echo ']' ;;
+esac
+""")
+    fact = ProjectContainers()
+    containers = fact.process(_run(fact.command(project="seedcore"), tmp_path))
+
+    assert [c["id"] for c in containers] == ["3f1c9a7e5b2d", "c0ffee11d00d"]
+    assert all(c["compose_project"] == "seedcore" and not c["managed"] for c in containers)
+    inspect_calls = [line for line in calls.read_text().splitlines() if line.startswith("inspect")]
+    assert inspect_calls == ["inspect 3f1c9a7e5b2d c0ffee11d00d"]
+
+
+def test_project_containers_command_prints_nothing_without_docker(tmp_path):
+    from deploy.facts.docker import ProjectContainers
+
+    _fake_tool(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1\n")
+    fact = ProjectContainers()
+    output = _run(fact.command(project="seedcore"), tmp_path)
+    assert output == []
+    assert fact.default() == []
