@@ -1,0 +1,192 @@
+"""The shell command builders, read as text and run with bash against fake tools."""
+
+import os
+import shlex
+import stat
+import subprocess
+
+import pytest
+
+from deploy import commands
+from tests.harness import make_node
+
+
+def _fake_tool(directory, name, script):
+    path = directory / name
+    path.write_text("#!/bin/bash\n" + script)
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def _bash(command, bin_dir, timeout=30):
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+# --------------------------------------------------------------------------- compose
+
+def test_compose_v2_head_up(head_node):
+    assert commands.compose_up(commands.COMPOSE_V2, head_node) == (
+        "cd /opt/seedcore && docker compose -f docker-compose.yml -p seedcore --profile ray "
+        "up -d --remove-orphans"
+    )
+
+
+def test_compose_v1_worker_up(worker_node):
+    assert commands.compose_up(commands.COMPOSE_V1, worker_node) == (
+        "cd /opt/seedcore && docker-compose -f ray-workers.yml -p seedcore up -d --remove-orphans"
+    )
+
+
+def test_compose_down_never_removes_volumes(head_node, worker_node):
+    for cli in (commands.COMPOSE_V1, commands.COMPOSE_V2):
+        for node in (head_node, worker_node):
+            words = shlex.split(commands.compose_down(cli, node))
+            assert "down" in words
+            assert "-v" not in words and "--volumes" not in words
+    assert commands.compose_down(commands.COMPOSE_V2, head_node) == (
+        "cd /opt/seedcore && docker compose -f docker-compose.yml -p seedcore --profile ray "
+        "down --remove-orphans"
+    )
+
+
+def test_compose_quotes_the_project_dir_and_names():
+    node = make_node(settings={"ray_project_dir": "/srv/seed core", "ray_compose_project": "prod;rm"})
+    command = commands.compose_up(commands.COMPOSE_V2, node)
+    assert command.startswith("cd '/srv/seed core' && ")
+    assert "-p 'prod;rm'" in command
+    assert shlex.split(command.split(" && ", 1)[1])[:6] == [
+        "docker", "compose", "-f", "docker-compose.yml", "-p", "prod;rm",
+    ]
+
+
+def test_compose_runs_from_the_project_dir(tmp_path):
+    project = tmp_path / "my project"
+    project.mkdir()
+    _fake_tool(tmp_path, "docker-compose", 'pwd; printf "%s\\n" "$@"\n')
+    result = _bash(commands.compose(commands.COMPOSE_V1, str(project), "ray-workers.yml", "seedcore", "ps"),
+                   tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [str(project), "-f", "ray-workers.yml", "-p", "seedcore", "ps"]
+
+
+# --------------------------------------------------------------------------- wait_healthy
+
+def test_wait_healthy_text_names_the_deadline_and_container():
+    command = commands.wait_healthy("seedcore-ray-head", 180)
+    assert "+ 180 ))" in command
+    assert "seedcore-ray-head not healthy after 180s" in command
+    assert "docker inspect -f '{{.State.Health.Status}}' seedcore-ray-head" in command
+
+
+def test_wait_healthy_succeeds_when_docker_says_healthy(tmp_path):
+    _fake_tool(tmp_path, "docker", '[ "$1" = inspect ] && echo healthy\n')
+    result = _bash(commands.wait_healthy("seedcore-ray-head", 30), tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_wait_healthy_gives_up_at_the_deadline(tmp_path):
+    _fake_tool(tmp_path, "docker", (
+        'case "$1" in inspect) echo starting ;; logs) echo "raylet: waiting for GCS" ;; esac\n'
+    ))
+    result = _bash(commands.wait_healthy("seedcore-ray-worker", 1), tmp_path)
+    assert result.returncode == 1
+    assert "seedcore-ray-worker not healthy after 1s (last status: starting)" in result.stderr
+    assert "raylet: waiting for GCS" in result.stderr
+
+
+def test_wait_healthy_reports_a_missing_container(tmp_path):
+    _fake_tool(tmp_path, "docker", 'echo "Error: No such object: $4" >&2; exit 1\n')
+    result = _bash(commands.wait_healthy("seedcore-ray-head", 0), tmp_path)
+    assert result.returncode == 1
+    assert "(last status: missing)" in result.stderr
+
+
+# --------------------------------------------------------------------------- ports_free
+
+SS_LINE = 'LISTEN 0      4096         0.0.0.0:8265       0.0.0.0:*    users:(("python",pid=812,fd=14))'
+
+
+def test_ports_free_checks_each_port_once_in_order():
+    command = commands.ports_free([8265, 6379, 8265])
+    assert "for port in 6379 8265;" in command
+
+
+def test_ports_free_passes_when_nothing_listens(tmp_path):
+    _fake_tool(tmp_path, "ss", "exit 0\n")
+    result = _bash(commands.ports_free([6379, 8265]), tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_ports_free_names_the_holder(tmp_path):
+    _fake_tool(tmp_path, "ss", f'case "$*" in *"sport = :8265"*) echo \'{SS_LINE}\' ;; esac\n')
+    result = _bash(commands.ports_free([6379, 8265, 8000]), tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"port 8265 is still held: {SS_LINE}"]
+
+
+# --------------------------------------------------------------------------- refuse, remove, pull
+
+def test_refuse_fails_with_the_message(tmp_path):
+    message = "not starting seedcore-ray-worker: host head-1 (the Ray head) failed; it's down"
+    result = _bash(commands.refuse(message), tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == message + "\n"
+    assert result.stdout == ""
+
+
+def test_remove_labelled_containers_removes_only_the_selected(tmp_path):
+    calls = tmp_path / "calls"
+    _fake_tool(tmp_path, "docker", f"""
+echo "$*" >> {calls}
+if [ "$1" = ps ]; then printf '3f1c9a7e5b2d\\nc0ffee11d00d\\n'; fi
+""")
+    command = commands.remove_labelled_containers("io.seedcore.managed-by", "seedcore deploy")
+    result = _bash(command, tmp_path)
+    assert result.returncode == 0
+    assert calls.read_text().splitlines() == [
+        "ps -aq --filter label=io.seedcore.managed-by=seedcore deploy",
+        "rm -f 3f1c9a7e5b2d c0ffee11d00d",
+    ]
+
+
+def test_remove_labelled_containers_does_nothing_when_none_match(tmp_path):
+    calls = tmp_path / "calls"
+    _fake_tool(tmp_path, "docker", f'echo "$*" >> {calls}\n')
+    result = _bash(commands.remove_labelled_containers("io.seedcore.managed-by", "seedcore-deploy"), tmp_path)
+    assert result.returncode == 0
+    assert calls.read_text().splitlines() == ["ps -aq --filter label=io.seedcore.managed-by=seedcore-deploy"]
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("registry.example.com:5000/seedcore/ray:2.20.0",
+         "docker pull registry.example.com:5000/seedcore/ray:2.20.0"),
+        ("rayproject/ray@sha256:0a1b", "docker pull rayproject/ray@sha256:0a1b"),
+        ("ray:2.20.0 ; reboot", "docker pull 'ray:2.20.0 ; reboot'"),
+    ],
+)
+def test_pull_quotes_the_image(image, expected):
+    assert commands.pull(image) == expected
+
+
+def test_serve_deploy_then_records_the_marker(tmp_path):
+    calls = tmp_path / "calls"
+    marker = tmp_path / "marker"
+    _fake_tool(tmp_path, "docker", f'echo "$*" >> {calls}\n')
+    command = commands.serve_deploy("seedcore-ray-head", "/srv/seedcore/serve/serve.yaml", str(marker),
+                                    "5d41402abc4b2a76 3f1c9a7e5b2d")
+    assert _bash(command, tmp_path).returncode == 0
+    assert calls.read_text() == "exec seedcore-ray-head serve deploy /srv/seedcore/serve/serve.yaml\n"
+    assert marker.read_text() == "5d41402abc4b2a76 3f1c9a7e5b2d\n"
+
+
+def test_serve_deploy_failure_leaves_the_marker_alone(tmp_path):
+    marker = tmp_path / "marker"
+    marker.write_text("old\n")
+    _fake_tool(tmp_path, "docker", "echo 'ConnectionError: dashboard not reachable' >&2; exit 1\n")
+    command = commands.serve_deploy("seedcore-ray-head", "/srv/seedcore/serve/serve.yaml", str(marker), "new")
+    assert _bash(command, tmp_path).returncode == 1
+    assert marker.read_text() == "old\n"
