@@ -1,0 +1,29 @@
+"""Suite-wide switches: LAB=0 skips the end-to-end tier, and says so loudly."""
+
+import os
+
+import pytest
+
+LAB_OFF = os.environ.get("LAB") == "0"
+SKIP_BANNER = (
+    "LAB=0: the end-to-end tier (real lab hosts over SSH, a real Ray cluster) was SKIPPED. "
+    "This run proves nothing about real hosts; run `make test` without LAB=0 for that."
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not LAB_OFF:
+        return
+    skip = pytest.mark.skip(reason="LAB=0: end-to-end tier skipped")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    return SKIP_BANNER if LAB_OFF else "end-to-end tier: ON (the lab is brought up fresh)"
+
+
+def pytest_terminal_summary(terminalreporter):
+    if LAB_OFF:
+        terminalreporter.write_sep("!", SKIP_BANNER, red=True, bold=True)

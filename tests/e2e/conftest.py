@@ -1,0 +1,51 @@
+"""One lab and one converged cluster, shared by every end-to-end test.
+
+The lab is brought up fresh (bare hosts), `--dry` is recorded against the
+bare hosts, then the real deploy runs once. A lab that cannot start fails
+the tests with its own message; it is never a silent skip.
+"""
+
+import pytest
+
+from tests.e2e import labctl
+
+
+def _tail(text: str, lines: int = 60) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def lab_state():
+    result = labctl.lab("up", "--fresh")
+    if result.returncode != 0:
+        pytest.fail(
+            "the lab could not start (python -m lab up --fresh):\n"
+            + _tail(result.stdout + result.stderr),
+            pytrace=False,
+        )
+    return labctl.load_state()
+
+
+@pytest.fixture(scope="session")
+def bare_dry_run(lab_state):
+    """`--dry` against bare hosts, before anything is installed."""
+    return labctl.pyinfra("--dry", "inventories/lab.py", "deploy/cluster.py")
+
+
+@pytest.fixture(scope="session")
+def converged(lab_state, bare_dry_run):
+    """The first real deploy onto the bare lab."""
+    run = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
+    if run.returncode != 0:
+        pytest.fail("the deploy onto the bare lab failed:\n" + _tail(run.output, 120), pytrace=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def head(lab_state):
+    return next(h for h in lab_state["hosts"] if h["role"] == "head")
+
+
+@pytest.fixture(scope="session")
+def workers(lab_state):
+    return [h for h in lab_state["hosts"] if h["role"] == "worker"]

@@ -1,0 +1,121 @@
+"""What the e2e tests need from the lab and from the deploy: run pyinfra,
+reach hosts over SSH, read the lab's state. Kept free of assertions."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+
+REPO = Path(__file__).resolve().parents[2]
+STATE_FILE = REPO / ".lab" / "state.json"
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+
+
+def load_state() -> dict:
+    return json.loads(STATE_FILE.read_text())
+
+
+@dataclass
+class Run:
+    args: list[str]
+    returncode: int
+    output: str
+
+
+def pyinfra(*args: str, timeout: int = 1500, env: dict | None = None) -> Run:
+    """Run the real pyinfra CLI from the repository root; output is kept."""
+    command = [PYINFRA, "-y", *args]
+    merged = {**os.environ, **(env or {})}
+    completed = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=merged
+    )
+    output = completed.stdout + completed.stderr
+    log_dir = REPO / "reports" / "e2e"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / "last-pyinfra.log").write_text(" ".join(command) + "\n" + output)
+    return Run(command, completed.returncode, output)
+
+
+def lab(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def write_inventory(name: str, body: str) -> str:
+    """An inventory derived from the lab's, for one test; returns its path."""
+    directory = REPO / "reports" / "e2e" / "inventories"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.py"
+    prelude = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from inventories.lab import ray_head, ray_workers  # noqa: E402
+        """
+    )
+    path.write_text(prelude + textwrap.dedent(body))
+    return str(path)
+
+
+class Ssh:
+    """SSH to a lab host as its non-root user, host keys checked."""
+
+    def __init__(self, state: dict, host: dict):
+        self.client = paramiko.SSHClient()
+        self.client.load_host_keys(state["known_hosts"])
+        self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        self.client.connect(
+            host["ip"], username=state["ssh_user"], key_filename=state["ssh_key"],
+            look_for_keys=False, allow_agent=False, timeout=15,
+        )
+
+    def run(self, command: str, timeout: int = 120) -> tuple[int, str]:
+        _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
+        out = stdout.read().decode() + stderr.read().decode()
+        return stdout.channel.recv_exit_status(), out
+
+    def close(self):
+        self.client.close()
+
+
+def run_on(state: dict, host: dict, command: str, timeout: int = 120) -> tuple[int, str]:
+    ssh = Ssh(state, host)
+    try:
+        return ssh.run(command, timeout=timeout)
+    finally:
+        ssh.close()
+
+
+def started_at(state: dict, host: dict) -> dict[str, str]:
+    """name -> StartedAt of every container the deploy owns on the host."""
+    code, out = run_on(
+        state, host,
+        "sudo docker ps -aq --filter label=io.seedcore.managed-by=seedcore-deploy "
+        "| xargs -r sudo docker inspect -f '{{.Name}} {{.State.StartedAt}}'",
+    )
+    pairs = [line.split() for line in out.splitlines() if line.strip()]
+    return {name.lstrip("/"): when for name, when in pairs}
+
+
+def changed_operations(dry_output: str) -> list[str]:
+    """Operation names that `pyinfra --dry` lists with a change on some host."""
+    lines = dry_output.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if "--> Detected changes:" in line)
+    except StopIteration:
+        return []
+    changed = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        cells = [cell for cell in line.strip().split("  ") if cell.strip()]
+        if len(cells) >= 2 and cells[1].strip() != "-":
+            changed.append(cells[0].strip())
+    return changed
