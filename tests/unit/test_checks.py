@@ -1,0 +1,297 @@
+"""The verify checks, against a small local HTTP server shaped like a Ray 2.20.0 head."""
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+
+from deploy import checks
+
+NODES = {
+    "result": True,
+    "msg": "",
+    "data": {
+        "result": {
+            "total": 2,
+            "num_after_truncation": 2,
+            "num_filtered": 2,
+            "result": [
+                {"node_id": "f3a0" * 14, "node_ip": "10.0.0.10", "is_head_node": True, "state": "ALIVE",
+                 "node_name": "10.0.0.10", "resources_total": {"CPU": 8.0, "memory": 2.1e10}},
+                {"node_id": "9b1c" * 14, "node_ip": "10.0.0.11", "is_head_node": False, "state": "ALIVE",
+                 "node_name": "10.0.0.11", "resources_total": {"CPU": 16.0, "memory": 4.2e10}},
+            ],
+            "partial_failure_warning": "",
+            "warnings": None,
+        },
+    },
+}
+
+METRICS = """\
+# HELP ray_node_cpu_utilization Total CPU usage on a ray node
+# TYPE ray_node_cpu_utilization gauge
+ray_node_cpu_utilization{InstanceId="",SessionName="session_2024-06-10_08-15-03",ip="10.0.0.10"} 3.2
+# HELP ray_node_mem_used Memory usage on a ray node
+# TYPE ray_node_mem_used gauge
+ray_node_mem_used{ip="10.0.0.10"} 1.2e+09
+ray_node_mem_used{ip="10.0.0.11"} 1.1e+09
+# HELP python_gc_objects_collected_total Objects collected during gc
+python_gc_objects_collected_total{generation="0"} 1234.0
+"""
+
+GOOD_ROUTES = {
+    "/api/version": (200, "application/json",
+                     json.dumps({"version": "4", "ray_version": "2.20.0", "ray_commit": "5708e75978"})),
+    "/api/gcs_healthz": (200, "text/plain", "success"),
+    "/api/v0/nodes": (200, "application/json", json.dumps(NODES)),
+    "/metrics": (200, "text/plain; version=0.0.4", METRICS),
+    "/-/healthz": (200, "text/plain", "success"),
+    "/health": (200, "application/json",
+                json.dumps({"status": "ok", "ray_version": "2.20.0", "alive_nodes": 2})),
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.server.requests.append(self.path)
+        status, content_type, body = self.server.routes.get(
+            urlsplit(self.path).path, (404, "text/plain", "Not Found"))
+        payload = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    """A local server with the good answers; tests change `server.routes` to break it."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.routes = dict(GOOD_ROUTES)
+    httpd.requests = []
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    httpd.address, httpd.port = httpd.server_address
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _now():
+    """A deadline already reached: poll probes once and reports."""
+    return time.monotonic()
+
+
+# --------------------------------------------------------------------------- probes that pass
+
+def test_probes_pass_against_a_healthy_head(server):
+    a, p = server.address, server.port
+    probes = {
+        "version": checks.probe_version(a, p, "2.20.0"),
+        "gcs": checks.probe_text(f"http://{a}:{p}/api/gcs_healthz", "success"),
+        "alive": checks.probe_alive_count(a, p, 2),
+        "node": checks.probe_node_alive(a, p, "10.0.0.11"),
+        "metrics": checks.probe_metrics(a, p),
+        "proxy": checks.probe_text(f"http://{a}:{p}/-/healthz", "success"),
+        "health": checks.probe_health_route(f"http://{a}:{p}/health", "2.20.0"),
+    }
+    results = {name: checks.poll("head-1", name, probe, _now()) for name, probe in probes.items()}
+    assert {name: r.ok for name, r in results.items()} == dict.fromkeys(probes, True)
+    assert results["version"].detail == "ray_version 2.20.0 (expected 2.20.0)"
+    assert results["alive"].detail == "2 ALIVE nodes (expected 2)"
+    assert results["node"].detail == "10.0.0.11 in ALIVE nodes ['10.0.0.10', '10.0.0.11']"
+    assert results["metrics"].detail == "HTTP 200, 2 ray_ series"
+    assert results["gcs"].detail == "HTTP 200: success"
+    assert all("gave up" not in r.detail for r in results.values())
+
+
+def test_alive_nodes_asks_the_state_api_for_alive_nodes_only(server):
+    nodes = checks.alive_nodes(server.address, server.port)
+    assert [node["node_ip"] for node in nodes] == ["10.0.0.10", "10.0.0.11"]
+    (request,) = server.requests
+    assert request.startswith("/api/v0/nodes?")
+    assert "filter_keys=state" in request
+    assert "filter_predicates=%3D" in request
+    assert "filter_values=ALIVE" in request
+
+
+def test_result_carries_host_check_and_seconds(server):
+    url = f"http://{server.address}:{server.port}/api/gcs_healthz"
+    result = checks.poll("head-1", "gcs health", checks.probe_text(url, "success"), _now())
+    assert result.as_dict() == {
+        "host": "head-1", "check": "gcs health", "ok": True, "detail": "HTTP 200: success",
+        "seconds": result.seconds,
+    }
+    assert result.seconds >= 0
+
+
+# --------------------------------------------------------------------------- probes that fail
+
+def test_wrong_ray_version(server):
+    server.routes["/api/version"] = (200, "application/json", json.dumps({"ray_version": "2.9.3"}))
+    result = checks.poll("head-1", "dashboard version",
+                         checks.probe_version(server.address, server.port, "2.20.0"), _now())
+    assert not result.ok
+    assert result.detail.startswith("ray_version 2.9.3 (expected 2.20.0)")
+    assert "gave up after" in result.detail
+
+
+def test_version_endpoint_missing(server):
+    del server.routes["/api/version"]
+    result = checks.poll("head-1", "dashboard version",
+                         checks.probe_version(server.address, server.port, "2.20.0"), _now())
+    assert not result.ok
+    assert result.detail.startswith("HTTP 404")
+
+
+def test_gcs_not_healthy(server):
+    server.routes["/api/gcs_healthz"] = (503, "text/plain", "GCS is not reachable: Deadline Exceeded")
+    result = checks.poll("head-1", "gcs health", checks.probe_text(
+        f"http://{server.address}:{server.port}/api/gcs_healthz", "success"), _now())
+    assert not result.ok
+    assert result.detail.startswith("HTTP 503: GCS is not reachable")
+
+
+def test_text_probe_needs_status_200_even_when_the_body_matches(server):
+    server.routes["/-/healthz"] = (500, "text/plain", "success? no: proxy draining")
+    result = checks.poll("head-1", "serve proxy", checks.probe_text(
+        f"http://{server.address}:{server.port}/-/healthz", "success"), _now())
+    assert not result.ok
+
+
+def test_too_few_alive_nodes(server):
+    result = checks.poll("head-1", "alive nodes",
+                         checks.probe_alive_count(server.address, server.port, 3), _now())
+    assert not result.ok
+    assert result.detail.startswith("2 ALIVE nodes (expected 3)")
+
+
+def test_worker_missing_from_alive_nodes(server):
+    result = checks.poll("worker-2", "node alive",
+                         checks.probe_node_alive(server.address, server.port, "10.0.0.12"), _now())
+    assert not result.ok
+    assert result.detail.startswith("10.0.0.12 not in ALIVE nodes ['10.0.0.10', '10.0.0.11']")
+
+
+def test_metrics_without_ray_series(server):
+    server.routes["/metrics"] = (200, "text/plain", "# HELP up\npython_info{version=\"3.10\"} 1.0\n")
+    result = checks.poll("worker-1", "metrics", checks.probe_metrics(server.address, server.port), _now())
+    assert not result.ok
+    assert result.detail.startswith("HTTP 200, 0 ray_ series")
+
+
+def test_health_route_reports_the_body(server):
+    server.routes["/health"] = (200, "application/json",
+                                json.dumps({"status": "ok", "ray_version": "2.9.3", "alive_nodes": 2}))
+    result = checks.poll("head-1", "serve /health", checks.probe_health_route(
+        f"http://{server.address}:{server.port}/health", "2.20.0"), _now())
+    assert not result.ok
+    assert "'ray_version': '2.9.3'" in result.detail
+
+
+def test_health_route_missing(server):
+    del server.routes["/health"]
+    result = checks.poll("head-1", "serve /health", checks.probe_health_route(
+        f"http://{server.address}:{server.port}/health", "2.20.0"), _now())
+    assert not result.ok
+    assert result.detail.startswith("HTTP 404: Not Found")
+
+
+def test_nothing_listening(closed_port):
+    result = checks.poll("head-1", "dashboard version",
+                         checks.probe_version("127.0.0.1", closed_port, "2.20.0"), _now())
+    assert not result.ok
+    assert result.detail.startswith("ConnectionError: ")
+    assert "gave up after" in result.detail
+
+
+def test_state_api_error_status_is_a_failed_check(server):
+    server.routes["/api/v0/nodes"] = (500, "application/json",
+                                      json.dumps({"result": False, "msg": "GCS unavailable", "data": {}}))
+    result = checks.poll("head-1", "alive nodes",
+                         checks.probe_alive_count(server.address, server.port, 2), _now())
+    assert not result.ok
+    assert result.detail.startswith("HTTPError: 500")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a 200 answer from /api/v0/nodes without data.result.result makes the probe raise KeyError "
+    "out of poll, so the host's verify crashes instead of reporting a red check",
+)
+def test_state_api_answer_of_the_wrong_shape_is_a_failed_check(server):
+    server.routes["/api/v0/nodes"] = (
+        200, "application/json",
+        json.dumps({"result": False, "msg": "Failed to query nodes: DataSourceUnavailable", "data": {}}),
+    )
+    result = checks.poll("head-1", "alive nodes",
+                         checks.probe_alive_count(server.address, server.port, 2), _now())
+    assert not result.ok
+    assert "gave up after" in result.detail
+
+
+# --------------------------------------------------------------------------- poll
+
+def test_poll_retries_until_the_probe_passes(monkeypatch):
+    monkeypatch.setattr(checks, "RETRY_PAUSE_S", 0)
+    answers = iter([(False, "starting"), (False, "starting"), (True, "ready")])
+    calls = []
+
+    def probe():
+        calls.append(1)
+        return next(answers)
+
+    result = checks.poll("head-1", "gcs health", probe, time.monotonic() + 60)
+    assert result.ok
+    assert result.detail == "ready"
+    assert len(calls) == 3
+
+
+def test_poll_gives_up_at_its_deadline_with_the_last_detail(monkeypatch):
+    monkeypatch.setattr(checks, "RETRY_PAUSE_S", 0.01)
+    seen = []
+
+    def probe():
+        seen.append(len(seen))
+        return False, f"attempt {len(seen)}"
+
+    result = checks.poll("head-1", "gcs health", probe, time.monotonic() + 0.2)
+    assert not result.ok
+    assert len(seen) >= 2
+    assert result.detail.startswith(f"attempt {len(seen)} (gave up after ")
+    assert result.host == "head-1" and result.check == "gcs health"
+
+
+# --------------------------------------------------------------------------- log signatures
+
+def test_log_results_mark_a_found_signature_red():
+    results = checks.log_results("head-1", "seedcore-ray-head",
+                                 {"Address already in use": 3, "assert not dest.done()": 0})
+    by_check = {r.check: r for r in results}
+    assert set(by_check) == {"log:metrics_port_clash", "log:serve_future_race"}
+    assert by_check["log:metrics_port_clash"].ok is False
+    assert by_check["log:metrics_port_clash"].detail == \
+        "3 x 'Address already in use' in seedcore-ray-head logs"
+    assert by_check["log:serve_future_race"].ok is True
+    assert all(r.host == "head-1" for r in results)
+
+
+def test_log_results_treat_a_missing_count_as_zero():
+    results = checks.log_results("worker-1", "seedcore-ray-worker", {})
+    assert all(r.ok for r in results)
+    assert len(results) == len(checks.LOG_SIGNATURES)
