@@ -1,0 +1,96 @@
+"""Preflight per host, on fake hosts: Docker state, foreign port holders, disk space."""
+
+from deploy.tasks.preflight import foreign_port_holders, host_problems
+from tests.harness import FakeHost, make_settings
+
+HEAD_ID = "3f1c9a7e5b2d4c6a8e0f1b3d5c7e9a1b2c4d6e8f0a1b3c5d7e9f1a2b3c4d5e6f"
+OTHER_ID = "77aa" * 16
+IMAGE = "registry.example.com/seedcore/ray:2.20.0"
+RUNNING = {"installed": True, "running": True, "version": "27.3.1"}
+
+
+def _container(cid=HEAD_ID, name="seedcore-ray-head"):
+    return {"id": cid, "name": name, "image": IMAGE, "status": "running", "health": "healthy",
+            "started_at": "2024-06-10T08:15:02Z", "config_hash": "4b7d2e9a1c3f5e60", "role": "head",
+            "compose_project": "seedcore", "managed": True}
+
+
+def _host(groups=("ray_head",), **facts):
+    base = {
+        "DockerEngine": RUNNING,
+        "ProjectContainers": {"project=seedcore": [_container()]},
+        "ListeningPorts": {},
+        "ImageId": {f"image={IMAGE}": "sha256:7c3e"},
+    }
+    base.update(facts)
+    return FakeHost(name="head-1" if "ray_head" in groups else "worker-1", groups=groups, facts=base)
+
+
+def test_a_host_running_our_own_head_has_no_problem():
+    host = _host(ListeningPorts={
+        8265: [{"process": "python", "pid": 812, "container": HEAD_ID}],
+        6379: [{"process": "gcs_server", "pid": 790, "container": HEAD_ID}],
+        22: [{"process": "sshd", "pid": 601, "container": ""}],
+    })
+    assert host_problems(host, make_settings(), allow_docker_down=False) == []
+
+
+def test_a_port_held_by_a_host_process_is_named():
+    host = _host(ListeningPorts={8265: [{"process": "nginx", "pid": 1201, "container": ""}]})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host head-1: port 8265 (ray_dashboard_port) is held by nginx (pid 1201), "
+        "not by a seedcore container: stop it, or move ray_dashboard_port to a free port",
+    ]
+
+
+def test_a_port_held_by_another_container_is_named():
+    host = _host(ListeningPorts={8000: [{"process": "uvicorn", "pid": 4410, "container": OTHER_ID}]})
+    (problem,) = host_problems(host, make_settings(), allow_docker_down=False)
+    assert "port 8000 (serve_http_port) is held by uvicorn (pid 4410)" in problem
+
+
+def test_a_worker_only_cares_about_worker_ports():
+    host = _host(groups=("ray_workers",),
+                 ListeningPorts={8265: [{"process": "nginx", "pid": 1201, "container": ""}],
+                                 8080: [{"process": "java", "pid": 2002, "container": ""}]})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host worker-1: port 8080 (ray_metrics_export_port) is held by java (pid 2002), "
+        "not by a seedcore container: stop it, or move ray_metrics_export_port to a free port",
+    ]
+
+
+def test_docker_installed_but_down():
+    host = _host(DockerEngine={"installed": True, "running": False, "version": ""},
+                 DiskAvailableMb={"path=/var/lib/docker": 50000})
+    problems = host_problems(host, make_settings(), allow_docker_down=False)
+    assert len(problems) == 1
+    assert "Docker is installed but not answering" in problems[0]
+    assert host_problems(host, make_settings(), allow_docker_down=True) == []
+    # With Docker down, the containers cannot be asked for.
+    assert ("ProjectContainers", {"project": "seedcore"}) not in host.fact_calls
+
+
+def test_low_disk_when_the_image_must_be_pulled():
+    host = _host(ImageId={f"image={IMAGE}": None}, DiskAvailableMb={"path=/var/lib/docker": 1024})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host head-1: only 1024 MiB free under /var/lib/docker, 8192 MiB needed for the images: "
+        "free some space or lower docker_min_free_mb",
+    ]
+
+
+def test_disk_is_not_checked_when_the_image_is_present():
+    # The fixture has no DiskAvailableMb: reading it would raise.
+    host = _host()
+    assert host_problems(host, make_settings({"docker_min_free_mb": 10**9}), allow_docker_down=False) == []
+
+
+def test_fresh_host_without_docker():
+    host = _host(DockerEngine={"installed": False, "running": False, "version": ""},
+                 DiskAvailableMb={"path=/var/lib/docker": 30000})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == []
+
+
+def test_foreign_port_holders_lists_every_holder():
+    ports = {8080: [{"process": "a", "pid": 1, "container": ""}, {"process": "b", "pid": 2, "container": ""}]}
+    problems = foreign_port_holders(ports, {"ray_metrics_export_port": 8080}, set())
+    assert [p.split(" is held by ")[1].split(",")[0] for p in problems] == ["a (pid 1)", "b (pid 2)"]
