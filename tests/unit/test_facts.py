@@ -169,3 +169,20 @@ def test_project_containers_command_prints_nothing_without_docker(tmp_path):
     output = _run(fact.command(project="seedcore"), tmp_path)
     assert output == []
     assert fact.default() == []
+
+
+def test_listening_ports_command_maps_pids_to_their_cgroup_container(tmp_path):
+    import re
+
+    from deploy.facts.host import ListeningPorts
+
+    pid = os.getpid()
+    line = f'LISTEN 0      4096         0.0.0.0:8265       0.0.0.0:*    users:(("python",pid={pid},fd=14))'
+    _fake_tool(tmp_path, "ss", f"echo '{line}'\n")
+    with open(f"/proc/{pid}/cgroup") as handle:
+        found = re.search(r"[0-9a-f]{64}", handle.read())
+    fact = ListeningPorts()
+
+    ports = fact.process(_run(fact.command(), tmp_path))
+
+    assert ports == {8265: [{"process": "python", "pid": pid, "container": found.group(0) if found else ""}]}
