@@ -42,7 +42,8 @@ def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline:
     while True:
         try:
             ok, detail = probe()
-        except requests.RequestException as error:
+        except (requests.RequestException, ValueError, KeyError, TypeError) as error:
+            # Unreachable, or an answer of the wrong shape: a red check, not a crash.
             ok, detail = False, f"{type(error).__name__}: {error}"
         if ok or time.monotonic() >= deadline:
             seconds = round(time.monotonic() - started, 1)

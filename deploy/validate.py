@@ -151,6 +151,7 @@ def check_inventory(inventory) -> list[str]:
             except ValueError as error:
                 problems.append(f"host {host.name}: serve_applications {error}")
                 continue
+            data = host.data.dict()
         key_problems = check_keys(host.name, data)
         problems += key_problems
         if key_problems:

@@ -229,11 +229,6 @@ def test_state_api_error_status_is_a_failed_check(server):
     assert result.detail.startswith("HTTPError: 500")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 200 answer from /api/v0/nodes without data.result.result makes the probe raise KeyError "
-    "out of poll, so the host's verify crashes instead of reporting a red check",
-)
 def test_state_api_answer_of_the_wrong_shape_is_a_failed_check(server):
     server.routes["/api/v0/nodes"] = (
         200, "application/json",

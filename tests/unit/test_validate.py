@@ -274,11 +274,6 @@ def test_serve_applications_that_do_not_parse():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="check_inventory parses a YAML string in serve_applications into host data, then type-checks "
-    "the data it read before parsing, so every valid YAML string is refused as 'must be a list, got str'",
-)
 def test_serve_applications_given_as_yaml_text_are_accepted():
     text = "- name: embed\n  import_path: embed.app:app\n"
     inventory = _inventory(["head-1"], [], all_data={"serve_applications": text},
