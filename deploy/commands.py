@@ -27,6 +27,8 @@ def ray_start_args(node) -> list[str]:
     ]
     if s["ray_num_cpus"]:
         args.append(f"--num-cpus={s['ray_num_cpus']}")
+    if node.gpus:
+        args.append(f"--num-gpus={node.gpus}")
     args += [str(arg) for arg in s["ray_start_extra_args"]]
     return args
 

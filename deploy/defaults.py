@@ -95,6 +95,19 @@ SERVE_DEFAULTS = {
 }
 
 # ---------------------------------------------------------------------------
+# gpu_: hosts in the `gpu` group (NVIDIA)
+# ---------------------------------------------------------------------------
+GPU_DEFAULTS = {
+    # Image for GPU hosts; "" = ray_image with "-gpu" added to its tag.
+    "gpu_image": "",
+    # GPUs the host must have; 0 = as many as nvidia-smi reports.
+    "gpu_count": 0,
+    # Pin for nvidia-container-toolkit (e.g. "1.17.3-1"); "" = newest.
+    "gpu_toolkit_version": "",
+    "gpu_toolkit_apt_url": "https://nvidia.github.io/libnvidia-container",
+}
+
+# ---------------------------------------------------------------------------
 # verify_: the checks that end every run
 # ---------------------------------------------------------------------------
 VERIFY_DEFAULTS = {
@@ -106,6 +119,7 @@ ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
     **SERVE_DEFAULTS,
+    **GPU_DEFAULTS,
     **VERIFY_DEFAULTS,
 }
 

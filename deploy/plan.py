@@ -1,9 +1,13 @@
-"""What the deploy means to do on one host, derived from the inventory alone."""
+"""What the deploy means to do on one host, derived from the inventory and,
+for GPU hosts, from what nvidia-smi and Compose report."""
 
 from dataclasses import dataclass
 
+from deploy.facts.docker import ComposeCli, ComposeVersion
+from deploy.facts.gpu import NvidiaGpus
+from deploy.gpu import compose_gpu_mode
 from deploy.render import config_hash
-from deploy.topology import Node, head_host, node_for, worker_hosts
+from deploy.topology import Node, head_host, is_gpu_host, node_for, worker_hosts
 
 
 @dataclass(frozen=True)
@@ -15,10 +19,21 @@ class Plan:
     all_hosts: list[str]
 
 
+def gpu_layout(host) -> tuple[int, str]:
+    """(GPUs Ray is told about, how Compose requests them) for one host."""
+    if not is_gpu_host(host):
+        return 0, "devices"
+    pinned = host.data.get("gpu_count") or 0
+    gpus = pinned or host.get_fact(NvidiaGpus)["count"]
+    mode = compose_gpu_mode(host.get_fact(ComposeCli), host.get_fact(ComposeVersion))
+    return gpus, mode
+
+
 def plan_for(host, inventory) -> Plan:
     head = head_host(inventory)
-    node = node_for(host, inventory)
-    head_hash = config_hash(node_for(head, inventory))
+    node = node_for(host, inventory, *gpu_layout(host))
+    head_node = node if head is host else node_for(head, inventory, *gpu_layout(head))
+    head_hash = config_hash(head_node)
     node_hash = head_hash if node.role == "head" else config_hash(node, head_hash)
     members = [head, *worker_hosts(inventory)]
     return Plan(

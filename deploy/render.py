@@ -7,6 +7,7 @@ from importlib import resources
 import yaml
 
 from deploy.commands import ray_start_args
+from deploy.gpu import NVIDIA_RUNTIME
 from deploy.topology import Node
 
 MANAGED_LABEL = "io.seedcore.managed-by"
@@ -93,7 +94,7 @@ def _service(node: Node, config_hash: str) -> dict:
     s = node.settings
     project_dir = s["ray_project_dir"]
     service = {
-        "image": s["ray_image"],
+        "image": node.image,
         "container_name": node.container,
         "network_mode": "host",
         "restart": s["ray_restart_policy"],
@@ -109,6 +110,13 @@ def _service(node: Node, config_hash: str) -> dict:
             HASH_LABEL: config_hash,
         },
     }
+    if node.gpus and node.gpu_mode == "runtime":
+        service["runtime"] = "nvidia"
+        service["environment"] = {"NVIDIA_VISIBLE_DEVICES": "all"}
+    elif node.gpus:
+        service["deploy"] = {"resources": {"reservations": {"devices": [
+            {"driver": "nvidia", "count": node.gpus, "capabilities": ["gpu"]},
+        ]}}}
     if node.role == "head":
         service["profiles"] = ["ray"]
     return service
@@ -156,8 +164,9 @@ def serve_config(settings: dict) -> str:
     return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
-def daemon_json(settings: dict) -> str:
-    """/etc/docker/daemon.json: log rotation, registries, then any extra keys."""
+def daemon_json(settings: dict, gpu: bool = False) -> str:
+    """/etc/docker/daemon.json: log rotation, registries, the NVIDIA runtime on
+    GPU hosts (the entry `nvidia-ctk runtime configure` writes), then extra keys."""
     document = {
         "log-driver": "json-file",
         "log-opts": {
@@ -169,5 +178,7 @@ def daemon_json(settings: dict) -> str:
         document["insecure-registries"] = list(settings["docker_insecure_registries"])
     if settings["docker_registry_mirrors"]:
         document["registry-mirrors"] = list(settings["docker_registry_mirrors"])
+    if gpu:
+        document["runtimes"] = dict(NVIDIA_RUNTIME)
     document.update(settings["docker_daemon_extra"])
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -4,6 +4,7 @@ import socket
 from dataclasses import dataclass
 
 from deploy.defaults import ALL_DEFAULTS
+from deploy.gpu import gpu_image
 
 HEAD_GROUP = "ray_head"
 WORKER_GROUP = "ray_workers"
@@ -58,6 +59,13 @@ class Node:
     address: str
     head_address: str
     settings: dict
+    # GPUs Ray is told about; 0 on CPU hosts. gpu_mode: how Compose requests them.
+    gpus: int = 0
+    gpu_mode: str = "devices"
+
+    @property
+    def image(self) -> str:
+        return gpu_image(self.settings) if self.gpus else self.settings["ray_image"]
 
     @property
     def container(self) -> str:
@@ -73,7 +81,11 @@ class Node:
         return f"{self.head_address}:{self.settings['ray_gcs_port']}"
 
 
-def node_for(host, inventory) -> Node:
+def is_gpu_host(host) -> bool:
+    return GPU_GROUP in set(host.groups)
+
+
+def node_for(host, inventory, gpus: int = 0, gpu_mode: str = "devices") -> Node:
     head = head_host(inventory)
     return Node(
         name=host.name,
@@ -81,4 +93,6 @@ def node_for(host, inventory) -> Node:
         address=node_address(host),
         head_address=node_address(head) if head is not None else "",
         settings=settings_for(host),
+        gpus=gpus,
+        gpu_mode=gpu_mode,
     )

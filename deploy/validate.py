@@ -11,7 +11,8 @@ import yaml
 from pyinfra.api.exceptions import PyinfraError
 
 from deploy.defaults import ALL_DEFAULTS, REQUIRED_TYPES
-from deploy.topology import HEAD_GROUP, WORKER_GROUP, node_address, settings_for
+from deploy.gpu import looks_like_gpu_image
+from deploy.topology import HEAD_GROUP, WORKER_GROUP, is_gpu_host, node_address, settings_for
 
 KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_")
 
@@ -105,6 +106,21 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
     return problems
 
 
+def check_cpu_image(host_name: str, s: dict) -> list[str]:
+    """A host outside the `gpu` group must not be given a GPU image."""
+    if s["gpu_image"]:
+        return [
+            f"host {host_name}: gpu_image is set but the host is not in group gpu: "
+            "add it to gpu (it must have NVIDIA GPUs) or unset gpu_image for it"
+        ]
+    if isinstance(s["ray_image"], str) and looks_like_gpu_image(s["ray_image"]):
+        return [
+            f"host {host_name}: ray_image {s['ray_image']!r} is a GPU image but the host is not "
+            "in group gpu: give CPU hosts a CPU image (GPU hosts use gpu_image)"
+        ]
+    return []
+
+
 def _has_tag(image: str) -> bool:
     last = image.rsplit("/", 1)[-1]
     return "@" in last or ":" in last
@@ -159,6 +175,8 @@ def check_inventory(inventory) -> list[str]:
         settings = settings_for(host)
         role = "head" if host.name in heads else "worker"
         problems += check_values(host.name, role, settings)
+        if not is_gpu_host(host):
+            problems += check_cpu_image(host.name, settings)
         address = node_address(host)
         if address in addresses:
             problems.append(

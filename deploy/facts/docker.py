@@ -133,3 +133,17 @@ class LogSignatureCounts(FactBase):
             if signature:
                 counts[signature] = int(count or 0)
         return counts
+
+
+class ComposeVersion(FactBase):
+    """The Compose version (``2.24.6``, ``1.29.2``), or ``None`` without Compose."""
+
+    def command(self) -> str:
+        return (
+            "docker compose version --short 2>/dev/null "
+            "|| docker-compose version --short 2>/dev/null || true"
+        )
+
+    def process(self, output):
+        value = "".join(output).strip().lstrip("v")
+        return value or None

@@ -64,7 +64,7 @@ def _official_repository(settings: dict):
 
 
 @deploy("Install and configure Docker", data_defaults=DOCKER_DEFAULTS)
-def install_docker():
+def install_docker(gpu: bool = False):
     settings = settings_for(host)
     apt.packages(
         name="Install the base tools the deploy uses",
@@ -97,7 +97,7 @@ def install_docker():
     changes.append(
         files.put(
             name="Write /etc/docker/daemon.json",
-            src=StringIO(daemon_json(settings)),
+            src=StringIO(daemon_json(settings, gpu=gpu)),
             dest="/etc/docker/daemon.json",
             mode="0644",
             user="root",

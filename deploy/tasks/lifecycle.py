@@ -21,7 +21,7 @@ def compose_default(settings: dict) -> str:
 
 @deploy("Pull the Ray image", data_defaults=RAY_DEFAULTS)
 def pull_image(node: Node):
-    ray.image_pulled(name=f"Pull {node.settings['ray_image']}", image=node.settings["ray_image"])
+    ray.image_pulled(name=f"Pull {node.image}", image=node.image)
 
 
 @deploy("Stop, clean and start the Ray node", data_defaults=RAY_DEFAULTS)

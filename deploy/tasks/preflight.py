@@ -5,8 +5,10 @@ hosts, so one run reports every problem and no host is touched if any.
 """
 
 from deploy.facts.docker import DockerEngine, ImageId, ProjectContainers
+from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, ListeningPorts
-from deploy.topology import role_of, settings_for
+from deploy.gpu import gpu_count_problem
+from deploy.topology import is_gpu_host, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
 
 _DONE: set[int] = set()
@@ -28,6 +30,11 @@ def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str])
 
 def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     role = role_of(host)
+    if is_gpu_host(host):
+        problem = gpu_count_problem(host.name, host.get_fact(NvidiaGpus), settings["gpu_count"])
+        if problem:
+            # The host's own name is already in the message.
+            return [problem]
     engine = host.get_fact(DockerEngine)
     problems = []
     if engine["installed"] and not engine["running"] and not allow_docker_down:
