@@ -110,6 +110,24 @@ def probe_node_alive(head_address: str, port: int, node_ip: str):
     return probe
 
 
+def probe_node_gpus(head_address: str, port: int, node_ip: str, expected: int):
+    def probe():
+        node = next((n for n in alive_nodes(head_address, port) if n["node_ip"] == node_ip), None)
+        if node is None:
+            return False, f"{node_ip} not in ALIVE nodes"
+        gpus = int((node.get("resources_total") or {}).get("GPU", 0))
+        return gpus == expected, f"Ray reports {gpus} GPU (expected {expected})"
+    return probe
+
+
+def container_gpu_result(host: str, container: str, listed: list[str] | None, expected: int) -> Result:
+    if listed is None:
+        return Result(host, "nvidia-smi in container", False, f"nvidia-smi fails inside {container}")
+    ok = len(listed) == expected
+    return Result(host, "nvidia-smi in container", ok,
+                  f"{len(listed)} GPUs inside {container} (expected {expected})")
+
+
 def probe_health_route(url: str, expected_version: str):
     def probe():
         response = _get(url)

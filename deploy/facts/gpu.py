@@ -61,3 +61,21 @@ class DockerRuntimes(FactBase):
         if not text.startswith("{"):
             return []
         return sorted(json.loads(text))
+
+
+class ContainerGpus(FactBase):
+    """
+    GPUs ``nvidia-smi -L`` lists inside a running container; ``None`` when
+    nvidia-smi fails there.
+
+    + container: the container name
+    """
+
+    def command(self, container: str) -> str:
+        return f"docker exec {container} nvidia-smi -L 2>&1; echo \"exit=$?\""
+
+    def process(self, output):
+        lines = [line.strip() for line in output if line.strip()]
+        if not lines or lines[-1] != "exit=0":
+            return None
+        return [line for line in lines[:-1] if line.startswith("GPU ")]

@@ -14,6 +14,7 @@ from pyinfra.operations import python
 from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
 from deploy.facts.docker import LogSignatureCounts
+from deploy.facts.gpu import ContainerGpus
 from deploy.report import document, table, write
 from deploy.topology import Node
 
@@ -48,6 +49,8 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int) -> list[checks.
             ("metrics", checks.probe_metrics(address, metrics)),
             ("node alive", checks.probe_node_alive(head, dash, address)),
         ]
+    if node.gpus:
+        probes.append(("ray GPUs", checks.probe_node_gpus(head, dash, address, node.gpus)))
     return [checks.poll(name, check, probe, deadline) for check, probe in probes]
 
 
@@ -58,6 +61,9 @@ def _check_host(state, host, node: Node, expected_nodes: int):
         signatures=list(checks.LOG_SIGNATURES.values()),
     )
     results += checks.log_results(host.name, node.container, counts or {})
+    if node.gpus:
+        listed = host.get_fact(ContainerGpus, container=node.container)
+        results.append(checks.container_gpu_result(host.name, node.container, listed, node.gpus))
     RESULTS[host.name] = results
 
 
