@@ -51,6 +51,19 @@ def restart_reason(container: dict | None, config_hash: str) -> str:
     return ""
 
 
+def _other_role(node: Node, role: str | None) -> bool:
+    """Record a no-op when the operation is for the other role.
+
+    Every host calls every lifecycle operation, so that pyinfra orders them
+    as one chain across the cluster (head started and healthy before any
+    worker starts); a host of the other role just passes through.
+    """
+    if role and node.role != role:
+        host.noop(f"not a Ray {role}")
+        return True
+    return False
+
+
 @operation()
 def image_pulled(image: str):
     """
@@ -71,7 +84,8 @@ def image_pulled(image: str):
 
 
 @operation()
-def node_stopped(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2):
+def node_stopped(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2,
+                 role: str | None = None):
     """
     Stop and remove the node's container when it is not current: missing,
     stopped, unhealthy, or running an older config. A current one is kept.
@@ -79,7 +93,10 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
     + node: the node (``deploy.topology.Node``)
     + config_hash: the digest of the config it should run
     + compose_default: the Compose CLI to show while Docker is not installed
+    + role: act only on a node of this role ("head" or "worker")
     """
+    if _other_role(node, role):
+        return
     container = node_container(node)
     if container is None:
         host.noop(f"{node.container} is not running")
@@ -128,7 +145,7 @@ def ports_free(node: Node, ports: list[int]):
 
 @operation()
 def node_started(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2,
-                 after_host: str | None = None):
+                 after_host: str | None = None, role: str | None = None):
     """
     Start the node's container with ``compose up -d`` unless it is current.
 
@@ -136,7 +153,10 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
     + config_hash: the digest of the config it should run
     + compose_default: the Compose CLI to show while Docker is not installed
     + after_host: a host that must not have failed (the head, for a worker)
+    + role: act only on a node of this role ("head" or "worker")
     """
+    if _other_role(node, role):
+        return
     if is_current(node_container(node), config_hash):
         host.noop(f"{node.container} is current")
         return
@@ -151,13 +171,16 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
 
 
 @operation()
-def node_healthy(node: Node, timeout_s: int):
+def node_healthy(node: Node, timeout_s: int, role: str | None = None):
     """
     Wait, up to ``timeout_s``, until Docker reports the container healthy.
 
     + node: the node (``deploy.topology.Node``)
     + timeout_s: the deadline in seconds
+    + role: act only on a node of this role ("head" or "worker")
     """
+    if _other_role(node, role):
+        return
     container = node_container(node)
     if container is not None and container["status"] == "running" and container["health"] == "healthy":
         host.noop(f"{node.container} is healthy")

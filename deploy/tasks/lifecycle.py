@@ -1,8 +1,8 @@
 """Pull, then stop / clean / start one host's Ray node, in cluster order.
 
-pyinfra runs each operation on every host before the next one, so the order
-of the calls below is the order across the cluster: workers stop before the
-head, the head is healthy before any worker starts.
+Every host calls every operation below (one for the other role is a no-op),
+so pyinfra sees one chain and runs each step on every host before the next:
+workers stop before the head, the head is healthy before any worker starts.
 """
 
 from pyinfra.api import deploy
@@ -28,23 +28,18 @@ def pull_image(node: Node):
 def restart_node(node: Node, config_hash: str, head_name: str):
     s = node.settings
     cli = compose_default(s)
-    is_head = node.role == "head"
-    if not is_head:
-        ray.node_stopped(name="Stop the Ray worker unless it runs the current config",
-                         node=node, config_hash=config_hash, compose_default=cli)
-    if is_head:
-        ray.node_stopped(name="Stop the Ray head unless it runs the current config",
-                         node=node, config_hash=config_hash, compose_default=cli)
+    ray.node_stopped(name="Stop the Ray worker unless it runs the current config", role="worker",
+                     node=node, config_hash=config_hash, compose_default=cli)
+    ray.node_stopped(name="Stop the Ray head unless it runs the current config", role="head",
+                     node=node, config_hash=config_hash, compose_default=cli)
     ray.leftovers_removed(name="Remove leftover containers of the project", node=node)
     ray.ports_free(name="Check the node's ports are free before it starts",
                    node=node, ports=[s[key] for key in port_keys(node.role)])
-    if is_head:
-        ray.node_started(name="Start the Ray head", node=node, config_hash=config_hash,
-                         compose_default=cli)
-        ray.node_healthy(name="Wait until the Ray head is healthy", node=node,
-                         timeout_s=s["ray_head_start_timeout_s"])
-    if not is_head:
-        ray.node_started(name="Start the Ray worker once the head is healthy", node=node,
-                         config_hash=config_hash, compose_default=cli, after_host=head_name)
-        ray.node_healthy(name="Wait until the Ray worker is healthy", node=node,
-                         timeout_s=s["ray_head_start_timeout_s"])
+    ray.node_started(name="Start the Ray head", role="head",
+                     node=node, config_hash=config_hash, compose_default=cli)
+    ray.node_healthy(name="Wait until the Ray head is healthy", role="head",
+                     node=node, timeout_s=s["ray_head_start_timeout_s"])
+    ray.node_started(name="Start the Ray worker once the head is healthy", role="worker",
+                     node=node, config_hash=config_hash, compose_default=cli, after_host=head_name)
+    ray.node_healthy(name="Wait until the Ray worker is healthy", role="worker",
+                     node=node, timeout_s=s["ray_head_start_timeout_s"])

@@ -29,7 +29,8 @@ class Run:
 
 def pyinfra(*args: str, timeout: int = 1500, env: dict | None = None) -> Run:
     """Run the real pyinfra CLI from the repository root; output is kept."""
-    command = [PYINFRA, "-y", *args]
+    # -y skips change detection, which --dry exists to show.
+    command = [PYINFRA, *args] if "--dry" in args else [PYINFRA, "-y", *args]
     merged = {**os.environ, **(env or {})}
     completed = subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=merged
