@@ -1,0 +1,70 @@
+"""Names, addresses and paths shared by every part of the lab."""
+
+import ipaddress
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGES_DIR = Path(__file__).resolve().parent / "images"
+
+# Local, per-checkout files (gitignored).
+LAB_DIR = REPO / ".lab"
+SSH_KEY = LAB_DIR / "id_ed25519"
+KNOWN_HOSTS = LAB_DIR / "known_hosts"
+STATE_FILE = LAB_DIR / "state.json"
+LOG_DIR = LAB_DIR / "logs"
+LOCK_FILE = LAB_DIR / "lock"
+
+# Every object the lab creates carries this label; the lab finds its objects by it.
+LABEL = "io.seedcore.lab"
+LABEL_FILTER = f"label={LABEL}=1"
+ROLE_LABEL = f"{LABEL}.role"
+INDEX_LABEL = f"{LABEL}.index"
+
+IMAGE_PREFIX = "seedcore-lab"
+NETWORK = "seedcore-lab"
+# A fixed subnet gives every host and the registry a stable address, kept when a
+# host is recreated. Override with SEEDCORE_LAB_SUBNET if it clashes locally.
+SUBNET = ipaddress.ip_network(os.environ.get("SEEDCORE_LAB_SUBNET", "172.29.77.0/24"))
+HOST_PREFIX = "seedcore-lab-"
+DEFAULT_HOSTS = 3
+MAX_HOSTS = 20
+
+REGISTRY_NAME = "seedcore-lab-registry"
+REGISTRY_VOLUME = "seedcore-lab-registry-data"
+REGISTRY_PORT = 5000
+# Published on loopback only, so the outer engine pushes without TLS.
+REGISTRY_PUSH_PORT = int(os.environ.get("SEEDCORE_LAB_REGISTRY_PORT", "5055"))
+
+SSH_USER = "seedcore"
+RAY_VERSION = "2.20.0"
+RAY_REPOSITORY = "seedcore/ray"
+
+# The host's CA bundle: copied into images so apt over https and pip work inside.
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+DEBIAN_SUITE = "bookworm"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+def host_name(index: int) -> str:
+    """`seedcore-lab-<index>`, counting from 1."""
+    return f"{HOST_PREFIX}{index}"
+
+
+def host_volume(name: str) -> str:
+    """The named volume that holds a host's /var/lib/docker."""
+    return f"{name}-docker"
+
+
+def host_ip(index: int) -> str:
+    """Host N gets the subnet's address 10 + N."""
+    return str(SUBNET.network_address + 10 + index)
+
+
+def registry_ip() -> str:
+    return str(SUBNET.network_address + 2)
+
+
+def gateway_ip() -> str:
+    return str(SUBNET.network_address + 1)
