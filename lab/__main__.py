@@ -1,0 +1,66 @@
+"""`python -m lab up [--hosts N] [--fresh] | down | status [--json]`."""
+
+import argparse
+import json
+import sys
+import time
+
+from lab import lifecycle
+from lab.config import DEFAULT_HOSTS
+from lab.errors import LabError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lab", description="The local lab of real hosts.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="create or refresh the lab (fast when current)")
+    up.add_argument("--hosts", type=int, default=DEFAULT_HOSTS, help="number of hosts; the first is the head")
+    up.add_argument("--fresh", action="store_true", help="recreate every host bare")
+    commands.add_parser("down", help="remove the lab's hosts, registry, volumes and network")
+    status = commands.add_parser("status", help="list the hosts and whether SSH works")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _print_table(report: dict) -> None:
+    rows = [("NAME", "IP", "ROLE", "SSH")]
+    for host in report["hosts"]:
+        rows.append((host["name"], host["ip"], host["role"], "yes" if host["ssh"] else "no"))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    if report.get("registry"):
+        print(f"registry: {report['registry']['address']} (push: {report['registry']['push_address']})")
+        print(f"ray image: {report['ray_image']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = time.monotonic()
+    try:
+        if args.command == "up":
+            current = lifecycle.up(args.hosts, fresh=args.fresh)
+            names = ", ".join(host["name"] for host in current["hosts"])
+            print(f"lab up in {time.monotonic() - started:.1f} s: {names}; state in .lab/state.json")
+        elif args.command == "down":
+            lifecycle.down()
+            print(f"lab down in {time.monotonic() - started:.1f} s")
+        else:
+            report = lifecycle.status()
+            if args.json:
+                print(json.dumps(report, indent=2))
+            else:
+                _print_table(report)
+            if not all(host["ssh"] for host in report["hosts"]):
+                return 1
+    except LabError as error:
+        print(f"lab: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Lab hosts: containers that boot systemd and behave like bare Debian 12 servers.
+
+Public API for tests: `listed()`, `exec(name, command)`, `recreate(name)`.
+"""
+
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from lab import docker, log, ssh
+from lab.config import (
+    HOST_PREFIX,
+    INDEX_LABEL,
+    LABEL,
+    NETWORK,
+    ROLE_LABEL,
+    SSH_USER,
+    host_ip,
+    host_name,
+    host_volume,
+)
+from lab.errors import LabError
+
+# The flags that let systemd run as PID 1 on this engine without --privileged
+# (the machine's capability bounding set lacks CAP_SYS_RESOURCE).
+SYSTEMD_FLAGS = [
+    "--cap-add",
+    "ALL",
+    "--cap-drop",
+    "SYS_RESOURCE",
+    "--security-opt",
+    "seccomp=unconfined",
+    "--security-opt",
+    "apparmor=unconfined",
+    "--security-opt",
+    "systempaths=unconfined",
+    "--device-cgroup-rule",
+    "a *:* rwm",
+    "--cgroupns",
+    "private",
+    "--tmpfs",
+    "/run",
+    "--tmpfs",
+    "/run/lock",
+]
+BOOTED = ("running", "degraded")
+READY_TIMEOUT = 120
+
+
+def role_for(index: int) -> str:
+    return "head" if index == 1 else "worker"
+
+
+def index_of(name: str) -> int:
+    suffix = name.removeprefix(HOST_PREFIX)
+    if not name.startswith(HOST_PREFIX) or not suffix.isdigit() or int(suffix) < 1:
+        raise LabError(f"{name!r} is not a lab host name ({HOST_PREFIX}N)")
+    return int(suffix)
+
+
+def listed() -> list[dict]:
+    """Every lab host container: name, ip, role, index, running; ordered by index."""
+    hosts = []
+    for name in docker.lab_objects("container"):
+        if not name.startswith(HOST_PREFIX) or not name.removeprefix(HOST_PREFIX).isdigit():
+            continue
+        found = docker.inspect("container", name)
+        if found is None:
+            continue
+        labels = docker.labels_of(found)
+        network = (found["NetworkSettings"]["Networks"] or {}).get(NETWORK) or {}
+        hosts.append(
+            {
+                "name": name,
+                "ip": network.get("IPAddress", ""),
+                "role": labels.get(ROLE_LABEL, ""),
+                "index": int(labels.get(INDEX_LABEL, "0")),
+                "running": bool(found["State"]["Running"]),
+                "image": found["Config"]["Image"],
+            }
+        )
+    return sorted(hosts, key=lambda host: host["index"])
+
+
+def remove(name: str) -> None:
+    """Remove a host container and its /var/lib/docker volume (lab objects only)."""
+    found = docker.inspect("container", name)
+    if found is not None:
+        if docker.labels_of(found).get(LABEL) != "1":
+            raise LabError(f"a container named {name} exists that the lab did not create")
+        docker.run("container", "rm", "--force", name, timeout=120)
+    volume = docker.inspect("volume", host_volume(name))
+    if volume is not None and docker.labels_of(volume).get(LABEL) == "1":
+        docker.run("volume", "rm", host_volume(name), timeout=120)
+
+
+def create(index: int, image: str) -> str:
+    """Start host `index` bare from `image`, with a fresh docker volume; return its name."""
+    name = host_name(index)
+    remove(name)
+    volume = host_volume(name)
+    docker.run("volume", "create", "--label", f"{LABEL}=1", volume)
+    docker.run(
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--hostname",
+        name,
+        "--label",
+        f"{LABEL}=1",
+        "--label",
+        f"{ROLE_LABEL}={role_for(index)}",
+        "--label",
+        f"{INDEX_LABEL}={index}",
+        "--network",
+        NETWORK,
+        "--ip",
+        host_ip(index),
+        *SYSTEMD_FLAGS,
+        "--volume",
+        f"{volume}:/var/lib/docker",
+        image,
+    )
+    return name
+
+
+def authorize(name: str) -> None:
+    """Write the lab's public key as the login user's only authorized key."""
+    home = f"/home/{SSH_USER}/.ssh"
+    script = (
+        f"install -d -m 700 -o {SSH_USER} -g {SSH_USER} {home} && "
+        f"cat > {home}/authorized_keys && "
+        f"chown {SSH_USER}:{SSH_USER} {home}/authorized_keys && chmod 600 {home}/authorized_keys"
+    )
+    result = docker.exec_in(name, script, input=ssh.public_key(), timeout=30)
+    if result.returncode != 0:
+        raise LabError(f"{name}: writing authorized_keys failed: {result.stderr.strip()}")
+
+
+def system_state(name: str) -> str:
+    """`systemctl is-system-running` inside the host ('' when it cannot be asked)."""
+    try:
+        result = docker.exec_in(name, "systemctl is-system-running", timeout=15)
+    except LabError:
+        return ""
+    return result.stdout.strip()
+
+
+def _wait_one(name: str, ip: str, deadline: float) -> tuple[str, list[str]]:
+    """Wait until systemd has booted, sshd answers, and SSH + sudo work; return the host keys."""
+    waiting_on = "systemd to finish booting"
+    keys: list[str] = []
+    while time.monotonic() < deadline:
+        if waiting_on.startswith("systemd"):
+            if system_state(name) in BOOTED:
+                waiting_on = "sshd to answer on port 22"
+        if waiting_on.startswith("sshd"):
+            keys = ssh.keyscan(ip)
+            if keys:
+                return "", keys
+        time.sleep(0.3)
+    state = system_state(name) or "unknown"
+    return f"{name}: gave up waiting for {waiting_on} (systemd state: {state})", keys
+
+
+def wait_ready(hosts: list[dict], timeout: float = READY_TIMEOUT) -> None:
+    """Bring every host to 'SSH as the lab user with host keys checked, and sudo -n works'."""
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        results = list(pool.map(lambda h: _wait_one(h["name"], h["ip"], deadline), hosts))
+    problems = [problem for problem, _ in results if problem]
+    if problems:
+        raise LabError("; ".join(problems) + f" (after {timeout:.0f} s)")
+    ssh.replace_known_hosts({host["ip"]: keys for host, (_, keys) in zip(hosts, results, strict=True)})
+    for host in hosts:
+        while not ssh.check(host["ip"]):
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"{host['name']}: ssh {SSH_USER}@{host['ip']} with `sudo -n true` did not succeed "
+                    f"within {timeout:.0f} s"
+                )
+            time.sleep(0.5)
+
+
+def exec(name: str, command: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
+    """Run `command` (a shell line) as root inside host `name`, bypassing SSH."""
+    if docker.inspect("container", name) is None:
+        raise LabError(f"no lab host named {name}")
+    return docker.exec_in(name, command, timeout=timeout, check=check)
+
+
+def recreate(name: str) -> dict:
+    """Destroy host `name` (and its docker volume) and start it bare again.
+
+    The host keeps its name, IP and role; its SSH host keys are new and replace
+    the old ones in the lab's known_hosts. Returns the host's entry.
+    """
+    from lab import lifecycle
+
+    return lifecycle.recreate_host(index_of(name))
+
+
+def start(index: int, image: str) -> dict:
+    """Create host `index` bare and authorize the lab key; return its (not yet ready) entry."""
+    name = create(index, image)
+    authorize(name)
+    log.info(f"started {name} at {host_ip(index)} ({role_for(index)})")
+    return {"name": name, "ip": host_ip(index), "role": role_for(index), "index": index}

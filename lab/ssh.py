@@ -1,0 +1,82 @@
+"""The lab's SSH key pair, its known_hosts file, and SSH checks against hosts."""
+
+import subprocess
+from pathlib import Path
+
+from lab.config import KNOWN_HOSTS, LAB_DIR, SSH_KEY, SSH_USER
+from lab.errors import LabError
+
+
+def ensure_keypair() -> Path:
+    """Create `.lab/id_ed25519` (no passphrase) unless it exists; return its path."""
+    LAB_DIR.mkdir(parents=True, exist_ok=True)
+    if not SSH_KEY.exists():
+        try:
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "seedcore-lab", "-f", str(SSH_KEY)],
+                check=True,
+                capture_output=True,
+            )
+        except FileNotFoundError as error:
+            raise LabError("ssh-keygen is missing: run scripts/ensure-docker.sh") from error
+    return SSH_KEY
+
+
+def public_key() -> str:
+    return SSH_KEY.with_suffix(".pub").read_text().strip() + "\n"
+
+
+def keyscan(ip: str, timeout: int = 3) -> list[str]:
+    """The host's public keys as known_hosts lines; empty while sshd does not answer."""
+    result = subprocess.run(
+        ["ssh-keyscan", "-T", str(timeout), "-t", "ed25519,ecdsa,rsa", ip],
+        capture_output=True,
+        text=True,
+        timeout=timeout * 4 + 5,
+    )
+    return [line for line in result.stdout.splitlines() if line and not line.startswith("#")]
+
+
+def replace_known_hosts(scans: dict[str, list[str]], keep_others: bool = True) -> None:
+    """Put each scanned IP's keys in `.lab/known_hosts`, dropping its old entries."""
+    kept = []
+    if keep_others and KNOWN_HOSTS.exists():
+        kept = [
+            line for line in KNOWN_HOSTS.read_text().splitlines() if line and line.split()[0] not in scans
+        ]
+    lines = kept + [line for ip in sorted(scans) for line in scans[ip]]
+    KNOWN_HOSTS.write_text("\n".join(lines) + "\n" if lines else "")
+
+
+def command(ip: str, remote: str, connect_timeout: int = 5) -> list[str]:
+    """An `ssh` command line to the lab host at `ip`, host keys checked against the lab's file."""
+    return [
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-i",
+        str(SSH_KEY),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"UserKnownHostsFile={KNOWN_HOSTS}",
+        "-o",
+        f"ConnectTimeout={connect_timeout}",
+        f"{SSH_USER}@{ip}",
+        remote,
+    ]
+
+
+def check(ip: str, remote: str = "sudo -n true", connect_timeout: int = 5) -> bool:
+    """True when `remote` succeeds over SSH as the lab user."""
+    try:
+        result = subprocess.run(
+            command(ip, remote, connect_timeout), capture_output=True, timeout=connect_timeout + 15
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return result.returncode == 0
