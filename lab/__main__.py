@@ -1,11 +1,12 @@
-"""`python -m lab up [--hosts N] [--fresh] | down | status [--json]`."""
+"""`python -m lab up [--hosts N] [--fresh] | down | status [--json] | ssh NAME [COMMAND...]`."""
 
 import argparse
 import json
+import os
 import sys
 import time
 
-from lab import lifecycle
+from lab import lifecycle, ssh, state
 from lab.config import DEFAULT_HOSTS
 from lab.errors import LabError
 
@@ -19,7 +20,19 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("down", help="remove the lab's hosts, registry, volumes and network")
     status = commands.add_parser("status", help="list the hosts and whether SSH works")
     status.add_argument("--json", action="store_true", help="print JSON")
+    login = commands.add_parser("ssh", help="SSH to a lab host as the lab user (host keys checked)")
+    login.add_argument("name", help="host name, e.g. seedcore-lab-1")
+    login.add_argument("remote", nargs=argparse.REMAINDER, help="command to run instead of a shell")
     return parser
+
+
+def _ssh(name: str, remote: list[str]) -> int:
+    """Replace this process with `ssh` to the named host."""
+    hosts = {host["name"]: host for host in state.load()["hosts"]}
+    if name not in hosts:
+        raise LabError(f"no lab host named {name} (hosts: {', '.join(hosts)})")
+    os.execvp("ssh", ssh.command(hosts[name]["ip"], " ".join(remote), batch=False))
+    return 1
 
 
 def _print_table(report: dict) -> None:
@@ -45,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             lifecycle.down()
             print(f"lab down in {time.monotonic() - started:.1f} s")
+        elif args.command == "ssh":
+            return _ssh(args.name, args.remote)
         else:
             report = lifecycle.status()
             if args.json:

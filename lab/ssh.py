@@ -48,7 +48,7 @@ def replace_known_hosts(scans: dict[str, list[str]], keep_others: bool = True) -
     KNOWN_HOSTS.write_text("\n".join(lines) + "\n" if lines else "")
 
 
-def command(ip: str, remote: str, connect_timeout: int = 5) -> list[str]:
+def command(ip: str, remote: str = "", connect_timeout: int = 5, batch: bool = True) -> list[str]:
     """An `ssh` command line to the lab host at `ip`, host keys checked against the lab's file."""
     return [
         "ssh",
@@ -59,7 +59,7 @@ def command(ip: str, remote: str, connect_timeout: int = 5) -> list[str]:
         "-o",
         "IdentitiesOnly=yes",
         "-o",
-        "BatchMode=yes",
+        f"BatchMode={'yes' if batch else 'no'}",
         "-o",
         "StrictHostKeyChecking=yes",
         "-o",
@@ -67,7 +67,7 @@ def command(ip: str, remote: str, connect_timeout: int = 5) -> list[str]:
         "-o",
         f"ConnectTimeout={connect_timeout}",
         f"{SSH_USER}@{ip}",
-        remote,
+        *([remote] if remote else []),
     ]
 
 
