@@ -110,3 +110,20 @@ def serve_deploy(container: str, config_path: str, marker_path: str, marker: str
 def refuse(message: str) -> str:
     """A command that fails with `message`: how an operation reports a refusal."""
     return f"echo {shlex.quote(message)} >&2; exit 1"
+
+
+def archive_containers(containers: list[str], archive_dir: str) -> str:
+    """Copy each container's logs, inspect output and Ray temp dir (session
+    logs under /tmp/ray) into `archive_dir`, readable by root only."""
+    target = shlex.quote(archive_dir)
+    parts = [f"mkdir -p {target}", f"chmod 0700 {target}"]
+    for container in containers:
+        name = shlex.quote(container)
+        base = shlex.quote(f"{archive_dir}/{container}")
+        parts += [
+            f"docker logs --timestamps {name} > {base}.log 2>&1",
+            f"docker inspect {name} > {base}.inspect.json",
+            f"(docker cp {name}:/tmp/ray {base}-tmp-ray || echo 'no /tmp/ray in {container}')",
+        ]
+    parts.append(f"echo archived {len(containers)} container(s) to {target}")
+    return " && ".join(parts)

@@ -63,6 +63,7 @@ def _summarise(record: dict) -> dict:
         "role": labels.get(ROLE_LABEL, ""),
         "compose_project": labels.get("com.docker.compose.project", ""),
         "managed": labels.get(MANAGED_LABEL) == MANAGED_VALUE,
+        "command": record.get("Config", {}).get("Cmd") or [],
     }
 
 
@@ -70,7 +71,7 @@ class ProjectContainers(FactBase):
     """
     Containers that belong to the deploy or to its compose project, summarised:
     id, name, image, status, health, started_at, config_hash, role,
-    compose_project and managed. Empty when Docker is absent or down.
+    compose_project, managed and command (the container's argument list). Empty when Docker is absent or down.
 
     + project: the compose project name (``ray_compose_project``)
     """

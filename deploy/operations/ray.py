@@ -206,3 +206,21 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
         host.noop("the Serve config is deployed")
         return
     yield commands.serve_deploy(node.container, config_path, marker_path, marker)
+
+
+@operation()
+def broken_node_archived(node: Node, config_hash: str, archive_dir: str):
+    """
+    Before anything of a node that is not current is removed, archive its
+    containers' logs and Ray session logs into ``archive_dir`` on the host.
+
+    + node: the node (``deploy.topology.Node``)
+    + config_hash: the digest of the config it should run
+    + archive_dir: the dated folder to archive into
+    """
+    containers = _containers(node)
+    own = node_container(node)
+    if not containers or (len(containers) == 1 and is_current(own, config_hash)):
+        host.noop("nothing to archive: no container is about to be removed")
+        return
+    yield commands.archive_containers(sorted(c["name"] for c in containers), archive_dir)

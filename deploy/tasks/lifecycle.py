@@ -24,6 +24,14 @@ def pull_image(node: Node):
     ray.image_pulled(name=f"Pull {node.image}", image=node.image)
 
 
+@deploy("Archive what a rebuild is about to remove", data_defaults=RAY_DEFAULTS)
+def archive_broken_node(node: Node, config_hash: str, archive_dir: str):
+    ray.broken_node_archived(
+        name="Archive the logs of containers about to be removed",
+        node=node, config_hash=config_hash, archive_dir=archive_dir,
+    )
+
+
 @deploy("Stop, clean and start the Ray node", data_defaults=RAY_DEFAULTS)
 def restart_node(node: Node, config_hash: str, head_name: str):
     s = node.settings

@@ -4,11 +4,13 @@ Runs once, while pyinfra prepares the first host, across all reachable
 hosts, so one run reports every problem and no host is touched if any.
 """
 
+from pyinfra import logger
+
 from deploy.facts.docker import DockerEngine, ImageId, ProjectContainers
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, ListeningPorts
 from deploy.gpu import gpu_count_problem
-from deploy.topology import is_gpu_host, role_of, settings_for
+from deploy.topology import is_gpu_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
 
 _DONE: set[int] = set()
@@ -61,6 +63,30 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     return [f"host {host.name}: {problem}" for problem in problems]
 
 
+def gcs_address_of(container: dict) -> str:
+    """The head address a worker container was started against, or ""."""
+    return next(
+        (arg.split("=", 1)[1] for arg in container["command"] if arg.startswith("--address=")), ""
+    )
+
+
+def workers_on_another_head(state) -> list[str]:
+    """Workers whose running container joined a head other than the inventory's."""
+    lines = []
+    for host in state.inventory.get_active_hosts():
+        if role_of(host) != "worker" or not host.get_fact(DockerEngine)["running"]:
+            continue
+        node = node_for(host, state.inventory)
+        for container in host.get_fact(ProjectContainers, project=node.settings["ray_compose_project"]):
+            joined = gcs_address_of(container)
+            if container["name"] == node.container and joined and joined != node.gcs_address:
+                lines.append(
+                    f"host {host.name}: its Ray worker points at {joined}, not at the head "
+                    f"{node.gcs_address}: it will be re-pointed and restarted"
+                )
+    return lines
+
+
 def run_preflight(state, allow_docker_down: bool = False) -> None:
     """Raise InventoryError listing every problem; return when all is well."""
     if id(state) in _DONE:
@@ -73,6 +99,9 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
                 f"{inventory_name()}: {line}"
                 for line in host_problems(host, settings_for(host), allow_docker_down)
             ]
+    if not problems:
+        for line in workers_on_another_head(state):
+            logger.warning(line)
     if problems:
         count = len(problems)
         raise InventoryError(

@@ -14,6 +14,8 @@ MARKER = ".serve-deployed"
 
 @deploy("Deploy the Serve applications", data_defaults=SERVE_DEFAULTS)
 def deploy_serve(node: Node):
+    if node.role != "head":
+        return
     config = render.serve_config(node.settings)
     digest = hashlib.sha256(config.encode()).hexdigest()[:16]
     ray.serve_deployed(
