@@ -42,6 +42,8 @@ def run(
             timeout=timeout,
             env={**os.environ, **(env or {})},
         )
+    except OSError as error:
+        raise LabError(f"cannot run {command[0]}: {error.strerror}: {ENGINE_HINT}") from error
     except subprocess.TimeoutExpired as error:
         raise LabError(f"`docker {' '.join(args[:3])}` did not finish within {timeout:.0f} s") from error
     if check and result.returncode != 0:

@@ -111,6 +111,7 @@ def down() -> None:
 def status() -> dict:
     """The lab as the engine sees it, each host checked over SSH."""
     docker.ping()
+    ssh.require_tools()
     listed = hosts.listed()
     if not listed:
         raise LabNotUp("no lab hosts on the engine")

@@ -1,5 +1,6 @@
 """The lab's SSH key pair, its known_hosts file, and SSH checks against hosts."""
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -7,18 +8,23 @@ from lab.config import KNOWN_HOSTS, LAB_DIR, SSH_KEY, SSH_USER
 from lab.errors import LabError
 
 
+def require_tools() -> None:
+    """Fail with one line unless the OpenSSH client tools are installed."""
+    missing = [tool for tool in ("ssh", "ssh-keygen", "ssh-keyscan") if shutil.which(tool) is None]
+    if missing:
+        raise LabError(f"{', '.join(missing)} missing (package openssh-client): run scripts/ensure-docker.sh")
+
+
 def ensure_keypair() -> Path:
     """Create `.lab/id_ed25519` (no passphrase) unless it exists; return its path."""
+    require_tools()
     LAB_DIR.mkdir(parents=True, exist_ok=True)
     if not SSH_KEY.exists():
-        try:
-            subprocess.run(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "seedcore-lab", "-f", str(SSH_KEY)],
-                check=True,
-                capture_output=True,
-            )
-        except FileNotFoundError as error:
-            raise LabError("ssh-keygen is missing: run scripts/ensure-docker.sh") from error
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "seedcore-lab", "-f", str(SSH_KEY)],
+            check=True,
+            capture_output=True,
+        )
     return SSH_KEY
 
 
