@@ -1,4 +1,6 @@
-# The local lab and the project's virtual environment.
+# The README's two commands, the local lab and the project's virtual environment.
+#   make demo     the cluster deployed to the local lab, verified; prints the dashboard URL
+#   make test     ruff, then the whole test suite (LAB=0 skips the end-to-end tier)
 #   make venv     .venv with the project's and the test tools' requirements
 #   make engine   a running Docker engine here (scripts/ensure-docker.sh)
 #   make lab      the lab of real hosts: python -m lab up (fast when current)
@@ -9,7 +11,21 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.requirements-stamp
 LAB_HOSTS ?= 3
 
-.PHONY: venv engine lab lab-down lab-status
+.PHONY: demo test lint venv engine lab lab-down lab-status
+
+demo: lab
+	$(VENV)/bin/pyinfra -y inventories/lab.py deploy/cluster.py
+	@$(VENV)/bin/python -m lab status
+	@$(VENV)/bin/python -c "from lab.state import require_up; s = require_up(); \
+	head = next(h for h in s['hosts'] if h['role'] == 'head'); \
+	print('Ray dashboard: http://%s:8265   Serve health: http://%s:8000/health' % (head['ip'], head['ip']))"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# The end-to-end tier brings the lab up itself (fresh hosts); LAB=0 skips it.
+test: lint engine
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 venv: $(VENV_STAMP)
 

@@ -15,6 +15,7 @@ class Plan:
     node: Node
     config_hash: str
     head_name: str
+    head_hash: str
     expected_nodes: int
     all_hosts: list[str]
 
@@ -40,6 +41,7 @@ def plan_for(host, inventory) -> Plan:
         node=node,
         config_hash=node_hash,
         head_name=head.name,
+        head_hash=head_hash,
         expected_nodes=len(members),
         all_hosts=[member.name for member in members],
     )

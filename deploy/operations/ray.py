@@ -39,6 +39,14 @@ def is_current(container: dict | None, config_hash: str) -> bool:
     )
 
 
+def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:
+    """Whether the head's own container runs its current config (read on the head)."""
+    head = host.state.inventory.get_host(head_host)
+    containers = head.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+    container = next((c for c in containers if c["name"] == node.settings["ray_head_container"]), None)
+    return is_current(container, head_hash)
+
+
 def restart_reason(container: dict | None, config_hash: str) -> str:
     if container is None:
         return "not created"
@@ -85,7 +93,7 @@ def image_pulled(image: str):
 
 @operation()
 def node_stopped(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2,
-                 role: str | None = None):
+                 role: str | None = None, head_host: str | None = None, head_hash: str = ""):
     """
     Stop and remove the node's container when it is not current: missing,
     stopped, unhealthy, or running an older config. A current one is kept.
@@ -94,6 +102,8 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
     + config_hash: the digest of the config it should run
     + compose_default: the Compose CLI to show while Docker is not installed
     + role: act only on a node of this role ("head" or "worker")
+    + head_host, head_hash: for a worker, the head's host and config digest: a
+      worker is restarted too when its head is about to be (re)started
     """
     if _other_role(node, role):
         return
@@ -101,7 +111,8 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
     if container is None:
         host.noop(f"{node.container} is not running")
         return
-    if is_current(container, config_hash):
+    head_restarts = bool(head_host) and not head_is_current(node, head_host, head_hash)
+    if is_current(container, config_hash) and not head_restarts:
         host.noop(f"{node.container} is current")
         return
     yield commands.compose_down(compose_cli(compose_default), node)

@@ -23,6 +23,6 @@ def converge(plan: Plan, archive_dir: str | None = None) -> None:
         archive_broken_node(plan.node, plan.config_hash, archive_dir)
     render_project(plan.node, plan.config_hash)
     pull_image(plan.node)
-    restart_node(plan.node, plan.config_hash, plan.head_name)
+    restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
     deploy_serve(plan.node)
     verify_node(plan.node, plan.expected_nodes, plan.all_hosts)

@@ -33,11 +33,12 @@ def archive_broken_node(node: Node, config_hash: str, archive_dir: str):
 
 
 @deploy("Stop, clean and start the Ray node", data_defaults=RAY_DEFAULTS)
-def restart_node(node: Node, config_hash: str, head_name: str):
+def restart_node(node: Node, config_hash: str, head_name: str, head_hash: str):
     s = node.settings
     cli = compose_default(s)
-    ray.node_stopped(name="Stop the Ray worker unless it runs the current config", role="worker",
-                     node=node, config_hash=config_hash, compose_default=cli)
+    ray.node_stopped(name="Stop the Ray worker unless it and its head run the current config",
+                     role="worker", node=node, config_hash=config_hash, compose_default=cli,
+                     head_host=head_name, head_hash=head_hash)
     ray.node_stopped(name="Stop the Ray head unless it runs the current config", role="head",
                      node=node, config_hash=config_hash, compose_default=cli)
     ray.leftovers_removed(name="Remove leftover containers of the project", node=node)

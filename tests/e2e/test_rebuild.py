@@ -1,0 +1,60 @@
+"""deploy/rebuild.py on the lab: lost hosts come back bare and the cluster is
+green again; what a broken cluster logged is archived first."""
+
+import time
+
+import pytest
+import requests
+
+from lab import hosts as lab_hosts
+from tests.e2e import labctl
+
+pytestmark = pytest.mark.e2e
+
+
+def cluster_is_green(lab_state, head) -> None:
+    ip = head["ip"]
+    health = requests.get(f"http://{ip}:8000/health", timeout=10).json()
+    assert health["status"] == "ok"
+    assert health["alive_nodes"] == len(lab_state["hosts"])
+    for host in lab_state["hosts"]:
+        assert requests.get(f"http://{host['ip']}:8080/metrics", timeout=10).status_code == 200
+
+
+def test_lost_worker_rebuilt_from_bare_with_logs_archived(converged, lab_state, head, workers):
+    survivor = workers[-1]
+    # Break the survivor's node too, so the rebuild has something to archive.
+    code, out = labctl.run_on(lab_state, survivor, "sudo docker kill seedcore-ray-worker")
+    assert code == 0, out
+    lost = workers[0]
+    lab_hosts.recreate(lost["name"])
+    code, out = labctl.run_on(lab_state, lost, "command -v docker || echo bare")
+    assert out.strip() == "bare"
+
+    started = time.monotonic()
+    run = labctl.pyinfra("inventories/lab.py", "deploy/rebuild.py")
+    seconds = time.monotonic() - started
+    print(f"\nrebuild of one bare worker (and one killed worker) to green: {seconds:.0f}s")
+    assert run.returncode == 0, run.output[-4000:]
+    cluster_is_green(lab_state, head)
+
+    code, listing = labctl.run_on(
+        lab_state, survivor, "sudo sh -c 'ls -d /opt/seedcore/archive/*/ && ls /opt/seedcore/archive/*/'"
+    )
+    assert code == 0, listing
+    assert "seedcore-ray-worker.log" in listing
+    assert "seedcore-ray-worker-tmp-ray" in listing
+    code, logs = labctl.run_on(
+        lab_state, survivor, "sudo sh -c 'cat /opt/seedcore/archive/*/seedcore-ray-worker.log'"
+    )
+    assert "Ray runtime started" in logs or "ray start" in logs.lower() or logs.strip(), logs[:500]
+    code, mode = labctl.run_on(lab_state, survivor, "sudo stat -c %a /opt/seedcore/archive")
+    assert code == 0
+
+
+def test_lost_head_rebuilt_brings_back_head_workers_and_serve(converged, lab_state, head):
+    lab_hosts.recreate(head["name"])
+    run = labctl.pyinfra("inventories/lab.py", "deploy/rebuild.py")
+    assert run.returncode == 0, run.output[-4000:]
+    assert "points at" not in run.output or "re-pointed" in run.output
+    cluster_is_green(lab_state, head)
