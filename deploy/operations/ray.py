@@ -39,6 +39,13 @@ def is_current(container: dict | None, config_hash: str) -> bool:
     )
 
 
+def failed_during_run() -> list[str]:
+    """Hosts that failed after the run started (not those unreachable from the start)."""
+    state = host.state
+    at_start = getattr(state, "seedcore_failed_at_start", set())
+    return sorted(h.name for h in state.failed_hosts if h.name not in at_start)
+
+
 def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:
     """Whether the head's own container runs its current config (read on the head)."""
     head = host.state.inventory.get_host(head_host)
@@ -114,6 +121,13 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
     head_restarts = bool(head_host) and not head_is_current(node, head_host, head_hash)
     if is_current(container, config_hash) and not head_restarts:
         host.noop(f"{node.container} is current")
+        return
+    failed = failed_during_run()
+    if failed:
+        host.noop(
+            f"not stopping {node.container}: {', '.join(failed)} failed earlier in this run "
+            "(a pull, a check); the running cluster is left as it is"
+        )
         return
     yield commands.compose_down(compose_cli(compose_default), node)
 

@@ -92,6 +92,9 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
     if id(state) in _DONE:
         return
     _DONE.add(id(state))
+    # Hosts already lost when the run starts do not stop the others; any host
+    # failing after this point does (see operations.ray.failed_during_run).
+    state.seedcore_failed_at_start = {h.name for h in state.failed_hosts}
     problems = check_inventory(state.inventory)
     if not problems:
         for host in state.inventory.get_active_hosts():
