@@ -127,3 +127,22 @@ def archive_containers(containers: list[str], archive_dir: str) -> str:
         ]
     parts.append(f"echo archived {len(containers)} container(s) to {target}")
     return " && ".join(parts)
+
+
+def drain_worker(container: str, gcs_address: str, deadline_s: int) -> str:
+    """Ask Ray to drain this worker's node before it restarts (`ray drain-node`,
+    which Ray 2.20 marks as not public); a refusal is reported, not fatal."""
+    find_node = (
+        "import ray; ray.init(address='auto', logging_level='ERROR'); "
+        "print(ray.get_runtime_context().get_node_id())"
+    )
+    inner = (
+        f'node_id=$(python -c "{find_node}" 2>/dev/null | tail -n 1) && '
+        f"ray drain-node --address {gcs_address} --node-id \"$node_id\" "
+        "--reason DRAIN_NODE_REASON_PREEMPTION --reason-message 'seedcore rollout' "
+        f"--deadline-remaining-seconds {int(deadline_s)}"
+    )
+    return (
+        f"docker exec {shlex.quote(container)} sh -c {shlex.quote(inner)} "
+        f"|| echo 'Ray did not accept draining {container}; restarting it anyway'"
+    )

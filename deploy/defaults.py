@@ -108,6 +108,22 @@ GPU_DEFAULTS = {
 }
 
 # ---------------------------------------------------------------------------
+# rollout_: deploy/rollout.py (staging, then prod)
+# ---------------------------------------------------------------------------
+ROLLOUT_DEFAULTS = {
+    # Workers restarted together; the next batch starts only once these are green.
+    "rollout_batch_size": 1,
+    # "staging" records what it verified; "prod" refuses what staging has not verified.
+    "rollout_stage": "",
+    # Where verified releases are recorded, relative to the repository: commit it.
+    "rollout_record_dir": "rollout-records",
+    # Override of the promotion gate, for one run: --data rollout_allow_unverified=true
+    "rollout_allow_unverified": False,
+    "rollout_drain_deadline_s": 30,
+    "rollout_batch_timeout_s": 240,
+}
+
+# ---------------------------------------------------------------------------
 # verify_: the checks that end every run
 # ---------------------------------------------------------------------------
 VERIFY_DEFAULTS = {
@@ -120,6 +136,7 @@ ALL_DEFAULTS = {
     **RAY_DEFAULTS,
     **SERVE_DEFAULTS,
     **GPU_DEFAULTS,
+    **ROLLOUT_DEFAULTS,
     **VERIFY_DEFAULTS,
 }
 

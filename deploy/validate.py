@@ -14,7 +14,7 @@ from deploy.defaults import ALL_DEFAULTS, REQUIRED_TYPES
 from deploy.gpu import looks_like_gpu_image
 from deploy.topology import HEAD_GROUP, WORKER_GROUP, is_gpu_host, node_address, settings_for
 
-KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_")
+KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_")
 
 HEAD_PORT_KEYS = (
     "ray_gcs_port",

@@ -8,7 +8,9 @@ import ray
 from ray import serve
 
 
-@serve.deployment(ray_actor_options={"num_cpus": 0})
+# Pinned to the head (Ray gives the head the resource node:__internal_head__),
+# so the route stays up while workers restart one batch at a time.
+@serve.deployment(ray_actor_options={"num_cpus": 0, "resources": {"node:__internal_head__": 0.001}})
 class Health:
     async def __call__(self, request) -> dict:
         alive = [node for node in ray.nodes() if node.get("Alive")]

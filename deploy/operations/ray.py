@@ -100,7 +100,8 @@ def image_pulled(image: str):
 
 @operation()
 def node_stopped(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2,
-                 role: str | None = None, head_host: str | None = None, head_hash: str = ""):
+                 role: str | None = None, head_host: str | None = None, head_hash: str = "",
+                 skip_reason: str = ""):
     """
     Stop and remove the node's container when it is not current: missing,
     stopped, unhealthy, or running an older config. A current one is kept.
@@ -111,7 +112,11 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
     + role: act only on a node of this role ("head" or "worker")
     + head_host, head_hash: for a worker, the head's host and config digest: a
       worker is restarted too when its head is about to be (re)started
+    + skip_reason: when set, do nothing and say why (a host outside a rollout batch)
     """
+    if skip_reason:
+        host.noop(skip_reason)
+        return
     if _other_role(node, role):
         return
     container = node_container(node)
@@ -170,7 +175,7 @@ def ports_free(node: Node, ports: list[int]):
 
 @operation()
 def node_started(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2,
-                 after_host: str | None = None, role: str | None = None):
+                 after_host: str | None = None, role: str | None = None, skip_reason: str = ""):
     """
     Start the node's container with ``compose up -d`` unless it is current.
 
@@ -179,11 +184,19 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
     + compose_default: the Compose CLI to show while Docker is not installed
     + after_host: a host that must not have failed (the head, for a worker)
     + role: act only on a node of this role ("head" or "worker")
+    + skip_reason: when set, do nothing and say why (a host outside a rollout batch)
     """
+    if skip_reason:
+        host.noop(skip_reason)
+        return
     if _other_role(node, role):
         return
-    if is_current(node_container(node), config_hash):
+    container = node_container(node)
+    if is_current(container, config_hash):
         host.noop(f"{node.container} is current")
+        return
+    if container is not None and container["status"] == "running" and failed_during_run():
+        host.noop(f"{node.container} keeps running as it is: a host failed earlier in this run")
         return
     failed = {failed_host.name for failed_host in host.state.failed_hosts}
     if after_host and after_host in failed:
@@ -196,14 +209,18 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
 
 
 @operation()
-def node_healthy(node: Node, timeout_s: int, role: str | None = None):
+def node_healthy(node: Node, timeout_s: int, role: str | None = None, skip_reason: str = ""):
     """
     Wait, up to ``timeout_s``, until Docker reports the container healthy.
 
     + node: the node (``deploy.topology.Node``)
     + timeout_s: the deadline in seconds
     + role: act only on a node of this role ("head" or "worker")
+    + skip_reason: when set, do nothing and say why (a host outside a rollout batch)
     """
+    if skip_reason:
+        host.noop(skip_reason)
+        return
     if _other_role(node, role):
         return
     container = node_container(node)

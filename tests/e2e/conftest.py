@@ -9,6 +9,9 @@ import pytest
 
 from tests.e2e import labctl
 
+# One head and three workers: a rollout has a batch after the one that fails.
+LAB_HOSTS = 4
+
 
 def _tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
@@ -16,7 +19,7 @@ def _tail(text: str, lines: int = 60) -> str:
 
 @pytest.fixture(scope="session")
 def lab_state():
-    result = labctl.lab("up", "--fresh")
+    result = labctl.lab("up", "--fresh", "--hosts", str(LAB_HOSTS))
     if result.returncode != 0:
         pytest.fail(
             "the lab could not start (python -m lab up --fresh):\n"

@@ -1,0 +1,62 @@
+"""Staging rollout, then prod: `pyinfra inventories/staging.py deploy/rollout.py`.
+
+Workers are updated in batches of `rollout_batch_size`: pull, drain, restart,
+wait until ALIVE and green, then the next batch; the first failed batch stops
+the rollout and later batches keep their version. A change the head must
+restart for (Ray version, head image or env) is announced and done as one
+full, ordered restart instead. With `rollout_stage: "prod"` a release that no
+staging rollout has verified is refused before anything changes.
+"""
+
+from pyinfra import host, inventory, state
+
+from deploy.plan import plan_for
+from deploy.release import gate_problem, release_digest
+from deploy.tasks.compose import render_project
+from deploy.tasks.docker import install_docker
+from deploy.tasks.gpu import install_nvidia_runtime
+from deploy.tasks.lifecycle import pull_image, restart_node
+from deploy.tasks.preflight import run_preflight
+from deploy.tasks.rollout import announce_once, head_needs_restart, record_release, roll_batch, worker_batches
+from deploy.tasks.serve import deploy_serve
+from deploy.tasks.verify import verify_node
+from deploy.topology import is_gpu_host
+from deploy.validate import InventoryError, inventory_name
+
+run_preflight(state)
+plan = plan_for(host, inventory)
+settings = plan.node.settings
+digest, releases = release_digest(inventory)
+problem = gate_problem(settings, digest)
+if problem:
+    raise InventoryError(f"{inventory_name()}: {problem}; nothing was changed")
+
+install_docker(gpu=is_gpu_host(host))
+if is_gpu_host(host):
+    install_nvidia_runtime(settings)
+
+if head_needs_restart(inventory, plan.head_hash):
+    announce_once(state, (
+        "The head's config or version changed: Ray cannot take that node by node, so this "
+        "rollout is one full, ordered restart (pull everywhere, stop workers, then the head; "
+        "start the head, then the workers)."
+    ))
+    render_project(plan.node, plan.config_hash)
+    pull_image(plan.node)
+    restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
+else:
+    if plan.node.role == "head":
+        render_project(plan.node, plan.config_hash)
+    batches = worker_batches(inventory, settings["rollout_batch_size"])
+    for index in host.loop(range(len(batches))):
+        in_batch = host.name in batches[index]
+        if in_batch:
+            render_project(plan.node, plan.config_hash)
+            pull_image(plan.node)
+        skip = "" if in_batch else f"not in batch {index + 1} of {len(batches)}"
+        roll_batch(plan, skip)
+
+deploy_serve(plan.node)
+verify_node(plan.node, plan.expected_nodes, plan.all_hosts)
+if settings["rollout_stage"] == "staging" and plan.node.role == "head":
+    record_release(settings, digest, releases, inventory_name())

@@ -1,0 +1,99 @@
+"""A rolling restart of the workers, batch by batch, and the promotion gate.
+
+Every host calls every batch's operations (those outside the batch pass with a
+no-op), so pyinfra runs batch 1 on its hosts, then batch 2, and so on. A host
+that fails (a pull, a restart, its checks) stops every later batch.
+"""
+
+import time
+
+from pyinfra import logger
+from pyinfra.api import deploy
+from pyinfra.operations import python
+
+from deploy import checks
+from deploy.defaults import ROLLOUT_DEFAULTS
+from deploy.facts.docker import ProjectContainers
+from deploy.operations import ray, rollout
+from deploy.operations.ray import failed_during_run, is_current
+from deploy.plan import Plan
+from deploy.release import write_record
+from deploy.topology import Node, head_host, settings_for, worker_hosts
+
+
+class BatchNotGreen(Exception):
+    """A restarted worker did not come back ALIVE and green in time."""
+
+
+def worker_batches(inventory, size: int) -> list[list[str]]:
+    names = [h.name for h in worker_hosts(inventory)]
+    return [names[i:i + size] for i in range(0, len(names), max(1, size))]
+
+
+def head_needs_restart(inventory, head_plan_hash: str) -> bool:
+    """Whether the head runs anything but its current config (Ray version,
+    image, env...): such a change is not taken node by node."""
+    head = head_host(inventory)
+    settings = settings_for(head)
+    containers = head.get_fact(ProjectContainers, project=settings["ray_compose_project"])
+    name = settings["ray_head_container"]
+    container = next((c for c in containers if c["name"] == name), None)
+    return not is_current(container, head_plan_hash)
+
+
+def announce_once(state, message: str) -> None:
+    if not getattr(state, "seedcore_announced", False):
+        state.seedcore_announced = True
+        logger.warning(message)
+
+
+def check_worker_green(node: Node) -> None:
+    s = node.settings
+    deadline = time.monotonic() + s["rollout_batch_timeout_s"]
+    results = [
+        checks.poll(node.name, "node alive", checks.probe_node_alive(
+            node.head_address, s["ray_dashboard_port"], node.address), deadline),
+        checks.poll(node.name, "metrics", checks.probe_metrics(
+            node.address, s["ray_metrics_export_port"]), deadline),
+    ]
+    red = [r for r in results if not r.ok]
+    if red:
+        raise BatchNotGreen(
+            f"host {node.name} is not green after its restart: "
+            + "; ".join(f"{r.check}: {r.detail}" for r in red)
+            + ". The rollout stops here; later batches keep their version."
+        )
+    print(f"    [{node.name}] back: " + "; ".join(r.detail for r in results))
+
+
+@deploy("Roll one batch of workers", data_defaults=ROLLOUT_DEFAULTS)
+def roll_batch(plan: Plan, skip_reason: str):
+    node, s = plan.node, plan.node.settings
+    rollout.worker_drained(name="Drain the worker before its restart", node=node,
+                           config_hash=plan.config_hash, deadline_s=s["rollout_drain_deadline_s"],
+                           skip_reason=skip_reason)
+    ray.node_stopped(name="Stop the worker", node=node, config_hash=plan.config_hash,
+                     skip_reason=skip_reason)
+    ray.leftovers_removed(name="Remove the worker's leftover containers", node=node)
+    ray.node_started(name="Start the worker on the new version", node=node,
+                     config_hash=plan.config_hash, skip_reason=skip_reason)
+    ray.node_healthy(name="Wait until the worker is healthy", node=node,
+                     timeout_s=s["ray_head_start_timeout_s"], skip_reason=skip_reason)
+    rollout.batch_green(name="Check the worker is ALIVE and green before the next batch",
+                        node=node, check=check_worker_green, skip_reason=skip_reason)
+
+
+def _record(state, host, settings: dict, digest: str, releases: list[dict], inventory_name: str):
+    failed = failed_during_run()
+    if failed:
+        print(f"\n--> Not recording release {digest}: {', '.join(failed)} failed in this run\n")
+        return
+    path = write_record(settings, digest, releases, inventory_name)
+    print(f"\n--> Release {digest} verified on {inventory_name}; recorded in {path} (commit it)\n")
+
+
+@deploy("Record the verified release", data_defaults=ROLLOUT_DEFAULTS)
+def record_release(settings: dict, digest: str, releases: list[dict], inventory_name: str):
+    python.call(name="Record what this staging rollout verified, for prod's gate",
+                function=_record, settings=settings, digest=digest, releases=releases,
+                inventory_name=inventory_name)
