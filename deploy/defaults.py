@@ -30,6 +30,11 @@ DOCKER_DEFAULTS = {
     "docker_daemon_extra": {},
     # Free space needed under /var/lib/docker before pulling images.
     "docker_min_free_mb": 8192,
+    # Registry login: the user, and the control machine's environment variable
+    # holding the password (never the password itself). "" = no login.
+    "docker_registry_login": "",
+    "docker_registry_user": "",
+    "docker_registry_password_env": "SEEDCORE_REGISTRY_PASSWORD",
     # Users added to the docker group.
     "docker_users": [],
 }
@@ -75,6 +80,9 @@ RAY_DEFAULTS = {
     },
     # Extra environment for the Ray containers.
     "ray_env": {},
+    # Secret environment: container variable -> the control machine's environment
+    # variable holding its value (read at deploy time, never stored in data).
+    "ray_secret_env": {},
     "ray_head_start_timeout_s": 180,
 }
 

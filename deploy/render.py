@@ -66,6 +66,9 @@ def env_file(node: Node) -> str:
     if s["ray_env"]:
         lines += ["", "# --- Extra environment from ray_env --------------------------------------"]
         lines += [f"{key}={value}" for key, value in s["ray_env"].items()]
+    if node.secret_env:
+        lines += ["", "# --- Secrets (ray_secret_env, from the control machine's environment) ---"]
+        lines += [f"{key}={value}" for key, value in sorted(node.secret_env.items())]
     return "\n".join(lines) + "\n"
 
 

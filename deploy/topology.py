@@ -1,7 +1,8 @@
 """Who is who in the cluster: each host's role, address and resolved data."""
 
+import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from deploy.defaults import ALL_DEFAULTS
 from deploy.gpu import gpu_image
@@ -62,6 +63,8 @@ class Node:
     # GPUs Ray is told about; 0 on CPU hosts. gpu_mode: how Compose requests them.
     gpus: int = 0
     gpu_mode: str = "devices"
+    # Values of ray_secret_env, read from the control machine's environment.
+    secret_env: dict = field(default_factory=dict, repr=False)
 
     @property
     def image(self) -> str:
@@ -95,4 +98,12 @@ def node_for(host, inventory, gpus: int = 0, gpu_mode: str = "devices") -> Node:
         settings=settings_for(host),
         gpus=gpus,
         gpu_mode=gpu_mode,
+        secret_env=secret_values(host),
     )
+
+
+def secret_values(host) -> dict:
+    """ray_secret_env resolved from the environment; missing ones are left out
+    (validation reports them before any change)."""
+    mapping = host.data.get("ray_secret_env") or {}
+    return {name: os.environ[source] for name, source in mapping.items() if source in os.environ}

@@ -5,6 +5,7 @@ the fix. All problems are gathered, then reported together.
 """
 
 import difflib
+import os
 import sys
 
 import yaml
@@ -94,6 +95,20 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
         problems.append(
             f"host {host_name}: ray_image {image!r} has no tag: "
             f"pin one, e.g. {image}:{s['ray_version']}"
+        )
+    secrets = s["ray_secret_env"]
+    if isinstance(secrets, dict):
+        for name, source in secrets.items():
+            if source not in os.environ:
+                problems.append(
+                    f"host {host_name}: ray_secret_env {name} reads ${source}, which is not set "
+                    "on this machine: export it (from your secret store) before the run"
+                )
+    login = s["docker_registry_login"]
+    if login and s["docker_registry_password_env"] not in os.environ:
+        problems.append(
+            f"host {host_name}: docker_registry_login {login} needs the password in "
+            f"${s['docker_registry_password_env']} (docker_registry_password_env): export it first"
         )
     apps = s["serve_applications"]
     if isinstance(apps, list):

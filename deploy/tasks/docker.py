@@ -10,6 +10,7 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from deploy.defaults import DOCKER_DEFAULTS
+from deploy.operations import docker
 from deploy.render import daemon_json
 from deploy.topology import settings_for
 
@@ -116,6 +117,13 @@ def install_docker(gpu: bool = False):
         restarted=True,
         _if=any_changed(*changes),
     )
+    if settings["docker_registry_login"]:
+        docker.registry_logged_in(
+            name=f"Log Docker in to {settings['docker_registry_login']}",
+            registry=settings["docker_registry_login"],
+            user=settings["docker_registry_user"],
+            password_env=settings["docker_registry_password_env"],
+        )
     for user in settings["docker_users"]:
         server.user(
             name=f"Add {user} to the docker group",
