@@ -125,7 +125,7 @@ def archive_containers(containers: list[str], archive_dir: str) -> str:
             f"docker inspect {name} > {base}.inspect.json",
             f"(docker cp {name}:/tmp/ray {base}-tmp-ray || echo 'no /tmp/ray in {container}')",
         ]
-    parts.append(f"echo archived {len(containers)} container(s) to {target}")
+    parts.append(f"echo {shlex.quote(f'archived {len(containers)} container(s) to {archive_dir}')}")
     return " && ".join(parts)
 
 
