@@ -11,7 +11,7 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.requirements-stamp
 LAB_HOSTS ?= 3
 
-.PHONY: demo test lint venv engine lab lab-down lab-status
+.PHONY: demo test lint bench venv engine lab lab-down lab-status
 
 demo: lab
 	$(VENV)/bin/pyinfra -y inventories/lab.py deploy/cluster.py
@@ -19,6 +19,10 @@ demo: lab
 	@$(VENV)/bin/python -c "from lab.state import require_up; s = require_up(); \
 	head = next(h for h in s['hosts'] if h['role'] == 'head'); \
 	print('Ray dashboard: http://%s:8265   Serve health: http://%s:8000/health' % (head['ip'], head['ip']))"
+
+# Benchmarks on the lab (takes it over): bench/out/results.json and docs/benchmarks.md.
+bench: lab
+	$(VENV)/bin/python -m bench.run
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks of what operators wait for, run on the local lab (`make bench`)."""

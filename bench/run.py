@@ -1,0 +1,232 @@
+"""`make bench`: time what operators wait for, on the local lab.
+
+Each figure is the median of `--repeat` runs where a run is cheap enough, and
+is measured here, never typed in. Writes bench/out/results.json and
+docs/benchmarks.md. Takes the lab over: it recreates hosts at will.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "out"
+PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
+sys.path.insert(0, str(REPO))
+
+from lab import hosts as lab_hosts  # noqa: E402
+from lab import state as lab_state  # noqa: E402
+from tests.e2e import labctl  # noqa: E402
+
+
+def timed(command: list[str], env: dict | None = None) -> tuple[float, str]:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return seconds, result.stdout + result.stderr
+
+
+def lab_up(hosts: int, fresh: bool = True) -> dict:
+    args = [sys.executable, "-m", "lab", "up", "--hosts", str(hosts)] + (["--fresh"] if fresh else [])
+    timed(args)
+    return lab_state.load()
+
+
+def deploy(entry: str = "deploy/cluster.py", inventory: str = "inventories/lab.py", *extra) -> float:
+    seconds, _ = timed([PYINFRA, "-y", inventory, entry, *extra])
+    return seconds
+
+
+def restarted(state: dict, before: dict) -> int:
+    after = {h["name"]: labctl.started_at(state, h) for h in state["hosts"]}
+    return sum(1 for name in before for c in before[name] if after[name].get(c) != before[name][c])
+
+
+def floor(state: dict) -> dict:
+    """The unavoidable work on bare hosts, by hand: Docker, the pull, Ray up to /health."""
+    head, worker = state["hosts"][0], state["hosts"][1]
+    registry = state["registry"]["address"]
+    image = state["ray_image"]
+    install = (
+        "sudo sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && "
+        "apt-get install -y -q --no-install-recommends docker.io >/dev/null && mkdir -p /etc/docker && "
+        f"echo \\'{{\"insecure-registries\": [\"{registry}\"]}}\\' > /etc/docker/daemon.json && "
+        "systemctl restart docker'"
+    )
+    figures = {}
+    started = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda h: labctl.run_on(state, h, install, timeout=600), (head, worker)))
+    figures["install_docker_s"] = time.monotonic() - started
+    started = time.monotonic()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda h: labctl.run_on(state, h, f"sudo docker pull -q {image}", timeout=600),
+                      (head, worker)))
+    figures["pull_image_s"] = time.monotonic() - started
+    app = (REPO / "deploy" / "apps" / "seedcore_health.py").read_text()
+    started = time.monotonic()
+    labctl.run_on(state, head, (
+        f"sudo docker run -d --name floor-head --network host {image} ray start --head --block "
+        f"--node-ip-address={head['ip']} --dashboard-host=0.0.0.0 --metrics-export-port=8080 "
+        "--object-store-memory=536870912 --disable-usage-stats"))
+    labctl.run_on(state, worker, (
+        f"sudo docker run -d --name floor-worker --network host {image} ray start --block "
+        f"--address={head['ip']}:6379 --node-ip-address={worker['ip']} --metrics-export-port=8080 "
+        "--object-store-memory=536870912 --disable-usage-stats"))
+    deadline = time.monotonic() + 300
+    script = app + (
+        "\nray.init(address='auto')\n"
+        "serve.start(http_options={'host': '0.0.0.0'})\n"
+        "serve.run(app, route_prefix='/health')\n"
+    )
+    while time.monotonic() < deadline:
+        code, _ = labctl.run_on(state, head, "sudo docker exec floor-head ray status >/dev/null 2>&1")
+        if code == 0:
+            break
+        time.sleep(0.5)
+    Path("/tmp/floor_app.py").write_text(script)
+    # Into the lab host (docker cp), then into its Ray container.
+    subprocess.run(["docker", "cp", "/tmp/floor_app.py", f"{head['name']}:/tmp/floor_app.py"], check=True)
+    labctl.run_on(state, head, "sudo docker cp /tmp/floor_app.py floor-head:/tmp/floor_app.py && "
+                  "sudo docker exec -d floor-head sh -c "
+                  "'python /tmp/floor_app.py > /tmp/floor.log 2>&1'")
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://{head['ip']}:8000/health", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    figures["ray_by_hand_to_health_s"] = time.monotonic() - started
+    figures["total_s"] = sum(figures.values())
+    return figures
+
+
+def requests_per_second(ip: str, seconds: float = 10.0, workers: int = 8) -> float:
+    deadline = time.monotonic() + seconds
+
+    def loop(_):
+        session = requests.Session()
+        done = 0
+        while time.monotonic() < deadline:
+            if session.get(f"http://{ip}:8000/health", timeout=10).status_code == 200:
+                done += 1
+        return done
+
+    with ThreadPoolExecutor(workers) as pool:
+        return sum(pool.map(loop, range(workers))) / seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": f"{platform.node()} {platform.machine()}, "
+                     f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"}
+
+    state = lab_up(2)
+    results["floor"] = floor(state)
+    state = lab_up(1)
+    results["fresh_converge_1_host_s"] = deploy()
+    state = lab_up(3)
+    results["fresh_converge_3_hosts_s"] = deploy()
+    floor_s = results["floor"]["total_s"]
+    results["fresh_converge_3_hosts_vs_floor"] = results["fresh_converge_3_hosts_s"] / floor_s
+
+    before = {h["name"]: labctl.started_at(state, h) for h in state["hosts"]}
+    results["noop_rerun_3_hosts_s"] = statistics.median(deploy() for _ in range(args.repeat))
+    results["noop_rerun_containers_restarted"] = restarted(state, before)
+    results["verify_only_3_hosts_s"] = statistics.median(
+        deploy("deploy/verify.py") for _ in range(args.repeat))
+
+    lost = state["hosts"][-1]
+    lab_hosts.recreate(lost["name"])
+    results["rebuild_one_worker_s"] = deploy("deploy/rebuild.py")
+
+    head_ip = state["hosts"][0]["ip"]
+    results["serve_rps_asyncio_debug_off"] = requests_per_second(head_ip)
+    inventory = labctl.write_inventory("bench_asyncio_debug", """
+        for _name, data in ray_head + ray_workers:
+            data["ray_asyncio_debug"] = True
+        """)
+    deploy("deploy/cluster.py", inventory)
+    results["serve_rps_asyncio_debug_on"] = requests_per_second(head_ip)
+    deploy()
+
+    scale = {}
+    for count in (1, 5, 10, 20):
+        lab_up(count)
+        scale[count] = statistics.median(
+            timed([PYINFRA, "inventories/lab.py", "deploy/cluster.py", "--dry"])[0]
+            for _ in range(args.repeat))
+    results["scale_facts_dry_s"] = scale
+    results["scale_20_vs_1"] = scale[20] / scale[1]
+    lab_up(3)
+
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (REPO / "docs").mkdir(exist_ok=True)
+    (REPO / "docs" / "benchmarks.md").write_text(markdown(results))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+def markdown(r: dict) -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip()
+    f = r["floor"]
+    rows = [
+        ("Fresh converge, 1 bare host to verified", f"{r['fresh_converge_1_host_s']:.0f} s"),
+        ("Fresh converge, 3 bare hosts to verified", f"{r['fresh_converge_3_hosts_s']:.0f} s"),
+        ("Floor: Docker installed by hand (2 hosts in parallel)", f"{f['install_docker_s']:.0f} s"),
+        ("Floor: image pulled by hand (2 hosts in parallel)", f"{f['pull_image_s']:.0f} s"),
+        ("Floor: head + worker by hand until /health answers", f"{f['ray_by_hand_to_health_s']:.0f} s"),
+        ("Floor total", f"{f['total_s']:.0f} s"),
+        ("Fresh converge (3 hosts) / floor", f"{r['fresh_converge_3_hosts_vs_floor']:.2f}x"),
+        ("No-op re-run, 3 hosts (median)", f"{r['noop_rerun_3_hosts_s']:.1f} s"),
+        ("Containers restarted by the no-op re-run", str(r["noop_rerun_containers_restarted"])),
+        ("Verify only, 3 hosts (median)", f"{r['verify_only_3_hosts_s']:.1f} s"),
+        ("Rebuild of one lost worker, bare to green", f"{r['rebuild_one_worker_s']:.0f} s"),
+        *[(f"Facts and plan (`--dry`) across {n} SSH hosts (median)", f"{s:.1f} s")
+          for n, s in r["scale_facts_dry_s"].items()],
+        ("20 hosts / 1 host", f"{r['scale_20_vs_1']:.2f}x"),
+        ("Serve /health req/s, asyncio debug off", f"{r['serve_rps_asyncio_debug_off']:.0f}"),
+        ("Serve /health req/s, asyncio debug on", f"{r['serve_rps_asyncio_debug_on']:.0f}"),
+    ]
+    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
+    return f"""# Benchmarks
+
+Produced by `make bench` (`bench/run.py`) at commit `{commit}` on {r['machine']}; the
+lab hosts are containers on that one machine, so they share its cores.
+
+| What | Figure |
+|---|---|
+{table}
+
+How to read them:
+- **Fresh converge** runs `deploy/cluster.py` on bare lab hosts (Docker not installed) until
+  every verify check is green. **Floor** is the same unavoidable work done by hand on bare
+  hosts of the same kind in the same run: `apt-get install docker.io`, `docker pull`, then a
+  head and a worker started with `docker run ... ray start` and the health app deployed with
+  `serve.run`, until `/health` answers.
+- **No-op re-run**: the deploy again with nothing changed; it must restart no container.
+- **Verify only**: `deploy/verify.py`, which changes nothing.
+- **Rebuild**: one worker host destroyed and recreated bare, then `deploy/rebuild.py`.
+- **Scale**: `deploy/cluster.py --dry` (connect, facts, preflight, plan) across N bare hosts.
+- **Serve req/s**: 8 client threads on `/health` through the head for 10 s, with
+  `ray_asyncio_debug` (`PYTHONASYNCIODEBUG=1`) off and on, same cluster, same run.
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
