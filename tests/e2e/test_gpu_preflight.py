@@ -24,5 +24,6 @@ def test_gpu_host_without_a_driver_stops_the_deploy_before_any_change(converged,
     assert "nothing was changed on any host" in run.output
     assert "Starting operation" not in run.output
     assert {h["name"]: labctl.started_at(lab_state, h) for h in lab_state["hosts"]} == before
-    code, _ = labctl.run_on(lab_state, target, "test -e /etc/apt/sources.list.d/nvidia-container-toolkit.list")
+    toolkit_list = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
+    code, _ = labctl.run_on(lab_state, target, f"test -e {toolkit_list}")
     assert code != 0, "the toolkit repository was added although preflight failed"
