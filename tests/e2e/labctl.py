@@ -61,7 +61,8 @@ def write_inventory(name: str, body: str) -> str:
         from inventories.lab import ray_head, ray_workers  # noqa: E402
         """
     )
-    path.write_text(prelude + textwrap.dedent(body))
+    # Hosts stay in group `lab`, so group_data/lab.py applies as it does to inventories/lab.py.
+    path.write_text(prelude + textwrap.dedent(body) + "\nlab = ray_head + ray_workers\n")
     return str(path)
 
 
