@@ -1,0 +1,248 @@
+"""Inventory mistakes, as `pyinfra INVENTORY deploy/cluster.py --dry` reports them.
+
+Each one stops the run before any operation is planned or run, with a line
+naming the inventory file, the host, the key and what to do about it. The
+hosts' facts are those of bare Debian 12 servers, so nothing but the
+inventory itself is wrong.
+"""
+
+import pytest
+
+from tests.cli.cli import HEAD_IP, UNSET, WORKER_IPS, assert_refused, problem_line, problems
+from tests.cli.inprocess import prepare
+
+
+def test_no_head_host(deployment):
+    deployment.worker()
+    deployment.worker("worker-2", WORKER_IPS[1])
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, "no host in group ray_head")
+    assert "put exactly one host there" in line
+
+
+def test_two_head_hosts(deployment):
+    deployment.head("head-1")
+    deployment.head("head-2", WORKER_IPS[0])
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, "2 hosts in group ray_head")
+    assert "@fake/head-1" in line and "@fake/head-2" in line
+    assert "exactly one host runs the Ray head" in line
+
+
+def test_host_in_both_head_and_workers(deployment):
+    node = deployment.head("node-1")
+    deployment.host("ray_workers", "node-1")
+    deployment.worker("worker-2", WORKER_IPS[1])
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {node} is in both ray_head and ray_workers")
+    assert "one Ray node per host; keep it in one group" in line
+    assert "worker-2" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("key", ["ssh_hostname", "ray_node_ip"])
+def test_two_hosts_with_the_same_address(deployment, key):
+    deployment.head(ip=None, **{key: "192.0.2.20"})
+    deployment.worker("worker-1", ip=None, **{key: "192.0.2.20"})
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, "the same address 192.0.2.20")
+    assert "hosts @fake/head-1 and @fake/worker-1" in line
+    assert "each host must appear once" in line
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/validate.py reports a shared address without the key it came from "
+    "(ssh_hostname or ray_node_ip), unlike every other inventory problem"))
+@pytest.mark.parametrize("key", ["ssh_hostname", "ray_node_ip"])
+def test_same_address_problem_names_the_key(deployment, key):
+    deployment.head(ip=None, **{key: "192.0.2.20"})
+    deployment.worker("worker-1", ip=None, **{key: "192.0.2.20"})
+    lines = assert_refused(deployment.dry(), deployment.path)
+    problem_line(lines, deployment.path, "the same address 192.0.2.20", key)
+
+
+@pytest.mark.parametrize("role, key, value", [
+    ("head", "ray_dashboard_port", 70000),
+    ("head", "ray_gcs_port", 0),
+    ("worker", "serve_http_port", 65536),
+    ("worker", "ray_metrics_export_port", -1),
+])
+def test_port_out_of_range(deployment, role, key, value):
+    head = deployment.head(**({key: value} if role == "head" else {}))
+    worker = deployment.worker(**({key: value} if role == "worker" else {}))
+    lines = assert_refused(deployment.dry(), deployment.path)
+    host = head if role == "head" else worker
+    line = problem_line(lines, deployment.path, f"host {host}: {key}={value} is out of range")
+    assert "use 1-65535" in line
+    assert len(lines) == 1, lines
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/validate.py checks only a worker's listening ports: a worker's ray_gcs_port "
+    "(the head port it joins, rendered into --address) is never range-checked"))
+def test_worker_gcs_port_out_of_range(deployment):
+    deployment.head()
+    worker = deployment.worker(ray_gcs_port=70000)
+    lines = assert_refused(deployment.dry(), deployment.path)
+    problem_line(lines, deployment.path, f"host {worker}: ray_gcs_port=70000 is out of range")
+
+
+def test_dashboard_metrics_port_same_as_metrics_export_port(deployment):
+    # The fix notes' own mistake: both metrics servers on 8080, set for every host.
+    head = deployment.head(ray_dashboard_metrics_port=8080, ray_metrics_export_port=8080)
+    deployment.worker(ray_dashboard_metrics_port=8080, ray_metrics_export_port=8080)
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(
+        lines, deployment.path,
+        f"host {head}: ray_dashboard_metrics_port and ray_metrics_export_port are both 8080",
+    )
+    assert "give each its own" in line
+    # The dashboard runs on the head only: a worker has no clash to report.
+    assert len(lines) == 1, lines
+
+
+def test_unknown_key_suggests_the_known_one(deployment):
+    deployment.head()
+    worker = deployment.worker(ray_image=UNSET, ray_imgae="registry.example.com/seedcore/ray:2.20.0")
+    lines = assert_refused(deployment.dry(), deployment.path)
+    problem_line(lines, deployment.path, f"host {worker}: unknown key ray_imgae: did you mean ray_image?")
+    # The typo leaves ray_image unset, and that is said too.
+    problem_line(lines, deployment.path, f"host {worker}: ray_image must be set")
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("ray_gcs_port", "6379", "ray_gcs_port must be an integer, got str '6379'"),
+    ("ray_asyncio_debug", "yes", "ray_asyncio_debug must be true/false, got str 'yes'"),
+])
+def test_value_of_the_wrong_type(deployment, key, value, expected):
+    head = deployment.head(**{key: value})
+    deployment.worker()
+    lines = assert_refused(deployment.dry(), deployment.path)
+    problem_line(lines, deployment.path, f"host {head}: {expected}")
+    assert len(lines) == 1, lines
+
+
+def test_image_without_a_tag(deployment):
+    # The registry's port is not a tag.
+    image = "registry.example.com:5000/seedcore/ray"
+    deployment.head(ray_image=image)
+    worker = deployment.worker(ray_image=image)
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {worker}: ray_image '{image}' has no tag")
+    assert f"pin one, e.g. {image}:2.20.0" in line
+    assert len(lines) == 2, lines
+
+
+def test_image_unset(deployment):
+    head = deployment.head(ray_image=UNSET)
+    deployment.worker()
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {head}: ray_image must be set")
+    assert "in group_data or the inventory" in line
+    assert len(lines) == 1, lines
+
+
+def test_ray_version_differs_between_head_and_worker(deployment):
+    deployment.head()
+    deployment.worker(ray_version="2.9.3")
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, "ray_version differs between hosts")
+    assert "@fake/head-1=2.20.0" in line and "@fake/worker-1=2.9.3" in line
+    assert "set it once in group_data/all.py" in line
+
+
+UNPARSABLE_APPS = "- name: reports\n  import_path: [reports.app:deployment\n"
+
+
+def test_serve_applications_that_do_not_parse(deployment):
+    head = deployment.head(serve_applications=UNPARSABLE_APPS)
+    deployment.worker()
+    run = deployment.dry()
+    lines = assert_refused(run, deployment.path)
+    problem_line(lines, deployment.path, f"host {head}: serve_applications does not parse as YAML")
+    # Where in the text the YAML breaks.
+    assert "line 2" in run.output
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/validate.py passes the YAML parser's multi-line error through: the problem "
+    "spreads over several lines that name neither file nor host, and says nothing of the fix"))
+def test_serve_applications_problem_is_one_line_with_the_fix(deployment):
+    deployment.head(serve_applications=UNPARSABLE_APPS)
+    deployment.worker()
+    run = deployment.dry()
+    assert_refused(run, deployment.path)
+    block = run.output.split("nothing was changed on any host:", 1)[1].strip().splitlines()
+    assert all(line.strip().startswith(f"{deployment.path}: ") for line in block), block
+    line = problem_line(problems(run), deployment.path, "serve_applications")
+    assert "line 2" in line and "list" in line
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"ray_image": "registry.example.com/seedcore/ray:2.20.0-gpu"}, "is a GPU image"),
+    ({"ray_image": "registry.example.com/seedcore/ray:2.20.0-cuda12.1"}, "is a GPU image"),
+    ({"gpu_image": "registry.example.com/seedcore/ray:2.20.0-gpu"}, "gpu_image is set"),
+])
+def test_gpu_image_on_a_cpu_host(deployment, data, expected):
+    deployment.head()
+    worker = deployment.worker(**data)
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {worker}: ", expected)
+    assert "not in group gpu" in line
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/gpu.py looks_like_gpu_image only knows 'gpu' and 'cuda' tags: Ray's own CUDA "
+    "images are tagged -cuXXX (e.g. rayproject/ray:2.20.0-py310-cu121) and pass on a CPU host"))
+def test_ray_cuda_tagged_image_on_a_cpu_host(deployment):
+    deployment.head()
+    worker = deployment.worker(ray_image="rayproject/ray:2.20.0-py310-cu121")
+    lines = assert_refused(deployment.dry(), deployment.path)
+    problem_line(lines, deployment.path, f"host {worker}: ", "is a GPU image")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/validate.py accepts a host that is only in group gpu: it gets Docker, NVIDIA's "
+    "runtime, files, the image pull and the checks, but no Ray node is ever started on it"))
+def test_gpu_host_in_neither_head_nor_workers(deployment):
+    deployment.head()
+    gpu = deployment.host("gpu", "gpu-1", WORKER_IPS[0])
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {gpu}", "ray_workers")
+    assert "gpu" in line
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a worker joins f'{head}:{its own ray_gcs_port}' (deploy/topology.py Node.gcs_address): "
+    "ray_gcs_port set on the head alone leaves the workers joining 6379, and nothing refuses it"))
+def test_gcs_port_set_on_the_head_only(deployment):
+    """Either the run is refused naming ray_gcs_port, or the worker joins the head's port."""
+    deployment.head(ray_gcs_port=6380)
+    worker = deployment.worker()
+    run = deployment.dry()
+    if run.code != 0:
+        problem_line(assert_refused(run, deployment.path), deployment.path, "ray_gcs_port")
+        return
+    compose = prepare(deployment.path).uploads(worker)["/opt/seedcore/ray-workers.yml"]
+    assert f"--address={HEAD_IP}:6380" in compose
+
+
+def test_every_problem_of_every_host_in_one_run(deployment):
+    head = deployment.head(ray_dashboard_port=70000)
+    worker = deployment.worker(ray_asyncio_debug="yes")
+    worker_2 = deployment.worker("worker-2", WORKER_IPS[1], ray_image="registry.example.com/seedcore/ray")
+    run = deployment.dry()
+    lines = assert_refused(run, deployment.path)
+    assert "3 problems found before any change" in run.output
+    problem_line(lines, deployment.path, f"host {head}: ray_dashboard_port=70000")
+    problem_line(lines, deployment.path, f"host {worker}: ray_asyncio_debug")
+    problem_line(lines, deployment.path, f"host {worker_2}: ray_image")
+
+
+def test_apply_refuses_before_any_operation(deployment):
+    """The same refusal without --dry: nothing is planned, nothing runs."""
+    deployment.head()
+    worker = deployment.worker(ray_gcs_port="6379")
+    run = deployment.run("-y")
+    lines = assert_refused(run, deployment.path)
+    problem_line(lines, deployment.path, f"host {worker}: ray_gcs_port must be an integer")
+    assert "--> Beginning operation run" not in run.output
