@@ -1,0 +1,102 @@
+"""Preflight from the hosts' facts: a host that cannot take the cluster stops the
+run before any change, with the host and the cause named.
+
+Each host is a bare Debian 12 server with one thing wrong, scripted in what
+its commands answer (tests/cli/responses.py).
+"""
+
+import pytest
+
+from tests.cli import responses
+from tests.cli.cli import WORKER_IPS, assert_refused, problem_line
+
+
+@pytest.mark.parametrize("role, port, process, pid, key", [
+    ("worker", 8080, "nginx", 4242, "ray_metrics_export_port"),
+    ("head", 6379, "redis-server", 901, "ray_gcs_port"),
+])
+def test_port_held_by_a_foreign_process(deployment, role, port, process, pid, key):
+    held = responses.bare_debian12(LISTENING=responses.listening(responses.SSHD, (port, process, pid, "")))
+    head = deployment.head(**({"facts": held} if role == "head" else {}))
+    worker = deployment.worker(**({"facts": held} if role == "worker" else {}))
+    lines = assert_refused(deployment.dry(), deployment.path)
+    host = head if role == "head" else worker
+    line = problem_line(lines, deployment.path, f"host {host}: port {port} ({key})")
+    assert f"held by {process} (pid {pid})" in line
+    assert f"stop it, or move {key} to a free port" in line
+    # sshd on 22 is no business of the cluster's, and the other host is fine.
+    assert len(lines) == 1, lines
+
+
+def test_docker_installed_but_not_answering(deployment):
+    deployment.head()
+    worker = deployment.worker(facts=responses.bare_debian12(DOCKER_ENGINE="down"))
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {worker}: Docker is installed but not answering")
+    assert "systemctl status docker" in line
+    assert len(lines) == 1, lines
+
+
+def test_too_little_disk_for_the_image(deployment):
+    head = deployment.head(facts=responses.bare_debian12(DISK="1200"))
+    deployment.worker()
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {head}: only 1200 MiB free under /var/lib/docker")
+    assert "8192 MiB needed" in line
+    assert "free some space or lower docker_min_free_mb" in line
+
+
+def test_lowered_disk_requirement_is_honoured(deployment):
+    deployment.head(facts=responses.bare_debian12(DISK="1200"), docker_min_free_mb=1024)
+    deployment.worker()
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert "MiB free" not in run.output
+
+
+@pytest.mark.parametrize("answer, cause", [
+    (responses.NO_DRIVER, "nvidia-smi not found: no NVIDIA driver installed"),
+    (responses.DRIVER_MISMATCH, "Failed to initialize NVML: Driver/library version mismatch"),
+])
+def test_gpu_host_without_a_working_driver(deployment, answer, cause):
+    deployment.head()
+    gpu = deployment.gpu(deployment.worker("gpu-1", facts=responses.bare_debian12(NVIDIA_SMI=answer)))
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(
+        lines, deployment.path, f"host {gpu} is in group gpu but has no working NVIDIA driver",
+    )
+    assert cause in line
+    assert "install the driver (nvidia-smi must answer) or take the host out of the gpu group" in line
+
+
+def test_gpu_count_pinned_above_what_nvidia_smi_reports(deployment):
+    deployment.head()
+    gpu = deployment.gpu(deployment.worker(
+        "gpu-1", facts=responses.bare_debian12(NVIDIA_SMI=responses.gpus(1)), gpu_count=8,
+    ))
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {gpu}: gpu_count is 8 but nvidia-smi reports 1 GPUs")
+    assert "fix the hardware or the pin" in line
+
+
+def test_problems_on_several_hosts_reported_together(deployment):
+    nginx = responses.listening(responses.SSHD, (8000, "nginx", 4242, ""))
+    head = deployment.head(facts=responses.bare_debian12(LISTENING=nginx))
+    worker = deployment.worker(facts=responses.bare_debian12(DOCKER_ENGINE="down"))
+    deployment.worker("worker-2", WORKER_IPS[1], facts=responses.bare_debian12(DISK="900"))
+    run = deployment.dry()
+    lines = assert_refused(run, deployment.path)
+    assert "3 problems found before any change" in run.output
+    problem_line(lines, deployment.path, f"host {head}: port 8000 (serve_http_port)")
+    problem_line(lines, deployment.path, f"host {worker}: Docker is installed but not answering")
+    problem_line(lines, deployment.path, "host @fake/worker-2: only 900 MiB free")
+
+
+def test_apply_refuses_before_any_operation(deployment):
+    """Without --dry, a preflight problem still stops everything before the first operation."""
+    deployment.head()
+    worker = deployment.worker(facts=responses.bare_debian12(DOCKER_ENGINE="down"))
+    run = deployment.run("-y")
+    lines = assert_refused(run, deployment.path)
+    problem_line(lines, deployment.path, f"host {worker}: Docker is installed but not answering")
+    assert "--> Beginning operation run" not in run.output
