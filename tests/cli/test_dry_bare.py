@@ -1,0 +1,141 @@
+"""`--dry` against bare Debian 12 hosts: the whole install, in order, and nothing else.
+
+Docker's official apt repository (the default docker_install_source) cannot
+be reached from here, so this is where that path is checked: the change
+table the operator reads, and, prepared in-process, the apt source, key and
+packages the run would send.
+"""
+
+import pytest
+
+from tests.cli.cli import WORKER_IPS, Deployment
+from tests.cli.inprocess import prepare
+
+HEAD = "@fake/head-1"
+WORKERS = {"@fake/worker-1", "@fake/worker-2"}
+ALL = {HEAD, *WORKERS}
+
+# The install, in the order the table must list it: (operation, hosts changed).
+OFFICIAL_INSTALL = [
+    ("Download Docker's apt signing key", ALL),
+    ("Add Docker's apt repository, signed by its key", ALL),
+    ("Install Docker from Docker's apt repository", ALL),
+    ("Write /etc/docker/daemon.json", ALL),
+    ("Enable and start Docker", ALL),
+    ("Write the Ray env file", ALL),
+    ("Write the node's compose file", ALL),
+    ("Write the Serve config", {HEAD}),
+    ("Pull the Ray image |", ALL),
+    ("Start the Ray head", {HEAD}),
+    ("Wait until the Ray head is healthy", {HEAD}),
+    ("Start the Ray worker once the head is healthy", WORKERS),
+    ("Deploy the Serve config", {HEAD}),
+    ("Check this node's endpoints and logs", ALL),
+]
+
+
+def _cluster(directory, **data) -> Deployment:
+    deployment = Deployment(directory)
+    deployment.head(**data)
+    deployment.worker("worker-1", WORKER_IPS[0], **data)
+    deployment.worker("worker-2", WORKER_IPS[1], **data)
+    deployment.write()
+    return deployment
+
+
+@pytest.fixture(scope="module")
+def official(tmp_path_factory):
+    deployment = _cluster(tmp_path_factory.mktemp("official"))
+    return deployment, deployment.dry()
+
+
+@pytest.fixture(scope="module")
+def distro(tmp_path_factory):
+    deployment = _cluster(tmp_path_factory.mktemp("distro"), docker_install_source="distro")
+    return deployment, deployment.dry()
+
+
+def _position(run, fragment: str) -> int:
+    operations = run.operations()
+    return next(i for i, name in enumerate(operations) if fragment in name)
+
+
+def test_official_repository_install_listed_in_order(official):
+    _, run = official
+    assert run.code == 0, run.describe()
+    assert run.has_change_table, run.describe()
+    for fragment, hosts in OFFICIAL_INSTALL:
+        assert run.changed(fragment) == hosts, f"{fragment}:\n{run.describe()}"
+    positions = [_position(run, fragment) for fragment, _ in OFFICIAL_INSTALL]
+    assert positions == sorted(positions), run.operations()
+
+
+def test_official_repository_refresh_and_restart_follow_their_triggers(official):
+    _, run = official
+    # apt is refreshed once the repository is added; Docker restarts once its
+    # packages or daemon.json changed: conditional on those, on every host.
+    assert run.row("Refresh apt after adding Docker's repository").conditional == ALL
+    assert run.row("Restart Docker because its packages or daemon.json changed").conditional == ALL
+
+
+def test_bare_hosts_have_nothing_to_stop_or_remove(official):
+    _, run = official
+    for fragment in ("Stop the Ray worker", "Stop the Ray head", "Remove leftover containers"):
+        assert run.changes_anywhere(fragment) == set(), run.describe()
+    assert "Install Docker from the distribution's packages" not in run.output
+    assert "NVIDIA" not in run.output
+
+
+def test_official_repository_source_key_and_packages(official):
+    deployment, _ = official
+    prepared = prepare(deployment.path)
+    for host in ALL:
+        source = prepared.uploads(host)["/etc/apt/sources.list.d/docker.sources"]
+        assert source.split() == [
+            "Types:", "deb",
+            "URIs:", "https://download.docker.com/linux/debian",
+            "Suites:", "bookworm",
+            "Components:", "stable",
+            "Architectures:", "amd64",
+            "Signed-By:", "/etc/apt/keyrings/docker.asc",
+        ], source
+        shell = "\n".join(prepared.shell(host))
+        assert "https://download.docker.com/linux/debian/gpg" in shell
+        assert "/etc/apt/keyrings/docker.asc" in shell
+        assert "install docker-ce docker-ce-cli containerd.io docker-compose-plugin" in shell
+        # The official packages bring Compose v2, which starts the node.
+        assert "docker compose -f" in shell and "docker-compose -f" not in shell
+
+
+def test_docker_version_pin_reaches_apt(tmp_path):
+    pin = "5:27.3.1-1~debian.12~bookworm"
+    deployment = _cluster(tmp_path, docker_version=pin)
+    shell = "\n".join(prepare(deployment.path).shell(HEAD))
+    # Quoted for the shell: the pin holds a '~'.
+    assert (f"install --allow-downgrades 'docker-ce={pin}' 'docker-ce-cli={pin}' "
+            "containerd.io docker-compose-plugin") in shell
+
+
+def test_distro_packages_instead_of_docker_repository(distro):
+    _, run = distro
+    assert run.code == 0, run.describe()
+    assert run.changed("Install Docker from the distribution's packages") == ALL
+    for fragment in ("Docker's apt signing key", "Add Docker's apt repository",
+                     "Install Docker from Docker's apt repository"):
+        assert not run.rows_matching(fragment), run.describe()
+    # The rest of the deploy is the same.
+    for fragment, hosts in OFFICIAL_INSTALL:
+        if "Docker's" not in fragment:
+            assert run.changed(fragment) == hosts, f"{fragment}:\n{run.describe()}"
+
+
+def test_distro_packages_and_compose_v1(distro):
+    deployment, _ = distro
+    prepared = prepare(deployment.path)
+    for host in ALL:
+        assert "/etc/apt/sources.list.d/docker.sources" not in prepared.uploads(host)
+        shell = "\n".join(prepared.shell(host))
+        assert "install --no-install-recommends docker.io docker-compose" in shell
+        assert "download.docker.com" not in shell
+        # docker.io comes with Compose v1: the node is started with docker-compose.
+        assert "docker-compose -f" in shell
