@@ -1,0 +1,171 @@
+"""`--dry` against a converged cluster: Docker running, each node's container up,
+healthy and labelled with the config digest the deploy would give it now.
+
+The digest is the deploy's own: deploy.plan.plan_for on the same inventory,
+prepared in-process. The Serve marker is what deploy/tasks/serve.py records
+after a deploy. Only the container side is simulated: Docker's packages and
+the files on disk are not scripted, so those rows are not looked at here.
+"""
+
+import hashlib
+
+import pytest
+
+from deploy import commands, render
+from deploy.validate import port_keys
+from tests.cli import responses
+from tests.cli.cli import WORKER_IPS, Deployment, problem_line, problems
+from tests.cli.inprocess import plans
+
+HEAD = "@fake/head-1"
+WORKER_1 = "@fake/worker-1"
+WORKER_2 = "@fake/worker-2"
+STALE = "0123456789abcdef"
+
+CONTAINER_STEPS = [
+    "Pull the Ray image |",
+    "Stop the Ray worker",
+    "Stop the Ray head",
+    "Remove leftover containers",
+    "Check the node's ports are free",
+    "Start the Ray head",
+    "Wait until the Ray head is healthy",
+    "Start the Ray worker",
+    "Wait until the Ray worker is healthy",
+    "Deploy the Serve config",
+]
+
+
+def container_id(host: str) -> str:
+    return hashlib.sha256(host.encode()).hexdigest()
+
+
+def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict | None = None) -> None:
+    """Give every host of the written inventory the facts of its converged node.
+
+    Hosts in `stale` run a container labelled with an older digest; `joined`
+    maps a worker to the head address its running container was started with.
+    """
+    for name, plan in plans(deployment.path).items():
+        node = plan.node
+        command = commands.ray_start_args(node)
+        if joined and name in joined:
+            command = [arg for arg in command if not arg.startswith("--address=")]
+            command.append(f"--address={joined[name]}")
+        record = responses.inspect_record(
+            container_id(name), node.container, node.image, node.role,
+            STALE if name in stale else plan.config_hash, command,
+        )
+        marker = ""
+        if node.role == "head":
+            digest = hashlib.sha256(render.serve_config(node.settings).encode()).hexdigest()[:16]
+            marker = f"{digest} {container_id(name)[:12]}"
+        ports = [node.settings[key] for key in port_keys(node.role)]
+        deployment.data[name]["fake_responses"] = responses.converged(record, ports, marker)
+
+
+def _cluster(directory) -> Deployment:
+    deployment = Deployment(directory)
+    deployment.head()
+    deployment.worker("worker-1", WORKER_IPS[0])
+    deployment.worker("worker-2", WORKER_IPS[1])
+    deployment.write()
+    return deployment
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory):
+    deployment = _cluster(tmp_path_factory.mktemp("converged"))
+    converge(deployment)
+    return deployment, deployment.dry()
+
+
+@pytest.fixture(scope="module")
+def head_changed(tmp_path_factory):
+    deployment = _cluster(tmp_path_factory.mktemp("head-changed"))
+    converge(deployment, stale=(HEAD,))
+    return deployment, deployment.dry()
+
+
+def test_converged_cluster_lists_no_container_change(converged):
+    _, run = converged
+    assert run.code == 0, run.describe()
+    for step in CONTAINER_STEPS:
+        assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
+
+
+def test_ports_held_by_the_cluster_itself_are_not_refused(converged):
+    # Every port the nodes need is listened on, by Ray inside the nodes' own containers.
+    deployment, run = converged
+    listening = "\n".join(deployment.data[HEAD]["fake_responses"][responses.LISTENING])
+    for port in (6379, 8265, 52365, 8080, 44227, 8000):
+        assert f":{port} " in listening
+    assert "held by" not in run.output
+    assert "problem" not in run.output
+
+
+def test_head_config_change_restarts_head_then_workers(head_changed):
+    _, run = head_changed
+    assert run.code == 0, run.describe()
+    assert run.changed("Stop the Ray worker") == {WORKER_1, WORKER_2}
+    assert run.changed("Stop the Ray head") == {HEAD}
+    assert run.changed("Start the Ray head") == {HEAD}
+    assert run.changes_anywhere("Pull the Ray image |") == set()
+    operations = run.operations()
+    order = [operations.index(run.row(step).operation)
+             for step in ("Stop the Ray worker", "Stop the Ray head", "Start the Ray head")]
+    assert order == sorted(order), operations
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/operations/ray.py node_started decides from the running container alone: after a "
+    "head change --dry lists the workers' stop but not their start, as if left down"))
+def test_head_config_change_lists_the_workers_start(head_changed):
+    _, run = head_changed
+    assert run.changed("Start the Ray worker") == {WORKER_1, WORKER_2}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/operations/ray.py serve_deployed compares the marker with the running head's "
+    "container ID: --dry does not list the Serve redeploy that the head's restart brings"))
+def test_head_config_change_lists_the_serve_redeploy(head_changed):
+    _, run = head_changed
+    assert run.changed("Deploy the Serve config") == {HEAD}
+
+
+def test_worker_only_change_restarts_only_that_worker(tmp_path):
+    deployment = _cluster(tmp_path)
+    converge(deployment, stale=(WORKER_2,))
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert run.changed("Stop the Ray worker") == {WORKER_2}
+    assert run.changed("Start the Ray worker") == {WORKER_2}
+    for step in ("Stop the Ray head", "Start the Ray head", "Deploy the Serve config"):
+        assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
+
+
+def test_worker_joined_to_another_head_is_named_and_restarted(tmp_path):
+    deployment = _cluster(tmp_path)
+    converge(deployment, stale=(WORKER_1,), joined={WORKER_1: "192.0.2.99:6379"})
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert (f"host {WORKER_1}: its Ray worker points at 192.0.2.99:6379, not at the head "
+            "192.0.2.10:6379: it will be re-pointed and restarted") in run.output
+    assert run.changed("Stop the Ray worker") == {WORKER_1}
+    assert run.changed("Start the Ray worker") == {WORKER_1}
+
+
+def test_converged_port_taken_by_a_foreign_process(tmp_path):
+    """A converged head whose metrics port another process holds is still refused."""
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    facts = deployment.data[HEAD]["fake_responses"]
+    ours = container_id(HEAD)
+    facts[responses.LISTENING] = responses.listening(
+        responses.SSHD, (6379, "gcs_server", 3100, ours), (8080, "node_exporter", 777, ""),
+    )
+    run = deployment.dry()
+    assert run.code != 0 and not run.has_change_table, run.describe()
+    line = problem_line(problems(run), deployment.path, f"host {HEAD}: port 8080 (ray_metrics_export_port)")
+    assert "held by node_exporter (pid 777)" in line
+    assert "gcs_server" not in run.output
