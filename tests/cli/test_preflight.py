@@ -100,3 +100,37 @@ def test_apply_refuses_before_any_operation(deployment):
     lines = assert_refused(run, deployment.path)
     problem_line(lines, deployment.path, f"host {worker}: Docker is installed but not answering")
     assert "--> Beginning operation run" not in run.output
+
+
+ROCKY_9_RELEASE = [
+    "/etc/os-release",
+    'NAME="Rocky Linux"',
+    'VERSION_ID="9.3"',
+    'ID="rocky"',
+    'ID_LIKE="rhel centos fedora"',
+    "---",
+]
+
+
+def test_docker_repository_on_an_unsupported_distribution(deployment):
+    deployment.head()
+    worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE))
+    run = deployment.dry()
+    assert run.code != 0, run.describe()
+    assert not run.has_change_table and not run.started_operations, run.describe()
+    assert (f"host {worker}: docker_install_source='docker' supports Debian and Ubuntu, not rocky: "
+            "use docker_install_source='distro'") in run.output
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "deploy/tasks/docker.py finds the unsupported distribution while preparing Docker's "
+    "operations, after preflight: the operator gets a Python traceback instead of a preflight "
+    "problem line naming the inventory file, gathered with the other hosts' problems"))
+def test_unsupported_distribution_is_a_preflight_problem(deployment):
+    deployment.head(facts=responses.bare_debian12(DISK="900"))
+    worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE))
+    run = deployment.dry()
+    lines = assert_refused(run, deployment.path)
+    assert "Traceback" not in run.output
+    problem_line(lines, deployment.path, f"host {worker}: ", "docker_install_source")
+    problem_line(lines, deployment.path, "host @fake/head-1: only 900 MiB free")
