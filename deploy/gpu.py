@@ -1,6 +1,8 @@
 """Pure GPU decisions: the image a GPU host runs, its GPU count, how Compose
 asks for the GPUs, and the daemon.json entry of the NVIDIA runtime."""
 
+import re
+
 NVIDIA_RUNTIME = {"nvidia": {"args": [], "path": "nvidia-container-runtime"}}
 
 
@@ -16,8 +18,9 @@ def gpu_image(settings: dict) -> str:
 
 
 def looks_like_gpu_image(image: str) -> bool:
-    tag = image.rsplit("/", 1)[-1].partition(":")[2]
-    return "gpu" in tag.lower() or "cuda" in tag.lower()
+    """A tag naming a GPU or CUDA build: -gpu, -cuda12.1, Ray's own -cu121."""
+    tag = image.rsplit("/", 1)[-1].partition(":")[2].lower()
+    return bool(re.search(r"gpu|cuda|(^|[-_.])cu\d{2,3}", tag))
 
 
 def compose_gpu_mode(compose_cli: str | None, compose_version: str | None) -> str:

@@ -56,7 +56,7 @@ else:
         skip = "" if in_batch else f"not in batch {index + 1} of {len(batches)}"
         roll_batch(plan, skip)
 
-deploy_serve(plan.node)
+deploy_serve(plan.node, plan.head_hash)
 verify_node(plan.node, plan.expected_nodes, plan.all_hosts)
 if settings["rollout_stage"] == "staging" and plan.node.role == "head":
     record_release(settings, digest, releases, inventory_name())

@@ -63,6 +63,8 @@ class Node:
     # GPUs Ray is told about; 0 on CPU hosts. gpu_mode: how Compose requests them.
     gpus: int = 0
     gpu_mode: str = "devices"
+    # The head's GCS port: workers join the head on the head's own port.
+    head_gcs_port: int = 6379
     # Values of ray_secret_env, read from the control machine's environment.
     secret_env: dict = field(default_factory=dict, repr=False)
 
@@ -81,7 +83,8 @@ class Node:
 
     @property
     def gcs_address(self) -> str:
-        return f"{self.head_address}:{self.settings['ray_gcs_port']}"
+        port = self.settings["ray_gcs_port"] if self.role == "head" else self.head_gcs_port
+        return f"{self.head_address}:{port}"
 
 
 def is_gpu_host(host) -> bool:
@@ -98,6 +101,7 @@ def node_for(host, inventory, gpus: int = 0, gpu_mode: str = "devices") -> Node:
         settings=settings_for(host),
         gpus=gpus,
         gpu_mode=gpu_mode,
+        head_gcs_port=settings_for(head)["ray_gcs_port"] if head is not None else 6379,
         secret_env=secret_values(host),
     )
 

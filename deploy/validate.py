@@ -13,7 +13,14 @@ from pyinfra.api.exceptions import PyinfraError
 
 from deploy.defaults import ALL_DEFAULTS, REQUIRED_TYPES
 from deploy.gpu import looks_like_gpu_image
-from deploy.topology import HEAD_GROUP, WORKER_GROUP, is_gpu_host, node_address, settings_for
+from deploy.topology import (
+    GPU_GROUP,
+    HEAD_GROUP,
+    WORKER_GROUP,
+    is_gpu_host,
+    node_address,
+    settings_for,
+)
 
 KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_")
 
@@ -77,6 +84,10 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
     """Ports, image reference and Serve config of one host."""
     problems = []
     seen: dict[int, str] = {}
+    # A worker does not listen on the GCS port, but joins the head on it.
+    gcs = s["ray_gcs_port"]
+    if role != "head" and isinstance(gcs, int) and not 1 <= gcs <= 65535:
+        problems.append(f"host {host_name}: ray_gcs_port={gcs} is out of range: use 1-65535")
     for key in port_keys(role):
         port = s[key]
         if not isinstance(port, int):
@@ -147,7 +158,16 @@ def parse_serve_applications(value):
         try:
             value = yaml.safe_load(value)
         except yaml.YAMLError as error:
-            raise ValueError(f"does not parse as YAML: {error}") from error
+            # Where the broken construct starts, else where the parser gave up.
+            mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+            problem = " ".join(
+                part for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part
+            ) or "invalid YAML"
+            raise ValueError(
+                f"does not parse as YAML ({where}: {problem}): give a YAML list of applications, "
+                "each with name and import_path"
+            ) from error
     if not isinstance(value, list):
         raise ValueError("must be a list of applications")
     return value
@@ -165,6 +185,12 @@ def check_inventory(inventory) -> list[str]:
         problems.append(
             f"{len(heads)} hosts in group {HEAD_GROUP} ({', '.join(heads)}): "
             "exactly one host runs the Ray head"
+        )
+    gpu_only = [h.name for h in inventory.get_group(GPU_GROUP, []) if h.name not in set(heads) | set(workers)]
+    for name in gpu_only:
+        problems.append(
+            f"host {name} is in group gpu but in neither {HEAD_GROUP} nor {WORKER_GROUP}: "
+            f"add it to {WORKER_GROUP} (or {HEAD_GROUP}); gpu only marks hosts with NVIDIA GPUs"
         )
     for name in sorted(set(heads) & set(workers)):
         problems.append(
@@ -194,9 +220,10 @@ def check_inventory(inventory) -> list[str]:
             problems += check_cpu_image(host.name, settings)
         address = node_address(host)
         if address in addresses:
+            key = "ray_node_ip" if host.data.get("ray_node_ip") else "ssh_hostname"
             problems.append(
-                f"hosts {addresses[address]} and {host.name} have the same address {address}: "
-                "each host must appear once"
+                f"hosts {addresses[address]} and {host.name} have the same address {address} "
+                f"({key}): each host must appear once"
             )
         addresses.setdefault(address, host.name)
         versions[host.name] = settings["ray_version"]

@@ -175,7 +175,8 @@ def ports_free(node: Node, ports: list[int]):
 
 @operation()
 def node_started(node: Node, config_hash: str, compose_default: str = commands.COMPOSE_V2,
-                 after_host: str | None = None, role: str | None = None, skip_reason: str = ""):
+                 after_host: str | None = None, role: str | None = None, skip_reason: str = "",
+                 head_hash: str = ""):
     """
     Start the node's container with ``compose up -d`` unless it is current.
 
@@ -185,6 +186,8 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
     + after_host: a host that must not have failed (the head, for a worker)
     + role: act only on a node of this role ("head" or "worker")
     + skip_reason: when set, do nothing and say why (a host outside a rollout batch)
+    + head_hash: with ``after_host``, the head's config digest: a worker stopped
+      because its head restarts is started again (shown by ``--dry`` too)
     """
     if skip_reason:
         host.noop(skip_reason)
@@ -192,14 +195,20 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
     if _other_role(node, role):
         return
     container = node_container(node)
-    if is_current(container, config_hash):
+    failed = {failed_host.name for failed_host in host.state.failed_hosts}
+    head_failed = bool(after_host) and after_host in failed
+    head_restarts = (
+        bool(after_host and head_hash)
+        and not head_failed
+        and not head_is_current(node, after_host, head_hash)
+    )
+    if is_current(container, config_hash) and not head_restarts:
         host.noop(f"{node.container} is current")
         return
     if container is not None and container["status"] == "running" and failed_during_run():
         host.noop(f"{node.container} keeps running as it is: a host failed earlier in this run")
         return
-    failed = {failed_host.name for failed_host in host.state.failed_hosts}
-    if after_host and after_host in failed:
+    if head_failed:
         yield commands.refuse(
             f"not starting {node.container}: host {after_host} (the Ray head) failed earlier "
             "in this run; fix it and run the deploy again"
@@ -231,7 +240,8 @@ def node_healthy(node: Node, timeout_s: int, role: str | None = None, skip_reaso
 
 
 @operation()
-def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path: str):
+def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path: str,
+                   head_hash: str = ""):
     """
     Run ``serve deploy`` in the head container when the Serve config changed
     or the head was restarted since the last deploy.
@@ -240,11 +250,17 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
     + config_path: the Serve config, as the container sees it
     + config_digest: the digest of that config
     + marker_path: where the last deployed digest is recorded on the host
+    + head_hash: the head's config digest: a head about to restart needs a redeploy
     """
     container = node_container(node)
     container_id = container["id"][:12] if container else "new"
     marker = f"{config_digest} {container_id}"
-    if container is not None and (host.get_fact(FileText, path=marker_path) or "").strip() == marker:
+    restarting = bool(head_hash) and not is_current(container, head_hash)
+    if (
+        container is not None
+        and not restarting
+        and (host.get_fact(FileText, path=marker_path) or "").strip() == marker
+    ):
         host.noop("the Serve config is deployed")
         return
     yield commands.serve_deploy(node.container, config_path, marker_path, marker)

@@ -24,5 +24,5 @@ def converge(plan: Plan, archive_dir: str | None = None) -> None:
     render_project(plan.node, plan.config_hash)
     pull_image(plan.node)
     restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
-    deploy_serve(plan.node)
+    deploy_serve(plan.node, plan.head_hash)
     verify_node(plan.node, plan.expected_nodes, plan.all_hosts)

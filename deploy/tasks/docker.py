@@ -13,6 +13,7 @@ from deploy.defaults import DOCKER_DEFAULTS
 from deploy.operations import docker
 from deploy.render import daemon_json
 from deploy.topology import settings_for
+from deploy.validate import InventoryError
 
 KEYRING = "/etc/apt/keyrings/docker.asc"
 SUPPORTED_DISTROS = {"debian", "ubuntu"}
@@ -20,13 +21,23 @@ SUPPORTED_DISTROS = {"debian", "ubuntu"}
 BASE_PACKAGES = ["ca-certificates", "curl", "iproute2", "procps"]
 
 
-def distro() -> tuple[str, str]:
-    """(id, codename) of the host's distribution, e.g. ("debian", "bookworm")."""
-    facts = host.get_fact(LinuxDistribution) or {}
+def distro_of(facts: dict | None) -> tuple[str, str]:
+    """(id, codename) from the LinuxDistribution fact, e.g. ("debian", "bookworm")."""
+    facts = facts or {}
     meta = facts.get("release_meta") or {}
     distro_id = (meta.get("ID") or facts.get("name") or "").lower()
     codename = meta.get("VERSION_CODENAME") or meta.get("UBUNTU_CODENAME") or ""
     return distro_id, codename
+
+
+def unsupported_distro_problem(host_name: str, facts: dict | None) -> str | None:
+    distro_id, _ = distro_of(facts)
+    if distro_id in SUPPORTED_DISTROS:
+        return None
+    return (
+        f"host {host_name}: docker_install_source='docker' supports Debian and Ubuntu, "
+        f"not {distro_id or 'an unknown distribution'}: use docker_install_source='distro'"
+    )
 
 
 def official_package_list(settings: dict) -> list[str]:
@@ -40,12 +51,11 @@ def official_package_list(settings: dict) -> list[str]:
 
 
 def _official_repository(settings: dict):
-    distro_id, codename = distro()
-    if distro_id not in SUPPORTED_DISTROS:
-        raise ValueError(
-            f"host {host.name}: docker_install_source='docker' supports Debian and Ubuntu, "
-            f"not {distro_id or 'an unknown distribution'}: use docker_install_source='distro'"
-        )
+    facts = host.get_fact(LinuxDistribution)
+    problem = unsupported_distro_problem(host.name, facts)
+    if problem:
+        raise InventoryError(problem)
+    distro_id, codename = distro_of(facts)
     files.directory(name="Create the apt keyrings directory", path="/etc/apt/keyrings", mode="0755")
     files.download(
         name="Download Docker's apt signing key",

@@ -21,7 +21,11 @@ def compose_default(settings: dict) -> str:
 
 @deploy("Pull the Ray image", data_defaults=RAY_DEFAULTS)
 def pull_image(node: Node):
-    ray.image_pulled(name=f"Pull {node.image}", image=node.image)
+    # Two call sites, so pyinfra lists GPU and CPU hosts under their own image.
+    if node.gpus:
+        ray.image_pulled(name=f"Pull {node.image}", image=node.image)
+    else:
+        ray.image_pulled(name=f"Pull {node.image}", image=node.image)
 
 
 @deploy("Archive what a rebuild is about to remove", data_defaults=RAY_DEFAULTS)
@@ -49,6 +53,7 @@ def restart_node(node: Node, config_hash: str, head_name: str, head_hash: str):
     ray.node_healthy(name="Wait until the Ray head is healthy", role="head",
                      node=node, timeout_s=s["ray_head_start_timeout_s"])
     ray.node_started(name="Start the Ray worker once the head is healthy", role="worker",
-                     node=node, config_hash=config_hash, compose_default=cli, after_host=head_name)
+                     node=node, config_hash=config_hash, compose_default=cli, after_host=head_name,
+                     head_hash=head_hash)
     ray.node_healthy(name="Wait until the Ray worker is healthy", role="worker",
                      node=node, timeout_s=s["ray_head_start_timeout_s"])

@@ -13,7 +13,7 @@ MARKER = ".serve-deployed"
 
 
 @deploy("Deploy the Serve applications", data_defaults=SERVE_DEFAULTS)
-def deploy_serve(node: Node):
+def deploy_serve(node: Node, head_hash: str = ""):
     if node.role != "head":
         return
     config = render.serve_config(node.settings)
@@ -24,4 +24,5 @@ def deploy_serve(node: Node):
         config_path=f"{render.CONTAINER_SERVE_DIR}/{render.SERVE_CONFIG}",
         config_digest=digest,
         marker_path=f"{node.settings['ray_project_dir']}/{MARKER}",
+        head_hash=head_hash,
     )

@@ -49,9 +49,6 @@ def test_two_hosts_with_the_same_address(deployment, key):
     assert "each host must appear once" in line
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/validate.py reports a shared address without the key it came from "
-    "(ssh_hostname or ray_node_ip), unlike every other inventory problem"))
 @pytest.mark.parametrize("key", ["ssh_hostname", "ray_node_ip"])
 def test_same_address_problem_names_the_key(deployment, key):
     deployment.head(ip=None, **{key: "192.0.2.20"})
@@ -76,9 +73,6 @@ def test_port_out_of_range(deployment, role, key, value):
     assert len(lines) == 1, lines
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/validate.py checks only a worker's listening ports: a worker's ray_gcs_port "
-    "(the head port it joins, rendered into --address) is never range-checked"))
 def test_worker_gcs_port_out_of_range(deployment):
     deployment.head()
     worker = deployment.worker(ray_gcs_port=70000)
@@ -163,9 +157,6 @@ def test_serve_applications_that_do_not_parse(deployment):
     assert "line 2" in run.output
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/validate.py passes the YAML parser's multi-line error through: the problem "
-    "spreads over several lines that name neither file nor host, and says nothing of the fix"))
 def test_serve_applications_problem_is_one_line_with_the_fix(deployment):
     deployment.head(serve_applications=UNPARSABLE_APPS)
     deployment.worker()
@@ -190,9 +181,6 @@ def test_gpu_image_on_a_cpu_host(deployment, data, expected):
     assert "not in group gpu" in line
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/gpu.py looks_like_gpu_image only knows 'gpu' and 'cuda' tags: Ray's own CUDA "
-    "images are tagged -cuXXX (e.g. rayproject/ray:2.20.0-py310-cu121) and pass on a CPU host"))
 def test_ray_cuda_tagged_image_on_a_cpu_host(deployment):
     deployment.head()
     worker = deployment.worker(ray_image="rayproject/ray:2.20.0-py310-cu121")
@@ -200,9 +188,6 @@ def test_ray_cuda_tagged_image_on_a_cpu_host(deployment):
     problem_line(lines, deployment.path, f"host {worker}: ", "is a GPU image")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/validate.py accepts a host that is only in group gpu: it gets Docker, NVIDIA's "
-    "runtime, files, the image pull and the checks, but no Ray node is ever started on it"))
 def test_gpu_host_in_neither_head_nor_workers(deployment):
     deployment.head()
     gpu = deployment.host("gpu", "gpu-1", WORKER_IPS[0])
@@ -211,9 +196,6 @@ def test_gpu_host_in_neither_head_nor_workers(deployment):
     assert "gpu" in line
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a worker joins f'{head}:{its own ray_gcs_port}' (deploy/topology.py Node.gcs_address): "
-    "ray_gcs_port set on the head alone leaves the workers joining 6379, and nothing refuses it"))
 def test_gcs_port_set_on_the_head_only(deployment):
     """Either the run is refused naming ray_gcs_port, or the worker joins the head's port."""
     deployment.head(ray_gcs_port=6380)

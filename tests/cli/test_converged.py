@@ -117,17 +117,11 @@ def test_head_config_change_restarts_head_then_workers(head_changed):
     assert order == sorted(order), operations
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/operations/ray.py node_started decides from the running container alone: after a "
-    "head change --dry lists the workers' stop but not their start, as if left down"))
 def test_head_config_change_lists_the_workers_start(head_changed):
     _, run = head_changed
     assert run.changed("Start the Ray worker") == {WORKER_1, WORKER_2}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/operations/ray.py serve_deployed compares the marker with the running head's "
-    "container ID: --dry does not list the Serve redeploy that the head's restart brings"))
 def test_head_config_change_lists_the_serve_redeploy(head_changed):
     _, run = head_changed
     assert run.changed("Deploy the Serve config") == {HEAD}

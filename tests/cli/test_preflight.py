@@ -122,10 +122,6 @@ def test_docker_repository_on_an_unsupported_distribution(deployment):
             "use docker_install_source='distro'") in run.output
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy/tasks/docker.py finds the unsupported distribution while preparing Docker's "
-    "operations, after preflight: the operator gets a Python traceback instead of a preflight "
-    "problem line naming the inventory file, gathered with the other hosts' problems"))
 def test_unsupported_distribution_is_a_preflight_problem(deployment):
     deployment.head(facts=responses.bare_debian12(DISK="900"))
     worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE))

@@ -21,6 +21,8 @@ def _host(groups=("ray_head",), **facts):
         "ProjectContainers": {"project=seedcore": [_container()]},
         "ListeningPorts": {},
         "ImageId": {f"image={IMAGE}": "sha256:7c3e"},
+        "LinuxDistribution": {"name": "Debian", "major": 12, "minor": None,
+                              "release_meta": {"ID": "debian", "VERSION_CODENAME": "bookworm"}},
     }
     base.update(facts)
     return FakeHost(name="head-1" if "ray_head" in groups else "worker-1", groups=groups, facts=base)
@@ -94,3 +96,15 @@ def test_foreign_port_holders_lists_every_holder():
     ports = {8080: [{"process": "a", "pid": 1, "container": ""}, {"process": "b", "pid": 2, "container": ""}]}
     problems = foreign_port_holders(ports, {"ray_metrics_export_port": 8080}, set())
     assert [p.split(" is held by ")[1].split(",")[0] for p in problems] == ["a (pid 1)", "b (pid 2)"]
+
+
+def test_docker_repository_on_an_unsupported_distribution_is_a_preflight_problem():
+    rocky = {"name": "Rocky Linux", "major": 9, "minor": 4,
+             "release_meta": {"ID": "rocky", "VERSION_CODENAME": ""}}
+    host = _host(LinuxDistribution=rocky)
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host head-1: docker_install_source='docker' supports Debian and Ubuntu, not rocky: "
+        "use docker_install_source='distro'"
+    ]
+    assert host_problems(host, make_settings({"docker_install_source": "distro"}),
+                         allow_docker_down=False) == []

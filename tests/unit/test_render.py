@@ -83,7 +83,7 @@ def test_block_2_holds_the_settings_ray_reads(worker_node):
 
 def test_block_2_follows_data():
     node = make_node(
-        role="worker", address="10.0.0.11", head_address="10.0.0.20",
+        role="head", address="10.0.0.20", head_address="10.0.0.20",
         settings={
             "ray_dashboard_metrics_port": 45000,
             "ray_gcs_port": 6380,
@@ -98,6 +98,13 @@ def test_block_2_follows_data():
     assert env["RAY_SERVE_PROXY_HEALTH_CHECK_TIMEOUT_S"] == "45"
     assert env["RAY_SERVE_PROXY_HEALTH_CHECK_PERIOD_S"] == "15"
     assert env["RAY_ADDRESS"] == "10.0.0.20:6380"
+
+
+def test_a_worker_joins_the_head_on_the_heads_gcs_port():
+    worker = make_node(role="worker", address="10.0.0.11", head_address="10.0.0.20",
+                       settings={"ray_gcs_port": 7000})
+    worker = type(worker)(**{**worker.__dict__, "head_gcs_port": 6380})
+    assert _env(render.env_file(worker))["RAY_ADDRESS"] == "10.0.0.20:6380"
 
 
 def test_dashboard_metrics_port_is_not_the_metrics_export_port(head_node):

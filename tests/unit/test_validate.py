@@ -218,7 +218,7 @@ def test_duplicate_addresses(inventory_file):
         ("head-1", "10.0.0.10"), ("worker-1", "10.0.0.11"), ("worker-1b", "10.0.0.11"),
     ))
     assert validate.check_inventory(inventory) == [
-        f"{inventory_file}: hosts worker-1 and worker-1b have the same address 10.0.0.11: "
+        f"{inventory_file}: hosts worker-1 and worker-1b have the same address 10.0.0.11 (ssh_hostname): "
         "each host must appear once",
     ]
 
