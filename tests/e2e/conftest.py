@@ -5,6 +5,8 @@ bare hosts, then the real deploy runs once. A lab that cannot start fails
 the tests with its own message; it is never a silent skip.
 """
 
+import time
+
 import pytest
 
 from tests.e2e import labctl
@@ -38,9 +40,11 @@ def bare_dry_run(lab_state):
 @pytest.fixture(scope="session")
 def converged(lab_state, bare_dry_run):
     """The first real deploy onto the bare lab."""
+    started = time.monotonic()
     run = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
     if run.returncode != 0:
         pytest.fail("the deploy onto the bare lab failed:\n" + _tail(run.output, 120), pytrace=False)
+    labctl.record_figure(f"converge_{LAB_HOSTS}_bare_hosts_s", round(time.monotonic() - started, 1))
     return run
 
 

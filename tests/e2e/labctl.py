@@ -121,3 +121,12 @@ def changed_operations(dry_output: str) -> list[str]:
         if len(cells) >= 2 and cells[1].strip() != "-":
             changed.append(cells[0].strip())
     return changed
+
+
+def record_figure(name: str, value) -> None:
+    """Keep a measured figure in reports/e2e/figures.json (read by people, not asserted)."""
+    path = REPO / "reports" / "e2e" / "figures.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figures = json.loads(path.read_text()) if path.exists() else {}
+    figures[name] = value
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")

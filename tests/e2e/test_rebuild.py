@@ -35,6 +35,7 @@ def test_lost_worker_rebuilt_from_bare_with_logs_archived(converged, lab_state, 
     run = labctl.pyinfra("inventories/lab.py", "deploy/rebuild.py")
     seconds = time.monotonic() - started
     print(f"\nrebuild of one bare worker (and one killed worker) to green: {seconds:.0f}s")
+    labctl.record_figure("rebuild_bare_worker_to_green_s", round(seconds, 1))
     assert run.returncode == 0, run.output[-4000:]
     cluster_is_green(lab_state, head)
 
@@ -54,7 +55,9 @@ def test_lost_worker_rebuilt_from_bare_with_logs_archived(converged, lab_state, 
 
 def test_lost_head_rebuilt_brings_back_head_workers_and_serve(converged, lab_state, head):
     lab_hosts.recreate(head["name"])
+    started = time.monotonic()
     run = labctl.pyinfra("inventories/lab.py", "deploy/rebuild.py")
+    labctl.record_figure("rebuild_bare_head_to_green_s", round(time.monotonic() - started, 1))
     assert run.returncode == 0, run.output[-4000:]
     assert "points at" not in run.output or "re-pointed" in run.output
     cluster_is_green(lab_state, head)

@@ -84,6 +84,7 @@ def test_staging_rollout_restarts_workers_batch_by_batch_while_serve_answers(
     total = client.ok + len(client.failed)
     print(f"\nrollout of {len(workers)} workers: {len(client.failed)} of {total} /health "
           f"requests failed {client.failed}")
+    labctl.record_figure("rollout_health_requests", {"total": total, "failed": len(client.failed)})
     assert run.returncode == 0, run.output[-4000:]
     after = {h["name"]: labctl.started_at(lab_state, h) for h in lab_state["hosts"]}
     assert after[head["name"]] == before[head["name"]], "the head restarted in a worker rollout"
