@@ -54,16 +54,13 @@ def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:
     return is_current(container, head_hash)
 
 
-def restart_reason(container: dict | None, config_hash: str) -> str:
-    if container is None:
-        return "not created"
-    if container["status"] != "running":
-        return f"container is {container['status']}"
-    if container["config_hash"] != config_hash:
-        return "config changed"
-    if container["health"] not in GOOD_HEALTH:
-        return f"container is {container['health']}"
-    return ""
+def passes_by(node: Node, role: str | None, skip_reason: str = "") -> bool:
+    """Record a no-op when the operation is not for this host: outside a
+    rollout batch (`skip_reason`), or for the other role."""
+    if skip_reason:
+        host.noop(skip_reason)
+        return True
+    return _other_role(node, role)
 
 
 def _other_role(node: Node, role: str | None) -> bool:
@@ -114,10 +111,7 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
       worker is restarted too when its head is about to be (re)started
     + skip_reason: when set, do nothing and say why (a host outside a rollout batch)
     """
-    if skip_reason:
-        host.noop(skip_reason)
-        return
-    if _other_role(node, role):
+    if passes_by(node, role, skip_reason):
         return
     container = node_container(node)
     if container is None:
@@ -189,10 +183,7 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
     + head_hash: with ``after_host``, the head's config digest: a worker stopped
       because its head restarts is started again (shown by ``--dry`` too)
     """
-    if skip_reason:
-        host.noop(skip_reason)
-        return
-    if _other_role(node, role):
+    if passes_by(node, role, skip_reason):
         return
     container = node_container(node)
     failed = {failed_host.name for failed_host in host.state.failed_hosts}
@@ -227,10 +218,7 @@ def node_healthy(node: Node, timeout_s: int, role: str | None = None, skip_reaso
     + role: act only on a node of this role ("head" or "worker")
     + skip_reason: when set, do nothing and say why (a host outside a rollout batch)
     """
-    if skip_reason:
-        host.noop(skip_reason)
-        return
-    if _other_role(node, role):
+    if passes_by(node, role, skip_reason):
         return
     container = node_container(node)
     if container is not None and container["status"] == "running" and container["health"] == "healthy":

@@ -21,6 +21,12 @@ SUPPORTED_DISTROS = {"debian", "ubuntu"}
 BASE_PACKAGES = ["ca-certificates", "curl", "iproute2", "procps"]
 
 
+def apt_signing_key(what: str, url: str, keyring: str) -> None:
+    """A repository's signing key under /etc/apt/keyrings, for its signed-by source."""
+    files.directory(name="Create the apt keyrings directory", path="/etc/apt/keyrings", mode="0755")
+    files.download(name=f"Download {what}", src=url, dest=keyring, mode="0644")
+
+
 def distro_of(facts: dict | None) -> tuple[str, str]:
     """(id, codename) from the LinuxDistribution fact, e.g. ("debian", "bookworm")."""
     facts = facts or {}
@@ -56,13 +62,7 @@ def _official_repository(settings: dict):
     if problem:
         raise InventoryError(problem)
     distro_id, codename = distro_of(facts)
-    files.directory(name="Create the apt keyrings directory", path="/etc/apt/keyrings", mode="0755")
-    files.download(
-        name="Download Docker's apt signing key",
-        src=f"{settings['docker_apt_url']}/{distro_id}/gpg",
-        dest=KEYRING,
-        mode="0644",
-    )
+    apt_signing_key("Docker's apt signing key", f"{settings['docker_apt_url']}/{distro_id}/gpg", KEYRING)
     return apt.sources_file(
         name="Add Docker's apt repository, signed by its key",
         filename="docker",

@@ -7,10 +7,11 @@ missing, and Docker restarts only when that changed the file.
 """
 
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import apt, systemd
 
 from deploy.defaults import GPU_DEFAULTS
 from deploy.operations import gpu
+from deploy.tasks.docker import apt_signing_key
 
 KEYRING = "/etc/apt/keyrings/nvidia-container-toolkit.asc"
 
@@ -27,13 +28,8 @@ def toolkit_source(settings: dict) -> str:
 
 @deploy("Install the NVIDIA container runtime", data_defaults=GPU_DEFAULTS)
 def install_nvidia_runtime(settings: dict):
-    files.directory(name="Create the apt keyrings directory", path="/etc/apt/keyrings", mode="0755")
-    files.download(
-        name="Download NVIDIA's container toolkit signing key",
-        src=f"{settings['gpu_toolkit_apt_url']}/gpgkey",
-        dest=KEYRING,
-        mode="0644",
-    )
+    apt_signing_key("NVIDIA's container toolkit signing key", f"{settings['gpu_toolkit_apt_url']}/gpgkey",
+                    KEYRING)
     repository = apt.repo(
         name="Add NVIDIA's container toolkit repository, signed by its key",
         src=toolkit_source(settings),

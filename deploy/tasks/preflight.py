@@ -4,18 +4,37 @@ Runs once, while pyinfra prepares the first host, across all reachable
 hosts, so one run reports every problem and no host is touched if any.
 """
 
+import time
+
 from pyinfra import logger
 from pyinfra.facts.server import LinuxDistribution
 
 from deploy.facts.docker import DockerEngine, ImageId, ProjectContainers
 from deploy.facts.gpu import NvidiaGpus
-from deploy.facts.host import DiskAvailableMb, ListeningPorts
+from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts
 from deploy.gpu import gpu_count_problem
 from deploy.tasks.docker import unsupported_distro_problem
 from deploy.topology import is_gpu_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
 
 _DONE: set[int] = set()
+# Beyond this, logs and Ray's own timestamps no longer line up across hosts.
+CLOCK_SKEW_LIMIT_S = 30
+
+
+def clock_skew_problem(clocks: dict[str, int]) -> str | None:
+    """One line when the hosts' clocks differ by more than CLOCK_SKEW_LIMIT_S."""
+    if len(clocks) < 2:
+        return None
+    early = min(clocks, key=clocks.get)
+    late = max(clocks, key=clocks.get)
+    skew = clocks[late] - clocks[early]
+    if skew <= CLOCK_SKEW_LIMIT_S:
+        return None
+    return (
+        f"clocks differ by {skew}s between {early} and {late} (more than {CLOCK_SKEW_LIMIT_S}s): "
+        "enable time sync (systemd-timesyncd or chrony) on every host"
+    )
 
 
 def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str]) -> list[str]:
@@ -103,11 +122,18 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
     state.seedcore_failed_at_start = {h.name for h in state.failed_hosts}
     problems = check_inventory(state.inventory)
     if not problems:
+        clocks = {}
         for host in state.inventory.get_active_hosts():
             problems += [
                 f"{inventory_name()}: {line}"
                 for line in host_problems(host, settings_for(host), allow_docker_down)
             ]
+            epoch = host.get_fact(EpochSeconds)
+            if epoch is not None:
+                clocks[host.name] = epoch - round(time.time())
+        skew = clock_skew_problem(clocks)
+        if skew:
+            problems.append(f"{inventory_name()}: {skew}")
     if not problems:
         for line in workers_on_another_head(state):
             logger.warning(line)

@@ -14,7 +14,7 @@ from pyinfra.operations import python
 from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
 from deploy.facts.docker import LogSignatureCounts
-from deploy.facts.gpu import ContainerGpus
+from deploy.facts.gpu import ContainerGpus, DockerRuntimes
 from deploy.report import document, table, write
 from deploy.topology import Node
 
@@ -62,6 +62,9 @@ def _check_host(state, host, node: Node, expected_nodes: int):
     )
     results += checks.log_results(host.name, node.container, counts or {})
     if node.gpus:
+        runtimes = host.get_fact(DockerRuntimes)
+        results.append(checks.Result(host.name, "docker nvidia runtime", "nvidia" in runtimes,
+                                     f"Docker runtimes: {', '.join(runtimes) or 'none'}"))
         listed = host.get_fact(ContainerGpus, container=node.container)
         results.append(checks.container_gpu_result(host.name, node.container, listed, node.gpus))
     RESULTS[host.name] = results

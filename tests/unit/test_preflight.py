@@ -108,3 +108,12 @@ def test_docker_repository_on_an_unsupported_distribution_is_a_preflight_problem
     ]
     assert host_problems(host, make_settings({"docker_install_source": "distro"}),
                          allow_docker_down=False) == []
+
+
+def test_clock_skew_beyond_the_limit_names_both_hosts():
+    from deploy.tasks.preflight import clock_skew_problem
+
+    assert clock_skew_problem({"head-1": 0, "worker-1": 3}) is None
+    line = clock_skew_problem({"head-1": 0, "worker-1": 95, "worker-2": 2})
+    assert line.startswith("clocks differ by 95s between head-1 and worker-1")
+    assert "time sync" in line
