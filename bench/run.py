@@ -27,6 +27,10 @@ from lab import state as lab_state  # noqa: E402
 from tests.e2e import labctl  # noqa: E402
 
 
+def step(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
 def timed(command: list[str], env: dict | None = None) -> tuple[float, str]:
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env)
@@ -52,35 +56,43 @@ def restarted(state: dict, before: dict) -> int:
     return sum(1 for name in before for c in before[name] if after[name].get(c) != before[name][c])
 
 
+def run_ok(state: dict, host: dict, command: str, timeout: int = 600) -> str:
+    code, out = labctl.run_on(state, host, command, timeout=timeout)
+    if code != 0:
+        raise RuntimeError(f"{host['name']}: `{command}` failed ({code}):\n{out[-2000:]}")
+    return out
+
+
 def floor(state: dict) -> dict:
     """The unavoidable work on bare hosts, by hand: Docker, the pull, Ray up to /health."""
     head, worker = state["hosts"][0], state["hosts"][1]
     registry = state["registry"]["address"]
     image = state["ray_image"]
+    daemon = json.dumps({"insecure-registries": [registry]})
     install = (
-        "sudo sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/dev/null && "
-        "apt-get install -y -q --no-install-recommends docker.io >/dev/null && mkdir -p /etc/docker && "
-        f"echo \\'{{\"insecure-registries\": [\"{registry}\"]}}\\' > /etc/docker/daemon.json && "
-        "systemctl restart docker'"
+        "sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && "
+        "sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "
+        "docker.io >/dev/null && sudo mkdir -p /etc/docker && "
+        f"echo '{daemon}' | sudo tee /etc/docker/daemon.json >/dev/null && sudo systemctl restart docker"
     )
     figures = {}
     started = time.monotonic()
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda h: labctl.run_on(state, h, install, timeout=600), (head, worker)))
+        list(pool.map(lambda h: run_ok(state, h, install), (head, worker)))
     figures["install_docker_s"] = time.monotonic() - started
     started = time.monotonic()
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda h: labctl.run_on(state, h, f"sudo docker pull -q {image}", timeout=600),
-                      (head, worker)))
+        list(pool.map(lambda h: run_ok(state, h, f"sudo docker pull -q {image}"), (head, worker)))
     figures["pull_image_s"] = time.monotonic() - started
     app = (REPO / "deploy" / "apps" / "seedcore_health.py").read_text()
     started = time.monotonic()
-    labctl.run_on(state, head, (
-        f"sudo docker run -d --name floor-head --network host {image} ray start --head --block "
+    run_ok(state, head, (
+        f"sudo docker run -d --name floor-head --network host --shm-size=640m {image} "
+        "ray start --head --block "
         f"--node-ip-address={head['ip']} --dashboard-host=0.0.0.0 --metrics-export-port=8080 "
         "--object-store-memory=536870912 --disable-usage-stats"))
-    labctl.run_on(state, worker, (
-        f"sudo docker run -d --name floor-worker --network host {image} ray start --block "
+    run_ok(state, worker, (
+        f"sudo docker run -d --name floor-worker --network host --shm-size=640m {image} ray start --block "
         f"--address={head['ip']}:6379 --node-ip-address={worker['ip']} --metrics-export-port=8080 "
         "--object-store-memory=536870912 --disable-usage-stats"))
     deadline = time.monotonic() + 300
@@ -97,15 +109,17 @@ def floor(state: dict) -> dict:
     Path("/tmp/floor_app.py").write_text(script)
     # Into the lab host (docker cp), then into its Ray container.
     subprocess.run(["docker", "cp", "/tmp/floor_app.py", f"{head['name']}:/tmp/floor_app.py"], check=True)
-    labctl.run_on(state, head, "sudo docker cp /tmp/floor_app.py floor-head:/tmp/floor_app.py && "
+    run_ok(state, head, "sudo docker cp /tmp/floor_app.py floor-head:/tmp/floor_app.py && "
                   "sudo docker exec -d floor-head sh -c "
                   "'python /tmp/floor_app.py > /tmp/floor.log 2>&1'")
-    while time.monotonic() < deadline:
+    while True:
         try:
             if requests.get(f"http://{head['ip']}:8000/health", timeout=2).status_code == 200:
                 break
         except requests.RequestException:
             pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the hand-started cluster never answered /health")
         time.sleep(0.5)
     figures["ray_by_hand_to_health_s"] = time.monotonic() - started
     figures["total_s"] = sum(figures.values())
@@ -136,25 +150,32 @@ def main() -> int:
                      f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"}
 
     state = lab_up(2)
+    step('results["floor"]')
     results["floor"] = floor(state)
     state = lab_up(1)
+    step('results["fresh_converge_1_host_s"]')
     results["fresh_converge_1_host_s"] = deploy()
     state = lab_up(3)
+    step('results["fresh_converge_3_hosts_s"]')
     results["fresh_converge_3_hosts_s"] = deploy()
     floor_s = results["floor"]["total_s"]
     results["fresh_converge_3_hosts_vs_floor"] = results["fresh_converge_3_hosts_s"] / floor_s
 
     before = {h["name"]: labctl.started_at(state, h) for h in state["hosts"]}
+    step('results["noop_rerun_3_hosts_s"]')
     results["noop_rerun_3_hosts_s"] = statistics.median(deploy() for _ in range(args.repeat))
     results["noop_rerun_containers_restarted"] = restarted(state, before)
+    step('results["verify_only_3_hosts_s"]')
     results["verify_only_3_hosts_s"] = statistics.median(
         deploy("deploy/verify.py") for _ in range(args.repeat))
 
     lost = state["hosts"][-1]
     lab_hosts.recreate(lost["name"])
+    step('results["rebuild_one_worker_s"]')
     results["rebuild_one_worker_s"] = deploy("deploy/rebuild.py")
 
     head_ip = state["hosts"][0]["ip"]
+    step('results["serve_rps_asyncio_debug_off"]')
     results["serve_rps_asyncio_debug_off"] = requests_per_second(head_ip)
     inventory = labctl.write_inventory("bench_asyncio_debug", """
         for _name, data in ray_head + ray_workers:
@@ -164,6 +185,7 @@ def main() -> int:
     results["serve_rps_asyncio_debug_on"] = requests_per_second(head_ip)
     deploy()
 
+    step('scale')
     scale = {}
     for count in (1, 5, 10, 20):
         lab_up(count)
