@@ -51,6 +51,17 @@ def deploy(entry: str = "deploy/cluster.py", inventory: str = "inventories/lab.p
     return seconds
 
 
+def measured(results: dict, name: str, measure) -> None:
+    """results[name] = measure(), or the failure, so one red run does not lose the rest."""
+    step(name)
+    try:
+        results[name] = measure()
+    except RuntimeError as error:
+        results[name] = None
+        results.setdefault("failures", {})[name] = str(error)[-1500:]
+        step(f"{name} FAILED: {str(error)[-300:]}")
+
+
 def restarted(state: dict, before: dict) -> int:
     after = {h["name"]: labctl.started_at(state, h) for h in state["hosts"]}
     return sum(1 for name in before for c in before[name] if after[name].get(c) != before[name][c])
@@ -133,8 +144,11 @@ def requests_per_second(ip: str, seconds: float = 10.0, workers: int = 8) -> flo
         session = requests.Session()
         done = 0
         while time.monotonic() < deadline:
-            if session.get(f"http://{ip}:8000/health", timeout=10).status_code == 200:
-                done += 1
+            try:
+                if session.get(f"http://{ip}:8000/health", timeout=10).status_code == 200:
+                    done += 1
+            except requests.RequestException as error:
+                raise RuntimeError(f"/health on {ip}: {error}") from error
         return done
 
     with ThreadPoolExecutor(workers) as pool:
@@ -150,50 +164,45 @@ def main() -> int:
                      f"{subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores"}
 
     state = lab_up(2)
-    step('results["floor"]')
-    results["floor"] = floor(state)
-    state = lab_up(1)
-    step('results["fresh_converge_1_host_s"]')
-    results["fresh_converge_1_host_s"] = deploy()
+    state = lab_up(2)
+    measured(results, "floor", lambda: floor(state))
+    lab_up(1)
+    measured(results, "fresh_converge_1_host_s", deploy)
     state = lab_up(3)
-    step('results["fresh_converge_3_hosts_s"]')
-    results["fresh_converge_3_hosts_s"] = deploy()
-    floor_s = results["floor"]["total_s"]
-    results["fresh_converge_3_hosts_vs_floor"] = results["fresh_converge_3_hosts_s"] / floor_s
+    measured(results, "fresh_converge_3_hosts_s", deploy)
+    if results["floor"] and results["fresh_converge_3_hosts_s"]:
+        results["fresh_converge_3_hosts_vs_floor"] = (
+            results["fresh_converge_3_hosts_s"] / results["floor"]["total_s"])
 
     before = {h["name"]: labctl.started_at(state, h) for h in state["hosts"]}
-    step('results["noop_rerun_3_hosts_s"]')
-    results["noop_rerun_3_hosts_s"] = statistics.median(deploy() for _ in range(args.repeat))
+    measured(results, "noop_rerun_3_hosts_s",
+             lambda: statistics.median(deploy() for _ in range(args.repeat)))
     results["noop_rerun_containers_restarted"] = restarted(state, before)
-    step('results["verify_only_3_hosts_s"]')
-    results["verify_only_3_hosts_s"] = statistics.median(
-        deploy("deploy/verify.py") for _ in range(args.repeat))
+    measured(results, "verify_only_3_hosts_s",
+             lambda: statistics.median(deploy("deploy/verify.py") for _ in range(args.repeat)))
 
-    lost = state["hosts"][-1]
-    lab_hosts.recreate(lost["name"])
-    step('results["rebuild_one_worker_s"]')
-    results["rebuild_one_worker_s"] = deploy("deploy/rebuild.py")
+    lab_hosts.recreate(state["hosts"][-1]["name"])
+    measured(results, "rebuild_one_worker_s", lambda: deploy("deploy/rebuild.py"))
 
     head_ip = state["hosts"][0]["ip"]
-    step('results["serve_rps_asyncio_debug_off"]')
-    results["serve_rps_asyncio_debug_off"] = requests_per_second(head_ip)
+    measured(results, "serve_rps_asyncio_debug_off", lambda: requests_per_second(head_ip))
     inventory = labctl.write_inventory("bench_asyncio_debug", """
         for _name, data in ray_head + ray_workers:
             data["ray_asyncio_debug"] = True
         """)
-    deploy("deploy/cluster.py", inventory)
-    results["serve_rps_asyncio_debug_on"] = requests_per_second(head_ip)
-    deploy()
+    measured(results, "converge_to_asyncio_debug_s", lambda: deploy("deploy/cluster.py", inventory))
+    measured(results, "serve_rps_asyncio_debug_on", lambda: requests_per_second(head_ip))
+    measured(results, "converge_back_s", deploy)
 
-    step('scale')
     scale = {}
     for count in (1, 5, 10, 20):
         lab_up(count)
-        scale[count] = statistics.median(
+        measured(scale, count, lambda: statistics.median(
             timed([PYINFRA, "inventories/lab.py", "deploy/cluster.py", "--dry"])[0]
-            for _ in range(args.repeat))
+            for _ in range(args.repeat)))
     results["scale_facts_dry_s"] = scale
-    results["scale_20_vs_1"] = scale[20] / scale[1]
+    if scale.get(1) and scale.get(20):
+        results["scale_20_vs_1"] = scale[20] / scale[1]
     lab_up(3)
 
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -203,27 +212,33 @@ def main() -> int:
     return 0
 
 
+def _fmt(value, pattern: str) -> str:
+    return "failed (see bench/out/results.json)" if value is None else pattern.format(value)
+
+
 def markdown(r: dict) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
-    f = r["floor"]
+    f = r["floor"] or {}
     rows = [
-        ("Fresh converge, 1 bare host to verified", f"{r['fresh_converge_1_host_s']:.0f} s"),
-        ("Fresh converge, 3 bare hosts to verified", f"{r['fresh_converge_3_hosts_s']:.0f} s"),
-        ("Floor: Docker installed by hand (2 hosts in parallel)", f"{f['install_docker_s']:.0f} s"),
-        ("Floor: image pulled by hand (2 hosts in parallel)", f"{f['pull_image_s']:.0f} s"),
-        ("Floor: head + worker by hand until /health answers", f"{f['ray_by_hand_to_health_s']:.0f} s"),
-        ("Floor total", f"{f['total_s']:.0f} s"),
-        ("Fresh converge (3 hosts) / floor", f"{r['fresh_converge_3_hosts_vs_floor']:.2f}x"),
-        ("No-op re-run, 3 hosts (median)", f"{r['noop_rerun_3_hosts_s']:.1f} s"),
+        ("Fresh converge, 1 bare host to verified", _fmt(r["fresh_converge_1_host_s"], "{:.0f} s")),
+        ("Fresh converge, 3 bare hosts to verified", _fmt(r["fresh_converge_3_hosts_s"], "{:.0f} s")),
+        ("Floor: Docker installed by hand (2 hosts in parallel)",
+         _fmt(f.get("install_docker_s"), "{:.0f} s")),
+        ("Floor: image pulled by hand (2 hosts in parallel)", _fmt(f.get("pull_image_s"), "{:.0f} s")),
+        ("Floor: head + worker by hand until /health answers",
+         _fmt(f.get("ray_by_hand_to_health_s"), "{:.0f} s")),
+        ("Floor total", _fmt(f.get("total_s"), "{:.0f} s")),
+        ("Fresh converge (3 hosts) / floor", _fmt(r.get("fresh_converge_3_hosts_vs_floor"), "{:.2f}x")),
+        ("No-op re-run, 3 hosts (median)", _fmt(r["noop_rerun_3_hosts_s"], "{:.1f} s")),
         ("Containers restarted by the no-op re-run", str(r["noop_rerun_containers_restarted"])),
-        ("Verify only, 3 hosts (median)", f"{r['verify_only_3_hosts_s']:.1f} s"),
-        ("Rebuild of one lost worker, bare to green", f"{r['rebuild_one_worker_s']:.0f} s"),
-        *[(f"Facts and plan (`--dry`) across {n} SSH hosts (median)", f"{s:.1f} s")
-          for n, s in r["scale_facts_dry_s"].items()],
-        ("20 hosts / 1 host", f"{r['scale_20_vs_1']:.2f}x"),
-        ("Serve /health req/s, asyncio debug off", f"{r['serve_rps_asyncio_debug_off']:.0f}"),
-        ("Serve /health req/s, asyncio debug on", f"{r['serve_rps_asyncio_debug_on']:.0f}"),
+        ("Verify only, 3 hosts (median)", _fmt(r["verify_only_3_hosts_s"], "{:.1f} s")),
+        ("Rebuild of one lost worker, bare to green", _fmt(r["rebuild_one_worker_s"], "{:.0f} s")),
+        *[(f"Facts and plan (`--dry`) across {n} SSH hosts (median)", _fmt(value, "{:.1f} s"))
+          for n, value in r["scale_facts_dry_s"].items()],
+        ("20 hosts / 1 host", _fmt(r.get("scale_20_vs_1"), "{:.2f}x")),
+        ("Serve /health req/s, asyncio debug off", _fmt(r["serve_rps_asyncio_debug_off"], "{:.0f}")),
+        ("Serve /health req/s, asyncio debug on", _fmt(r["serve_rps_asyncio_debug_on"], "{:.0f}")),
     ]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return f"""# Benchmarks
