@@ -146,3 +146,11 @@ def drain_worker(container: str, gcs_address: str, deadline_s: int) -> str:
         f"docker exec {shlex.quote(container)} sh -c {shlex.quote(inner)} "
         f"|| echo 'Ray did not accept draining {container}; restarting it anyway'"
     )
+
+
+def serve_route_check(container: str, script: str, port: int, route: str, timeout_s: int) -> str:
+    """Wait, inside the head, until Serve answers `route` through its proxy."""
+    return (
+        f"docker exec {shlex.quote(container)} python {shlex.quote(script)} "
+        f"--port {int(port)} --route {shlex.quote(route)} --timeout {int(timeout_s)}"
+    )

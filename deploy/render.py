@@ -18,6 +18,7 @@ ENV_FILE = "ray.env"
 SERVE_CONFIG = "serve.yaml"
 SERVE_DIR = "serve"
 HEALTH_APP = "seedcore_health.py"
+ROUTE_CHECK = "seedcore_route_check.py"
 # Where the project's serve directory (the health app, serve.yaml) appears
 # inside the Ray containers; it is on their PYTHONPATH.
 CONTAINER_SERVE_DIR = "/srv/seedcore/serve"
@@ -26,6 +27,10 @@ HEALTH_APP_NAME = "seedcore-health"
 
 def health_app_source() -> str:
     return resources.files("deploy.apps").joinpath(HEALTH_APP).read_text()
+
+
+def route_check_source() -> str:
+    return resources.files("deploy.apps").joinpath(ROUTE_CHECK).read_text()
 
 
 def env_file(node: Node) -> str:

@@ -29,5 +29,7 @@ def render_project(node: Node, config_hash: str):
     _put("Write the Serve health application",
          render.health_app_source(), f"{serve_dir}/{render.HEALTH_APP}", "0644")
     if node.role == "head":
+        _put("Write the Serve route check", render.route_check_source(),
+             f"{serve_dir}/{render.ROUTE_CHECK}", "0644")
         _put("Write the Serve config", render.serve_config(node.settings),
              f"{serve_dir}/{render.SERVE_CONFIG}", "0644")

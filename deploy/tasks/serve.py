@@ -3,8 +3,9 @@
 import hashlib
 
 from pyinfra.api import deploy
+from pyinfra.operations import server
 
-from deploy import render
+from deploy import commands, render
 from deploy.defaults import SERVE_DEFAULTS
 from deploy.operations import ray
 from deploy.topology import Node
@@ -18,11 +19,19 @@ def deploy_serve(node: Node, head_hash: str = ""):
         return
     config = render.serve_config(node.settings)
     digest = hashlib.sha256(config.encode()).hexdigest()[:16]
-    ray.serve_deployed(
+    deployed = ray.serve_deployed(
         name="Deploy the Serve config when it changed or the head restarted",
         node=node,
         config_path=f"{render.CONTAINER_SERVE_DIR}/{render.SERVE_CONFIG}",
         config_digest=digest,
         marker_path=f"{node.settings['ray_project_dir']}/{MARKER}",
         head_hash=head_hash,
+    )
+    server.shell(
+        name="Wait until Serve answers the health route through the head's proxy",
+        commands=[commands.serve_route_check(
+            node.container, f"{render.CONTAINER_SERVE_DIR}/{render.ROUTE_CHECK}",
+            node.settings["serve_http_port"], node.settings["serve_health_route"], 90,
+        )],
+        _if=deployed.did_change,
     )

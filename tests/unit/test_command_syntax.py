@@ -22,6 +22,9 @@ BUILT = {
     "refuse": commands.refuse("not starting it: the head's (x) failed"),
     "archive": commands.archive_containers(["seedcore-ray-worker", "old one"], "/opt/seedcore/archive/1"),
     "drain": commands.drain_worker("seedcore-ray-worker", "10.0.0.10:6379", 30),
+    "route_check": commands.serve_route_check("seedcore-ray-head",
+                                              "/srv/seedcore/serve/seedcore_route_check.py",
+                                              8000, "/health", 90),
 }
 
 
