@@ -312,3 +312,7 @@ NOTES = """
 - **asyncio debug mode** (`ray_asyncio_debug`): the two req/s rows are its cost to
   Serve, which is why it is off by default.
 """
+
+
+if __name__ == "__main__":
+    sys.exit(main())
