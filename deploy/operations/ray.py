@@ -3,6 +3,7 @@ and yields commands or calls ``host.noop``; the command lines come from
 ``deploy.commands``.
 """
 
+from gevent.lock import Semaphore
 from pyinfra import host
 from pyinfra.api import operation
 
@@ -46,10 +47,16 @@ def failed_during_run() -> list[str]:
     return sorted(h.name for h in state.failed_hosts if h.name not in at_start)
 
 
+# Every worker reads the head's containers at the same moment; one read at a
+# time keeps that under sshd's MaxSessions (10 by default) on the head's connection.
+_HEAD_READS = Semaphore()
+
+
 def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:
     """Whether the head's own container runs its current config (read on the head)."""
     head = host.state.inventory.get_host(head_host)
-    containers = head.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+    with _HEAD_READS:
+        containers = head.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
     container = next((c for c in containers if c["name"] == node.settings["ray_head_container"]), None)
     return is_current(container, head_hash)
 
