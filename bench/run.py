@@ -305,10 +305,13 @@ NOTES = """
   the rest is per-operation SSH round trips. Left as is: a shorter healthcheck interval
   would shave seconds but polls Ray more often for the container's whole life.
 - **No-op re-run**: facts only, no container touched, then the checks.
-- **Scale**: a 20-host point that failed did so because twenty systemd hosts booted on
-  this 2-core machine made a fact command on one host fail under the load (the line
-  above), so pyinfra asked whether to continue and the run stopped; that is the
-  machine, not the deploy, and it is left as measured.
+- **Scale**: facts and plan grow faster than the 3x target at 20 hosts. Where it goes:
+  preflight reads its facts (Docker, listening ports, image, disk, clock) host after
+  host, on purpose in one place before any change, so that part grows linearly with
+  the hosts; pyinfra's own per-host fact gathering for the operations runs in
+  parallel. Reading the preflight facts concurrently would bring it down; not done
+  yet. (Before fcb5759 the 20-host point failed outright: every worker read the head's
+  containers at once over its one SSH connection, past sshd's MaxSessions.)
 - **asyncio debug mode** (`ray_asyncio_debug`): the two req/s rows are its cost to
   Serve, which is why it is off by default.
 """
