@@ -107,6 +107,11 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
             f"host {host_name}: ray_image {image!r} has no tag: "
             f"pin one, e.g. {image}:{s['ray_version']}"
         )
+    batch = s["rollout_batch_size"]
+    if isinstance(batch, int) and batch < 1:
+        problems.append(
+            f"host {host_name}: rollout_batch_size={batch} would restart no worker: use 1 or more"
+        )
     secrets = s["ray_secret_env"]
     if isinstance(secrets, dict):
         for name, source in secrets.items():

@@ -4,3 +4,6 @@ ssh_user = "deploy"
 
 # The image every prod node runs; a fixed tag, never `latest`.
 ray_image = "registry.seedcore.internal:5000/seedcore/ray:2.20.0"
+
+# deploy/rollout.py: a release staging has not verified is refused.
+rollout_stage = "prod"

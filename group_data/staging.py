@@ -3,3 +3,6 @@
 ssh_user = "deploy"
 
 ray_image = "registry.seedcore.internal:5000/seedcore/ray:2.20.0"
+
+# deploy/rollout.py: a green rollout records the release it verified, for prod's gate.
+rollout_stage = "staging"

@@ -139,14 +139,17 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
 
 
 @operation()
-def leftovers_removed(node: Node):
+def leftovers_removed(node: Node, skip_reason: str = ""):
     """
     Remove containers of this project that are not the node's own running
     container (a stale name, a role this host no longer has, an exited one).
     Only containers carrying the project's labels are touched.
 
     + node: the node (``deploy.topology.Node``)
+    + skip_reason: when set, do nothing and say why (a host outside a rollout batch)
     """
+    if passes_by(node, None, skip_reason):
+        return
     leftovers = [
         c for c in _containers(node)
         if c["name"] != node.container or c["status"] != "running"

@@ -74,7 +74,8 @@ def roll_batch(plan: Plan, skip_reason: str):
                            skip_reason=skip_reason)
     ray.node_stopped(name="Stop the worker", node=node, config_hash=plan.config_hash,
                      skip_reason=skip_reason)
-    ray.leftovers_removed(name="Remove the worker's leftover containers", node=node)
+    ray.leftovers_removed(name="Remove the worker's leftover containers", node=node,
+                          skip_reason=skip_reason)
     ray.node_started(name="Start the worker on the new version", node=node,
                      config_hash=plan.config_hash, skip_reason=skip_reason)
     ray.node_healthy(name="Wait until the worker is healthy", node=node,
