@@ -172,6 +172,11 @@ def serve_config(settings: dict) -> str:
     return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
+def serve_config_digest(settings: dict) -> str:
+    """The digest of the Serve config, recorded on the head once it is deployed."""
+    return hashlib.sha256(serve_config(settings).encode()).hexdigest()[:16]
+
+
 def daemon_json(settings: dict, gpu: bool = False) -> str:
     """/etc/docker/daemon.json: log rotation, registries, the NVIDIA runtime on
     GPU hosts (the entry `nvidia-ctk runtime configure` writes), then extra keys."""

@@ -1,7 +1,5 @@
 """Ray Serve applications, deployed declaratively from the head."""
 
-import hashlib
-
 from pyinfra.api import deploy
 from pyinfra.operations import server
 
@@ -17,13 +15,11 @@ MARKER = ".serve-deployed"
 def deploy_serve(node: Node, head_hash: str = ""):
     if node.role != "head":
         return
-    config = render.serve_config(node.settings)
-    digest = hashlib.sha256(config.encode()).hexdigest()[:16]
     deployed = ray.serve_deployed(
         name="Deploy the Serve config when it changed or the head restarted",
         node=node,
         config_path=f"{render.CONTAINER_SERVE_DIR}/{render.SERVE_CONFIG}",
-        config_digest=digest,
+        config_digest=render.serve_config_digest(node.settings),
         marker_path=f"{node.settings['ray_project_dir']}/{MARKER}",
         head_hash=head_hash,
     )

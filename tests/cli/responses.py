@@ -9,6 +9,7 @@ node's container up, healthy and labelled with the config digest the deploy
 would give it now).
 """
 
+import hashlib
 import json
 
 # -- matchers: substrings of the commands each fact runs -------------------
@@ -154,3 +155,22 @@ def converged(record: dict, ports: list[int], serve_marker: str = "", **override
         SERVE_MARKER: serve_marker,
     }
     return _merged(_by_matcher(overrides), bare_debian12(LISTENING=listening(*holders)) | base)
+
+
+def container_id(host: str) -> str:
+    """A stable fake container ID per host."""
+    return hashlib.sha256(host.encode()).hexdigest()
+
+
+def converged_node(name: str, node, config_hash: str, command: list[str]) -> dict:
+    """fake_responses for a host whose node runs `config_hash` with `command`,
+    healthy, holding its ports, with the Serve config recorded as deployed on the head."""
+    from deploy import render
+    from deploy.validate import port_keys
+
+    record = inspect_record(container_id(name), node.container, node.image, node.role,
+                            config_hash, command)
+    marker = ""
+    if node.role == "head":
+        marker = f"{render.serve_config_digest(node.settings)} {container_id(name)[:12]}"
+    return converged(record, [node.settings[key] for key in port_keys(node.role)], marker)

@@ -7,12 +7,10 @@ after a deploy. Only the container side is simulated: Docker's packages and
 the files on disk are not scripted, so those rows are not looked at here.
 """
 
-import hashlib
 
 import pytest
 
-from deploy import commands, render
-from deploy.validate import port_keys
+from deploy import commands
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment, problem_line, problems
 from tests.cli.inprocess import plans
@@ -36,8 +34,7 @@ CONTAINER_STEPS = [
 ]
 
 
-def container_id(host: str) -> str:
-    return hashlib.sha256(host.encode()).hexdigest()
+container_id = responses.container_id
 
 
 def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict | None = None) -> None:
@@ -52,16 +49,9 @@ def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict |
         if joined and name in joined:
             command = [arg for arg in command if not arg.startswith("--address=")]
             command.append(f"--address={joined[name]}")
-        record = responses.inspect_record(
-            container_id(name), node.container, node.image, node.role,
-            STALE if name in stale else plan.config_hash, command,
+        deployment.data[name]["fake_responses"] = responses.converged_node(
+            name, node, STALE if name in stale else plan.config_hash, command,
         )
-        marker = ""
-        if node.role == "head":
-            digest = hashlib.sha256(render.serve_config(node.settings).encode()).hexdigest()[:16]
-            marker = f"{digest} {container_id(name)[:12]}"
-        ports = [node.settings[key] for key in port_keys(node.role)]
-        deployment.data[name]["fake_responses"] = responses.converged(record, ports, marker)
 
 
 def _cluster(directory) -> Deployment:

@@ -9,16 +9,14 @@ running containers carry the previous digests. Docker's packages and the
 files on disk are not scripted, so those rows are not looked at here.
 """
 
-import hashlib
 import itertools
 import json
 
 import pytest
 
-from deploy import commands, render
+from deploy import commands
 from deploy.release import release_digest, write_record
 from deploy.topology import settings_for
-from deploy.validate import port_keys
 from tests.cli import responses
 from tests.cli.cli import HEAD_IP, WORKER_IPS, Deployment, Row, Run, assert_refused, problem_line
 from tests.cli.inprocess import _state, plans
@@ -66,8 +64,7 @@ CONTAINER_WORDS = ("Drain", "Stop", "Start", "Remove", "Pull", "Deploy the Serve
 # -- the cluster ------------------------------------------------------------------
 
 
-def container_id(host: str) -> str:
-    return hashlib.sha256(host.encode()).hexdigest()
+container_id = responses.container_id
 
 
 def cluster(directory, filename: str = "inventory.py", workers=WORKERS, **data) -> Deployment:
@@ -84,17 +81,9 @@ def cluster(directory, filename: str = "inventory.py", workers=WORKERS, **data) 
 def converge(deployment: Deployment) -> None:
     """Give every host the facts of its node converged on the inventory as written now."""
     for name, plan in plans(deployment.path).items():
-        node = plan.node
-        record = responses.inspect_record(
-            container_id(name), node.container, node.image, node.role, plan.config_hash,
-            commands.ray_start_args(node),
+        deployment.data[name]["fake_responses"] = responses.converged_node(
+            name, plan.node, plan.config_hash, commands.ray_start_args(plan.node),
         )
-        marker = ""
-        if node.role == "head":
-            digest = hashlib.sha256(render.serve_config(node.settings).encode()).hexdigest()[:16]
-            marker = f"{digest} {container_id(name)[:12]}"
-        ports = [node.settings[key] for key in port_keys(node.role)]
-        deployment.data[name]["fake_responses"] = responses.converged(record, ports, marker)
 
 
 def edit(deployment: Deployment, hosts, **data) -> None:
