@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -17,21 +18,29 @@ LOCK_FILE = LAB_DIR / "lock"
 
 # Every object the lab creates carries this label; the lab finds its objects by it.
 LABEL = "io.seedcore.lab"
-LABEL_FILTER = f"label={LABEL}=1"
+# Two labs can share one engine under different names (SEEDCORE_LAB_NAME, with
+# their own SEEDCORE_LAB_SUBNET and SEEDCORE_LAB_REGISTRY_PORT); each sees only
+# the objects labelled with its own name.
+LAB_NAME = os.environ.get("SEEDCORE_LAB_NAME", "seedcore-lab")
+if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", LAB_NAME):
+    raise SystemExit(f"SEEDCORE_LAB_NAME={LAB_NAME!r}: use lowercase letters, digits and '-' (at most 31)")
+NAME_LABEL = f"{LABEL}.name"
+OWN_LABELS = (f"{LABEL}=1", f"{NAME_LABEL}={LAB_NAME}")
+LABEL_FILTERS = tuple(f"label={label}" for label in OWN_LABELS)
 ROLE_LABEL = f"{LABEL}.role"
 INDEX_LABEL = f"{LABEL}.index"
 
 IMAGE_PREFIX = "seedcore-lab"
-NETWORK = "seedcore-lab"
+NETWORK = LAB_NAME
 # A fixed subnet gives every host and the registry a stable address, kept when a
 # host is recreated. Override with SEEDCORE_LAB_SUBNET if it clashes locally.
 SUBNET = ipaddress.ip_network(os.environ.get("SEEDCORE_LAB_SUBNET", "172.29.77.0/24"))
-HOST_PREFIX = "seedcore-lab-"
+HOST_PREFIX = f"{LAB_NAME}-"
 DEFAULT_HOSTS = 3
 MAX_HOSTS = 20
 
-REGISTRY_NAME = "seedcore-lab-registry"
-REGISTRY_VOLUME = "seedcore-lab-registry-data"
+REGISTRY_NAME = f"{LAB_NAME}-registry"
+REGISTRY_VOLUME = f"{LAB_NAME}-registry-data"
 REGISTRY_PORT = 5000
 # Published on loopback only, so the outer engine pushes without TLS.
 REGISTRY_PUSH_PORT = int(os.environ.get("SEEDCORE_LAB_REGISTRY_PORT", "5055"))

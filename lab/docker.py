@@ -5,7 +5,7 @@ import os
 import shutil
 import subprocess
 
-from lab.config import LABEL_FILTER
+from lab.config import LABEL_FILTERS, OWN_LABELS
 from lab.errors import LabError
 
 ENGINE_HINT = "run scripts/ensure-docker.sh"
@@ -68,6 +68,11 @@ def inspect(kind: str, name: str) -> dict | None:
     return found[0] if found else None
 
 
+def label_args() -> list[str]:
+    """`--label` arguments that mark an object as this lab's."""
+    return [arg for label in OWN_LABELS for arg in ("--label", label)]
+
+
 def labels_of(obj: dict | None) -> dict:
     """The labels of an inspected container, image, volume or network."""
     if not obj:
@@ -78,10 +83,10 @@ def labels_of(obj: dict | None) -> dict:
 
 def lab_objects(kind: str, extra_filters: tuple[str, ...] = ()) -> list[str]:
     """Names of the lab's containers, volumes or networks (found by the lab label)."""
-    args = [kind, "ls", "--filter", LABEL_FILTER, "--format", "{{.Name}}"]
+    args = [kind, "ls", "--format", "{{.Name}}"]
     if kind == "container":
-        args = ["container", "ls", "--all", "--filter", LABEL_FILTER, "--format", "{{.Names}}"]
-    for extra in extra_filters:
+        args = ["container", "ls", "--all", "--format", "{{.Names}}"]
+    for extra in (*LABEL_FILTERS, *extra_filters):
         args += ["--filter", extra]
     result = run(*args, timeout=30)
     return sorted(line.strip() for line in result.stdout.splitlines() if line.strip())

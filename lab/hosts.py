@@ -99,7 +99,7 @@ def create(index: int, image: str) -> str:
     name = host_name(index)
     remove(name)
     volume = host_volume(name)
-    docker.run("volume", "create", "--label", f"{LABEL}=1", volume)
+    docker.run("volume", "create", *docker.label_args(), volume)
     docker.run(
         "run",
         "--detach",
@@ -107,8 +107,7 @@ def create(index: int, image: str) -> str:
         name,
         "--hostname",
         name,
-        "--label",
-        f"{LABEL}=1",
+        *docker.label_args(),
         "--label",
         f"{ROLE_LABEL}={role_for(index)}",
         "--label",

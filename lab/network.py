@@ -33,8 +33,7 @@ def ensure() -> None:
         str(SUBNET),
         "--gateway",
         gateway_ip(),
-        "--label",
-        f"{LABEL}=1",
+        *docker.label_args(),
         NETWORK,
         check=False,
     )

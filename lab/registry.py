@@ -72,7 +72,7 @@ def ensure(image: str) -> None:
             return
         docker.run("container", "rm", "--force", REGISTRY_NAME)
     if docker.inspect("volume", REGISTRY_VOLUME) is None:
-        docker.run("volume", "create", "--label", f"{LABEL}=1", REGISTRY_VOLUME)
+        docker.run("volume", "create", *docker.label_args(), REGISTRY_VOLUME)
     log.step(f"starting registry {REGISTRY_NAME} at {address()} (push: {push_address()})")
     result = docker.run(
         "run",
@@ -81,8 +81,7 @@ def ensure(image: str) -> None:
         REGISTRY_NAME,
         "--hostname",
         REGISTRY_NAME,
-        "--label",
-        f"{LABEL}=1",
+        *docker.label_args(),
         "--label",
         f"{LABEL}.role=registry",
         "--network",

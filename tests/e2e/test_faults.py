@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from lab import hosts as lab_hosts
+from lab.config import REGISTRY_NAME
 from tests.e2e import labctl
 
 pytestmark = pytest.mark.e2e
@@ -62,7 +63,7 @@ def test_registry_down_stops_nothing_and_names_the_image(converged, lab_state, h
         """,
     )
     before = starts(lab_state)
-    subprocess.run(["docker", "stop", "seedcore-lab-registry"], check=True, capture_output=True)
+    subprocess.run(["docker", "stop", REGISTRY_NAME], check=True, capture_output=True)
     try:
         run = labctl.pyinfra(inventory, "deploy/cluster.py")
         assert run.returncode != 0
@@ -70,7 +71,7 @@ def test_registry_down_stops_nothing_and_names_the_image(converged, lab_state, h
         assert starts(lab_state) == before, "a container was restarted although its pull failed"
         assert serving(head)
     finally:
-        subprocess.run(["docker", "start", "seedcore-lab-registry"], check=True, capture_output=True)
+        subprocess.run(["docker", "start", REGISTRY_NAME], check=True, capture_output=True)
 
 
 def test_unreachable_host_is_reported_and_the_others_converge(converged, lab_state, workers):
