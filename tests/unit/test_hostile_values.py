@@ -316,3 +316,30 @@ def test_canary_check_catches_an_unquoted_value(shell):
     with pytest.raises(AssertionError, match="CANARY_SUB"):
         shell(f"docker pull {HOSTILE['subshell']}")
     assert Path(shell.work / "CANARY_SUB").exists()
+
+
+def test_serve_marker_under_a_project_dir_with_a_space_is_read_back(tmp_path):
+    """The issue's symptom: with `ray_project_dir` holding a space, the marker
+    read failed and Serve was redeployed on every run. The real FileText
+    command (real `cat`) reads it back, and the second run is a no-op."""
+    from deploy.operations import ray
+    from deploy.tasks.serve import MARKER
+    from tests.harness import FakeHost, run_operation
+
+    project_dir = tmp_path / "seed core"
+    project_dir.mkdir()
+    marker_path = f"{project_dir}/{MARKER}"
+    (project_dir / MARKER).write_text("digest1 3f1c9a7e5b2d\n")
+    fact = host_facts.FileText()
+    out = subprocess.run(["bash", "-c", command_text(fact.command(path=marker_path))],
+                         capture_output=True, text=True, check=True).stdout
+    node = make_node(settings={"ray_project_dir": str(project_dir)})
+    container = {"id": "3f1c9a7e5b2d" + "0" * 52, "name": node.container, "status": "running",
+                 "health": "healthy", "config_hash": "h"}
+    host = FakeHost(facts={
+        "ProjectContainers": {"project=seedcore": [container]},
+        "FileText": {f"path={marker_path}": fact.process(out.splitlines())},
+    })
+    assert run_operation(ray.serve_deployed, host, node=node, config_path="/srv/serve.yaml",
+                         config_digest="digest1", marker_path=marker_path) == []
+    assert host.noops == ["the Serve config is deployed"]
