@@ -66,6 +66,11 @@ def remove_labelled_containers(label: str, value: str) -> str:
     return f"docker ps -aq --filter {selector} | xargs -r docker rm -f"
 
 
+def remove_containers(ids: list[str]) -> str:
+    """Force-remove these containers (IDs or names)."""
+    return f"docker rm -f {shlex.join(ids)}"
+
+
 def pull(image: str) -> str:
     return f"docker pull {shlex.quote(image)}"
 
@@ -82,7 +87,7 @@ def wait_healthy(container: str, timeout_s: int) -> str:
         f"|| echo missing); "
         f'[ "$status" = healthy ] && exit 0; '
         f'if [ "$(date +%s)" -ge "$deadline" ]; then '
-        f'echo "{container} not healthy after {int(timeout_s)}s (last status: $status)" >&2; '
+        f'echo {name}" not healthy after {int(timeout_s)}s (last status: $status)" >&2; '
         f"docker logs --tail 30 {name} >&2 2>&1 || true; exit 1; fi; "
         f"sleep 2; done"
     )
@@ -119,11 +124,12 @@ def archive_containers(containers: list[str], archive_dir: str) -> str:
     parts = [f"mkdir -p {target}", f"chmod 0700 {target}"]
     for container in containers:
         name = shlex.quote(container)
-        base = shlex.quote(f"{archive_dir}/{container}")
+        base = f"{archive_dir}/{container}"
         parts += [
-            f"docker logs --timestamps {name} > {base}.log 2>&1",
-            f"docker inspect {name} > {base}.inspect.json",
-            f"(docker cp {name}:/tmp/ray {base}-tmp-ray || echo 'no /tmp/ray in {container}')",
+            f"docker logs --timestamps {name} > {shlex.quote(base + '.log')} 2>&1",
+            f"docker inspect {name} > {shlex.quote(base + '.inspect.json')}",
+            f"(docker cp {shlex.quote(container + ':/tmp/ray')} {shlex.quote(base + '-tmp-ray')} "
+            f"|| echo {shlex.quote(f'no /tmp/ray in {container}')})",
         ]
     parts.append(f"echo {shlex.quote(f'archived {len(containers)} container(s) to {archive_dir}')}")
     return " && ".join(parts)
@@ -138,13 +144,13 @@ def drain_worker(container: str, gcs_address: str, deadline_s: int) -> str:
     )
     inner = (
         f'node_id=$(python -c "{find_node}" 2>/dev/null | tail -n 1) && '
-        f"ray drain-node --address {gcs_address} --node-id \"$node_id\" "
+        f"ray drain-node --address {shlex.quote(gcs_address)} --node-id \"$node_id\" "
         "--reason DRAIN_NODE_REASON_PREEMPTION --reason-message 'seedcore rollout' "
         f"--deadline-remaining-seconds {int(deadline_s)}"
     )
     return (
         f"docker exec {shlex.quote(container)} sh -c {shlex.quote(inner)} "
-        f"|| echo 'Ray did not accept draining {container}; restarting it anyway'"
+        f"|| echo {shlex.quote(f'Ray did not accept draining {container}; restarting it anyway')}"
     )
 
 
@@ -153,4 +159,35 @@ def serve_route_check(container: str, script: str, port: int, route: str, timeou
     return (
         f"docker exec {shlex.quote(container)} python {shlex.quote(script)} "
         f"--port {int(port)} --route {shlex.quote(route)} --timeout {int(timeout_s)}"
+    )
+
+
+def registry_login(registry: str, user: str, password_file: str) -> str:
+    """`docker login` with the password read from a root-only file, which is
+    removed whatever the outcome; the password never reaches a command line."""
+    secret = shlex.quote(password_file)
+    return (
+        f"docker login --username {shlex.quote(user)} --password-stdin {shlex.quote(registry)} "
+        f"< {secret}; status=$?; rm -f {secret}; exit $status"
+    )
+
+
+def private_dir_created(path: str) -> str:
+    """Create a directory only its owner can enter; fails if `path` exists
+    (so a directory planted in advance is never reused)."""
+    return f"mkdir -m 0700 {shlex.quote(path)}"
+
+
+def root_only_installed(src: str, dest: str, private_dir: str) -> str:
+    """Install `src` as `dest`, owned by root and mode 0600 at every moment,
+    then remove `private_dir` (which holds `src`) whatever the outcome.
+
+    The new file is created beside `dest` under umask 077 (so never readable
+    by others), given its owner and mode, then renamed over `dest` in one step.
+    """
+    new = shlex.quote(f"{dest}.seedcore-new")
+    return (
+        f"umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} && chown root:root {new} "
+        f"&& chmod 0600 {new} && mv -f {new} {shlex.quote(dest)}; "
+        f"status=$?; rm -rf {shlex.quote(private_dir)}; exit $status"
     )

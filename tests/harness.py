@@ -17,7 +17,7 @@ import inspect
 import json
 from pathlib import Path
 
-from pyinfra.api.command import StringCommand
+from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.util import get_kwargs_str
 from pyinfra.context import ctx_host, ctx_state
 
@@ -121,6 +121,8 @@ def node_from_fixture(spec: dict) -> Node:
 
 
 def command_text(command) -> str:
+    if isinstance(command, FileUploadCommand):
+        return f"upload {command.dest}: {command.src.getvalue()}"
     if isinstance(command, StringCommand):
         return command.get_raw_value()
     if isinstance(command, str):

@@ -3,6 +3,7 @@
 import json
 
 from pyinfra.api import FactBase
+from pyinfra.api.command import QuoteString, StringCommand
 
 from deploy.render import HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, ROLE_LABEL
 
@@ -80,11 +81,11 @@ class ProjectContainers(FactBase):
     def default():
         return []
 
-    def command(self, project: str) -> str:
-        return (
-            "{ docker ps -aq --filter label=" + f"{MANAGED_LABEL}={MANAGED_VALUE}; "
-            f"docker ps -aq --filter label=com.docker.compose.project={project}; "
-            "} 2>/dev/null | sort -u | xargs -r docker inspect 2>/dev/null || true"
+    def command(self, project: str) -> StringCommand:
+        return StringCommand(
+            "{ docker ps -aq --filter", QuoteString(f"label={MANAGED_LABEL}={MANAGED_VALUE}"), ";",
+            "docker ps -aq --filter", QuoteString(f"label=com.docker.compose.project={project}"), ";",
+            "} 2>/dev/null | sort -u | xargs -r docker inspect 2>/dev/null || true",
         )
 
     def process(self, output):
@@ -101,8 +102,8 @@ class ImageId(FactBase):
     + image: the image reference
     """
 
-    def command(self, image: str) -> str:
-        return f"docker image inspect -f '{{{{.Id}}}}' {image} 2>/dev/null || true"
+    def command(self, image: str) -> StringCommand:
+        return StringCommand("docker image inspect -f '{{.Id}}'", QuoteString(image), "2>/dev/null || true")
 
     def process(self, output):
         value = "".join(output).strip()
@@ -117,15 +118,15 @@ class LogSignatureCounts(FactBase):
     + signatures: the strings to count
     """
 
-    def command(self, container: str, signatures: list[str]) -> str:
-        parts = []
+    def command(self, container: str, signatures: list[str]) -> StringCommand:
+        bits: list = []
         for signature in signatures:
-            quoted = "'" + signature.replace("'", "'\\''") + "'"
-            parts.append(
-                f"printf '%s\\t' {quoted}; "
-                f"docker logs {container} 2>&1 | grep -c -F -e {quoted} || true"
-            )
-        return "; ".join(parts)
+            bits += [
+                "printf '%s\\t'", QuoteString(signature), ";",
+                "docker logs", QuoteString(container), "2>&1 | grep -c -F -e", QuoteString(signature),
+                "|| true", ";",
+            ]
+        return StringCommand(*bits[:-1])
 
     def process(self, output):
         counts = {}

@@ -3,6 +3,7 @@
 import json
 
 from pyinfra.api import FactBase
+from pyinfra.api.command import QuoteString, StringCommand
 
 NO_NVIDIA_SMI = "NO_NVIDIA_SMI"
 
@@ -71,8 +72,8 @@ class ContainerGpus(FactBase):
     + container: the container name
     """
 
-    def command(self, container: str) -> str:
-        return f"docker exec {container} nvidia-smi -L 2>&1; echo \"exit=$?\""
+    def command(self, container: str) -> StringCommand:
+        return StringCommand("docker exec", QuoteString(container), 'nvidia-smi -L 2>&1; echo "exit=$?"')
 
     def process(self, output):
         lines = [line.strip() for line in output if line.strip()]

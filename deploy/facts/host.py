@@ -3,6 +3,7 @@
 import re
 
 from pyinfra.api import FactBase
+from pyinfra.api.command import QuoteString, StringCommand
 
 _PROCESS = re.compile(r'\("([^"]+)",pid=(\d+)')
 
@@ -65,10 +66,11 @@ class DiskAvailableMb(FactBase):
     + path: the directory to check
     """
 
-    def command(self, path: str) -> str:
-        return (
-            f"p={path}; while [ ! -e \"$p\" ] && [ \"$p\" != / ]; do p=$(dirname \"$p\"); done; "
-            "df -Pk \"$p\" | awk 'NR==2 {print int($4/1024)}'"
+    def command(self, path: str) -> StringCommand:
+        return StringCommand(
+            StringCommand("p=", QuoteString(path), _separator=""),
+            '; while [ ! -e "$p" ] && [ "$p" != / ]; do p=$(dirname -- "$p"); done;',
+            "df -Pk -- \"$p\" | awk 'NR==2 {print int($4/1024)}'",
         )
 
     def process(self, output):
@@ -83,8 +85,8 @@ class FileText(FactBase):
     + path: the file to read
     """
 
-    def command(self, path: str) -> str:
-        return f"cat {path} 2>/dev/null || true"
+    def command(self, path: str) -> StringCommand:
+        return StringCommand("cat", QuoteString(path), "2>/dev/null || true")
 
     def process(self, output):
         return "\n".join(output)

@@ -3,13 +3,13 @@ commands or calls ``host.noop``."""
 
 import json
 import os
-from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import operation
-from pyinfra.api.command import FileUploadCommand
 
+from deploy import commands
 from deploy.facts.host import FileText
+from deploy.operations.secret_files import upload_root_only
 
 DOCKER_CONFIG = "/root/.docker/config.json"
 PASSWORD_FILE = "/root/.seedcore-registry-password"
@@ -27,8 +27,9 @@ def registry_logged_in(registry: str, user: str, password_env: str):
     """
     Log the host's Docker into a registry unless it already is. The password
     is read from the control machine's environment variable ``password_env``,
-    uploaded to a root-only file, piped to ``--password-stdin`` and removed:
-    it never appears on a command line, in pyinfra's output or in data.
+    uploaded to a root-only file (never readable by another user, even while
+    it is written: see ``secret_files``), piped to ``--password-stdin`` and
+    removed: it never appears on a command line, in pyinfra's output or in data.
 
     + registry: the registry address
     + user: the registry user
@@ -45,9 +46,5 @@ def registry_logged_in(registry: str, user: str, password_env: str):
     if logged_in(host.get_fact(FileText, path=DOCKER_CONFIG), registry):
         host.noop(f"already logged in to {registry}")
         return
-    yield f"install -m 0600 /dev/null {PASSWORD_FILE}"
-    yield FileUploadCommand(StringIO(os.environ.get(password_env, "")), PASSWORD_FILE)
-    yield (
-        f"docker login --username {user} --password-stdin {registry} < {PASSWORD_FILE}; "
-        f"status=$?; rm -f {PASSWORD_FILE}; exit $status"
-    )
+    yield from upload_root_only(os.environ.get(password_env, ""), PASSWORD_FILE)
+    yield commands.registry_login(registry, user, PASSWORD_FILE)

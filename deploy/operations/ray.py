@@ -157,8 +157,7 @@ def leftovers_removed(node: Node, skip_reason: str = ""):
     if not leftovers:
         host.noop("no leftover containers")
         return
-    names = " ".join(c["id"][:12] for c in leftovers)
-    yield f"docker rm -f {names}"
+    yield commands.remove_containers([c["id"][:12] for c in leftovers])
 
 
 @operation()

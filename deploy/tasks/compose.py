@@ -7,6 +7,7 @@ from pyinfra.operations import files
 
 from deploy import render
 from deploy.defaults import RAY_DEFAULTS, SERVE_DEFAULTS
+from deploy.operations import secret_files
 from deploy.topology import Node
 
 
@@ -22,8 +23,8 @@ def render_project(node: Node, config_hash: str):
                     mode="0755", user="root", group="root")
     files.directory(name="Create the Serve directory", path=serve_dir,
                     mode="0755", user="root", group="root")
-    _put("Write the Ray env file (root only: it may hold secrets)",
-         render.env_file(node), f"{project_dir}/{render.ENV_FILE}", "0600")
+    secret_files.root_only_file(name="Write the Ray env file (root only: it may hold secrets)",
+                                text=render.env_file(node), dest=f"{project_dir}/{render.ENV_FILE}")
     _put("Write the node's compose file",
          render.compose_file(node, config_hash), f"{project_dir}/{node.compose_file}", "0644")
     _put("Write the Serve health application",

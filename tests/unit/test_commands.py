@@ -74,7 +74,7 @@ def test_compose_runs_from_the_project_dir(tmp_path):
 def test_wait_healthy_text_names_the_deadline_and_container():
     command = commands.wait_healthy("seedcore-ray-head", 180)
     assert "+ 180 ))" in command
-    assert "seedcore-ray-head not healthy after 180s" in command
+    assert 'echo seedcore-ray-head" not healthy after 180s (last status: $status)" >&2' in command
     assert "docker inspect -f '{{.State.Health.Status}}' seedcore-ray-head" in command
 
 

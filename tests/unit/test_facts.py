@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.harness import TESTS_DIR, load_cases
+from tests.harness import TESTS_DIR, command_text, load_cases
 
 FACTS_DIR = TESTS_DIR / "facts"
 CASES = load_cases(FACTS_DIR)
@@ -32,8 +32,8 @@ def _fact_class(fact_name: str):
 )
 def test_fact(fact_name, case, fixture):
     fact = _fact_class(fact_name)()
-    command = fact.command(**fixture.get("arg", {}))
-    assert isinstance(command, str) and command.strip()
+    command = command_text(fact.command(**fixture.get("arg", {})))
+    assert command.strip()
     for piece in fixture.get("command_contains", []):
         assert piece in command
 
@@ -72,7 +72,8 @@ def _fake_tool(directory, name, script):
 
 def _run(command, bin_dir):
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=30)
+    result = subprocess.run(["bash", "-c", command_text(command)], capture_output=True, text=True, env=env,
+                            timeout=30)
     return result.stdout.splitlines()
 
 

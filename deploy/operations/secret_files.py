@@ -1,0 +1,83 @@
+"""Files that may hold secrets, written so that only root can read them at
+every moment, and whose content never reaches pyinfra's output.
+
+pyinfra's ``files.put`` under ``_sudo`` uploads to a temporary file with the
+SSH user's default mode (readable by other local users), copies it, and only
+then sets the mode; with ``--diff`` it prints the content. Here the text is
+uploaded as the SSH user into a fresh directory only that user can enter,
+then copied beside the destination by root under umask 077, given its owner
+and mode, and renamed over the destination in one step.
+"""
+
+import hashlib
+import os
+import secrets
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import operation
+from pyinfra.api.command import FileUploadCommand, StringCommand
+from pyinfra.facts.files import File, Sha256File
+
+from deploy import commands
+
+ROOT_ONLY_MODE = 600  # as pyinfra's File fact reports a mode
+
+
+def private_dir_name() -> str:
+    """A fresh, unguessable directory under the SSH user's temporary directory
+    (pyinfra's ``TEMP_DIR`` / ``_temp_dir``), named on the control machine."""
+    temp_dir = None
+    if getattr(host, "current_op_global_arguments", None):
+        temp_dir = host.current_op_global_arguments.get("_temp_dir")
+    if not temp_dir and hasattr(host, "get_temp_dir_config"):
+        temp_dir = host.get_temp_dir_config()
+    return f"{temp_dir or '/tmp'}/seedcore-{secrets.token_hex(16)}"
+
+
+def upload_root_only(text: str, dest: str):
+    """The commands that put `text` at `dest`, root-owned and 0600 at every moment.
+
+    The first two run as the SSH user (no sudo): a 0700 directory of its own,
+    then the SFTP upload into it. The last runs with the operation's sudo.
+    """
+    private_dir = private_dir_name()
+    staged = f"{private_dir}/{os.path.basename(dest)}"
+    yield StringCommand(commands.private_dir_created(private_dir), _sudo=False)
+    yield FileUploadCommand(StringIO(text), staged, _sudo=False)
+    yield commands.root_only_installed(staged, dest, private_dir)
+
+
+def is_current(text: str, digest: str | None, stat: dict | bool | None) -> bool:
+    """Whether the file on the host already has this text, root's ownership and mode 0600."""
+    return bool(
+        stat
+        and digest == hashlib.sha256(text.encode()).hexdigest()
+        and stat.get("user") == "root"
+        and stat.get("group") == "root"
+        and stat.get("mode") == ROOT_ONLY_MODE
+    )
+
+
+@operation()
+def root_only_file(text: str, dest: str):
+    """
+    Write ``text`` to ``dest``, owned by root:root with mode 0600, unless it
+    already is. The text is compared by its SHA-256 digest, never shown
+    (``--diff`` included), and never readable by another user on the host,
+    not even while it is being written.
+
+    + text: the file's content
+    + dest: the file on the host
+
+    **Example:**
+
+    .. code:: python
+
+        secret_files.root_only_file(name="Write the Ray env file (root only: it may hold secrets)",
+                                    text=render.env_file(node), dest="/opt/seedcore/ray.env")
+    """
+    if is_current(text, host.get_fact(Sha256File, path=dest), host.get_fact(File, path=dest)):
+        host.noop(f"{dest} is up to date (root only)")
+        return
+    yield from upload_root_only(text, dest)

@@ -1,0 +1,60 @@
+"""Secrets never reach pyinfra's output: a real run (not `--dry`) of the env
+file and the registry login against `@fake` hosts, with `--diff`, `-vv` and
+`--debug`. The hosts run nothing; the run goes as far as the uploads."""
+
+import re
+import secrets
+
+import pytest
+
+from tests.cli.cli import WORKER_IPS, Deployment
+
+DEPLOY = "tests/cli/secrets_deploy.py"
+
+
+@pytest.fixture
+def secret_run(tmp_path, monkeypatch):
+    token = "seedcore-token-" + secrets.token_hex(12)
+    password = "seedcore-password-" + secrets.token_hex(12)
+    monkeypatch.setenv("SEEDCORE_TEST_API_TOKEN", token)
+    monkeypatch.setenv("SEEDCORE_TEST_REGISTRY_PASSWORD", password)
+    deployment = Deployment(tmp_path)
+    data = {
+        "ray_secret_env": {"SEEDCORE_API_TOKEN": "SEEDCORE_TEST_API_TOKEN"},
+        "docker_registry_login": "registry.example.com",
+        "docker_registry_user": "deploy",
+        "docker_registry_password_env": "SEEDCORE_TEST_REGISTRY_PASSWORD",
+    }
+    deployment.head(**data)
+    deployment.worker("worker-1", WORKER_IPS[0], **data)
+
+    def run(*flags):
+        result = deployment.run("-y", *flags, deploy=DEPLOY)
+        assert result.code == 0, result.describe()
+        return result
+
+    return run, (token, password)
+
+
+# Each flag, and what shows that it took effect in the same output.
+FLAGS = {
+    "diff": (["--diff"], "Will create /opt/seedcore/docker-compose.yml"),
+    "vv": (["-vv"], ">>> mkdir -m 0700 /tmp/seedcore-"),
+    "debug": (["--debug"], "[fake] simulating put_file on @fake/head-1: /tmp/seedcore-"),
+    "all": (["--diff", "-vv", "--debug"], "Will create /opt/seedcore/docker-compose.yml"),
+}
+
+
+@pytest.mark.parametrize("flags", list(FLAGS), ids=list(FLAGS))
+def test_secrets_never_appear_in_the_output(secret_run, flags):
+    run, values = secret_run
+    extra, shown = FLAGS[flags]
+    result = run(*extra)
+    assert shown in result.output, result.describe()
+    for value in values:
+        assert value not in result.output, f"a secret was printed with {extra}"
+    # The env file was written on both hosts (Results: hosts, success, error,
+    # no change), and its text not shown.
+    assert re.search(r"Write the Ray env file \(root only: it may hold secrets\)\s+2\s+2\s+-\s+-\s*$",
+                     result.output, re.MULTILINE), result.describe()
+    assert "SEEDCORE_API_TOKEN=" not in result.output
