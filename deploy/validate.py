@@ -317,6 +317,33 @@ def parse_serve_applications(value):
     return value
 
 
+def connection_problems(inventory) -> list[str]:
+    """What stops pyinfra before any deploy file runs: an inventory without a
+    single host, an ssh_key file that is not on this machine."""
+    hosts = list(inventory)
+    if not hosts:
+        return [
+            f"{inventory_name()}: no hosts at all: list the head in {HEAD_GROUP} "
+            f"and the workers in {WORKER_GROUP}"
+        ]
+    problems = []
+    for host in hosts:
+        key = host.data.get("ssh_key")
+        if isinstance(key, str) and key and not os.path.isfile(os.path.expanduser(key)):
+            problems.append(
+                f"{inventory_name()}: host {host.name}: ssh_key {key} does not exist on this machine: "
+                "fix the path (or create the key) before the run"
+            )
+    return problems
+
+
+def refuse_unconnectable(inventory) -> None:
+    """Raise InventoryError, one line per problem, before pyinfra connects."""
+    problems = connection_problems(inventory)
+    if problems:
+        raise InventoryError("nothing was changed on any host:\n  " + "\n  ".join(problems))
+
+
 def address_key(host) -> str:
     """The data key `host`'s Ray address comes from (see topology.node_address)."""
     if host.data.get("ray_node_ip"):

@@ -512,3 +512,25 @@ def test_health_clash_refused_by_check_inventory(inventory_file):
         f"{inventory_file}: host head-1: serve_applications[0] route_prefix /health is taken by the "
         "shipped health application (serve_health_route): give it its own route",
     ]
+
+
+# --------------------------------------------------------------------------- before connecting
+
+def test_connection_problems_no_hosts(inventory_file):
+    assert validate.connection_problems(Inventory(([], {}))) == [
+        f"{inventory_file}: no hosts at all: list the head in ray_head and the workers in ray_workers",
+    ]
+
+
+def test_connection_problems_missing_key(inventory_file, tmp_path):
+    present = tmp_path / "id_ed25519"
+    present.write_text("key\n")
+    inventory = _inventory(["head-1"], ["worker-1"], host_data={
+        "head-1": {"ssh_key": str(present)}, "worker-1": {"ssh_key": str(tmp_path / "gone")},
+    })
+    assert validate.connection_problems(inventory) == [
+        f"{inventory_file}: host worker-1: ssh_key {tmp_path / 'gone'} does not exist on this machine: "
+        "fix the path (or create the key) before the run",
+    ]
+    with pytest.raises(validate.InventoryError, match="worker-1: ssh_key"):
+        validate.refuse_unconnectable(inventory)
