@@ -152,3 +152,90 @@ ALL_DEFAULTS = {
 REQUIRED_TYPES = {
     "ray_image": str,
 }
+
+# ---------------------------------------------------------------------------
+# What each value may be. Validation reads these three tables (one mechanism,
+# deploy.validate.check_rules) and refuses a value outside them before any host
+# is changed; the README's data-keys table states the same rules.
+# ---------------------------------------------------------------------------
+
+# Numeric keys: (lowest, highest or None for no upper bound, what a value out
+# of range would do; "" = "is out of range").
+PORT = (1, 65535, "")
+RANGES = {
+    "docker_log_max_file": (1, None, ""),
+    "docker_min_free_mb": (0, None, ""),
+    "ray_gcs_port": PORT,
+    "ray_dashboard_port": PORT,
+    "ray_dashboard_agent_port": PORT,
+    "ray_metrics_export_port": PORT,
+    "ray_dashboard_metrics_port": PORT,
+    "ray_object_store_memory_mb": (1, None, "leaves Ray no object store (and Compose no shm_size)"),
+    "ray_num_cpus": (0, None, ""),
+    "ray_nofile_limit": (1024, 1048576, ""),
+    "ray_head_start_timeout_s": (1, None, ""),
+    "serve_http_port": PORT,
+    "serve_proxy_ready_check_timeout_s": (1, None, ""),
+    "serve_proxy_health_check_timeout_s": (1, None, ""),
+    "serve_proxy_health_check_period_s": (1, None, ""),
+    "gpu_count": (0, None, ""),
+    "rollout_batch_size": (1, None, "would restart no worker"),
+    "rollout_drain_deadline_s": (1, None, ""),
+    "rollout_batch_timeout_s": (1, None, ""),
+    "verify_timeout_s": (1, None, ""),
+}
+
+# String keys with a closed set of values.
+CHOICES = {
+    "docker_install_source": ("docker", "distro"),
+    "ray_restart_policy": ("no", "always", "on-failure", "unless-stopped"),
+    # Ray 2.20's serve.config.ProxyLocation.
+    "serve_proxy_location": ("EveryNode", "HeadOnly", "Disabled"),
+    "rollout_stage": ("", "staging", "prod"),
+}
+
+# String keys that reach a shell, a compose/env/apt file or a name Docker
+# checks: (regular expression the whole value must match, the safe set in
+# words). An empty value means "not set" where the default is empty.
+IMAGE_REF = (r"[A-Za-z0-9][A-Za-z0-9._/:-]*(@sha256:[a-f0-9]{64})?",
+             "an image reference: letters, digits and . _ / : - (or @sha256:<digest>)")
+APT_VERSION = (r"[A-Za-z0-9][A-Za-z0-9.+~:_-]*", "an apt version: letters, digits and . + ~ : _ -")
+APT_URL = (r"https?://[A-Za-z0-9._~:/%+-]+", "an http(s) URL of letters, digits and . _ ~ : / % + -")
+ADDRESS = (r"[A-Za-z0-9][A-Za-z0-9.:-]*|\[[0-9A-Fa-f:.]+\]",
+           "an IP address or host name: letters, digits and . : -")
+ENV_NAME = (r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name: [A-Za-z_][A-Za-z0-9_]*")
+# Docker's own rule for container names.
+CONTAINER_NAME = (r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", "[a-zA-Z0-9][a-zA-Z0-9_.-]* (Docker's container names)")
+APT_PACKAGE = (r"[a-z0-9][a-z0-9.+-]*(=[A-Za-z0-9.+~:_-]+)?", "apt package names (optionally =version)")
+# For a list key, every item must match.
+PATTERNS = {
+    "docker_version": APT_VERSION,
+    "docker_official_packages": APT_PACKAGE,
+    "docker_distro_packages": APT_PACKAGE,
+    "docker_users": (r"[a-z_][a-z0-9_-]*", "user names: [a-z_][a-z0-9_-]*"),
+    "docker_apt_url": APT_URL,
+    "docker_log_max_size": (r"[1-9][0-9]*[kmg]?", "a size such as 50m: digits, then k, m or g"),
+    "docker_registry_login": (r"[A-Za-z0-9][A-Za-z0-9.:/_-]*",
+                              "a registry host[:port]: letters, digits and . : / _ -"),
+    "docker_registry_user": (r"[A-Za-z0-9][A-Za-z0-9._@+-]*", "a user name: letters, digits and . _ @ + -"),
+    "docker_registry_password_env": ENV_NAME,
+    "ray_version": (r"[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.+-]*", "a version such as 2.20.0"),
+    "ray_image": IMAGE_REF,
+    "ray_project_dir": (r"(/[A-Za-z0-9._-]+)+",
+                        "an absolute path of letters, digits and . _ - (no spaces, quotes or $)"),
+    # Compose's own rule for project names.
+    "ray_compose_project": (r"[a-z0-9][a-z0-9_-]*", "[a-z0-9][a-z0-9_-]* (Compose's project names)"),
+    "ray_head_container": CONTAINER_NAME,
+    "ray_worker_container": CONTAINER_NAME,
+    "ray_node_ip": ADDRESS,
+    "ray_dashboard_host": ADDRESS,
+    "serve_http_host": ADDRESS,
+    "serve_health_route": (r"/[A-Za-z0-9._~/-]*", "a route starting with / of letters, digits and . _ ~ / -"),
+    "gpu_image": IMAGE_REF,
+    "gpu_toolkit_version": APT_VERSION,
+    "gpu_toolkit_apt_url": APT_URL,
+}
+
+# Mapping keys whose entries become environment variables: names must be
+# ENV_NAME; for ray_secret_env the values name control-machine variables too.
+ENV_KEYS = ("ray_notes_env", "ray_env", "ray_secret_env")

@@ -6,13 +6,15 @@ the fix. All problems are gathered, then reported together.
 
 import difflib
 import os
+import re
 import sys
 
 import yaml
 from pyinfra.api.exceptions import PyinfraError
 
-from deploy.defaults import ALL_DEFAULTS, REQUIRED_TYPES
+from deploy.defaults import ALL_DEFAULTS, CHOICES, ENV_KEYS, ENV_NAME, PATTERNS, RANGES, REQUIRED_TYPES
 from deploy.gpu import looks_like_gpu_image
+from deploy.render import HEALTH_APP_NAME
 from deploy.topology import (
     GPU_GROUP,
     HEAD_GROUP,
@@ -84,17 +86,11 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
     """Ports, image reference and Serve config of one host."""
     problems = []
     seen: dict[int, str] = {}
-    # A worker does not listen on the GCS port, but joins the head on it.
-    gcs = s["ray_gcs_port"]
-    if role != "head" and isinstance(gcs, int) and not 1 <= gcs <= 65535:
-        problems.append(f"host {host_name}: ray_gcs_port={gcs} is out of range: use 1-65535")
     for key in port_keys(role):
         port = s[key]
-        if not isinstance(port, int):
-            continue
-        if not 1 <= port <= 65535:
-            problems.append(f"host {host_name}: {key}={port} is out of range: use 1-65535")
-        elif port in seen:
+        if not _type_ok(port, int) or not 1 <= port <= 65535:
+            continue  # check_rules reports it
+        if port in seen:
             problems.append(
                 f"host {host_name}: {key} and {seen[port]} are both {port}: "
                 "two services cannot share a port; give each its own"
@@ -107,18 +103,22 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
             f"host {host_name}: ray_image {image!r} has no tag: "
             f"pin one, e.g. {image}:{s['ray_version']}"
         )
-    batch = s["rollout_batch_size"]
-    if isinstance(batch, int) and batch < 1:
-        problems.append(
-            f"host {host_name}: rollout_batch_size={batch} would restart no worker: use 1 or more"
-        )
     secrets = s["ray_secret_env"]
     if isinstance(secrets, dict):
         for name, source in secrets.items():
+            if not isinstance(source, str) or not re.fullmatch(ENV_NAME[0], source):
+                continue  # check_env reports it
             if source not in os.environ:
                 problems.append(
                     f"host {host_name}: ray_secret_env {name} reads ${source}, which is not set "
                     "on this machine: export it (from your secret store) before the run"
+                )
+            elif CONTROL.search(os.environ[source]):
+                # Never the value itself: it is a secret.
+                problems.append(
+                    f"host {host_name}: ray_secret_env {name} reads ${source}, whose value holds a "
+                    "newline, carriage return or NUL (value not shown): an env file line cannot "
+                    "carry it; store the secret without them"
                 )
     login = s["docker_registry_login"]
     if login and s["docker_registry_password_env"] not in os.environ:
@@ -126,14 +126,153 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
             f"host {host_name}: docker_registry_login {login} needs the password in "
             f"${s['docker_registry_password_env']} (docker_registry_password_env): export it first"
         )
-    apps = s["serve_applications"]
-    if isinstance(apps, list):
-        for index, app in enumerate(apps):
-            if not isinstance(app, dict) or not {"name", "import_path"} <= set(app):
+    problems += check_serve_applications(host_name, s)
+    return problems
+
+
+# Newline, carriage return and NUL: each would end a line of the env file, the
+# compose file or a shell command early.
+CONTROL = re.compile("[\r\n\x00]")
+CONTROL_FIX = "holds a newline, carriage return or NUL: remove it (one line per value)"
+
+
+def _strings(value, where: str):
+    """(where, text) for every string in a value, its mapping keys included."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{where}[{index}]")
+    elif isinstance(value, dict):
+        nested = "[" in where or " " in where
+        for name, item in value.items():
+            inner = f"{where}.{name}" if nested else f"{where} {name}"
+            if isinstance(name, str) and CONTROL.search(name):
+                yield f"{where} {name!r}", name
+                continue
+            yield from _strings(item, inner)
+
+
+def _span(low: int, high: int | None) -> str:
+    return f"{low} or more" if high is None else f"{low}-{high}"
+
+
+def check_rules(host_name: str, s: dict) -> list[str]:
+    """Every value against its rule in deploy/defaults.py: RANGES, CHOICES,
+    PATTERNS, and no newline/NUL in any string of any key."""
+    problems = []
+    for key, (low, high, why) in RANGES.items():
+        value = s[key]
+        if _type_ok(value, int) and (value < low or (high is not None and value > high)):
+            problems.append(
+                f"host {host_name}: {key}={value} {why or 'is out of range'}: use {_span(low, high)}"
+            )
+    for key, allowed in CHOICES.items():
+        value = s[key]
+        if isinstance(value, str) and value not in allowed:
+            problems.append(
+                f"host {host_name}: {key}={value!r} is not allowed: use one of "
+                + ", ".join(repr(choice) for choice in allowed)
+            )
+    flagged = set()
+    for key in ALL_DEFAULTS:
+        for where, text in _strings(s[key], key):
+            if CONTROL.search(text):
+                flagged.add(key)
+                problems.append(f"host {host_name}: {where} {CONTROL_FIX}")
+    for key, (pattern, words) in PATTERNS.items():
+        value = s[key]
+        if key in flagged:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, str) and item and not re.fullmatch(pattern, item):
+                problems.append(f"host {host_name}: {key} {item!r} is not {words}: correct it")
+            elif isinstance(value, list) and not isinstance(item, str):
+                problems.append(f"host {host_name}: {key} holds {item!r}: every item must be a string")
+    problems += check_env(host_name, s)
+    return problems
+
+
+def check_env(host_name: str, s: dict) -> list[str]:
+    """Names of the variables in ray_env, ray_notes_env and ray_secret_env (and,
+    for ray_secret_env, the control machine's variables they read)."""
+    problems = []
+    pattern, words = ENV_NAME
+    for key in ENV_KEYS:
+        mapping = s[key]
+        if not isinstance(mapping, dict):
+            continue
+        for name, value in mapping.items():
+            if not isinstance(name, str) or CONTROL.search(name):
+                continue  # check_rules reports a newline; check_keys types
+            if not re.fullmatch(pattern, name):
+                problems.append(f"host {host_name}: {key} variable {name!r} is not {words}: rename it")
+            if key == "ray_secret_env" and not (
+                isinstance(value, str) and re.fullmatch(pattern, value)
+            ):
                 problems.append(
-                    f"host {host_name}: serve_applications[{index}] must be a mapping with "
-                    "at least name and import_path"
+                    f"host {host_name}: ray_secret_env {name} must name a variable of this machine "
+                    f"({words}), got {type(value).__name__}"
                 )
+            elif key != "ray_secret_env" and not isinstance(value, (str, int, float)):
+                problems.append(
+                    f"host {host_name}: {key} {name} must be a string or a number, "
+                    f"got {type(value).__name__}"
+                )
+    return problems
+
+
+YAML_SCALARS = (str, int, float, bool, type(None))
+
+
+def _yaml_safe(value) -> bool:
+    if isinstance(value, list):
+        return all(_yaml_safe(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _yaml_safe(v) for k, v in value.items())
+    return isinstance(value, YAML_SCALARS)
+
+
+def check_serve_applications(host_name: str, s: dict) -> list[str]:
+    """Each application a mapping with a name and an import_path; names and
+    route prefixes unique and apart from the shipped health application's."""
+    apps = s["serve_applications"]
+    if not isinstance(apps, list):
+        return []
+    problems = []
+    health_route = s["serve_health_route"]
+    names = {HEALTH_APP_NAME: "the shipped health application"}
+    routes = {health_route: "the shipped health application (serve_health_route)"}
+    for index, app in enumerate(apps):
+        where = f"host {host_name}: serve_applications[{index}]"
+        if not isinstance(app, dict) or not {"name", "import_path"} <= set(app):
+            problems.append(f"{where} must be a mapping with at least name and import_path")
+            continue
+        if not _yaml_safe(app):
+            problems.append(
+                f"{where} holds a value YAML cannot write plainly: use strings, numbers, "
+                "true/false, lists and mappings with string keys"
+            )
+            continue
+        name, route = app["name"], app.get("route_prefix", "/")
+        if not isinstance(name, str) or not name or not isinstance(app["import_path"], str):
+            problems.append(f"{where}: name and import_path must be non-empty strings")
+            continue
+        if name in names:
+            problems.append(f"{where} is named {name!r} like {names[name]}: give it its own name")
+        else:
+            names[name] = f"serve_applications[{index}]"
+        if route is None:
+            continue  # an application without HTTP ingress
+        if not isinstance(route, str) or not route.startswith("/"):
+            problems.append(f"{where} route_prefix {route!r} must start with /: e.g. /{name}")
+        elif route in routes:
+            problems.append(
+                f"{where} route_prefix {route} is taken by {routes[route]}: give it its own route"
+            )
+        else:
+            routes[route] = f"serve_applications[{index}]"
     return problems
 
 
@@ -178,6 +317,40 @@ def parse_serve_applications(value):
     return value
 
 
+def connection_problems(inventory) -> list[str]:
+    """What stops pyinfra before any deploy file runs: an inventory without a
+    single host, an ssh_key file that is not on this machine."""
+    hosts = list(inventory)
+    if not hosts:
+        return [
+            f"{inventory_name()}: no hosts at all: list the head in {HEAD_GROUP} "
+            f"and the workers in {WORKER_GROUP}"
+        ]
+    problems = []
+    for host in hosts:
+        key = host.data.get("ssh_key")
+        if isinstance(key, str) and key and not os.path.isfile(os.path.expanduser(key)):
+            problems.append(
+                f"{inventory_name()}: host {host.name}: ssh_key {key} does not exist on this machine: "
+                "fix the path (or create the key) before the run"
+            )
+    return problems
+
+
+def refuse_unconnectable(inventory) -> None:
+    """Raise InventoryError, one line per problem, before pyinfra connects."""
+    problems = connection_problems(inventory)
+    if problems:
+        raise InventoryError("nothing was changed on any host:\n  " + "\n  ".join(problems))
+
+
+def address_key(host) -> str:
+    """The data key `host`'s Ray address comes from (see topology.node_address)."""
+    if host.data.get("ray_node_ip"):
+        return "ray_node_ip"
+    return "ssh_hostname" if host.data.get("ssh_hostname") else "host name"
+
+
 def check_inventory(inventory) -> list[str]:
     """Everything wrong with the inventory, as lines for the operator."""
     hosts = list(inventory)
@@ -203,7 +376,7 @@ def check_inventory(inventory) -> list[str]:
             "one Ray node per host; keep it in one group"
         )
 
-    addresses: dict[str, str] = {}
+    addresses: dict[str, tuple[str, str]] = {}
     versions: dict[str, str] = {}
     for host in hosts:
         data = host.data.dict()
@@ -220,17 +393,19 @@ def check_inventory(inventory) -> list[str]:
             continue
         settings = settings_for(host)
         role = "head" if host.name in heads else "worker"
+        problems += check_rules(host.name, settings)
         problems += check_values(host.name, role, settings)
         if not is_gpu_host(host):
             problems += check_cpu_image(host.name, settings)
         address = node_address(host)
+        source = f"{host.name}'s {address_key(host)}"
         if address in addresses:
-            key = "ray_node_ip" if host.data.get("ray_node_ip") else "ssh_hostname"
+            first, first_source = addresses[address]
             problems.append(
-                f"hosts {addresses[address]} and {host.name} have the same address {address} "
-                f"({key}): each host must appear once"
+                f"hosts {first} and {host.name} have the same address {address} "
+                f"({first_source}, {source}): each host must appear once"
             )
-        addresses.setdefault(address, host.name)
+        addresses.setdefault(address, (host.name, source))
         versions[host.name] = settings["ray_version"]
 
     if len(set(versions.values())) > 1:

@@ -4,3 +4,11 @@ deploy/defaults.py and listed in the README; set here only what differs.
 
 # Connect as an unprivileged user and use sudo for changes.
 _sudo = True
+
+# Before pyinfra connects: an inventory with no host, or an ssh_key that is not
+# on this machine, is refused in one line (pyinfra would exit 0 / crash).
+from pyinfra import inventory as _inventory  # noqa: E402
+
+from deploy.validate import refuse_unconnectable as _refuse  # noqa: E402
+
+_refuse(_inventory)

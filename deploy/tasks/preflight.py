@@ -17,7 +17,6 @@ from deploy.tasks.docker import unsupported_distro_problem
 from deploy.topology import is_gpu_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
 
-_DONE: set[int] = set()
 # Beyond this, logs and Ray's own timestamps no longer line up across hosts.
 CLOCK_SKEW_LIMIT_S = 30
 
@@ -52,18 +51,16 @@ def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str])
 
 
 def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
+    """Every problem of one host, each line naming it."""
     role = role_of(host)
+    # These two name the host themselves.
+    named = []
     if is_gpu_host(host):
-        problem = gpu_count_problem(host.name, host.get_fact(NvidiaGpus), settings["gpu_count"])
-        if problem:
-            # The host's own name is already in the message.
-            return [problem]
+        named.append(gpu_count_problem(host.name, host.get_fact(NvidiaGpus), settings["gpu_count"]))
+    if settings["docker_install_source"] == "docker":
+        named.append(unsupported_distro_problem(host.name, host.get_fact(LinuxDistribution)))
     engine = host.get_fact(DockerEngine)
     problems = []
-    if settings["docker_install_source"] == "docker":
-        problem = unsupported_distro_problem(host.name, host.get_fact(LinuxDistribution))
-        if problem:
-            return [problem]
     if engine["installed"] and not engine["running"] and not allow_docker_down:
         problems.append(
             "Docker is installed but not answering: check `systemctl status docker` "
@@ -85,7 +82,7 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
                 f"only {free} MiB free under /var/lib/docker, {need} MiB needed for the images: "
                 "free some space or lower docker_min_free_mb"
             )
-    return [f"host {host.name}: {problem}" for problem in problems]
+    return [line for line in named if line] + [f"host {host.name}: {problem}" for problem in problems]
 
 
 def gcs_address_of(container: dict) -> str:
@@ -114,9 +111,11 @@ def workers_on_another_head(state) -> list[str]:
 
 def run_preflight(state, allow_docker_down: bool = False) -> None:
     """Raise InventoryError listing every problem; return when all is well."""
-    if id(state) in _DONE:
+    # Once per run: the deploy file runs once per host. Kept on the run's own
+    # state, so a second run in the same process checks again.
+    if getattr(state, "seedcore_preflight_done", False):
         return
-    _DONE.add(id(state))
+    state.seedcore_preflight_done = True
     # Hosts already lost when the run starts do not stop the others; any host
     # failing after this point does (see operations.ray.failed_during_run).
     state.seedcore_failed_at_start = {h.name for h in state.failed_hosts}

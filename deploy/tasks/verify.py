@@ -18,9 +18,14 @@ from deploy.facts.gpu import ContainerGpus, DockerRuntimes
 from deploy.report import document, table, write
 from deploy.topology import Node
 
-RESULTS: dict[str, list[checks.Result]] = {}
 _REPORT_LOCK = Semaphore()
-_REPORTED: list[str] = []
+
+
+def results_of(state) -> dict[str, list[checks.Result]]:
+    """This run's check results by host, kept on the run's own state."""
+    if not hasattr(state, "seedcore_verify_results"):
+        state.seedcore_verify_results = {}
+    return state.seedcore_verify_results
 
 
 class VerifyFailed(Exception):
@@ -67,19 +72,20 @@ def _check_host(state, host, node: Node, expected_nodes: int):
                                      f"Docker runtimes: {', '.join(runtimes) or 'none'}"))
         listed = host.get_fact(ContainerGpus, container=node.container)
         results.append(checks.container_gpu_result(host.name, node.container, listed, node.gpus))
-    RESULTS[host.name] = results
+    results_of(state)[host.name] = results
 
 
 def _report(state, host, report_path: str, all_hosts: list[str]):
+    results = results_of(state)
     with _REPORT_LOCK:
-        if not _REPORTED:
-            ordered = {name: RESULTS[name] for name in all_hosts if name in RESULTS}
-            missing = [name for name in all_hosts if name not in RESULTS]
+        if not getattr(state, "seedcore_verify_reported", False):
+            ordered = {name: results[name] for name in all_hosts if name in results}
+            missing = [name for name in all_hosts if name not in results]
             report = document(ordered, missing)
             write(report_path, report)
             print("\n--> Verify report (" + report_path + ")\n" + table(ordered, missing) + "\n")
-            _REPORTED.append(report_path)
-    failures = [r for r in RESULTS.get(host.name, []) if not r.ok]
+            state.seedcore_verify_reported = True
+    failures = [r for r in results.get(host.name, []) if not r.ok]
     if failures:
         raise VerifyFailed(
             f"host {host.name} failed: " + "; ".join(f"{r.check}: {r.detail}" for r in failures)

@@ -228,3 +228,96 @@ def test_apply_refuses_before_any_operation(deployment):
     lines = assert_refused(run, deployment.path)
     problem_line(lines, deployment.path, f"host {worker}: ray_gcs_port must be an integer")
     assert "--> Beginning operation run" not in run.output
+
+
+@pytest.mark.parametrize("value", [-512, 0])
+def test_object_store_memory_out_of_range_on_one_worker(deployment, value):
+    """Once accepted: the worker was stopped, then Compose refused its shm_size."""
+    deployment.head()
+    worker = deployment.worker(ray_object_store_memory_mb=value)
+    lines = assert_refused(deployment.dry(), deployment.path)
+    assert lines == [
+        f"{deployment.path}: host {worker}: ray_object_store_memory_mb={value} leaves Ray no object "
+        "store (and Compose no shm_size): use 1 or more",
+    ]
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("ray_nofile_limit", 512, "ray_nofile_limit=512 is out of range: use 1024-1048576"),
+    ("verify_timeout_s", 0, "verify_timeout_s=0 is out of range: use 1 or more"),
+    ("docker_log_max_file", 0, "docker_log_max_file=0 is out of range: use 1 or more"),
+    ("serve_proxy_location", "Everywhere",
+     "serve_proxy_location='Everywhere' is not allowed: use one of 'EveryNode', 'HeadOnly', 'Disabled'"),
+    ("ray_compose_project", "SeedCore",
+     "ray_compose_project 'SeedCore' is not [a-z0-9][a-z0-9_-]* (Compose's project names): correct it"),
+])
+def test_value_outside_its_rule(deployment, key, value, expected):
+    head = deployment.head(**{key: value})
+    deployment.worker()
+    lines = assert_refused(deployment.dry(), deployment.path)
+    assert lines == [f"{deployment.path}: host {head}: {expected}"]
+
+
+def test_address_clash_names_each_hosts_key(deployment):
+    """The worker's ray_node_ip is the head's SSH address: each host's own key is named."""
+    head = deployment.head(ip=None, ssh_hostname="192.0.2.20")
+    worker = deployment.worker(ip="192.0.2.20")
+    lines = assert_refused(deployment.dry(), deployment.path)
+    assert lines == [
+        f"{deployment.path}: hosts {head} and {worker} have the same address 192.0.2.20 "
+        f"({head}'s ssh_hostname, {worker}'s ray_node_ip): each host must appear once",
+    ]
+
+
+@pytest.mark.parametrize("app, expected", [
+    ({"name": "seedcore-health", "import_path": "mine:app", "route_prefix": "/mine"},
+     "serve_applications[0] is named 'seedcore-health' like the shipped health application: "
+     "give it its own name"),
+    ({"name": "mine", "import_path": "mine:app", "route_prefix": "/health"},
+     "serve_applications[0] route_prefix /health is taken by the shipped health application "
+     "(serve_health_route): give it its own route"),
+])
+def test_serve_application_clashing_with_the_health_app(deployment, app, expected):
+    head = deployment.head(serve_applications=[app])
+    deployment.worker(serve_applications=[app])
+    worker_line = expected
+    lines = assert_refused(deployment.dry(), deployment.path)
+    assert lines == [
+        f"{deployment.path}: host {head}: {expected}",
+        f"{deployment.path}: host @fake/worker-1: {worker_line}",
+    ]
+
+
+def test_newline_in_ray_env_is_refused(deployment):
+    head = deployment.head(ray_env={"MODE": "fast\nRAY_ADDRESS=10.9.9.9:6379"})
+    deployment.worker()
+    lines = assert_refused(deployment.dry(), deployment.path)
+    assert lines == [
+        f"{deployment.path}: host {head}: ray_env MODE holds a newline, carriage return or NUL: "
+        "remove it (one line per value)",
+    ]
+
+
+def test_secret_with_a_newline_is_refused_without_printing_it(deployment, monkeypatch):
+    monkeypatch.setenv("SEEDCORE_TEST_SECRET", "hunter2-do-not-print\nRAY_ADDRESS=evil")
+    head = deployment.head(ray_secret_env={"API_TOKEN": "SEEDCORE_TEST_SECRET"})
+    deployment.worker()
+    run = deployment.dry()
+    lines = assert_refused(run, deployment.path)
+    assert lines == [
+        f"{deployment.path}: host {head}: ray_secret_env API_TOKEN reads $SEEDCORE_TEST_SECRET, whose "
+        "value holds a newline, carriage return or NUL (value not shown): an env file line cannot "
+        "carry it; store the secret without them",
+    ]
+    assert "hunter2" not in run.output
+
+
+@pytest.mark.parametrize("value", ["/opt/seed core", "/opt/$(id)", "opt/seedcore"])
+def test_unsafe_project_dir(deployment, value):
+    head = deployment.head(ray_project_dir=value)
+    deployment.worker()
+    lines = assert_refused(deployment.dry(), deployment.path)
+    assert lines == [
+        f"{deployment.path}: host {head}: ray_project_dir {value!r} is not an absolute path of "
+        "letters, digits and . _ - (no spaces, quotes or $): correct it",
+    ]

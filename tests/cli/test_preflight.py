@@ -130,3 +130,17 @@ def test_unsupported_distribution_is_a_preflight_problem(deployment):
     assert "Traceback" not in run.output
     problem_line(lines, deployment.path, f"host {worker}: ", "docker_install_source")
     problem_line(lines, deployment.path, "host @fake/head-1: only 900 MiB free")
+
+
+def test_a_gpu_and_distribution_problem_do_not_hide_the_hosts_other_problems(deployment):
+    nginx = responses.listening(responses.SSHD, (8080, "nginx", 4242, ""))
+    deployment.head()
+    gpu = deployment.gpu(deployment.worker("gpu-1", facts=responses.bare_debian12(
+        NVIDIA_SMI=responses.NO_DRIVER, DISTRIBUTION=ROCKY_9_RELEASE, LISTENING=nginx, DISK="900",
+    )))
+    lines = assert_refused(deployment.dry(), deployment.path)
+    problem_line(lines, deployment.path, f"host {gpu} is in group gpu but has no working NVIDIA driver")
+    problem_line(lines, deployment.path, f"host {gpu}: docker_install_source='docker' supports")
+    problem_line(lines, deployment.path, f"host {gpu}: port 8080 (ray_metrics_export_port)")
+    problem_line(lines, deployment.path, f"host {gpu}: only 900 MiB free")
+    assert len(lines) == 4, lines

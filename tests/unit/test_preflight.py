@@ -117,3 +117,23 @@ def test_clock_skew_beyond_the_limit_names_both_hosts():
     line = clock_skew_problem({"head-1": 0, "worker-1": 95, "worker-2": 2})
     assert line.startswith("clocks differ by 95s between head-1 and worker-1")
     assert "time sync" in line
+
+
+def test_every_problem_of_a_host_is_listed():
+    """A GPU or distribution problem no longer hides the host's other problems."""
+    rocky = {"name": "Rocky Linux", "major": 9, "minor": 4,
+             "release_meta": {"ID": "rocky", "VERSION_CODENAME": ""}}
+    host = _host(groups=("ray_workers", "gpu"), LinuxDistribution=rocky,
+                 NvidiaGpus={"working": False, "count": 0, "error": "nvidia-smi not found"},
+                 ListeningPorts={8080: [{"process": "java", "pid": 2002, "container": ""}]},
+                 ImageId={f"image={IMAGE}": None}, DiskAvailableMb={"path=/var/lib/docker": 100})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host worker-1 is in group gpu but has no working NVIDIA driver (nvidia-smi not found): "
+        "install the driver (nvidia-smi must answer) or take the host out of the gpu group",
+        "host worker-1: docker_install_source='docker' supports Debian and Ubuntu, not rocky: "
+        "use docker_install_source='distro'",
+        "host worker-1: port 8080 (ray_metrics_export_port) is held by java (pid 2002), "
+        "not by a seedcore container: stop it, or move ray_metrics_export_port to a free port",
+        "host worker-1: only 100 MiB free under /var/lib/docker, 8192 MiB needed for the images: "
+        "free some space or lower docker_min_free_mb",
+    ]

@@ -6,7 +6,7 @@ import pytest
 from pyinfra.api import Inventory
 from pyinfra.api.exceptions import PyinfraError
 
-from deploy import validate
+from deploy import defaults, validate
 from deploy.topology import settings_for
 from tests.harness import make_settings
 
@@ -90,8 +90,10 @@ def test_defaults_with_an_image_have_no_problem():
 
 @pytest.mark.parametrize("port", [0, 65536, -1])
 def test_port_out_of_range(port):
-    problems = validate.check_values("head-1", "head", make_settings({"ray_dashboard_port": port}))
+    problems = validate.check_rules("head-1", make_settings({"ray_dashboard_port": port}))
     assert problems == [f"host head-1: ray_dashboard_port={port} is out of range: use 1-65535"]
+    # Reported once: the port-clash check leaves a bad port to the rule.
+    assert validate.check_values("head-1", "head", make_settings({"ray_dashboard_port": port})) == []
 
 
 def test_two_services_on_one_port_name_both_keys():
@@ -218,19 +220,32 @@ def test_duplicate_addresses(inventory_file):
         ("head-1", "10.0.0.10"), ("worker-1", "10.0.0.11"), ("worker-1b", "10.0.0.11"),
     ))
     assert validate.check_inventory(inventory) == [
-        f"{inventory_file}: hosts worker-1 and worker-1b have the same address 10.0.0.11 (ssh_hostname): "
-        "each host must appear once",
+        f"{inventory_file}: hosts worker-1 and worker-1b have the same address 10.0.0.11 "
+        "(worker-1's ssh_hostname, worker-1b's ssh_hostname): each host must appear once",
     ]
 
 
-def test_duplicate_ray_node_ip():
+def test_duplicate_ray_node_ip(inventory_file):
     inventory = _inventory(["head-1"], ["worker-1"], host_data={
         "head-1": {"ssh_hostname": "10.0.0.10", "ray_node_ip": "192.168.50.10"},
         "worker-1": {"ssh_hostname": "10.0.0.11", "ray_node_ip": "192.168.50.10"},
     })
-    problems = validate.check_inventory(inventory)
-    assert len(problems) == 1
-    assert "hosts head-1 and worker-1 have the same address 192.168.50.10" in problems[0]
+    assert validate.check_inventory(inventory) == [
+        f"{inventory_file}: hosts head-1 and worker-1 have the same address 192.168.50.10 "
+        "(head-1's ray_node_ip, worker-1's ray_node_ip): each host must appear once",
+    ]
+
+
+def test_duplicate_address_names_the_key_of_each_host(inventory_file):
+    """The worker's ray_node_ip equals the head's SSH address: each host's own key is named."""
+    inventory = _inventory(["head-1"], ["worker-1"], host_data={
+        "head-1": {"ssh_hostname": "10.0.0.10"},
+        "worker-1": {"ssh_hostname": "10.0.0.11", "ray_node_ip": "10.0.0.10"},
+    })
+    assert validate.check_inventory(inventory) == [
+        f"{inventory_file}: hosts head-1 and worker-1 have the same address 10.0.0.10 "
+        "(head-1's ssh_hostname, worker-1's ray_node_ip): each host must appear once",
+    ]
 
 
 def test_differing_ray_version(inventory_file):
@@ -290,3 +305,232 @@ def test_inventory_error_is_a_pyinfra_error():
 def test_inventory_name_without_a_file(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["pyinfra", "@local", "exec", "--", "true"])
     assert validate.inventory_name() == "the inventory"
+
+
+# --------------------------------------------------------------------------- check_rules: ranges
+
+RANGES = sorted(defaults.RANGES.items())
+
+
+@pytest.mark.parametrize(("key", "rule"), RANGES, ids=[key for key, _ in RANGES])
+def test_every_numeric_key_has_a_range(key, rule):
+    low, high, _ = rule
+    assert validate.check_rules("w", make_settings({key: low})) == []
+    (below,) = validate.check_rules("w", make_settings({key: low - 1}))
+    assert below.startswith(f"host w: {key}={low - 1} ")
+    span = f"{low}-{high}" if high is not None else f"{low} or more"
+    assert below.endswith(f": use {span}")
+    if high is not None:
+        (above,) = validate.check_rules("w", make_settings({key: high + 1}))
+        assert above.endswith(f": use {span}")
+
+
+def test_every_integer_key_is_in_the_range_table():
+    ints = {key for key, value in defaults.ALL_DEFAULTS.items()
+            if isinstance(value, int) and not isinstance(value, bool)}
+    assert ints == set(defaults.RANGES)
+
+
+@pytest.mark.parametrize("value", [-512, 0])
+def test_object_store_memory_must_be_positive(value):
+    assert validate.check_rules("worker-1", make_settings({"ray_object_store_memory_mb": value})) == [
+        f"host worker-1: ray_object_store_memory_mb={value} leaves Ray no object store "
+        "(and Compose no shm_size): use 1 or more",
+    ]
+
+
+def test_nofile_below_1024():
+    assert validate.check_rules("w", make_settings({"ray_nofile_limit": 1000})) == [
+        "host w: ray_nofile_limit=1000 is out of range: use 1024-1048576",
+    ]
+
+
+# --------------------------------------------------------------------------- check_rules: choices
+
+CHOICES = sorted(defaults.CHOICES.items())
+
+
+@pytest.mark.parametrize(("key", "allowed"), CHOICES, ids=[key for key, _ in CHOICES])
+def test_closed_string_keys_take_only_their_values(key, allowed):
+    for value in allowed:
+        assert validate.check_rules("w", make_settings({key: value})) == []
+    (problem,) = validate.check_rules("w", make_settings({key: "Bogus"}))
+    assert problem == (
+        f"host w: {key}='Bogus' is not allowed: use one of " + ", ".join(repr(a) for a in allowed)
+    )
+
+
+def test_restart_policy_typo():
+    assert validate.check_rules("w", make_settings({"ray_restart_policy": "unless_stopped"})) == [
+        "host w: ray_restart_policy='unless_stopped' is not allowed: "
+        "use one of 'no', 'always', 'on-failure', 'unless-stopped'",
+    ]
+
+
+# --------------------------------------------------------------------------- check_rules: safe strings
+
+def test_defaults_follow_their_own_rules():
+    assert validate.check_rules("w", make_settings()) == []
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("ray_project_dir", "opt/seedcore", "an absolute path"),
+    ("ray_project_dir", "/opt/seed core", "an absolute path"),
+    ("ray_project_dir", "/opt/$(reboot)", "an absolute path"),
+    ("ray_project_dir", "/opt/'x'", "an absolute path"),
+    ("ray_compose_project", "SeedCore", "Compose's project names"),
+    ("ray_compose_project", "-seedcore", "Compose's project names"),
+    ("ray_head_container", "ray head", "Docker's container names"),
+    ("ray_worker_container", ".worker", "Docker's container names"),
+    ("ray_image", "registry/ray:2.20.0 --privileged", "an image reference"),
+    ("gpu_image", "registry/ray;reboot:1", "an image reference"),
+    ("docker_log_max_size", "50 MB", "a size such as 50m"),
+    ("serve_health_route", "health", "a route starting with /"),
+    ("docker_registry_password_env", "MY-PASSWORD", "an environment variable name"),
+    ("docker_users", ["ray", "bad user"], "user names"),
+])
+def test_unsafe_strings_are_refused(key, value, words):
+    problems = validate.check_rules("w", make_settings({key: value}))
+    bad = value[-1] if isinstance(value, list) else value
+    assert problems == [
+        f"host w: {key} {bad!r} is not {defaults.PATTERNS[key][1]}: correct it",
+    ]
+    assert words in problems[0]
+
+
+@pytest.mark.parametrize(("key", "value", "where"), [
+    ("ray_env", {"MODE": "a\nEVIL=1"}, "ray_env MODE"),
+    ("ray_env", {"MODE": "a\rb"}, "ray_env MODE"),
+    ("ray_notes_env", {"RAY_SERVE_ASYNC_DEBUG": "1\x00"}, "ray_notes_env RAY_SERVE_ASYNC_DEBUG"),
+    ("ray_image", "registry/ray:2.20.0\n", "ray_image"),
+    ("ray_start_extra_args", ["--num-gpus=0", "--x\n"], "ray_start_extra_args[1]"),
+    ("docker_daemon_extra", {"labels": ["a\nb"]}, "docker_daemon_extra labels[0]"),
+])
+def test_newline_and_nul_are_refused_naming_the_key(key, value, where):
+    assert validate.check_rules("w", make_settings({key: value})) == [
+        f"host w: {where} holds a newline, carriage return or NUL: remove it (one line per value)",
+    ]
+
+
+@pytest.mark.parametrize("key", ["ray_env", "ray_notes_env", "ray_secret_env"])
+@pytest.mark.parametrize("name", ["MY-VAR", "1ST", "A B", ""])
+def test_env_names_must_be_shell_names(key, name):
+    value = "SOURCE_VAR" if key == "ray_secret_env" else "1"
+    assert validate.check_rules("w", make_settings({key: {name: value}})) == [
+        f"host w: {key} variable {name!r} is not an environment variable name: "
+        "[A-Za-z_][A-Za-z0-9_]*: rename it",
+    ]
+
+
+def test_secret_env_source_must_be_a_variable_name():
+    assert validate.check_rules("w", make_settings({"ray_secret_env": {"TOKEN": "$(cat /etc/shadow)"}})) == [
+        "host w: ray_secret_env TOKEN must name a variable of this machine "
+        "(an environment variable name: [A-Za-z_][A-Za-z0-9_]*), got str",
+    ]
+
+
+def test_secret_with_a_newline_is_refused_without_its_value(monkeypatch):
+    monkeypatch.setenv("SEEDCORE_TEST_TOKEN", "s3cr3t-value\nEVIL=1")
+    problems = validate.check_values("w", "worker", make_settings(
+        {"ray_secret_env": {"TOKEN": "SEEDCORE_TEST_TOKEN"}}))
+    assert problems == [
+        "host w: ray_secret_env TOKEN reads $SEEDCORE_TEST_TOKEN, whose value holds a newline, "
+        "carriage return or NUL (value not shown): an env file line cannot carry it; "
+        "store the secret without them",
+    ]
+    assert "s3cr3t" not in problems[0]
+
+
+# --------------------------------------------------------------------------- serve applications
+
+APP = {"name": "embed", "import_path": "embed.app:app", "route_prefix": "/embed"}
+
+
+def _apps(*apps, **overrides):
+    return validate.check_serve_applications("head-1", make_settings({"serve_applications": list(apps),
+                                                                      **overrides}))
+
+
+def test_distinct_applications_pass():
+    assert _apps(APP, {"name": "rank", "import_path": "rank:app", "route_prefix": "/rank"}) == []
+
+
+def test_application_named_like_the_health_application():
+    assert _apps({**APP, "name": "seedcore-health"}) == [
+        "host head-1: serve_applications[0] is named 'seedcore-health' like the shipped health "
+        "application: give it its own name",
+    ]
+
+
+@pytest.mark.parametrize(("route", "health"), [("/health", "/health"), ("/ping", "/ping")])
+def test_application_routed_like_the_health_application(route, health):
+    assert _apps({**APP, "route_prefix": route}, serve_health_route=health) == [
+        f"host head-1: serve_applications[0] route_prefix {route} is taken by the shipped health "
+        "application (serve_health_route): give it its own route",
+    ]
+
+
+def test_two_applications_with_one_name_or_route():
+    assert _apps(APP, {**APP, "route_prefix": "/other"}, {**APP, "name": "other"}) == [
+        "host head-1: serve_applications[1] is named 'embed' like serve_applications[0]: "
+        "give it its own name",
+        "host head-1: serve_applications[2] route_prefix /embed is taken by serve_applications[0]: "
+        "give it its own route",
+    ]
+
+
+def test_applications_without_a_route_both_take_the_root():
+    a = {"name": "a", "import_path": "a:app"}
+    b = {"name": "b", "import_path": "b:app"}
+    assert _apps(a, b) == [
+        "host head-1: serve_applications[1] route_prefix / is taken by serve_applications[0]: "
+        "give it its own route",
+    ]
+
+
+def test_route_prefix_must_start_with_a_slash():
+    assert _apps({**APP, "route_prefix": "embed"}) == [
+        "host head-1: serve_applications[0] route_prefix 'embed' must start with /: e.g. /embed",
+    ]
+
+
+@pytest.mark.parametrize("value", [{1, 2}, object(), b"bytes", {1: "int key"}])
+def test_application_values_must_be_plain_yaml(value):
+    assert _apps({**APP, "args": value}) == [
+        "host head-1: serve_applications[0] holds a value YAML cannot write plainly: use strings, "
+        "numbers, true/false, lists and mappings with string keys",
+    ]
+
+
+def test_health_clash_refused_by_check_inventory(inventory_file):
+    inventory = _inventory(["head-1"], [], all_data={"serve_applications": [
+        {"name": "seedcore-health", "import_path": "mine:app", "route_prefix": "/health"},
+    ]}, host_data=_addresses(("head-1", "10.0.0.10")))
+    assert validate.check_inventory(inventory) == [
+        f"{inventory_file}: host head-1: serve_applications[0] is named 'seedcore-health' like the "
+        "shipped health application: give it its own name",
+        f"{inventory_file}: host head-1: serve_applications[0] route_prefix /health is taken by the "
+        "shipped health application (serve_health_route): give it its own route",
+    ]
+
+
+# --------------------------------------------------------------------------- before connecting
+
+def test_connection_problems_no_hosts(inventory_file):
+    assert validate.connection_problems(Inventory(([], {}))) == [
+        f"{inventory_file}: no hosts at all: list the head in ray_head and the workers in ray_workers",
+    ]
+
+
+def test_connection_problems_missing_key(inventory_file, tmp_path):
+    present = tmp_path / "id_ed25519"
+    present.write_text("key\n")
+    inventory = _inventory(["head-1"], ["worker-1"], host_data={
+        "head-1": {"ssh_key": str(present)}, "worker-1": {"ssh_key": str(tmp_path / "gone")},
+    })
+    assert validate.connection_problems(inventory) == [
+        f"{inventory_file}: host worker-1: ssh_key {tmp_path / 'gone'} does not exist on this machine: "
+        "fix the path (or create the key) before the run",
+    ]
+    with pytest.raises(validate.InventoryError, match="worker-1: ssh_key"):
+        validate.refuse_unconnectable(inventory)
