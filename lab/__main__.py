@@ -1,4 +1,5 @@
-"""`python -m lab up [--hosts N] [--fresh] | down | status [--json] | ssh NAME [COMMAND...]`."""
+"""`python -m lab up [--hosts N] [--distros LIST] [--sources LIST] [--fresh] | down | status [--json]
+| ssh NAME [COMMAND...]`."""
 
 import argparse
 import json
@@ -7,7 +8,7 @@ import sys
 import time
 
 from lab import lifecycle, ssh, state
-from lab.config import DEFAULT_HOSTS
+from lab.config import DEFAULT_HOSTS, DISTROS
 from lab.errors import LabError
 
 
@@ -16,6 +17,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="create or refresh the lab (fast when current)")
     up.add_argument("--hosts", type=int, default=DEFAULT_HOSTS, help="number of hosts; the first is the head")
+    up.add_argument(
+        "--distros",
+        help="Debian release per host in order, the last repeating: e.g. bookworm,trixie "
+        "(default: a running host keeps its release, a new one is bookworm)",
+    )
+    up.add_argument(
+        "--sources",
+        help="Docker install source per host in order, the last repeating: distro (the host's archive) "
+        "or docker (the lab's apt mirror); default: bookworm hosts distro, trixie hosts docker",
+    )
     up.add_argument("--fresh", action="store_true", help="recreate every host bare")
     commands.add_parser("down", help="remove the lab's hosts, registry, volumes and network")
     status = commands.add_parser("status", help="list the hosts and whether SSH works")
@@ -36,15 +47,28 @@ def _ssh(name: str, remote: list[str]) -> int:
 
 
 def _print_table(report: dict) -> None:
-    rows = [("NAME", "IP", "ROLE", "SSH")]
+    rows = [("NAME", "IP", "ROLE", "DISTRO", "DOCKER FROM", "SSH")]
     for host in report["hosts"]:
-        rows.append((host["name"], host["ip"], host["role"], "yes" if host["ssh"] else "no"))
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        distro = f"debian {DISTROS[host['distro']]} ({host['distro']})" if host["distro"] in DISTROS else "?"
+        rows.append(
+            (
+                host["name"],
+                host["ip"],
+                host["role"],
+                distro,
+                host["install_source"] or "?",
+                "yes" if host["ssh"] else "no",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     if report.get("registry"):
         print(f"registry: {report['registry']['address']} (push: {report['registry']['push_address']})")
         print(f"ray image: {report['ray_image']}")
+    if report.get("apt_mirror"):
+        mirror = report["apt_mirror"]
+        print(f"apt mirror: {mirror['url']}/debian (key {mirror['key_fingerprint']})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         if args.command == "up":
-            current = lifecycle.up(args.hosts, fresh=args.fresh)
+            current = lifecycle.up(args.hosts, fresh=args.fresh, distros=args.distros, sources=args.sources)
             names = ", ".join(host["name"] for host in current["hosts"])
             print(f"lab up in {time.monotonic() - started:.1f} s: {names}; state in .lab/state.json")
         elif args.command == "down":
