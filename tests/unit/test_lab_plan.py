@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab import images, plan, state
+from lab import images, plan, state, versions
 from lab.errors import LabError
 from lab.inventory import host_entry
 
@@ -138,3 +138,9 @@ def test_images_are_per_release_and_the_default_release_keeps_the_plain_names():
     # Content-hashed: the same inputs give the same tags; the two releases differ.
     assert images.tags() == {name: recipe.tag for name, recipe in recipes.items()}
     assert recipes["base"].tag.split(":")[1] != recipes["base-trixie"].tag.split(":")[1]
+
+
+def test_versions_reads_docker_and_compose_from_the_probe_line():
+    assert versions.parse("26.1.5+dfsg1 2.26.1-4\n") == ("26.1.5+dfsg1", "2.26.1-4")
+    assert versions.parse("20.10.24+dfsg1 1.29.2\n") == ("20.10.24+dfsg1", "1.29.2")
+    assert versions.parse("") == ("?", "?")
