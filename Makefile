@@ -1,22 +1,27 @@
 # The README's two commands, the local lab and the project's virtual environment.
-#   make demo     the cluster deployed to the local lab, verified; prints the dashboard URL
+#   make demo     the cluster deployed to a mixed local lab (a Debian 12 head, Debian 13 workers
+#                 installing Docker from the lab's apt mirror), verified; prints each host's release,
+#                 Docker source and Compose version, and the dashboard URL
 #   make test     ruff, then the whole test suite (LAB=0 skips the end-to-end tier,
 #                 and with it the engine: only the venv, no root, no dockerd)
 #   make venv     .venv with the project's and the test tools' requirements
 #   make engine   a running Docker engine here (scripts/ensure-docker.sh)
-#   make lab      the lab of real hosts: python -m lab up (fast when current)
+#   make lab      the lab of real hosts: python -m lab up (fast when current), LAB_DISTROS releases
 #   make lab-down remove the lab's hosts, registry, volumes and network
 
 PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.requirements-stamp
 LAB_HOSTS ?= 3
+# Debian release per lab host, in order; the last repeats for the rest.
+LAB_DISTROS ?= bookworm,trixie
 
 .PHONY: demo test lint bench venv engine lab lab-down lab-status
 
 demo: lab
 	$(VENV)/bin/pyinfra -y inventories/lab.py deploy/cluster.py
 	@$(VENV)/bin/python -m lab status
+	@$(VENV)/bin/python -m lab versions
 	@$(VENV)/bin/python -c "from lab.state import require_up; s = require_up(); \
 	head = next(h for h in s['hosts'] if h['role'] == 'head'); \
 	print('Ray dashboard: http://%s:8265   Serve health: http://%s:8000/health' % (head['ip'], head['ip']))"
@@ -50,7 +55,7 @@ engine:
 	scripts/ensure-docker.sh
 
 lab: engine venv
-	$(VENV)/bin/python -m lab up --hosts $(LAB_HOSTS)
+	$(VENV)/bin/python -m lab up --hosts $(LAB_HOSTS) --distros $(LAB_DISTROS)
 
 lab-down:
 	$(PYTHON) -m lab down

@@ -5,8 +5,11 @@
 Built from `.lab/state.json`: the first host is the head, the rest are workers.
 Hosts are named by their container name and reached at their lab IP as the
 unprivileged `seedcore` user with the lab's key; SSH host keys are checked
-against `.lab/known_hosts`. Docker comes from Debian's own packages and pulls
-the Ray image from the lab's plain-HTTP registry.
+against `.lab/known_hosts`. Each host installs Docker from the source `lab up`
+recorded for it: "distro" (the host's own Debian archive) or "docker" (the
+lab's signed apt mirror, laid out like Docker's repository and carrying
+Debian's package names). Every host pulls the Ray image from the lab's
+plain-HTTP registry.
 """
 
 import sys
@@ -19,6 +22,7 @@ if _REPO not in sys.path:
 from pyinfra.api.exceptions import PyinfraError  # noqa: E402
 
 from lab.errors import LabNotUp  # noqa: E402
+from lab.inventory import host_entry  # noqa: E402
 from lab.state import require_up  # noqa: E402
 
 try:
@@ -27,23 +31,6 @@ except LabNotUp as _error:
     raise PyinfraError(str(_error)) from None
 
 
-def _host(entry: dict) -> tuple[str, dict]:
-    return (
-        entry["name"],
-        {
-            "ssh_hostname": entry["ip"],
-            "ssh_user": _state["ssh_user"],
-            "ssh_key": _state["ssh_key"],
-            "ssh_known_hosts_file": _state["known_hosts"],
-            "ssh_strict_host_key_checking": "yes",
-            "_sudo": True,
-            "ray_image": _state["ray_image"],
-            "docker_install_source": "distro",
-            "docker_insecure_registries": [_state["registry"]["address"]],
-        },
-    )
-
-
-ray_head = [_host(entry) for entry in _state["hosts"] if entry["role"] == "head"]
-ray_workers = [_host(entry) for entry in _state["hosts"] if entry["role"] == "worker"]
+ray_head = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "head"]
+ray_workers = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "worker"]
 gpu = []

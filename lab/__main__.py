@@ -1,4 +1,5 @@
-"""`python -m lab up [--hosts N] [--fresh] | down | status [--json] | ssh NAME [COMMAND...]`."""
+"""`python -m lab up [--hosts N] [--distros LIST] [--sources LIST] [--fresh] | down | status [--json]
+| versions | ssh NAME [COMMAND...]`."""
 
 import argparse
 import json
@@ -6,8 +7,8 @@ import os
 import sys
 import time
 
-from lab import lifecycle, ssh, state
-from lab.config import DEFAULT_HOSTS
+from lab import lifecycle, ssh, state, versions
+from lab.config import DEFAULT_HOSTS, DISTROS
 from lab.errors import LabError
 
 
@@ -16,10 +17,21 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="create or refresh the lab (fast when current)")
     up.add_argument("--hosts", type=int, default=DEFAULT_HOSTS, help="number of hosts; the first is the head")
+    up.add_argument(
+        "--distros",
+        help="Debian release per host in order, the last repeating: e.g. bookworm,trixie "
+        "(default: a running host keeps its release, a new one is bookworm)",
+    )
+    up.add_argument(
+        "--sources",
+        help="Docker install source per host in order, the last repeating: distro (the host's archive) "
+        "or docker (the lab's apt mirror); default: bookworm hosts distro, trixie hosts docker",
+    )
     up.add_argument("--fresh", action="store_true", help="recreate every host bare")
     commands.add_parser("down", help="remove the lab's hosts, registry, volumes and network")
     status = commands.add_parser("status", help="list the hosts and whether SSH works")
     status.add_argument("--json", action="store_true", help="print JSON")
+    commands.add_parser("versions", help="each host's release, Docker source, Docker and Compose versions")
     login = commands.add_parser("ssh", help="SSH to a lab host as the lab user (host keys checked)")
     login.add_argument("name", help="host name, e.g. seedcore-lab-1")
     login.add_argument("remote", nargs=argparse.REMAINDER, help="command to run instead of a shell")
@@ -35,16 +47,45 @@ def _ssh(name: str, remote: list[str]) -> int:
     return 1
 
 
+def _print_rows(rows: list[dict], columns: list[tuple[str, str]]) -> None:
+    table = [tuple(title for title, _ in columns)]
+    table += [tuple(str(row[key]) for _, key in columns) for row in rows]
+    widths = [max(len(line[column]) for line in table) for column in range(len(columns))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def _distro_name(codename: str) -> str:
+    return f"debian {DISTROS[codename]} ({codename})" if codename in DISTROS else "?"
+
+
 def _print_table(report: dict) -> None:
-    rows = [("NAME", "IP", "ROLE", "SSH")]
-    for host in report["hosts"]:
-        rows.append((host["name"], host["ip"], host["role"], "yes" if host["ssh"] else "no"))
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    rows = [
+        {
+            **host,
+            "distro": _distro_name(host["distro"]),
+            "install_source": host["install_source"] or "?",
+            "ssh": "yes" if host["ssh"] else "no",
+        }
+        for host in report["hosts"]
+    ]
+    _print_rows(
+        rows,
+        [
+            ("NAME", "name"),
+            ("IP", "ip"),
+            ("ROLE", "role"),
+            ("DISTRO", "distro"),
+            ("DOCKER FROM", "install_source"),
+            ("SSH", "ssh"),
+        ],
+    )
     if report.get("registry"):
         print(f"registry: {report['registry']['address']} (push: {report['registry']['push_address']})")
         print(f"ray image: {report['ray_image']}")
+    if report.get("apt_mirror"):
+        mirror = report["apt_mirror"]
+        print(f"apt mirror: {mirror['url']}/debian (key {mirror['key_fingerprint']})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,12 +93,24 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         if args.command == "up":
-            current = lifecycle.up(args.hosts, fresh=args.fresh)
+            current = lifecycle.up(args.hosts, fresh=args.fresh, distros=args.distros, sources=args.sources)
             names = ", ".join(host["name"] for host in current["hosts"])
             print(f"lab up in {time.monotonic() - started:.1f} s: {names}; state in .lab/state.json")
         elif args.command == "down":
             lifecycle.down()
             print(f"lab down in {time.monotonic() - started:.1f} s")
+        elif args.command == "versions":
+            _print_rows(
+                [{**row, "distro": _distro_name(row["distro"])} for row in versions.rows()],
+                [
+                    ("NAME", "name"),
+                    ("ROLE", "role"),
+                    ("DISTRO", "distro"),
+                    ("DOCKER FROM", "install_source"),
+                    ("DOCKER", "docker"),
+                    ("COMPOSE", "compose"),
+                ],
+            )
         elif args.command == "ssh":
             return _ssh(args.name, args.remote)
         else:

@@ -52,8 +52,24 @@ RAY_REPOSITORY = "seedcore/ray"
 # The host's CA bundle: copied into images so apt over https and pip work inside.
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
-DEBIAN_SUITE = "bookworm"
+# The Debian releases a lab host can run, by codename: Debian 12 and Debian 13.
+DISTROS = {"bookworm": "12", "trixie": "13"}
+# The release of hosts that `up` is not told otherwise about, and of the
+# registry, Ray and apt mirror images.
+DEFAULT_DISTRO = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
+DISTRO_LABEL = f"{LABEL}.distro"
+SOURCE_LABEL = f"{LABEL}.install-source"
+# How a host's Docker is installed: "distro" (the host's own archive) or
+# "docker" (the lab's apt mirror, laid out like Docker's repository).
+INSTALL_SOURCES = ("distro", "docker")
+# The source a host of each release installs Docker from unless `up --sources` says otherwise.
+DEFAULT_SOURCES = {"bookworm": "distro", "trixie": "docker"}
+
+# The lab's signed apt mirror, served over plain HTTP (port 80) on the lab network.
+MIRROR_NAME = f"{LAB_NAME}-apt-mirror"
+# The mirror's signing key (secret, armored), made once per checkout.
+MIRROR_KEY = LAB_DIR / "apt-mirror-key.asc"
 
 
 def host_name(index: int) -> str:
@@ -73,6 +89,15 @@ def host_ip(index: int) -> str:
 
 def registry_ip() -> str:
     return str(SUBNET.network_address + 2)
+
+
+def mirror_ip() -> str:
+    return str(SUBNET.network_address + 3)
+
+
+def mirror_url() -> str:
+    """The mirror's root, as `docker_apt_url` (the deploy appends `/debian`)."""
+    return f"http://{mirror_ip()}"
 
 
 def gateway_ip() -> str:

@@ -1,4 +1,4 @@
-"""Lab hosts: containers that boot systemd and behave like bare Debian 12 servers.
+"""Lab hosts: containers that boot systemd and behave like bare Debian 12 or 13 servers.
 
 Public API for tests: `listed()`, `exec(name, command)`, `recreate(name)`.
 """
@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from lab import docker, log, ssh
 from lab.config import (
+    DISTRO_LABEL,
     HOST_PREFIX,
     INDEX_LABEL,
     LABEL,
@@ -59,7 +60,7 @@ def index_of(name: str) -> int:
 
 
 def listed() -> list[dict]:
-    """Every lab host container: name, ip, role, index, running; ordered by index."""
+    """Every lab host container: name, ip, role, index, distro, running, image; ordered by index."""
     hosts = []
     for name in docker.lab_objects("container"):
         if not name.startswith(HOST_PREFIX) or not name.removeprefix(HOST_PREFIX).isdigit():
@@ -75,6 +76,7 @@ def listed() -> list[dict]:
                 "ip": network.get("IPAddress", ""),
                 "role": labels.get(ROLE_LABEL, ""),
                 "index": int(labels.get(INDEX_LABEL, "0")),
+                "distro": labels.get(DISTRO_LABEL, ""),
                 "running": bool(found["State"]["Running"]),
                 "image": found["Config"]["Image"],
             }
@@ -94,8 +96,8 @@ def remove(name: str) -> None:
         docker.run("volume", "rm", host_volume(name), timeout=120)
 
 
-def create(index: int, image: str) -> str:
-    """Start host `index` bare from `image`, with a fresh docker volume; return its name."""
+def create(index: int, image: str, distro: str) -> str:
+    """Start host `index` bare from `image` (Debian `distro`), with a fresh docker volume; return its name."""
     name = host_name(index)
     remove(name)
     volume = host_volume(name)
@@ -112,6 +114,8 @@ def create(index: int, image: str) -> str:
         f"{ROLE_LABEL}={role_for(index)}",
         "--label",
         f"{INDEX_LABEL}={index}",
+        "--label",
+        f"{DISTRO_LABEL}={distro}",
         "--network",
         NETWORK,
         "--ip",
@@ -200,9 +204,9 @@ def recreate(name: str) -> dict:
     return lifecycle.recreate_host(index_of(name))
 
 
-def start(index: int, image: str) -> dict:
+def start(index: int, image: str, distro: str) -> dict:
     """Create host `index` bare and authorize the lab key; return its (not yet ready) entry."""
-    name = create(index, image)
+    name = create(index, image, distro)
     authorize(name)
-    log.info(f"started {name} at {host_ip(index)} ({role_for(index)})")
-    return {"name": name, "ip": host_ip(index), "role": role_for(index), "index": index}
+    log.info(f"started {name} at {host_ip(index)} ({role_for(index)}, Debian {distro})")
+    return {"name": name, "ip": host_ip(index), "role": role_for(index), "index": index, "distro": distro}

@@ -1,5 +1,9 @@
 """The lab's images, each tagged with a hash of its inputs and rebuilt only when
-those inputs change: base (debootstrap), host, registry and ray."""
+those inputs change: a base (debootstrap) and a host image per Debian release,
+registry, ray and apt-mirror.
+
+The default release's images keep the plain names (`base`, `host`); another
+release's carry its codename (`base-trixie`, `host-trixie`)."""
 
 import hashlib
 import os
@@ -7,13 +11,15 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from lab import docker, log
 from lab.config import (
     CA_BUNDLE,
     DEBIAN_MIRROR,
-    DEBIAN_SUITE,
+    DEFAULT_DISTRO,
+    DISTROS,
     IMAGE_PREFIX,
     IMAGES_DIR,
     LABEL,
@@ -21,9 +27,19 @@ from lab.config import (
 )
 from lab.errors import LabError
 
-# Images built FROM the base, in build order, and whether each gets the CA bundle.
-DERIVED = {"host": True, "registry": False, "ray": True}
 HASH_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one image is made: its tag, and for a `docker build` the context
+    directory under lab/images, the build arguments (parent images) and
+    whether the build machine's CA bundle goes in."""
+
+    tag: str
+    context: str = ""
+    build_args: tuple[tuple[str, str], ...] = ()
+    ca_bundle: bool = False
 
 
 def _digest(*parts: bytes) -> str:
@@ -47,22 +63,52 @@ def _ca_bundle() -> bytes:
     return CA_BUNDLE.read_bytes()
 
 
-def base_tag() -> str:
-    bootstrap = f"debootstrap --variant=minbase {DEBIAN_SUITE} {DEBIAN_MIRROR}".encode()
-    return f"{IMAGE_PREFIX}/base:{_digest(bootstrap, *_dir_material(IMAGES_DIR / 'base'))}"
+def image_name(kind: str, distro: str = DEFAULT_DISTRO) -> str:
+    """`base`/`host` for the default release, `base-trixie`/`host-trixie` for another."""
+    return kind if distro == DEFAULT_DISTRO else f"{kind}-{distro}"
 
 
-def derived_tag(name: str, parent: str) -> str:
-    material = [parent.encode(), *_dir_material(IMAGES_DIR / name)]
-    if DERIVED[name]:
+def base_tag(distro: str = DEFAULT_DISTRO) -> str:
+    name = image_name("base", distro)
+    bootstrap = f"debootstrap --variant=minbase {distro} {DEBIAN_MIRROR}".encode()
+    return f"{IMAGE_PREFIX}/{name}:{_digest(bootstrap, *_dir_material(IMAGES_DIR / name))}"
+
+
+def derived_tag(name: str, context: str, build_args: tuple[tuple[str, str], ...], ca_bundle: bool) -> str:
+    material = [parent.encode() for _, parent in build_args] + _dir_material(IMAGES_DIR / context)
+    if ca_bundle:
         material.append(_ca_bundle())
     return f"{IMAGE_PREFIX}/{name}:{_digest(*material)}"
 
 
+def recipes() -> dict[str, Recipe]:
+    """name -> how to make it, in build order, without building anything."""
+    made: dict[str, Recipe] = {}
+
+    def derive(name: str, context: str, build_args: dict[str, str], ca_bundle: bool) -> None:
+        args = tuple(build_args.items())
+        made[name] = Recipe(derived_tag(name, context, args, ca_bundle), context, args, ca_bundle)
+
+    for distro in DISTROS:
+        made[image_name("base", distro)] = Recipe(base_tag(distro))
+    for distro in DISTROS:
+        derive(image_name("host", distro), "host", {"BASE": made[image_name("base", distro)].tag}, True)
+    base = made["base"].tag
+    derive("registry", "registry", {"BASE": base}, False)
+    derive("ray", "ray", {"BASE": base}, True)
+    hosts = {f"HOST_{distro.upper()}": made[image_name("host", distro)].tag for distro in DISTROS}
+    derive("apt-mirror", "apt-mirror", {"BASE": base, **hosts}, False)
+    return made
+
+
 def tags() -> dict[str, str]:
     """name -> the tag the current inputs give, without building anything."""
-    base = base_tag()
-    return {"base": base, **{name: derived_tag(name, base) for name in DERIVED}}
+    return {name: recipe.tag for name, recipe in recipes().items()}
+
+
+def host_tag(tags: dict[str, str], distro: str) -> str:
+    """The host image of one Debian release."""
+    return tags[image_name("host", distro)]
 
 
 def exists(tag: str) -> bool:
@@ -78,22 +124,23 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def build_base(tag: str) -> None:
-    """debootstrap a minimal bookworm, add its apt sources, import it as `tag`."""
+def build_base(tag: str, distro: str = DEFAULT_DISTRO) -> None:
+    """debootstrap a minimal `distro`, add its apt sources, import it as `tag`."""
     if shutil.which("debootstrap") is None:
         raise LabError("debootstrap is not installed: run scripts/ensure-docker.sh")
-    logfile = _log_file("base")
-    root = Path(tempfile.mkdtemp(prefix="seedcore-lab-base-"))
+    name = image_name("base", distro)
+    logfile = _log_file(name)
+    root = Path(tempfile.mkdtemp(prefix=f"seedcore-lab-{name}-"))
     try:
         with logfile.open("w") as out:
             done = subprocess.run(
-                ["debootstrap", "--variant=minbase", DEBIAN_SUITE, str(root), DEBIAN_MIRROR],
+                ["debootstrap", "--variant=minbase", distro, str(root), DEBIAN_MIRROR],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
         if done.returncode != 0:
             raise LabError(f"debootstrap failed (log: {logfile}):\n{_tail(logfile)}")
-        files = IMAGES_DIR / "base"
+        files = IMAGES_DIR / name
         shutil.copy(files / "debian.sources", root / "etc/apt/sources.list.d/debian.sources")
         (root / "etc/apt/sources.list").unlink(missing_ok=True)
         for cached in (root / "var/cache/apt/archives").glob("*.deb"):
@@ -121,21 +168,22 @@ def build_base(tag: str) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def build_derived(name: str, tag: str, parent: str) -> None:
-    """`docker build` (legacy builder) of lab/images/NAME FROM `parent`."""
+def build_derived(name: str, recipe: Recipe) -> None:
+    """`docker build` (legacy builder) of lab/images/CONTEXT FROM its parents."""
     logfile = _log_file(name)
+    tag = recipe.tag
     with tempfile.TemporaryDirectory(prefix=f"seedcore-lab-{name}-") as context:
-        shutil.copytree(IMAGES_DIR / name, context, dirs_exist_ok=True)
-        if DERIVED[name]:
+        shutil.copytree(IMAGES_DIR / recipe.context, context, dirs_exist_ok=True)
+        if recipe.ca_bundle:
             shutil.copy(CA_BUNDLE, Path(context) / "ca-certificates.crt")
+        build_args = [arg for key, parent in recipe.build_args for arg in ("--build-arg", f"{key}={parent}")]
         with logfile.open("w") as out:
             done = subprocess.run(
                 [
                     docker.binary(),
                     "build",
                     "--force-rm",
-                    "--build-arg",
-                    f"BASE={parent}",
+                    *build_args,
                     "--label",
                     f"{LABEL}=1",
                     "-t",
@@ -168,17 +216,18 @@ def prune_stale(repository: str, keep: str) -> None:
 
 
 def ensure() -> dict[str, str]:
-    """Build whatever is missing; return name -> tag for base, host, registry, ray."""
-    wanted = tags()
-    for name, tag in wanted.items():
-        if exists(tag):
+    """Build whatever is missing; return name -> tag for every image."""
+    wanted = recipes()
+    bases = {image_name("base", distro): distro for distro in DISTROS}
+    for name, recipe in wanted.items():
+        if exists(recipe.tag):
             continue
-        log.step(f"building image {tag} (log: {_log_file(name)})")
+        log.step(f"building image {recipe.tag} (log: {_log_file(name)})")
         started = time.monotonic()
-        if name == "base":
-            build_base(tag)
+        if name in bases:
+            build_base(recipe.tag, bases[name])
         else:
-            build_derived(name, tag, wanted["base"])
-        log.info(f"built {tag} in {time.monotonic() - started:.0f} s")
-        prune_stale(tag.rsplit(":", 1)[0], tag)
-    return wanted
+            build_derived(name, recipe)
+        log.info(f"built {recipe.tag} in {time.monotonic() - started:.0f} s")
+        prune_stale(recipe.tag.rsplit(":", 1)[0], recipe.tag)
+    return {name: recipe.tag for name, recipe in wanted.items()}

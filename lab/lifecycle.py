@@ -5,8 +5,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from lab import docker, hosts, images, log, network, registry, ssh, state
-from lab.config import HOST_PREFIX, LOCK_FILE, MAX_HOSTS, host_ip
+from lab import docker, hosts, images, log, mirror, network, plan, registry, ssh, state
+from lab.config import DEFAULT_DISTRO, DISTROS, HOST_PREFIX, LOCK_FILE, MAX_HOSTS, host_ip, mirror_url
 from lab.errors import LabError, LabNotUp
 
 
@@ -24,38 +24,68 @@ def locked():
 
 
 def _prepare() -> dict[str, str]:
-    """Engine, key pair, images, network, registry and the pushed Ray image."""
+    """Engine, key pair, images, network, registry, the pushed Ray image and the apt mirror."""
     docker.ping()
     ssh.ensure_keypair()
     tags = images.ensure()
     network.ensure()
     registry.ensure(tags["registry"])
+    tags["key_fingerprint"] = mirror.ensure(tags["apt-mirror"])
     registry.wait_ready()
+    mirror.wait_ready()
     tags["ray_reference"] = registry.publish_ray(tags["ray"])
     return tags
 
 
-def _save(entries: list[dict], ray_reference: str) -> dict:
-    current = state.build(entries, registry.address(), registry.push_address(), ray_reference)
+def _save(entries: list[dict], tags: dict[str, str]) -> dict:
+    current = state.build(
+        entries,
+        registry.address(),
+        registry.push_address(),
+        tags["ray_reference"],
+        {"url": mirror_url(), "key_fingerprint": tags["key_fingerprint"]},
+    )
     state.save(current)
     return current
 
 
-def up(count: int, fresh: bool = False) -> dict:
-    """Make the lab match: `count` hosts (first is the head), registry, state file."""
+def _recorded_sources() -> dict[int, tuple[str, str]]:
+    """index -> (codename, install source) as the last `up` recorded them."""
+    try:
+        recorded = state.load()
+    except LabNotUp:
+        return {}
+    return {
+        hosts.index_of(host["name"]): (host.get("distro", ""), host.get("install_source", ""))
+        for host in recorded.get("hosts", [])
+        if host.get("name", "").startswith(HOST_PREFIX)
+    }
+
+
+def up(count: int, fresh: bool = False, distros: str | None = None, sources: str | None = None) -> dict:
+    """Make the lab match: `count` hosts (first is the head) of the releases
+    `distros` lists, registry, apt mirror, state file."""
     if not 1 <= count <= MAX_HOSTS:
         raise LabError(f"--hosts must be between 1 and {MAX_HOSTS}")
     with locked():
-        tags = _prepare()
         existing = {host["name"]: host for host in hosts.listed()}
+        kept = {
+            host["index"]: host["distro"]
+            for host in existing.values()
+            if host["running"] and host["distro"] in DISTROS
+        }
+        wanted_distros = plan.distros_for(count, distros, kept)
+        wanted_sources = plan.sources_for(wanted_distros, sources, _recorded_sources())
+        tags = _prepare()
         for name, host in existing.items():
             if host["index"] > count:
                 log.step(f"removing {name} (beyond --hosts {count})")
                 hosts.remove(name)
         entries = []
-        for index in range(1, count + 1):
+        for index, (distro, source) in enumerate(zip(wanted_distros, wanted_sources, strict=True), start=1):
             name = f"{HOST_PREFIX}{index}"
             current = existing.get(name)
+            image = images.host_tag(tags, distro)
             reason = ""
             if fresh:
                 reason = "--fresh"
@@ -63,18 +93,21 @@ def up(count: int, fresh: bool = False) -> dict:
                 reason = "missing"
             elif not current["running"]:
                 reason = "stopped"
-            elif current["image"] != tags["host"]:
+            elif current["distro"] != distro:
+                reason = f"{current['distro'] or 'unknown'} -> {distro}"
+            elif current["image"] != image:
                 reason = "host image changed"
             elif current["ip"] != host_ip(index):
                 reason = "address changed"
             if reason:
-                log.step(f"creating {name} bare ({reason})")
-                entries.append(hosts.start(index, tags["host"]))
+                log.step(f"creating {name} bare, Debian {distro} ({reason})")
+                entry = hosts.start(index, image, distro)
             else:
                 hosts.authorize(name)
-                entries.append({"name": name, "ip": current["ip"], "role": current["role"], "index": index})
+                entry = {"name": name, "ip": current["ip"], "role": current["role"], "index": index}
+            entries.append({**entry, "distro": distro, "install_source": source})
         hosts.wait_ready(entries)
-        return _save(entries, tags["ray_reference"])
+        return _save(entries, tags)
 
 
 def recreate_host(index: int) -> dict:
@@ -82,15 +115,17 @@ def recreate_host(index: int) -> dict:
     with locked():
         current = state.require_up()
         name = f"{HOST_PREFIX}{index}"
-        if name not in {host["name"] for host in current["hosts"]}:
+        recorded = {host["name"]: host for host in current["hosts"]}
+        if name not in recorded:
             raise LabError(f"{name} is not part of the lab (hosts: {len(current['hosts'])})")
-        tag = images.tags()["host"]
+        distro = recorded[name].get("distro", DEFAULT_DISTRO)
+        tag = images.host_tag(images.tags(), distro)
         if not images.exists(tag):
             raise LabError(f"image {tag} is missing: run `python -m lab up`")
-        log.step(f"recreating {name} bare")
-        entry = hosts.start(index, tag)
+        log.step(f"recreating {name} bare, Debian {distro}")
+        entry = hosts.start(index, tag, distro)
         hosts.wait_ready([entry])
-        return {"name": entry["name"], "ip": entry["ip"], "role": entry["role"]}
+        return {key: entry.get(key, recorded[name].get(key, "")) for key in state.HOST_KEYS}
 
 
 def down() -> None:
@@ -119,6 +154,7 @@ def status() -> dict:
         recorded = state.load()
     except LabNotUp:
         recorded = {}
+    sources = {host["name"]: host.get("install_source", "") for host in recorded.get("hosts", [])}
 
     def probe(host: dict) -> dict:
         reachable = host["running"] and bool(host["ip"]) and ssh.check(host["ip"], connect_timeout=3)
@@ -126,6 +162,8 @@ def status() -> dict:
             "name": host["name"],
             "ip": host["ip"],
             "role": host["role"],
+            "distro": host["distro"],
+            "install_source": sources.get(host["name"], ""),
             "running": host["running"],
             "ssh": reachable,
         }
@@ -136,5 +174,6 @@ def status() -> dict:
         "hosts": rows,
         "registry": recorded.get("registry"),
         "ray_image": recorded.get("ray_image"),
+        "apt_mirror": recorded.get("apt_mirror"),
         "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

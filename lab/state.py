@@ -4,8 +4,11 @@
  "ssh_user": "seedcore", "ssh_key": "<abs path>", "known_hosts": "<abs path>",
  "registry": {"address": "<ip>:5000", "push_address": "127.0.0.1:5055"},
  "ray_image": "<ip>:5000/seedcore/ray:2.20.0-<hash>",
- "hosts": [{"name": "seedcore-lab-1", "ip": "...", "role": "head"},
-           {"name": "seedcore-lab-2", "ip": "...", "role": "worker"}, ...]}
+ "apt_mirror": {"url": "http://<ip>", "key_fingerprint": "<40 hex digits>"},
+ "hosts": [{"name": "seedcore-lab-1", "ip": "...", "role": "head",
+            "distro": "bookworm", "install_source": "distro"},
+           {"name": "seedcore-lab-2", "ip": "...", "role": "worker",
+            "distro": "trixie", "install_source": "docker"}, ...]}
 """
 
 import json
@@ -16,8 +19,11 @@ from lab import docker
 from lab.config import KNOWN_HOSTS, NETWORK, SSH_KEY, SSH_USER, STATE_FILE, SUBNET
 from lab.errors import LabError, LabNotUp
 
+HOST_KEYS = ("name", "ip", "role", "distro", "install_source")
 
-def build(hosts: list[dict], registry_address: str, push_address: str, ray_image: str) -> dict:
+
+def build(hosts: list[dict], registry_address: str, push_address: str, ray_image: str, mirror: dict) -> dict:
+    """`mirror`: {"url": ..., "key_fingerprint": ...}; each host entry carries HOST_KEYS."""
     return {
         "network": NETWORK,
         "subnet": str(SUBNET),
@@ -26,7 +32,8 @@ def build(hosts: list[dict], registry_address: str, push_address: str, ray_image
         "known_hosts": str(KNOWN_HOSTS),
         "registry": {"address": registry_address, "push_address": push_address},
         "ray_image": ray_image,
-        "hosts": [{"name": h["name"], "ip": h["ip"], "role": h["role"]} for h in hosts],
+        "apt_mirror": {"url": mirror["url"], "key_fingerprint": mirror["key_fingerprint"]},
+        "hosts": [{key: host[key] for key in HOST_KEYS} for host in hosts],
     }
 
 

@@ -13,6 +13,10 @@ from tests.e2e import labctl
 
 # One head and three workers: a rollout has a batch after the one that fails.
 LAB_HOSTS = 4
+# A mixed cluster: a Debian 12 head; workers of Debian 13 and 12. Debian 12 hosts
+# install Docker from their own archive (Docker 20.10, Compose v1), Debian 13
+# hosts from the lab's signed apt mirror (Docker 26, Compose v2).
+LAB_DISTROS = "bookworm,trixie,bookworm,trixie"
 
 
 def _tail(text: str, lines: int = 60) -> str:
@@ -21,10 +25,10 @@ def _tail(text: str, lines: int = 60) -> str:
 
 @pytest.fixture(scope="session")
 def lab_state():
-    result = labctl.lab("up", "--fresh", "--hosts", str(LAB_HOSTS))
+    result = labctl.lab("up", "--fresh", "--hosts", str(LAB_HOSTS), "--distros", LAB_DISTROS)
     if result.returncode != 0:
         pytest.fail(
-            "the lab could not start (python -m lab up --fresh):\n"
+            f"the lab could not start (python -m lab up --fresh --distros {LAB_DISTROS}):\n"
             + _tail(result.stdout + result.stderr),
             pytrace=False,
         )
