@@ -24,8 +24,8 @@ def render_project(node: Node, config_hash: str):
                     mode="0755", user="root", group="root")
     _put("Write the Ray env file (root only: it may hold secrets)",
          render.env_file(node), f"{project_dir}/{render.ENV_FILE}", "0600")
-    _put("Write the node's compose file",
-         render.compose_file(node, config_hash), f"{project_dir}/{node.compose_file}", "0644")
+    _put("Write the node's compose file (root only: its environment may hold secrets)",
+         render.compose_file(node, config_hash), f"{project_dir}/{node.compose_file}", "0600")
     _put("Write the Serve health application",
          render.health_app_source(), f"{serve_dir}/{render.HEALTH_APP}", "0644")
     if node.role == "head":
