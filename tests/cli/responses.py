@@ -27,6 +27,7 @@ DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
 DISTRIBUTION = "ls -pdL *-release"  # pyinfra.facts.server.LinuxDistribution
 ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
 RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
+FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"  # what AptRelease prints when the fetch fails
 
 # -- what a Debian 12 host says ---------------------------------------------
 
