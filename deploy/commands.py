@@ -4,6 +4,16 @@ import shlex
 
 COMPOSE_V2 = "docker compose"
 COMPOSE_V1 = "docker-compose"
+# `up --wait-timeout` came with Compose 2.17.0; `--wait` alone (2.2) can wait forever.
+COMPOSE_WAIT_TIMEOUT_SINCE = (2, 17)
+
+
+def compose_waits(cli: str, version: str | None) -> bool:
+    """Whether this Compose can bound `up --wait` itself (v2 from 2.17)."""
+    if cli != COMPOSE_V2 or not version:
+        return False
+    parts = [int(part) for part in version.split("-")[0].split(".")[:2] if part.isdigit()]
+    return tuple(parts) >= COMPOSE_WAIT_TIMEOUT_SINCE
 
 
 def ray_start_args(node) -> list[str]:
@@ -43,10 +53,15 @@ def compose(cli: str, project_dir: str, compose_file: str, project: str, *action
     return f"cd {shlex.quote(project_dir)} && {shlex.join(parts)}"
 
 
-def compose_up(cli, node) -> str:
+def compose_up(cli, node, version: str | None = None) -> str:
+    """`up -d`; with a Compose that bounds it, also `--wait` up to ray_head_start_timeout_s
+    (otherwise the node's healthy wait, wait_healthy, is the bound)."""
+    action = ["up", "-d", "--remove-orphans"]
+    if compose_waits(cli, version):
+        action += ["--wait", "--wait-timeout", str(int(node.settings["ray_head_start_timeout_s"]))]
     return compose(
         cli, node.settings["ray_project_dir"], node.compose_file,
-        node.settings["ray_compose_project"], "up", "-d", "--remove-orphans",
+        node.settings["ray_compose_project"], *action,
         profile="ray" if node.role == "head" else None,
     )
 

@@ -12,9 +12,15 @@ DOCKER_DEFAULTS = {
     # "docker" = Docker's official apt repository; "distro" = the distribution's
     # own docker.io + Compose packages.
     "docker_install_source": "docker",
-    # Pin for docker-ce / docker-ce-cli (e.g. "5:27.3.1-1~debian.12~bookworm"); "" = newest.
+    # Pin for the packages in docker_pinned_packages (e.g. "5:27.3.1-1~debian.12~bookworm"); "" = newest.
     "docker_version": "",
+    # Which of docker_official_packages docker_version pins (["docker.io"] for a Debian-built mirror).
+    "docker_pinned_packages": ["docker-ce", "docker-ce-cli"],
+    # The repository in Docker's layout: <url>/<debian|ubuntu>/gpg and .../dists/<codename>/stable.
     "docker_apt_url": "https://download.docker.com/linux",
+    # Primary key fingerprint the key at <docker_apt_url>/<distro>/gpg must have
+    # before apt trusts it (Docker's own release key by default).
+    "docker_apt_key_fingerprint": "9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
     "docker_official_packages": [
         "docker-ce",
         "docker-ce-cli",
@@ -113,6 +119,8 @@ GPU_DEFAULTS = {
     # Pin for nvidia-container-toolkit (e.g. "1.17.3-1"); "" = newest.
     "gpu_toolkit_version": "",
     "gpu_toolkit_apt_url": "https://nvidia.github.io/libnvidia-container",
+    # Primary key fingerprint the key at <gpu_toolkit_apt_url>/gpgkey must have (NVIDIA's).
+    "gpu_toolkit_key_fingerprint": "C95B321B61E88C1809C4F759DDCAE044F796ECB0",
 }
 
 # ---------------------------------------------------------------------------

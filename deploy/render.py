@@ -68,13 +68,46 @@ def env_file(node: Node) -> str:
         "RAY_USAGE_STATS_ENABLED=0",
         f"PYTHONPATH={CONTAINER_SERVE_DIR}",
     ]
-    if s["ray_env"]:
-        lines += ["", "# --- Extra environment from ray_env --------------------------------------"]
-        lines += [f"{key}={value}" for key, value in s["ray_env"].items()]
-    if node.secret_env:
-        lines += ["", "# --- Secrets (ray_secret_env, from the control machine's environment) ---"]
-        lines += [f"{key}={value}" for key, value in sorted(node.secret_env.items())]
+    if s["ray_env"] or node.secret_env:
+        lines += [
+            "",
+            "# ray_env and ray_secret_env are in the compose file's environment: mapping,",
+            "# which Compose v1 and v2 read alike whatever the values hold.",
+        ]
     return "\n".join(lines) + "\n"
+
+
+class DoubleQuoted(str):
+    """A string YAML writes double-quoted: never read back as a number, bool or null."""
+
+
+class ComposeDumper(yaml.SafeDumper):
+    """yaml.safe_dump, with DoubleQuoted values written in double quotes."""
+
+
+ComposeDumper.add_representer(
+    DoubleQuoted, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"'),
+)
+
+
+def container_environment(node: Node) -> dict[str, str]:
+    """ray_env, then the secrets (ray_secret_env's values): what the container must see."""
+    environment = {str(key): str(value) for key, value in node.settings["ray_env"].items()}
+    environment.update(sorted(node.secret_env.items()))
+    return environment
+
+
+def compose_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The compose file's `environment:` mapping for these exact values.
+
+    Compose v1 (python-dotenv) and v2 (compose-go) parse env files differently
+    (quotes, `#`, `$`, backslashes), but read a YAML mapping alike: YAML escapes
+    what needs escaping (yaml.safe_dump) and both turn `$$` back into `$` after
+    interpolating the file. Each value is double-quoted: unquoted, `1e3` is a
+    string to v1 (YAML 1.1) but the number 1000 to v2 (YAML 1.2). Newlines and
+    NUL are refused in validation.
+    """
+    return {key: DoubleQuoted(value.replace("$", "$$")) for key, value in environment.items()}
 
 
 def shm_size_mb(settings: dict) -> int:
@@ -118,13 +151,16 @@ def _service(node: Node, config_hash: str) -> dict:
             HASH_LABEL: config_hash,
         },
     }
+    environment = compose_environment(container_environment(node))
     if node.gpus and node.gpu_mode == "runtime":
         service["runtime"] = "nvidia"
-        service["environment"] = {"NVIDIA_VISIBLE_DEVICES": "all"}
+        environment = {"NVIDIA_VISIBLE_DEVICES": "all", **environment}
     elif node.gpus:
         service["deploy"] = {"resources": {"reservations": {"devices": [
             {"driver": "nvidia", "count": node.gpus, "capabilities": ["gpu"]},
         ]}}}
+    if environment:
+        service["environment"] = environment
     if node.role == "head":
         service["profiles"] = ["ray"]
     return service
@@ -134,7 +170,7 @@ def compose_file(node: Node, config_hash: str) -> str:
     name = "ray-head" if node.role == "head" else "ray-worker"
     document = {"services": {name: _service(node, config_hash)}}
     header = "# Managed by the seedcore deploy; edits here are overwritten.\n"
-    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    return header + yaml.dump(document, Dumper=ComposeDumper, sort_keys=False, default_flow_style=False)
 
 
 def config_hash(node: Node, head_hash: str = "") -> str:

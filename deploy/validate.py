@@ -126,6 +126,7 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
             f"host {host_name}: docker_registry_login {login} needs the password in "
             f"${s['docker_registry_password_env']} (docker_registry_password_env): export it first"
         )
+    problems += [f"host {host_name}: {line}" for line in check_apt_keys(s)]
     problems += check_serve_applications(host_name, s)
     return problems
 
@@ -273,6 +274,26 @@ def check_serve_applications(host_name: str, s: dict) -> list[str]:
             )
         else:
             routes[route] = f"serve_applications[{index}]"
+    return problems
+
+
+def check_apt_keys(s: dict) -> list[str]:
+    """The expected repository key fingerprints, and a docker_version pin that pins something."""
+    problems = []
+    for key in ("docker_apt_key_fingerprint", "gpu_toolkit_key_fingerprint"):
+        value = s[key]
+        if isinstance(value, str) and not re.fullmatch(r"[0-9A-Fa-f]{40}", "".join(value.split())):
+            problems.append(
+                f"{key}={value!r} is not a key fingerprint: give the 40 hex digits of the "
+                "repository key's primary key (gpg --show-keys --with-colons, its fpr line)"
+            )
+    pinned, official = s["docker_pinned_packages"], s["docker_official_packages"]
+    if s["docker_version"] and isinstance(pinned, list) and isinstance(official, list):
+        if not set(pinned) & set(official):
+            problems.append(
+                f"docker_version={s['docker_version']!r} pins none of docker_official_packages: "
+                "list the packages it pins in docker_pinned_packages"
+            )
     return problems
 
 

@@ -8,7 +8,7 @@ from pyinfra import host
 from pyinfra.api import operation
 
 from deploy import commands
-from deploy.facts.docker import ComposeCli, ImageId, ProjectContainers
+from deploy.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
 from deploy.facts.host import FileText
 from deploy.topology import Node
 
@@ -214,7 +214,7 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
             "in this run; fix it and run the deploy again"
         )
         return
-    yield commands.compose_up(compose_cli(compose_default), node)
+    yield commands.compose_up(compose_cli(compose_default), node, host.get_fact(ComposeVersion))
 
 
 @operation()

@@ -25,8 +25,9 @@ def render_project(node: Node, config_hash: str):
                     mode="0755", user="root", group="root")
     secret_files.root_only_file(name="Write the Ray env file (root only: it may hold secrets)",
                                 text=render.env_file(node), dest=f"{project_dir}/{render.ENV_FILE}")
-    _put("Write the node's compose file",
-         render.compose_file(node, config_hash), f"{project_dir}/{node.compose_file}", "0644")
+    secret_files.root_only_file(name="Write the node's compose file (root only: it may hold secrets)",
+                                text=render.compose_file(node, config_hash),
+                                dest=f"{project_dir}/{node.compose_file}")
     _put("Write the Serve health application",
          render.health_app_source(), f"{serve_dir}/{render.HEALTH_APP}", "0644")
     if node.role == "head":

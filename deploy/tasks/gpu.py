@@ -1,19 +1,25 @@
 """GPU hosts: NVIDIA's container toolkit and its Docker runtime.
 
 The driver itself is the host's own (checked in preflight, never installed
-here). daemon.json is rendered with the same runtime entry `nvidia-ctk`
-writes, so a re-run leaves it alone; `nvidia-ctk` runs only if the entry is
-missing, and Docker restarts only when that changed the file.
+here). NVIDIA's repository goes through the same signed path as Docker's:
+its key is checked against gpu_toolkit_key_fingerprint before apt trusts it,
+and `apt-get update` stops the host when the signature does not verify.
+daemon.json is rendered with the same runtime entry `nvidia-ctk` writes, so a
+re-run leaves it alone; `nvidia-ctk` runs only if the entry is missing, and
+Docker restarts only when that changed the file.
 """
 
+from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.deb import DebArch
 from pyinfra.operations import apt, systemd
 
 from deploy.defaults import GPU_DEFAULTS
+from deploy.families import host_family
 from deploy.operations import gpu
-from deploy.tasks.docker import apt_signing_key
+from deploy.signed_apt import KEYRING_DIR
 
-KEYRING = "/etc/apt/keyrings/nvidia-container-toolkit.asc"
+KEYRING = f"{KEYRING_DIR}/nvidia-container-toolkit.gpg"
 
 
 def toolkit_packages(settings: dict) -> list[str]:
@@ -21,24 +27,23 @@ def toolkit_packages(settings: dict) -> list[str]:
     return [f"nvidia-container-toolkit={version}" if version else "nvidia-container-toolkit"]
 
 
-def toolkit_source(settings: dict) -> str:
-    url = settings["gpu_toolkit_apt_url"]
-    return f"deb [signed-by={KEYRING}] {url}/stable/deb/$(ARCH) /"
+def toolkit_uri(settings: dict, arch: str) -> str:
+    """NVIDIA's repository is flat: one directory per architecture, suite "/"."""
+    return f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/stable/deb/{arch}"
 
 
 @deploy("Install the NVIDIA container runtime", data_defaults=GPU_DEFAULTS)
 def install_nvidia_runtime(settings: dict):
-    apt_signing_key("NVIDIA's container toolkit signing key", f"{settings['gpu_toolkit_apt_url']}/gpgkey",
-                    KEYRING)
-    repository = apt.repo(
-        name="Add NVIDIA's container toolkit repository, signed by its key",
-        src=toolkit_source(settings),
-        filename="nvidia-container-toolkit",
+    packages = toolkit_packages(settings)
+    host_family(host).signed_repository(
+        "NVIDIA's container toolkit", "nvidia-container-toolkit",
+        f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/gpgkey", KEYRING,
+        settings["gpu_toolkit_key_fingerprint"], "gpu_toolkit_key_fingerprint", "gpu_toolkit_apt_url",
+        toolkit_uri(settings, host.get_fact(DebArch) or "amd64"), ["/"], [], packages,
     )
-    apt.update(name="Refresh apt after adding NVIDIA's repository", _if=repository.did_change)
     apt.packages(
         name="Install the NVIDIA container toolkit",
-        packages=toolkit_packages(settings),
+        packages=packages,
         allow_downgrades=bool(settings["gpu_toolkit_version"]),
     )
     runtime = gpu.nvidia_runtime_configured(name="Register the NVIDIA runtime with Docker")

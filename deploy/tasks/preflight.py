@@ -7,13 +7,12 @@ hosts, so one run reports every problem and no host is touched if any.
 import time
 
 from pyinfra import logger
-from pyinfra.facts.server import LinuxDistribution
 
 from deploy.facts.docker import DockerEngine, ImageId, ProjectContainers
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts
+from deploy.families import family_problems
 from deploy.gpu import gpu_count_problem
-from deploy.tasks.docker import unsupported_distro_problem
 from deploy.topology import is_gpu_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
 
@@ -53,14 +52,13 @@ def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str])
 def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     """Every problem of one host, each line naming it."""
     role = role_of(host)
-    # These two name the host themselves.
+    # This one names the host itself.
     named = []
     if is_gpu_host(host):
         named.append(gpu_count_problem(host.name, host.get_fact(NvidiaGpus), settings["gpu_count"]))
-    if settings["docker_install_source"] == "docker":
-        named.append(unsupported_distro_problem(host.name, host.get_fact(LinuxDistribution)))
     engine = host.get_fact(DockerEngine)
     problems = []
+    problems += family_problems(host, settings)
     if engine["installed"] and not engine["running"] and not allow_docker_down:
         problems.append(
             "Docker is installed but not answering: check `systemctl status docker` "

@@ -26,6 +26,8 @@ SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
 DISTRIBUTION = "ls -pdL *-release"  # pyinfra.facts.server.LinuxDistribution
 ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
+RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
+FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"  # what AptRelease prints when the fetch fails
 
 # -- what a Debian 12 host says ---------------------------------------------
 
@@ -42,6 +44,18 @@ DEBIAN_12_RELEASE = [
     'SUPPORT_URL="https://www.debian.org/support"',
     'BUG_REPORT_URL="https://bugs.debian.org/"',
     "---",
+]
+
+# The Release file of Docker's repository for bookworm, as AptRelease reads it (head of it).
+DOCKER_BOOKWORM_RELEASE = [
+    "Origin: Docker",
+    "Label: Docker CE",
+    "Suite: bookworm",
+    "Codename: bookworm",
+    "Architectures: amd64 arm64 armhf ppc64el s390x",
+    "Components: stable",
+    "Description: Docker CE packages for Debian bookworm",
+    "Date: Thu, 14 Nov 2024 10:02:35 +0000",
 ]
 
 SSHD_PID = 612
@@ -79,6 +93,7 @@ def bare_debian12(**overrides) -> dict:
         COMPOSE_CLI: "none",
         DISTRIBUTION: DEBIAN_12_RELEASE,
         ARCH: "amd64",
+        RELEASE: DOCKER_BOOKWORM_RELEASE,
         DISK: "51200",
         LISTENING: listening(SSHD),
         NVIDIA_SMI: "NO_NVIDIA_SMI",

@@ -17,8 +17,9 @@ ALL = {HEAD, *WORKERS}
 
 # The install, in the order the table must list it: (operation, hosts changed).
 OFFICIAL_INSTALL = [
-    ("Download Docker's apt signing key", ALL),
+    ("Fetch Docker's apt signing key and check its fingerprint", ALL),
     ("Add Docker's apt repository, signed by its key", ALL),
+    ("Refresh apt, stopping if Docker's apt repository's signature does not verify", ALL),
     ("Install Docker from Docker's apt repository", ALL),
     ("Write /etc/docker/daemon.json", ALL),
     ("Enable and start Docker", ALL),
@@ -72,9 +73,9 @@ def test_official_repository_install_listed_in_order(official):
 
 def test_official_repository_refresh_and_restart_follow_their_triggers(official):
     _, run = official
-    # apt is refreshed once the repository is added; Docker restarts once its
-    # packages or daemon.json changed: conditional on those, on every host.
-    assert run.row("Refresh apt after adding Docker's repository").conditional == ALL
+    # Docker is not installed yet, so apt is refreshed whatever the key and source do;
+    # Docker restarts once its packages or daemon.json changed: conditional on those.
+    assert run.changed("Refresh apt, stopping if Docker's apt repository's signature") == ALL
     assert run.row("Restart Docker because its packages or daemon.json changed").conditional == ALL
 
 
@@ -97,11 +98,14 @@ def test_official_repository_source_key_and_packages(official):
             "Suites:", "bookworm",
             "Components:", "stable",
             "Architectures:", "amd64",
-            "Signed-By:", "/etc/apt/keyrings/docker.asc",
+            "Signed-By:", "/etc/apt/keyrings/docker.gpg",
         ], source
         shell = "\n".join(prepared.shell(host))
-        assert "https://download.docker.com/linux/debian/gpg" in shell
-        assert "/etc/apt/keyrings/docker.asc" in shell
+        # The key is fetched, checked against Docker's fingerprint, then stored alone.
+        assert ("/usr/lib/apt/apt-helper download-file https://download.docker.com/linux/debian/gpg "
+                '"$tmp/key"') in shell
+        assert ('case " $found " in *" 9DC858229FC7DD38854AE2D88D81803C0EBFCD88 "*) ;; ') in shell
+        assert 'install -D -m 0644 "$tmp/keyring" /etc/apt/keyrings/docker.gpg' in shell
         assert "install docker-ce docker-ce-cli containerd.io docker-compose-plugin" in shell
         # The official packages bring Compose v2, which starts the node.
         assert "docker compose -f" in shell and "docker-compose -f" not in shell

@@ -24,7 +24,7 @@ CPU_HOSTS = {HEAD, CPU_WORKER}
 GPU_IMAGE = "registry.example.com/seedcore/ray:2.20.0-gpu"
 
 NVIDIA_STEPS = [
-    "Download NVIDIA's container toolkit signing key",
+    "Fetch NVIDIA's container toolkit signing key and check its fingerprint",
     "Add NVIDIA's container toolkit repository, signed by its key",
     "Install the NVIDIA container toolkit",
     "Register the NVIDIA runtime with Docker",
@@ -64,7 +64,8 @@ def test_nvidia_toolkit_and_runtime_on_the_gpu_host(mixed):
     assert run.code == 0, run.describe()
     for step in NVIDIA_STEPS:
         assert run.changed(step) == {GPU}, f"{step}:\n{run.describe()}"
-    assert run.row("Refresh apt after adding NVIDIA's repository").conditional == {GPU}
+    # The toolkit is not installed yet: apt is refreshed, its signature checked.
+    assert run.changed("Refresh apt, stopping if NVIDIA's container toolkit repository's") == {GPU}
     assert run.row("Restart Docker because nvidia-ctk changed daemon.json").conditional == {GPU}
     # Docker first, then NVIDIA's runtime for it.
     operations = run.operations()
@@ -109,9 +110,17 @@ def test_gpu_host_compose_file_requests_its_gpus(prepared):
 
 def test_gpu_host_toolkit_repository_and_runtime_commands(prepared):
     shell = "\n".join(prepared.shell(GPU))
-    assert "https://nvidia.github.io/libnvidia-container/gpgkey" in shell
-    assert ("deb [signed-by=/etc/apt/keyrings/nvidia-container-toolkit.asc] "
-            "https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /") in shell
+    assert ("/usr/lib/apt/apt-helper download-file https://nvidia.github.io/libnvidia-container/gpgkey "
+            '"$tmp/key"') in shell
+    assert 'case " $found " in *" C95B321B61E88C1809C4F759DDCAE044F796ECB0 "*) ;; ' in shell
+    source = prepared.uploads(GPU)["/etc/apt/sources.list.d/nvidia-container-toolkit.sources"]
+    assert source.splitlines() == [
+        "Types: deb",
+        "URIs: https://nvidia.github.io/libnvidia-container/stable/deb/amd64",
+        "Suites: /",
+        "Architectures: amd64",
+        "Signed-By: /etc/apt/keyrings/nvidia-container-toolkit.gpg",
+    ]
     assert "install nvidia-container-toolkit" in shell
     assert "nvidia-ctk runtime configure --runtime=docker" in shell
     assert f"docker pull {GPU_IMAGE}" in shell

@@ -112,14 +112,20 @@ ROCKY_9_RELEASE = [
 ]
 
 
-def test_docker_repository_on_an_unsupported_distribution(deployment):
-    deployment.head()
-    worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE))
-    run = deployment.dry()
-    assert run.code != 0, run.describe()
-    assert not run.has_change_table and not run.started_operations, run.describe()
-    assert (f"host {worker}: docker_install_source='docker' supports Debian and Ubuntu, not rocky: "
-            "use docker_install_source='distro'") in run.output
+ROCKY_LINE = (
+    "rocky 9.3 is not served: the deploy installs with apt and serves the Debian family "
+    "(Debian 12 and 13, Ubuntu 22.04 and 24.04); move the node to such a host or take this "
+    "host out of the inventory"
+)
+
+
+@pytest.mark.parametrize("source", ["docker", "distro"])
+def test_a_host_without_apt_is_refused_before_any_change(deployment, source):
+    deployment.head(docker_install_source=source)
+    worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE),
+                               docker_install_source=source)
+    lines = assert_refused(deployment.dry(), deployment.path)
+    assert lines == [f"{deployment.path}: host {worker}: {ROCKY_LINE}"]
 
 
 def test_unsupported_distribution_is_a_preflight_problem(deployment):
@@ -128,7 +134,7 @@ def test_unsupported_distribution_is_a_preflight_problem(deployment):
     run = deployment.dry()
     lines = assert_refused(run, deployment.path)
     assert "Traceback" not in run.output
-    problem_line(lines, deployment.path, f"host {worker}: ", "docker_install_source")
+    problem_line(lines, deployment.path, f"host {worker}: {ROCKY_LINE}")
     problem_line(lines, deployment.path, "host @fake/head-1: only 900 MiB free")
 
 
@@ -140,7 +146,7 @@ def test_a_gpu_and_distribution_problem_do_not_hide_the_hosts_other_problems(dep
     )))
     lines = assert_refused(deployment.dry(), deployment.path)
     problem_line(lines, deployment.path, f"host {gpu} is in group gpu but has no working NVIDIA driver")
-    problem_line(lines, deployment.path, f"host {gpu}: docker_install_source='docker' supports")
+    problem_line(lines, deployment.path, f"host {gpu}: rocky 9.3 is not served: the deploy installs with apt")
     problem_line(lines, deployment.path, f"host {gpu}: port 8080 (ray_metrics_export_port)")
     problem_line(lines, deployment.path, f"host {gpu}: only 900 MiB free")
     assert len(lines) == 4, lines

@@ -38,10 +38,10 @@ def secret_run(tmp_path, monkeypatch):
 
 # Each flag, and what shows that it took effect in the same output.
 FLAGS = {
-    "diff": (["--diff"], "Will create /opt/seedcore/docker-compose.yml"),
+    "diff": (["--diff"], "Will create /opt/seedcore/serve/serve.yaml"),
     "vv": (["-vv"], ">>> mkdir -m 0700 /tmp/seedcore-"),
     "debug": (["--debug"], "[fake] simulating put_file on @fake/head-1: /tmp/seedcore-"),
-    "all": (["--diff", "-vv", "--debug"], "Will create /opt/seedcore/docker-compose.yml"),
+    "all": (["--diff", "-vv", "--debug"], "Will create /opt/seedcore/serve/serve.yaml"),
 }
 
 

@@ -6,7 +6,7 @@ import yaml
 
 from deploy import gpu, render, validate
 from deploy.commands import ray_start_args
-from deploy.tasks.gpu import toolkit_packages, toolkit_source
+from deploy.tasks.gpu import toolkit_packages, toolkit_uri
 from tests.harness import make_node, make_settings
 
 
@@ -81,12 +81,9 @@ def test_gpu_image_on_a_cpu_host_is_refused():
     assert validate.check_cpu_image("cpu-1", make_settings({"ray_image": "reg/ray:2.20.0"})) == []
 
 
-def test_toolkit_source_is_signed_and_the_version_pinned_when_set():
+def test_toolkit_repository_is_flat_per_architecture_and_the_version_pinned_when_set():
     settings = make_settings()
-    assert toolkit_source(settings) == (
-        "deb [signed-by=/etc/apt/keyrings/nvidia-container-toolkit.asc] "
-        "https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /"
-    )
+    assert toolkit_uri(settings, "arm64") == "https://nvidia.github.io/libnvidia-container/stable/deb/arm64"
     assert toolkit_packages(settings) == ["nvidia-container-toolkit"]
     pinned = make_settings({"gpu_toolkit_version": "1.17.3-1"})
     assert toolkit_packages(pinned) == ["nvidia-container-toolkit=1.17.3-1"]

@@ -295,8 +295,8 @@ BUILDERS_COVERED = {
     "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers", "pull",
     "wait_healthy", "serve_deploy", "refuse", "archive_containers", "drain_worker", "serve_route_check",
     "registry_login", "private_dir_created", "root_only_installed",
-    # Integers only, and an argument list for YAML (never a shell):
-    "ports_free", "ray_start_args",
+    # Integers only, an argument list for YAML (never a shell), a version test:
+    "ports_free", "ray_start_args", "compose_waits",
 }
 
 

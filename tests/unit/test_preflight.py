@@ -7,6 +7,9 @@ HEAD_ID = "3f1c9a7e5b2d4c6a8e0f1b3d5c7e9a1b2c4d6e8f0a1b3c5d7e9f1a2b3c4d5e6f"
 OTHER_ID = "77aa" * 16
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
 RUNNING = {"installed": True, "running": True, "version": "27.3.1"}
+DOCKER_BOOKWORM = "url=https://download.docker.com/linux/debian/dists/bookworm/Release"
+RELEASE = {"fetched": True, "codename": "bookworm", "suite": "bookworm",
+           "architectures": ["amd64", "arm64"], "components": ["stable"]}
 
 
 def _container(cid=HEAD_ID, name="seedcore-ray-head"):
@@ -23,6 +26,8 @@ def _host(groups=("ray_head",), **facts):
         "ImageId": {f"image={IMAGE}": "sha256:7c3e"},
         "LinuxDistribution": {"name": "Debian", "major": 12, "minor": None,
                               "release_meta": {"ID": "debian", "VERSION_CODENAME": "bookworm"}},
+        "DebArch": "amd64",
+        "AptRelease": {DOCKER_BOOKWORM: RELEASE},
     }
     base.update(facts)
     return FakeHost(name="head-1" if "ray_head" in groups else "worker-1", groups=groups, facts=base)
@@ -98,14 +103,55 @@ def test_foreign_port_holders_lists_every_holder():
     assert [p.split(" is held by ")[1].split(",")[0] for p in problems] == ["a (pid 1)", "b (pid 2)"]
 
 
-def test_docker_repository_on_an_unsupported_distribution_is_a_preflight_problem():
+def test_a_host_without_apt_is_refused_whatever_the_install_source():
     rocky = {"name": "Rocky Linux", "major": 9, "minor": 4,
-             "release_meta": {"ID": "rocky", "VERSION_CODENAME": ""}}
-    host = _host(LinuxDistribution=rocky)
+             "release_meta": {"ID": "rocky", "ID_LIKE": "rhel centos fedora", "VERSION_ID": "9.4"}}
+    line = (
+        "host head-1: rocky 9.4 is not served: the deploy installs with apt and serves the Debian "
+        "family (Debian 12 and 13, Ubuntu 22.04 and 24.04); move the node to such a host or take "
+        "this host out of the inventory"
+    )
+    for source in ("docker", "distro"):
+        host = _host(LinuxDistribution=rocky)
+        assert host_problems(host, make_settings({"docker_install_source": source}),
+                             allow_docker_down=False) == [line]
+
+
+def test_docker_repository_on_a_debian_derivative_outside_its_layout():
+    mint = {"name": "Linux Mint", "major": 21, "minor": None,
+            "release_meta": {"ID": "linuxmint", "ID_LIKE": "ubuntu debian", "VERSION_CODENAME": "vera"}}
+    host = _host(LinuxDistribution=mint)
     assert host_problems(host, make_settings(), allow_docker_down=False) == [
-        "host head-1: docker_install_source='docker' supports Debian and Ubuntu, not rocky: "
+        "host head-1: docker_install_source='docker' supports Debian and Ubuntu, not linuxmint: "
         "use docker_install_source='distro'"
     ]
+    assert host_problems(host, make_settings({"docker_install_source": "distro"}),
+                         allow_docker_down=False) == []
+
+
+def test_a_codename_the_repository_does_not_carry():
+    trixie = {"name": "Debian", "major": 13, "minor": None,
+              "release_meta": {"ID": "debian", "VERSION_CODENAME": "trixie"}}
+    missing = {"fetched": False, "error": "Failed to fetch http://mirror.lab:8080/debian/dists/"
+               "trixie/Release  404  File not found [IP: 10.0.0.2 8080]"}
+    host = _host(LinuxDistribution=trixie,
+                 AptRelease={"url=http://mirror.lab:8080/debian/dists/trixie/Release": missing})
+    settings = make_settings({"docker_apt_url": "http://mirror.lab:8080/"})
+    assert host_problems(host, settings, allow_docker_down=False) == [
+        "host head-1: docker_apt_url http://mirror.lab:8080/debian does not carry debian trixie: "
+        "http://mirror.lab:8080/debian/dists/trixie/Release could not be fetched (Failed to fetch "
+        "http://mirror.lab:8080/debian/dists/trixie/Release  404  File not found [IP: 10.0.0.2 8080]); "
+        "point docker_apt_url at a mirror that carries it, or use docker_install_source='distro'"
+    ]
+
+
+def test_an_architecture_the_mirror_lacks():
+    host = _host(DebArch="arm64", AptRelease={DOCKER_BOOKWORM: {**RELEASE, "architectures": ["amd64"]}})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host head-1: docker_apt_url https://download.docker.com/linux/debian carries bookworm for "
+        "amd64, not for this host's arm64: add arm64 to the mirror, or use docker_install_source='distro'"
+    ]
+    # The distribution's own packages need no such repository.
     assert host_problems(host, make_settings({"docker_install_source": "distro"}),
                          allow_docker_down=False) == []
 
@@ -130,8 +176,9 @@ def test_every_problem_of_a_host_is_listed():
     assert host_problems(host, make_settings(), allow_docker_down=False) == [
         "host worker-1 is in group gpu but has no working NVIDIA driver (nvidia-smi not found): "
         "install the driver (nvidia-smi must answer) or take the host out of the gpu group",
-        "host worker-1: docker_install_source='docker' supports Debian and Ubuntu, not rocky: "
-        "use docker_install_source='distro'",
+        "host worker-1: rocky is not served: the deploy installs with apt and serves the Debian "
+        "family (Debian 12 and 13, Ubuntu 22.04 and 24.04); move the node to such a host or take "
+        "this host out of the inventory",
         "host worker-1: port 8080 (ray_metrics_export_port) is held by java (pid 2002), "
         "not by a seedcore container: stop it, or move ray_metrics_export_port to a free port",
         "host worker-1: only 100 MiB free under /var/lib/docker, 8192 MiB needed for the images: "

@@ -112,12 +112,65 @@ def test_dashboard_metrics_port_is_not_the_metrics_export_port(head_node):
     assert env["DASHBOARD_METRIC_PORT"] != str(head_node.settings["ray_metrics_export_port"])
 
 
-def test_extra_ray_env_comes_last():
-    node = make_node(settings={"ray_env": {"HF_HOME": "/data/hf", "OMP_NUM_THREADS": "4"}})
+def test_ray_env_and_secrets_are_in_the_compose_environment_not_the_env_file():
+    node = make_node(settings={"ray_env": {"HF_HOME": "/data/hf", "OMP_NUM_THREADS": 4}})
+    node = type(node)(**{**node.__dict__, "secret_env": {"DB_PASSWORD": "s3cr$t"}})
     text = render.env_file(node)
-    assert _env_lines(text)[-2:] == ["HF_HOME=/data/hf", "OMP_NUM_THREADS=4"]
-    assert "Extra environment from ray_env" in text
-    assert "Extra environment" not in render.env_file(make_node())
+    assert "HF_HOME" not in text and "s3cr" not in text
+    assert text.endswith(
+        "# ray_env and ray_secret_env are in the compose file's environment: mapping,\n"
+        "# which Compose v1 and v2 read alike whatever the values hold.\n"
+    )
+    assert _service(node)["environment"] == {
+        "HF_HOME": "/data/hf", "OMP_NUM_THREADS": "4", "DB_PASSWORD": "s3cr$$t",
+    }
+    assert "ray_env and ray_secret_env" not in render.env_file(make_node())
+    assert "environment" not in _service(make_node())
+
+
+# Values Compose v1 (1.29.2) and v2 (2.26.1) were seen to give a container byte
+# for byte as written here, from this exact YAML (docker-compose up, env -0).
+AWKWARD = {
+    "SPACES": "two  words  ",
+    "HASH": "a #not-comment",
+    "QUOTES": "it's \"quoted\"",
+    "DOLLAR": "$HOME ${USER} $$ $",
+    "EQ": "a=b=c",
+    "BACKSLASH": "C:\\path\\n \\",
+    "UNICODE": "naïve 日本 🚀",
+    "FLOAT": "1e3",
+    "YES": "yes",
+    "EMPTY": "",
+}
+AWKWARD_YAML = """\
+    environment:
+      SPACES: "two  words  "
+      HASH: "a #not-comment"
+      QUOTES: "it's \\"quoted\\""
+      DOLLAR: "$$HOME $${USER} $$$$ $$"
+      EQ: "a=b=c"
+      BACKSLASH: "C:\\\\path\\\\n \\\\"
+      UNICODE: "na\\xEFve \\u65E5\\u672C \\U0001F680"
+      FLOAT: "1e3"
+      'YES': "yes"
+      EMPTY: ""
+"""
+
+
+def test_awkward_values_are_written_double_quoted_with_dollars_doubled():
+    node = make_node(settings={"ray_env": AWKWARD})
+    text = render.compose_file(node, "0123456789abcdef")
+    start = text.index("    environment:\n")
+    assert text[start:start + len(AWKWARD_YAML)] == AWKWARD_YAML
+    # Read back as YAML and unescaped as Compose does, the values are what was asked.
+    environment = _service(node)["environment"]
+    assert {key: value.replace("$$", "$") for key, value in environment.items()} == AWKWARD
+
+
+def test_gpu_runtime_mode_keeps_its_variable_beside_ray_env():
+    node = make_node(settings={"ray_env": {"A": "1"}})
+    node = type(node)(**{**node.__dict__, "gpus": 2, "gpu_mode": "runtime"})
+    assert _service(node)["environment"] == {"NVIDIA_VISIBLE_DEVICES": "all", "A": "1"}
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ import socket
 from pyinfra.api import Inventory
 
 from deploy import render
+from deploy.families.debian import official_package_list
 from deploy.plan import plan_for
-from deploy.tasks.docker import official_package_list
 from deploy.tasks.lifecycle import compose_default
 from deploy.topology import node_address, node_for, role_of, settings_for
 from tests.harness import FakeHost, make_settings

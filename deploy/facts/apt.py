@@ -1,0 +1,74 @@
+"""Facts about apt repositories: the keys in a keyring, and what a
+repository's Release file says it carries."""
+
+import shlex
+
+from pyinfra.api import FactBase
+
+from deploy.signed_apt import APT_HELPER, primary_fingerprints
+
+FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"
+
+
+class KeyringFingerprints(FactBase):
+    """
+    The primary key fingerprints in an apt keyring file; empty when the file is
+    absent or gpg is not installed yet.
+
+    + path: the keyring file
+    """
+
+    @staticmethod
+    def default():
+        return []
+
+    def command(self, path: str) -> str:
+        keyring = shlex.quote(path)
+        return (
+            f"if [ -f {keyring} ] && command -v gpg >/dev/null 2>&1; then "
+            f"gpg --batch --show-keys --with-colons {keyring} 2>/dev/null; fi; true"
+        )
+
+    def process(self, output):
+        return primary_fingerprints(list(output))
+
+
+class AptRelease(FactBase):
+    """
+    What a repository's ``Release`` file says, fetched on the host itself with
+    apt's ``apt-helper`` (through the host's apt proxy settings, as apt would).
+
+    Returns ``{"fetched": True, "codename": str, "suite": str,
+    "architectures": [str], "components": [str]}``, or ``{"fetched": False,
+    "error": str}`` with apt's own error when the file cannot be fetched.
+
+    + url: the Release file's URL (``<repository>/dists/<codename>/Release``)
+    """
+
+    def command(self, url: str) -> str:
+        return (
+            'tmp=$(mktemp -d) || exit 1; '
+            f'if {APT_HELPER} download-file {shlex.quote(url)} "$tmp/Release" >"$tmp/log" 2>&1; '
+            'then cat "$tmp/Release"; '
+            f"else echo \"{FETCH_FAILED} $(grep -m1 '^E: ' \"$tmp/log\" | cut -c4-)\"; fi; "
+            'rm -rf "$tmp"'
+        )
+
+    def process(self, output):
+        lines = list(output)
+        if lines and lines[0].startswith(FETCH_FAILED):
+            error = lines[0][len(FETCH_FAILED):].strip()
+            return {"fetched": False, "error": error or "no answer"}
+        fields = {}
+        for line in lines:
+            if not line or line[0].isspace() or ":" not in line:
+                continue
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip().lower(), value.strip())
+        return {
+            "fetched": True,
+            "codename": fields.get("codename", ""),
+            "suite": fields.get("suite", ""),
+            "architectures": fields.get("architectures", "").split(),
+            "components": fields.get("components", "").split(),
+        }

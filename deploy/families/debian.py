@@ -1,0 +1,157 @@
+"""The Debian family (Debian, Ubuntu): apt, deb822 sources signed by a keyring
+whose fingerprint is checked, and what preflight reads from a repository's
+Release file before any host changes."""
+
+from pyinfra import host
+from pyinfra.facts.deb import DebArch, DebPackages
+from pyinfra.facts.server import LinuxDistribution
+from pyinfra.operations import apt, files
+from pyinfra.operations.util import any_changed
+
+from deploy.facts.apt import AptRelease
+from deploy.families.os_release import distro_of, id_like
+from deploy.operations import signed_apt as signed_apt_ops
+from deploy.signed_apt import KEYRING_DIR, release_url
+
+SERVES = "the Debian family (Debian 12 and 13, Ubuntu 22.04 and 24.04)"
+# Distributions Docker's repository layout has a directory for.
+DOCKER_LAYOUT = ("debian", "ubuntu")
+DOCKER_KEYRING = f"{KEYRING_DIR}/docker.gpg"
+# Tools the deploy's own facts and checks use on every host; gpg checks the
+# fingerprint of a repository key before apt is told to trust it.
+BASE_PACKAGES = ["ca-certificates", "curl", "gpg", "iproute2", "procps"]
+
+
+def serves(facts: dict) -> bool:
+    distro_id, _ = distro_of(facts)
+    return distro_id in DOCKER_LAYOUT or "debian" in id_like(facts) or "ubuntu" in id_like(facts)
+
+
+def docker_repository_url(settings: dict, distro_id: str) -> str:
+    return f"{settings['docker_apt_url'].rstrip('/')}/{distro_id}"
+
+
+def unsupported_layout_problem(distro_id: str) -> str:
+    return (
+        f"docker_install_source='docker' supports Debian and Ubuntu, "
+        f"not {distro_id or 'an unknown distribution'}: use docker_install_source='distro'"
+    )
+
+
+def release_problems(repo_url: str, distro_id: str, codename: str, arch: str,
+                     release: dict | None) -> list[str]:
+    """Why the repository at `repo_url` cannot serve this host, read from its Release file."""
+    where = release_url(repo_url, codename)
+    if not release or not release["fetched"]:
+        error = (release or {}).get("error") or "no answer"
+        return [
+            f"docker_apt_url {repo_url} does not carry {distro_id} {codename or '(no codename)'}: "
+            f"{where} could not be fetched ({error}); point docker_apt_url at a mirror that "
+            "carries it, or use docker_install_source='distro'"
+        ]
+    if arch not in release["architectures"]:
+        carried = " ".join(release["architectures"]) or "no architecture"
+        return [
+            f"docker_apt_url {repo_url} carries {codename} for {carried}, not for this host's "
+            f"{arch}: add {arch} to the mirror, or use docker_install_source='distro'"
+        ]
+    return []
+
+
+def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
+    """Facts only: the repository Docker comes from carries this host's codename
+    and architecture (its Release file, fetched on the host with apt-helper)."""
+    if settings["docker_install_source"] != "docker":
+        return []
+    distro_id, codename = distro_of(facts)
+    if distro_id not in DOCKER_LAYOUT:
+        return [unsupported_layout_problem(distro_id)]
+    repo_url = docker_repository_url(settings, distro_id)
+    release = host.get_fact(AptRelease, url=release_url(repo_url, codename))
+    return release_problems(repo_url, distro_id, codename, host.get_fact(DebArch) or "amd64", release)
+
+
+def official_package_list(settings: dict) -> list[str]:
+    """docker_official_packages, those in docker_pinned_packages pinned to docker_version when set."""
+    version = settings["docker_version"]
+    pinned = set(settings["docker_pinned_packages"])
+    return [
+        f"{name}={version}" if version and name in pinned else name
+        for name in settings["docker_official_packages"]
+    ]
+
+
+def packages_missing(installed: dict, wanted: list[str]) -> bool:
+    """Whether any of `wanted` ("name" or "name=version") is not installed as asked."""
+    for package in wanted:
+        name, _, version = package.partition("=")
+        versions = installed.get(name) or []
+        if not versions or (version and version not in versions):
+            return True
+    return False
+
+
+def install_base_tools():
+    return apt.packages(
+        name="Install the base tools the deploy uses",
+        packages=BASE_PACKAGES,
+        update=True,
+        cache_time=3600,
+        no_recommends=True,
+    )
+
+
+def signed_repository(what: str, filename: str, key_url: str, keyring: str, fingerprint: str,
+                      fingerprint_key: str, url_key: str, uri: str, suites: list[str],
+                      components: list[str], packages: list[str]):
+    """A deb822 source signed by a keyring whose fingerprint was checked, and a
+    checked `apt-get update` when the key or source changed or a wanted package
+    is not installed yet. A key or signature that does not verify fails the
+    host here, before any package step. Returns the operations that change."""
+    files.directory(name="Create the apt keyrings directory", path=KEYRING_DIR, mode="0755")
+    key = signed_apt_ops.signing_key(
+        name=f"Fetch {what} signing key and check its fingerprint",
+        key_url=key_url, keyring=keyring, fingerprint=fingerprint,
+        fingerprint_key=fingerprint_key, url_key=url_key,
+    )
+    source = apt.sources_file(
+        name=f"Add {what} repository, signed by its key",
+        filename=filename,
+        uris=[uri],
+        suites=suites,
+        components=components,
+        architectures=[host.get_fact(DebArch) or "amd64"],
+        signed_by=keyring,
+    )
+    when = {}
+    if not packages_missing(host.get_fact(DebPackages) or {}, packages):
+        when["_if"] = any_changed(key, source)
+    signed_apt_ops.refreshed(
+        name=f"Refresh apt, stopping if {what} repository's signature does not verify",
+        repo_url=uri, keyring=keyring, fingerprint=fingerprint,
+        fingerprint_key=fingerprint_key, url_key=url_key, **when,
+    )
+    return key, source
+
+
+def install_docker(settings: dict) -> list:
+    """Docker's packages from docker_install_source; returns the operations that change them."""
+    if settings["docker_install_source"] != "docker":
+        return [apt.packages(
+            name="Install Docker from the distribution's packages",
+            packages=settings["docker_distro_packages"],
+            no_recommends=True,
+        )]
+    distro_id, codename = distro_of(host.get_fact(LinuxDistribution))
+    repo_url = docker_repository_url(settings, distro_id)
+    packages = official_package_list(settings)
+    signed_repository(
+        "Docker's apt", "docker", f"{repo_url}/gpg", DOCKER_KEYRING,
+        settings["docker_apt_key_fingerprint"], "docker_apt_key_fingerprint", "docker_apt_url",
+        repo_url, [codename], ["stable"], packages,
+    )
+    return [apt.packages(
+        name="Install Docker from Docker's apt repository",
+        packages=packages,
+        allow_downgrades=bool(settings["docker_version"]),
+    )]

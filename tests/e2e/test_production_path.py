@@ -1,0 +1,101 @@
+"""The production path on the lab: Docker from the lab's signed apt mirror,
+a wrong key refused before Docker is touched, and Compose v1 and v2 giving the
+Ray containers byte for byte the environment asked for.
+
+Written against the lab inventory (inventories/lab.py), which passes the
+mirror as docker_apt_url / docker_apt_key_fingerprint / docker_official_packages.
+"""
+
+import pytest
+
+from tests.e2e import labctl
+
+pytestmark = pytest.mark.e2e
+
+# Values Compose v1 (python-dotenv) and v2 (compose-go) disagree on in an env file.
+AWKWARD = {
+    "SC_SPACES": "two  words  ",
+    "SC_HASH": "a #not-comment",
+    "SC_QUOTES": "it's \"quoted\" 'twice'",
+    "SC_DOLLAR": "$HOME ${USER} $$ $",
+    "SC_EQUALS": "a=b=c",
+    "SC_BACKSLASH": "C:\\path\\n \\",
+    "SC_UNICODE": "naïve 日本 🚀",
+    "SC_FLOAT": "1e3",
+    "SC_EMPTY": "",
+}
+SECRET_VALUE = "p@ss w#rd $ecret \\ 'q' \"dq\" ünï"
+SECRET_SOURCE = "SEEDCORE_E2E_AWKWARD_SECRET"
+
+
+def compose_version(lab_state, host) -> str:
+    code, out = labctl.run_on(lab_state, host, "sudo docker compose version --short 2>/dev/null "
+                              "|| sudo docker-compose version --short")
+    assert code == 0, out
+    return out.strip().lstrip("v")
+
+
+def container_env(lab_state, host, container: str) -> dict[bytes, bytes]:
+    """The container's environment, read with `env -0` so any byte survives."""
+    ssh = labctl.Ssh(lab_state, host)
+    try:
+        _, stdout, _ = ssh.client.exec_command(f"sudo docker exec {container} env -0", timeout=60)
+        raw = stdout.read()
+    finally:
+        ssh.close()
+    return dict(entry.split(b"=", 1) for entry in raw.split(b"\0") if entry)
+
+
+def test_docker_comes_from_the_signed_mirror_and_a_second_run_changes_nothing(converged, lab_state):
+    for host in lab_state["hosts"]:
+        code, out = labctl.run_on(lab_state, host, (
+            "grep -x 'Signed-By: /etc/apt/keyrings/docker.gpg' /etc/apt/sources.list.d/docker.sources && "
+            "gpg --show-keys --with-colons /etc/apt/keyrings/docker.gpg | grep -c '^pub:'"
+        ))
+        assert code == 0 and out.splitlines()[-1] == "1", f"{host['name']}: {out}"
+    dry = labctl.pyinfra("--dry", "inventories/lab.py", "deploy/cluster.py")
+    changed = [name for name in labctl.changed_operations(dry.output)
+               if "apt" in name or "Docker" in name]
+    assert changed == [], dry.output[-3000:]
+
+
+def test_a_wrong_key_fingerprint_stops_the_host_before_docker(converged, lab_state, head):
+    inventory = labctl.write_inventory("wrong_docker_key", f"""
+        for _name, data in ray_head + ray_workers:
+            if _name == {head['name']!r}:
+                data["docker_apt_key_fingerprint"] = "0" * 40
+        """)
+    before = labctl.started_at(lab_state, head)
+    run = labctl.pyinfra(inventory, "deploy/cluster.py")
+    assert run.returncode != 0
+    assert f"host {head['name']}: the key at " in run.output
+    assert f"is not docker_apt_key_fingerprint={'0' * 40} (it has: " in run.output
+    assert labctl.started_at(lab_state, head) == before
+    again = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
+    assert again.returncode == 0, again.output[-3000:]
+
+
+def test_compose_v1_and_v2_give_the_containers_exactly_the_asked_environment(converged, lab_state):
+    by_version: dict[str, dict] = {}
+    for host in lab_state["hosts"]:
+        by_version.setdefault("v2" if compose_version(lab_state, host).startswith("2") else "v1", host)
+    missing = {"v1", "v2"} - set(by_version)
+    if missing:
+        pytest.skip(f"the lab has no host with Compose {' or '.join(sorted(missing))}")
+    inventory = labctl.write_inventory("awkward_env", f"""
+        for _name, data in ray_head + ray_workers:
+            data["ray_env"] = {AWKWARD!r}
+            data["ray_secret_env"] = {{"SC_SECRET": {SECRET_SOURCE!r}}}
+        """)
+    run = labctl.pyinfra(inventory, "deploy/cluster.py", env={SECRET_SOURCE: SECRET_VALUE})
+    assert run.returncode == 0, run.output[-3000:]
+    wanted = {key.encode(): value.encode() for key, value in {**AWKWARD, "SC_SECRET": SECRET_VALUE}.items()}
+    for version, host in sorted(by_version.items()):
+        container = "seedcore-ray-head" if host["role"] == "head" else "seedcore-ray-worker"
+        env = container_env(lab_state, host, container)
+        got = {key: env.get(key) for key in wanted}
+        assert got == wanted, f"Compose {version} on {host['name']}"
+        code, out = labctl.run_on(lab_state, host, "sudo stat -c '%a %U' /opt/seedcore/*.yml")
+        assert code == 0 and set(out.split("\n")) - {""} <= {"600 root"}, out
+    restored = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
+    assert restored.returncode == 0, restored.output[-3000:]
