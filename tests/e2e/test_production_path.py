@@ -69,7 +69,7 @@ def test_a_wrong_key_fingerprint_stops_the_host_before_docker(converged, lab_sta
     run = labctl.pyinfra(inventory, "deploy/cluster.py")
     assert run.returncode != 0
     assert f"host {head['name']}: the key at " in run.output
-    assert f"is not docker_apt_key_fingerprint={'0' * 40} (it has: " in run.output
+    assert f"is not exactly docker_apt_key_fingerprint={'0' * 40} (it has: " in run.output
     assert labctl.started_at(lab_state, head) == before
     again = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
     assert again.returncode == 0, again.output[-3000:]
