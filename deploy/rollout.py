@@ -10,8 +10,10 @@ staging rollout has verified is refused before anything changes.
 
 from pyinfra import host, inventory, state
 
+from deploy.lock import hold_lock
 from deploy.plan import plan_for
 from deploy.release import gate_problem, release_digest
+from deploy.runwatch import watch
 from deploy.tasks.compose import render_project
 from deploy.tasks.docker import install_docker
 from deploy.tasks.gpu import install_nvidia_runtime
@@ -23,6 +25,7 @@ from deploy.tasks.verify import verify_node
 from deploy.topology import is_gpu_host
 from deploy.validate import InventoryError, inventory_name
 
+watch(state)
 run_preflight(state)
 plan = plan_for(host, inventory)
 settings = plan.node.settings
@@ -30,6 +33,7 @@ digest, releases = release_digest(inventory)
 problem = gate_problem(settings, digest)
 if problem:
     raise InventoryError(f"{inventory_name()}: {problem}; nothing was changed")
+hold_lock(state)
 
 install_docker(gpu=is_gpu_host(host))
 if is_gpu_host(host):

@@ -26,6 +26,7 @@ SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
 DISTRIBUTION = "ls -pdL *-release"  # pyinfra.facts.server.LinuxDistribution
 ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
+LOCK = "/deploy.lock"  # deploy.lock.take_command / release_command
 
 # -- what a Debian 12 host says ---------------------------------------------
 
@@ -82,6 +83,7 @@ def bare_debian12(**overrides) -> dict:
         DISK: "51200",
         LISTENING: listening(SSHD),
         NVIDIA_SMI: "NO_NVIDIA_SMI",
+        LOCK: "taken",
     }
     return _merged(_by_matcher(overrides), base)
 
