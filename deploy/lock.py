@@ -23,6 +23,7 @@ import time
 import uuid
 
 import click
+from gevent.lock import Semaphore
 from pyinfra.api.exceptions import PyinfraError
 
 from deploy.topology import head_host, settings_for
@@ -31,6 +32,8 @@ LOCK_NAME = "deploy.lock"
 OWNER_FILE = "owner"
 # A deploy never legitimately runs this long: past it, a held lock is called stale.
 STALE_AFTER_S = 6 * 3600
+# pyinfra loads the deploy file for all hosts at once: one of them takes the lock.
+_TAKING = Semaphore()
 
 
 class LockHeld(PyinfraError):
@@ -142,8 +145,21 @@ def _connector_args(host) -> dict:
 def hold_lock(state) -> None:
     """Take the cluster's deploy lock on the head, once per run; raise LockHeld if
     another run holds it. A no-op under --dry."""
-    if getattr(state, "seedcore_lock", None) is not None or is_dry():
+    if is_dry():
         return
+    with _TAKING:
+        taken = getattr(state, "seedcore_lock", None)
+        if isinstance(taken, LockHeld):
+            raise taken
+        if taken is None:
+            try:
+                _take(state)
+            except LockHeld as refusal:
+                state.seedcore_lock = refusal
+                raise
+
+
+def _take(state) -> None:
     head = head_host(state.inventory)
     directory = lock_dir(settings_for(head))
     token = uuid.uuid4().hex

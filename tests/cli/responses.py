@@ -117,7 +117,8 @@ IMAGE_SHA = "sha256:" + "5e2c" * 16
 
 
 def inspect_record(container_id: str, name: str, image: str, role: str, config_hash: str,
-                   command: list[str], status: str = "running", health: str = "healthy") -> dict:
+                   command: list[str], status: str = "running", health: str = "healthy",
+                   env: list[str] | None = None) -> dict:
     """One container as `docker inspect` prints it (the fields the deploy reads)."""
     return {
         "Id": container_id,
@@ -131,6 +132,7 @@ def inspect_record(container_id: str, name: str, image: str, role: str, config_h
         "Config": {
             "Image": image,
             "Cmd": command,
+            "Env": env or [],
             "Labels": {
                 "com.docker.compose.project": "seedcore",
                 "com.docker.compose.service": "ray-head" if role == "head" else "ray-worker",
@@ -168,10 +170,12 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
     """fake_responses for a host whose node runs `config_hash` with `command`,
     healthy, holding its ports, with the Serve config recorded as deployed on the head."""
     from deploy import render
+    from deploy.operations.ray import rendered_env
     from deploy.validate import port_keys
 
+    env = [f"{key}={value}" for key, value in rendered_env(node).items()]
     record = inspect_record(container_id(name), node.container, node.image, node.role,
-                            config_hash, command)
+                            config_hash, command, env=env)
     marker = ""
     if node.role == "head":
         marker = f"{render.serve_config_digest(node.settings)} {container_id(name)[:12]}"

@@ -251,3 +251,28 @@ def test_a_planted_secret_is_only_where_it_belongs(converged, lab_state, head):
         assert f"SEEDCORE_API_TOKEN={token}" in env
     finally:
         converge(lab_state)
+
+
+def test_a_hand_edited_env_and_hand_restart_is_restored_and_restarted(converged, lab_state, workers):
+    worker = workers[1]
+    key = "RAY_SERVE_PROXY_HEALTH_CHECK_PERIOD_S"
+    before = container_env(lab_state, worker, "seedcore-ray-worker")
+    rendered = next(e for e in before if e.startswith(f"{key}="))
+    code, out = labctl.run_on(
+        lab_state, worker,
+        f"sudo sed -i 's/^{key}=.*/{key}=977/' /opt/seedcore/ray.env && cd /opt/seedcore && "
+        "if sudo docker compose version >/dev/null 2>&1; then c='docker compose'; "
+        "else c=docker-compose; fi && "
+        "sudo $c -f docker-compose.yml -p seedcore up -d --force-recreate",
+        timeout=300,
+    )
+    assert code == 0, out
+    assert f"{key}=977" in container_env(lab_state, worker, "seedcore-ray-worker")
+    dry = labctl.pyinfra("--dry", "inventories/lab.py", "deploy/cluster.py")
+    assert dry.returncode == 0, dry.output[-3000:]
+    stop_rows = [line for line in dry.output.splitlines()
+                 if "Stop the Ray worker unless it and its head run the current config" in line]
+    assert stop_rows and "1 (" in stop_rows[0] and worker["name"] in stop_rows[0], stop_rows
+    converge(lab_state)
+    env = container_env(lab_state, worker, "seedcore-ray-worker")
+    assert rendered in env and f"{key}=977" not in env
