@@ -17,7 +17,7 @@ from deploy.runwatch import watch
 from deploy.tasks.compose import render_project
 from deploy.tasks.docker import install_docker
 from deploy.tasks.gpu import install_nvidia_runtime
-from deploy.tasks.lifecycle import pull_image, restart_node
+from deploy.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
 from deploy.tasks.preflight import run_preflight
 from deploy.tasks.rollout import announce_once, head_needs_restart, record_release, roll_batch, worker_batches
 from deploy.tasks.serve import deploy_serve
@@ -45,6 +45,8 @@ if head_needs_restart(inventory, plan.head_hash):
         "rollout is one full, ordered restart (pull everywhere, stop workers, then the head; "
         "start the head, then the workers)."
     ))
+    archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings),
+                        plan.head_name, plan.head_hash)
     render_project(plan.node, plan.config_hash)
     pull_image(plan.node)
     restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
@@ -55,6 +57,7 @@ else:
     for index in host.loop(range(len(batches))):
         in_batch = host.name in batches[index]
         if in_batch:
+            archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings))
             render_project(plan.node, plan.config_hash)
             pull_image(plan.node)
         skip = "" if in_batch else f"not in batch {index + 1} of {len(batches)}"

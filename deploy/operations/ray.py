@@ -301,18 +301,24 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
 
 
 @operation()
-def broken_node_archived(node: Node, config_hash: str, archive_dir: str):
+def broken_node_archived(node: Node, config_hash: str, archive_dir: str, head_host: str | None = None,
+                         head_hash: str = ""):
     """
-    Before anything of a node that is not current is removed, archive its
-    containers' logs and Ray session logs into ``archive_dir`` on the host.
+    Before anything of a node is removed or recreated (it is not current, a
+    leftover, or a worker whose head restarts), archive its containers' logs
+    and Ray session logs into ``archive_dir`` on the host.
 
     + node: the node (``deploy.topology.Node``)
     + config_hash: the digest of the config it should run
     + archive_dir: the dated folder to archive into
+    + head_host, head_hash: for a worker, the head's host and config digest: a
+      worker is recreated too when its head is about to be (re)started
     """
     containers = _containers(node)
     own = node_container(node)
-    if not containers or (len(containers) == 1 and is_current(own, config_hash, node)):
+    head_restarts = bool(head_host) and node.role == "worker" and not head_is_current(
+        node, head_host, head_hash)
+    if not containers or (len(containers) == 1 and is_current(own, config_hash, node) and not head_restarts):
         host.noop("nothing to archive: no container is about to be removed")
         return
     yield commands.archive_containers(sorted(c["name"] for c in containers), archive_dir)
