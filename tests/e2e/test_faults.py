@@ -167,8 +167,9 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(converged, lab_s
     finally:
         rest = first.communicate(timeout=900)[0]
     assert first.returncode == 0, rest[-3000:]
-    code, out = labctl.run_on(lab_state, head, "sudo ls -d /opt/seedcore/deploy.lock || echo released")
-    assert out.strip().splitlines()[-1] == "released", out
+    code, out = labctl.run_on(lab_state, head, "if sudo test -e /opt/seedcore/deploy.lock; then echo held; "
+                                             "else echo released; fi")
+    assert out.split() == ["released"], out
 
 
 def test_a_lock_left_by_a_gone_holder_is_reported_with_how_to_clear_it(converged, lab_state, head):
@@ -265,7 +266,7 @@ def test_a_hand_edited_env_and_hand_restart_is_restored_and_restarted(converged,
         f"sudo sed -i 's/^{key}=.*/{key}=977/' /opt/seedcore/ray.env && cd /opt/seedcore && "
         "if sudo docker compose version >/dev/null 2>&1; then c='docker compose'; "
         "else c=docker-compose; fi && "
-        "sudo $c -f docker-compose.yml -p seedcore up -d --force-recreate",
+        "sudo $c -f ray-workers.yml -p seedcore up -d --force-recreate",
         timeout=300,
     )
     assert code == 0, out
