@@ -111,9 +111,10 @@ def test_unreachable_host_is_reported_with_its_reason_and_the_others_converge(
             assert report["hosts"][other["name"]]["ok"] is True, report["hosts"][other["name"]]
             container = "seedcore-ray-head" if other["role"] == "head" else "seedcore-ray-worker"
             assert "SEEDCORE_UNREACHABLE_RUN=1" in container_env(lab_state, other, container), other["name"]
-        assert "SEEDCORE_UNREACHABLE_RUN=1" not in container_env(lab_state, lost, "seedcore-ray-worker")
     finally:
         lab_hosts.exec(lost["name"], "systemctl start ssh.service")
+    # Read once its sshd is back: the lost host was left as it was.
+    assert "SEEDCORE_UNREACHABLE_RUN=1" not in container_env(lab_state, lost, "seedcore-ray-worker")
     converge(lab_state)
 
 
