@@ -36,8 +36,14 @@ def _get(url: str) -> requests.Response:
     return requests.get(url, timeout=REQUEST_TIMEOUT_S)
 
 
-def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline: float) -> Result:
-    """Run `probe` until it passes or `deadline` (a time.monotonic value) passes."""
+def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline: float,
+         doomed: Callable[[], str | None] | None = None) -> Result:
+    """Run `probe` until it passes or `deadline` (a time.monotonic value) passes.
+
+    `doomed`, asked after each red answer, returns why the check cannot turn
+    green in this run (a container that exited, a host that failed): the
+    check is then red at once with that reason instead of waiting.
+    """
     started = time.monotonic()
     while True:
         try:
@@ -45,6 +51,11 @@ def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline:
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
             # Unreachable, or an answer of the wrong shape: a red check, not a crash.
             ok, detail = False, f"{type(error).__name__}: {error}"
+        reason = None if ok else (doomed() if doomed else None)
+        if reason:
+            seconds = round(time.monotonic() - started, 1)
+            detail = f"{reason} (red at once, after {seconds:.0f}s; last seen: {detail})"
+            return Result(host, check, False, detail, seconds)
         if ok or time.monotonic() >= deadline:
             seconds = round(time.monotonic() - started, 1)
             if not ok:

@@ -1,6 +1,7 @@
 """The whole job: `pyinfra inventories/prod.py deploy/cluster.py`.
 
-Preflight (facts only, every host, before any change) -> Docker (and NVIDIA's
+Preflight (facts only, every host, before any change) -> the deploy lock on
+the head -> Docker (and NVIDIA's
 runtime on GPU hosts) -> compose files and env -> pull the image -> stop /
 clean / start only what is not current, workers after the head -> Serve ->
 verify every node.
@@ -8,9 +9,13 @@ verify every node.
 
 from pyinfra import host, inventory, state
 
+from deploy.lock import hold_lock
 from deploy.plan import plan_for
+from deploy.runwatch import watch
 from deploy.tasks.converge import converge
 from deploy.tasks.preflight import run_preflight
 
+watch(state)
 run_preflight(state)
+hold_lock(state)
 converge(plan_for(host, inventory))

@@ -8,19 +8,15 @@ another head are reported in preflight and re-pointed. Named volumes and
 anything outside the project directory are never deleted.
 """
 
-import time
-
 from pyinfra import host, inventory, state
 
+from deploy.lock import hold_lock
 from deploy.plan import plan_for
+from deploy.runwatch import watch
 from deploy.tasks.converge import converge
 from deploy.tasks.preflight import run_preflight
-from deploy.topology import settings_for
 
-# One archive folder per run, the same on every host (this file runs once per host).
-if not hasattr(state, "seedcore_run_stamp"):
-    state.seedcore_run_stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-
+watch(state)
 run_preflight(state, allow_docker_down=True)
-archive_dir = f"{settings_for(host)['ray_project_dir']}/archive/{state.seedcore_run_stamp}"
-converge(plan_for(host, inventory), archive_dir=archive_dir)
+hold_lock(state)
+converge(plan_for(host, inventory))

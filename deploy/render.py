@@ -143,7 +143,8 @@ def _service(node: Node, config_hash: str) -> dict:
         "ulimits": {"nofile": {"soft": s["ray_nofile_limit"], "hard": s["ray_nofile_limit"]}},
         "env_file": [ENV_FILE],
         "volumes": [f"{project_dir}/{SERVE_DIR}:{CONTAINER_SERVE_DIR}:ro"],
-        "command": ray_start_args(node),
+        # Compose interpolates `$` in the command too: `$$` keeps it literal.
+        "command": [arg.replace("$", "$$") for arg in ray_start_args(node)],
         "healthcheck": healthcheck(node),
         "labels": {
             MANAGED_LABEL: MANAGED_VALUE,

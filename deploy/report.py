@@ -7,13 +7,18 @@ import time
 from deploy.checks import Result
 
 
-def table(results_by_host: dict[str, list[Result]], missing: list[str]) -> str:
+def not_verified(reason: str) -> str:
+    return f"not verified: failed earlier in this run: {reason}"
+
+
+def table(results_by_host: dict[str, list[Result]], missing: dict[str, str]) -> str:
+    """`missing`: host name -> why it failed before its checks could run."""
     rows = [("HOST", "CHECK", "RESULT", "DETAIL")]
     for host_name, results in results_by_host.items():
         for result in results:
             rows.append((host_name, result.check, "ok" if result.ok else "FAIL", result.detail))
-    for host_name in missing:
-        rows.append((host_name, "-", "FAIL", "not verified: the host failed earlier in this run"))
+    for host_name, reason in missing.items():
+        rows.append((host_name, "-", "FAIL", not_verified(reason)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
@@ -22,7 +27,7 @@ def table(results_by_host: dict[str, list[Result]], missing: list[str]) -> str:
     return "\n".join(lines)
 
 
-def document(results_by_host: dict[str, list[Result]], missing: list[str]) -> dict:
+def document(results_by_host: dict[str, list[Result]], missing: dict[str, str]) -> dict:
     hosts = {
         name: {
             "ok": all(r.ok for r in results),
@@ -30,8 +35,8 @@ def document(results_by_host: dict[str, list[Result]], missing: list[str]) -> di
         }
         for name, results in results_by_host.items()
     }
-    for name in missing:
-        hosts[name] = {"ok": False, "checks": [], "error": "not verified: failed earlier in this run"}
+    for name, reason in missing.items():
+        hosts[name] = {"ok": False, "checks": [], "error": not_verified(reason)}
     return {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "ok": all(entry["ok"] for entry in hosts.values()),

@@ -10,12 +10,14 @@ staging rollout has verified is refused before anything changes.
 
 from pyinfra import host, inventory, state
 
+from deploy.lock import hold_lock
 from deploy.plan import plan_for
 from deploy.release import gate_problem, release_digest
+from deploy.runwatch import watch
 from deploy.tasks.compose import render_project
 from deploy.tasks.docker import install_docker
 from deploy.tasks.gpu import install_nvidia_runtime
-from deploy.tasks.lifecycle import pull_image, restart_node
+from deploy.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
 from deploy.tasks.preflight import run_preflight
 from deploy.tasks.rollout import announce_once, head_needs_restart, record_release, roll_batch, worker_batches
 from deploy.tasks.serve import deploy_serve
@@ -23,6 +25,7 @@ from deploy.tasks.verify import verify_node
 from deploy.topology import is_gpu_host
 from deploy.validate import InventoryError, inventory_name
 
+watch(state)
 run_preflight(state)
 plan = plan_for(host, inventory)
 settings = plan.node.settings
@@ -30,6 +33,7 @@ digest, releases = release_digest(inventory)
 problem = gate_problem(settings, digest)
 if problem:
     raise InventoryError(f"{inventory_name()}: {problem}; nothing was changed")
+hold_lock(state)
 
 install_docker(gpu=is_gpu_host(host))
 if is_gpu_host(host):
@@ -41,6 +45,8 @@ if head_needs_restart(inventory, plan.head_hash):
         "rollout is one full, ordered restart (pull everywhere, stop workers, then the head; "
         "start the head, then the workers)."
     ))
+    archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings),
+                        plan.head_name, plan.head_hash)
     render_project(plan.node, plan.config_hash)
     pull_image(plan.node)
     restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
@@ -51,6 +57,7 @@ else:
     for index in host.loop(range(len(batches))):
         in_batch = host.name in batches[index]
         if in_batch:
+            archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings))
             render_project(plan.node, plan.config_hash)
             pull_image(plan.node)
         skip = "" if in_batch else f"not in batch {index + 1} of {len(batches)}"

@@ -1,11 +1,13 @@
 """Verify only, changing nothing: `pyinfra inventories/prod.py deploy/verify.py`."""
 
-from pyinfra import host, inventory
+from pyinfra import host, inventory, state
 
 from deploy.plan import plan_for
+from deploy.runwatch import watch
 from deploy.tasks.verify import verify_node
 from deploy.validate import InventoryError, check_inventory
 
+watch(state)
 problems = check_inventory(inventory)
 if problems:
     raise InventoryError("the inventory is not valid:\n  " + "\n  ".join(problems))

@@ -65,6 +65,7 @@ def _summarise(record: dict) -> dict:
         "compose_project": labels.get("com.docker.compose.project", ""),
         "managed": labels.get(MANAGED_LABEL) == MANAGED_VALUE,
         "command": record.get("Config", {}).get("Cmd") or [],
+        "env": record.get("Config", {}).get("Env") or [],
     }
 
 
@@ -72,7 +73,8 @@ class ProjectContainers(FactBase):
     """
     Containers that belong to the deploy or to its compose project, summarised:
     id, name, image, status, health, started_at, config_hash, role,
-    compose_project, managed and command (the container's argument list). Empty when Docker is absent or down.
+    compose_project, managed, command (the container's argument list) and env
+    (its KEY=VALUE list). Empty when Docker is absent or down.
 
     + project: the compose project name (``ray_compose_project``)
     """

@@ -7,10 +7,11 @@ from gevent.lock import Semaphore
 from pyinfra import host
 from pyinfra.api import operation
 
-from deploy import commands
+from deploy import commands, render
 from deploy.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
 from deploy.facts.host import FileText
-from deploy.topology import Node
+from deploy.plan import gpu_layout
+from deploy.topology import Node, node_for
 
 # Health states that need no restart: "starting" is a container still inside
 # its start period, waited on by `head_healthy`.
@@ -30,13 +31,48 @@ def node_container(node: Node) -> dict | None:
     return next((c for c in _containers(node) if c["name"] == node.container), None)
 
 
-def is_current(container: dict | None, config_hash: str) -> bool:
-    """Running, with the wanted config, and not unhealthy."""
+def rendered_env(node: Node) -> dict[str, str]:
+    """KEY -> value of every variable the rendered env file (and compose) give the container."""
+    env = {}
+    for line in render.env_file(node).splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            env[key] = value
+    env.update(render.container_environment(node))
+    if node.gpus and node.gpu_mode == "runtime":
+        env["NVIDIA_VISIBLE_DEVICES"] = "all"
+    return env
+
+
+def drift(container: dict, node: Node) -> list[str]:
+    """How what the container actually runs differs from the rendered node
+    (a hand edit, a hand restart, a retagged image), read from `docker inspect`
+    rather than from the config-hash label a hand restart copies along.
+    Env values are never named: they may be secrets. A field the record
+    lacks is not compared."""
+    found = []
+    if container["image"] != node.image:
+        found.append(f"runs image {container['image']}, not {node.image}")
+    if "command" in container and container["command"] != commands.ray_start_args(node):
+        found.append("runs another command than the rendered `ray start`")
+    if "env" in container:
+        actual = dict(item.partition("=")[::2] for item in container["env"])
+        changed = sorted(key for key, value in rendered_env(node).items() if actual.get(key) != value)
+        if changed:
+            found.append(f"env differs from the rendered {render.ENV_FILE} and compose file: "
+                         f"{', '.join(changed)}")
+    return found
+
+
+def is_current(container: dict | None, config_hash: str, node: Node | None = None) -> bool:
+    """Running, with the wanted config, not unhealthy and, given the node,
+    running exactly what was rendered for it."""
     return bool(
         container
         and container["status"] == "running"
         and container["config_hash"] == config_hash
         and container["health"] in GOOD_HEALTH
+        and not (node is not None and drift(container, node))
     )
 
 
@@ -54,11 +90,13 @@ _HEAD_READS = Semaphore()
 
 def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:
     """Whether the head's own container runs its current config (read on the head)."""
-    head = host.state.inventory.get_host(head_host)
+    inventory = host.state.inventory
+    head = inventory.get_host(head_host)
     with _HEAD_READS:
         containers = head.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+        head_node = node_for(head, inventory, *gpu_layout(head))
     container = next((c for c in containers if c["name"] == node.settings["ray_head_container"]), None)
-    return is_current(container, head_hash)
+    return is_current(container, head_hash, head_node)
 
 
 def passes_by(node: Node, role: str | None, skip_reason: str = "") -> bool:
@@ -125,7 +163,7 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
         host.noop(f"{node.container} is not running")
         return
     head_restarts = bool(head_host) and not head_is_current(node, head_host, head_hash)
-    if is_current(container, config_hash) and not head_restarts:
+    if is_current(container, config_hash, node) and not head_restarts:
         host.noop(f"{node.container} is current")
         return
     failed = failed_during_run()
@@ -202,7 +240,7 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
         and not head_failed
         and not head_is_current(node, after_host, head_hash)
     )
-    if is_current(container, config_hash) and not head_restarts:
+    if is_current(container, config_hash, node) and not head_restarts:
         host.noop(f"{node.container} is current")
         return
     if container is not None and container["status"] == "running" and failed_during_run():
@@ -252,7 +290,7 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
     container = node_container(node)
     container_id = container["id"][:12] if container else "new"
     marker = f"{config_digest} {container_id}"
-    restarting = bool(head_hash) and not is_current(container, head_hash)
+    restarting = bool(head_hash) and not is_current(container, head_hash, node)
     if (
         container is not None
         and not restarting
@@ -264,18 +302,24 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
 
 
 @operation()
-def broken_node_archived(node: Node, config_hash: str, archive_dir: str):
+def broken_node_archived(node: Node, config_hash: str, archive_dir: str, head_host: str | None = None,
+                         head_hash: str = ""):
     """
-    Before anything of a node that is not current is removed, archive its
-    containers' logs and Ray session logs into ``archive_dir`` on the host.
+    Before anything of a node is removed or recreated (it is not current, a
+    leftover, or a worker whose head restarts), archive its containers' logs
+    and Ray session logs into ``archive_dir`` on the host.
 
     + node: the node (``deploy.topology.Node``)
     + config_hash: the digest of the config it should run
     + archive_dir: the dated folder to archive into
+    + head_host, head_hash: for a worker, the head's host and config digest: a
+      worker is recreated too when its head is about to be (re)started
     """
     containers = _containers(node)
     own = node_container(node)
-    if not containers or (len(containers) == 1 and is_current(own, config_hash)):
+    head_restarts = bool(head_host) and node.role == "worker" and not head_is_current(
+        node, head_host, head_hash)
+    if not containers or (len(containers) == 1 and is_current(own, config_hash, node) and not head_restarts):
         host.noop("nothing to archive: no container is about to be removed")
         return
     yield commands.archive_containers(sorted(c["name"] for c in containers), archive_dir)

@@ -27,7 +27,7 @@ def worker_drained(node: Node, config_hash: str, deadline_s: int, skip_reason: s
     if container is None or container["status"] != "running":
         host.noop(f"{node.container} is not running")
         return
-    if is_current(container, config_hash):
+    if is_current(container, config_hash, node):
         host.noop(f"{node.container} is current")
         return
     if failed_during_run():

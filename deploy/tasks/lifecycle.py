@@ -5,6 +5,8 @@ so pyinfra sees one chain and runs each step on every host before the next:
 workers stop before the head, the head is healthy before any worker starts.
 """
 
+import time
+
 from pyinfra.api import deploy
 
 from deploy.commands import COMPOSE_V1, COMPOSE_V2
@@ -28,11 +30,20 @@ def pull_image(node: Node):
         ray.image_pulled(name=f"Pull {node.image}", image=node.image)
 
 
-@deploy("Archive what a rebuild is about to remove", data_defaults=RAY_DEFAULTS)
-def archive_broken_node(node: Node, config_hash: str, archive_dir: str):
+def archive_dir_for(state, settings: dict) -> str:
+    """One archive folder per run, the same on every host (a deploy file runs once per host)."""
+    if not getattr(state, "seedcore_run_stamp", None):
+        state.seedcore_run_stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"{settings['ray_project_dir']}/archive/{state.seedcore_run_stamp}"
+
+
+@deploy("Archive what is about to be removed", data_defaults=RAY_DEFAULTS)
+def archive_broken_node(node: Node, config_hash: str, archive_dir: str, head_name: str = "",
+                        head_hash: str = ""):
     ray.broken_node_archived(
-        name="Archive the logs of containers about to be removed",
+        name="Archive the logs of containers about to be removed or recreated",
         node=node, config_hash=config_hash, archive_dir=archive_dir,
+        head_host=head_name or None, head_hash=head_hash,
     )
 
 

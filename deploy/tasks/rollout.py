@@ -16,9 +16,9 @@ from deploy.defaults import ROLLOUT_DEFAULTS
 from deploy.facts.docker import ProjectContainers
 from deploy.operations import ray, rollout
 from deploy.operations.ray import failed_during_run, is_current
-from deploy.plan import Plan
+from deploy.plan import Plan, gpu_layout
 from deploy.release import write_record
-from deploy.topology import Node, head_host, settings_for, worker_hosts
+from deploy.topology import Node, head_host, node_for, settings_for, worker_hosts
 
 
 class BatchNotGreen(Exception):
@@ -38,7 +38,7 @@ def head_needs_restart(inventory, head_plan_hash: str) -> bool:
     containers = head.get_fact(ProjectContainers, project=settings["ray_compose_project"])
     name = settings["ray_head_container"]
     container = next((c for c in containers if c["name"] == name), None)
-    return not is_current(container, head_plan_hash)
+    return not is_current(container, head_plan_hash, node_for(head, inventory, *gpu_layout(head)))
 
 
 def announce_once(state, message: str) -> None:

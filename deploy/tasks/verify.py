@@ -13,11 +13,14 @@ from pyinfra.operations import python
 
 from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
-from deploy.facts.docker import LogSignatureCounts
+from deploy.facts.docker import LogSignatureCounts, ProjectContainers
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
 from deploy.report import document, table, write
+from deploy.runwatch import failure_reason
 from deploy.topology import Node
 
+# Container states that do not come back by themselves.
+DEAD_STATES = ("exited", "dead", "created", "removing")
 _REPORT_LOCK = Semaphore()
 
 
@@ -28,11 +31,42 @@ def results_of(state) -> dict[str, list[checks.Result]]:
     return state.seedcore_verify_results
 
 
+def lost_nodes_of(state) -> dict[str, str]:
+    """Host name -> why its node cannot turn green in this run (its container exited...)."""
+    if not hasattr(state, "seedcore_lost_nodes"):
+        state.seedcore_lost_nodes = {}
+    return state.seedcore_lost_nodes
+
+
 class VerifyFailed(Exception):
     """A check stayed red until its deadline."""
 
 
-def node_checks(node: Node, expected_nodes: int, timeout_s: int) -> list[checks.Result]:
+def container_problem(container: dict | None, name: str) -> str | None:
+    """Why a node's container cannot turn green by waiting, or None."""
+    if container is None:
+        return f"container {name} is missing"
+    if container["status"] in DEAD_STATES:
+        return f"container {name} is {container['status']}, not running"
+    return None
+
+
+def lost_members(state, host_name: str, all_hosts: list[str]) -> str | None:
+    """Why the cluster cannot reach its full node count in this run, or None."""
+    failed = {h.name for h in state.failed_hosts}
+    reasons = [
+        f"host {name} failed earlier in this run ({failure_reason(state, name)})" for name in all_hosts
+        if name != host_name and name in failed
+    ]
+    lost = sorted(lost_nodes_of(state).items())
+    reasons += [f"host {name}: {why}" for name, why in lost if name != host_name]
+    return "; ".join(reasons) or None
+
+
+def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None
+                ) -> list[checks.Result]:
+    """The node's checks, each polled until green or `timeout_s`. `doomed` says why
+    no check of this node can turn green; `cluster_doomed` why the node count cannot."""
     s = node.settings
     deadline = time.monotonic() + timeout_s
     dash, metrics, serve = s["ray_dashboard_port"], s["ray_metrics_export_port"], s["serve_http_port"]
@@ -43,7 +77,7 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int) -> list[checks.
         probes += [
             ("dashboard version", checks.probe_version(address, dash, s["ray_version"])),
             ("gcs health", checks.probe_text(f"http://{address}:{dash}/api/gcs_healthz", "success")),
-            ("alive nodes", checks.probe_alive_count(address, dash, expected_nodes)),
+            ("alive nodes", checks.probe_alive_count(address, dash, expected_nodes), cluster_doomed),
             ("metrics", checks.probe_metrics(address, metrics)),
             ("serve proxy", checks.probe_text(f"http://{address}:{serve}/-/healthz", "success")),
             ("serve /health", checks.probe_health_route(
@@ -56,11 +90,30 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int) -> list[checks.
         ]
     if node.gpus:
         probes.append(("ray GPUs", checks.probe_node_gpus(head, dash, address, node.gpus)))
-    return [checks.poll(name, check, probe, deadline) for check, probe in probes]
+    results = []
+    for check, probe, *extra in probes:
+        reasons = [doomed, *extra]
+
+        def why(reasons=reasons):
+            return "; ".join(r for r in (f() for f in reasons if f) if r) or None
+
+        results.append(checks.poll(name, check, probe, deadline, why))
+    return results
 
 
-def _check_host(state, host, node: Node, expected_nodes: int):
-    results = node_checks(node, expected_nodes, node.settings["verify_timeout_s"])
+def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[str]):
+    def doomed():
+        containers = host.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+        own = next((c for c in containers if c["name"] == node.container), None)
+        problem = container_problem(own, node.container)
+        if problem:
+            lost_nodes_of(state)[host.name] = problem
+        return problem
+
+    def cluster_doomed():
+        return lost_members(state, host.name, all_hosts)
+
+    results = node_checks(node, expected_nodes, node.settings["verify_timeout_s"], doomed, cluster_doomed)
     counts = host.get_fact(
         LogSignatureCounts, container=node.container,
         signatures=list(checks.LOG_SIGNATURES.values()),
@@ -80,7 +133,7 @@ def _report(state, host, report_path: str, all_hosts: list[str]):
     with _REPORT_LOCK:
         if not getattr(state, "seedcore_verify_reported", False):
             ordered = {name: results[name] for name in all_hosts if name in results}
-            missing = [name for name in all_hosts if name not in results]
+            missing = {name: failure_reason(state, name) for name in all_hosts if name not in results}
             report = document(ordered, missing)
             write(report_path, report)
             print("\n--> Verify report (" + report_path + ")\n" + table(ordered, missing) + "\n")
@@ -95,7 +148,7 @@ def _report(state, host, report_path: str, all_hosts: list[str]):
 @deploy("Verify the cluster", data_defaults=VERIFY_DEFAULTS)
 def verify_node(node: Node, expected_nodes: int, all_hosts: list[str]):
     python.call(name="Check this node's endpoints and logs from the control machine",
-                function=_check_host, node=node, expected_nodes=expected_nodes)
+                function=_check_host, node=node, expected_nodes=expected_nodes, all_hosts=all_hosts)
     python.call(name="Report the checks and fail on any red one",
                 function=_report, report_path=node.settings["verify_report_path"],
                 all_hosts=all_hosts)

@@ -28,6 +28,7 @@ DISTRIBUTION = "ls -pdL *-release"  # pyinfra.facts.server.LinuxDistribution
 ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
 RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
 FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"  # what AptRelease prints when the fetch fails
+LOCK = "/deploy.lock"  # deploy.lock.take_command / release_command
 
 # -- what a Debian 12 host says ---------------------------------------------
 
@@ -97,6 +98,7 @@ def bare_debian12(**overrides) -> dict:
         DISK: "51200",
         LISTENING: listening(SSHD),
         NVIDIA_SMI: "NO_NVIDIA_SMI",
+        LOCK: "taken",
     }
     return _merged(_by_matcher(overrides), base)
 
@@ -130,7 +132,8 @@ IMAGE_SHA = "sha256:" + "5e2c" * 16
 
 
 def inspect_record(container_id: str, name: str, image: str, role: str, config_hash: str,
-                   command: list[str], status: str = "running", health: str = "healthy") -> dict:
+                   command: list[str], status: str = "running", health: str = "healthy",
+                   env: list[str] | None = None) -> dict:
     """One container as `docker inspect` prints it (the fields the deploy reads)."""
     return {
         "Id": container_id,
@@ -144,6 +147,7 @@ def inspect_record(container_id: str, name: str, image: str, role: str, config_h
         "Config": {
             "Image": image,
             "Cmd": command,
+            "Env": env or [],
             "Labels": {
                 "com.docker.compose.project": "seedcore",
                 "com.docker.compose.service": "ray-head" if role == "head" else "ray-worker",
@@ -181,10 +185,12 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
     """fake_responses for a host whose node runs `config_hash` with `command`,
     healthy, holding its ports, with the Serve config recorded as deployed on the head."""
     from deploy import render
+    from deploy.operations.ray import rendered_env
     from deploy.validate import port_keys
 
+    env = [f"{key}={value}" for key, value in rendered_env(node).items()]
     record = inspect_record(container_id(name), node.container, node.image, node.role,
-                            config_hash, command)
+                            config_hash, command, env=env)
     marker = ""
     if node.role == "head":
         marker = f"{render.serve_config_digest(node.settings)} {container_id(name)[:12]}"

@@ -133,11 +133,11 @@ def test_alive_nodes_asks_the_state_api_for_alive_nodes_only(server):
 def test_result_carries_host_check_and_seconds(server):
     url = f"http://{server.address}:{server.port}/api/gcs_healthz"
     result = checks.poll("head-1", "gcs health", checks.probe_text(url, "success"), _now())
-    assert result.as_dict() == {
-        "host": "head-1", "check": "gcs health", "ok": True, "detail": "HTTP 200: success",
-        "seconds": result.seconds,
-    }
-    assert result.seconds >= 0
+    record = result.as_dict()
+    seconds = record.pop("seconds")
+    assert record == {"host": "head-1", "check": "gcs health", "ok": True, "detail": "HTTP 200: success"}
+    # One local request: measured, rounded to a tenth, and well under a second.
+    assert isinstance(seconds, float) and seconds == round(seconds, 1) and 0 <= seconds < 1
 
 
 # --------------------------------------------------------------------------- probes that fail
@@ -290,3 +290,36 @@ def test_log_results_treat_a_missing_count_as_zero():
     results = checks.log_results("worker-1", "seedcore-ray-worker", {})
     assert all(r.ok for r in results)
     assert len(results) == len(checks.LOG_SIGNATURES)
+
+
+def test_poll_is_red_at_once_when_the_check_cannot_turn_green(monkeypatch):
+    monkeypatch.setattr(checks, "RETRY_PAUSE_S", 0.01)
+    calls = []
+
+    def probe():
+        calls.append(1)
+        return False, "10.0.0.12 not in ALIVE nodes ['10.0.0.10']"
+
+    started = time.monotonic()
+    result = checks.poll("worker-2", "node alive", probe, time.monotonic() + 60,
+                         doomed=lambda: "container seedcore-ray-worker is exited, not running")
+    assert time.monotonic() - started < 1
+    assert calls == [1]
+    assert result.ok is False
+    assert result.detail == (
+        "container seedcore-ray-worker is exited, not running (red at once, after 0s; "
+        "last seen: 10.0.0.12 not in ALIVE nodes ['10.0.0.10'])"
+    )
+
+
+def test_poll_keeps_waiting_while_the_check_may_still_turn_green(monkeypatch):
+    monkeypatch.setattr(checks, "RETRY_PAUSE_S", 0)
+    answers = iter([(False, "starting"), (True, "ready")])
+    asked = []
+
+    def doomed():
+        asked.append(1)
+        return None
+
+    result = checks.poll("head-1", "gcs health", lambda: next(answers), time.monotonic() + 60, doomed)
+    assert (result.ok, result.detail, len(asked)) == (True, "ready", 1)

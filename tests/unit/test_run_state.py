@@ -49,7 +49,7 @@ def _verify_run(tmp_path, monkeypatch, run: int, ok: bool):
         checks.Result("head-1", "dashboard version", ok, f"run {run}"),
     ])
     monkeypatch.setattr(checks, "log_results", lambda *args: [])
-    verify._check_host(state, host, node, expected_nodes=1)
+    verify._check_host(state, host, node, expected_nodes=1, all_hosts=["head-1"])
     path = tmp_path / f"verify-{run}.json"
     return state, host, path
 
