@@ -47,13 +47,14 @@ def download(url: str, dest: str, failure: str) -> str:
 
 def fetch_key(host_name: str, key_url: str, keyring: str, fingerprint: str,
               fingerprint_key: str, url_key: str) -> str:
-    """Download the key at `key_url`, and only if its primary key is `fingerprint`
-    store that key alone (binary, as apt's signed-by reads a .gpg file) at
-    `keyring`. Any other key in the download is left out of the keyring."""
+    """Download the key at `key_url`, and only if it holds exactly one primary
+    key, `fingerprint`, store it (binary, as apt's signed-by reads a .gpg file)
+    at `keyring`. A download holding other keys too is refused: filtering it
+    would need gpg's agent, which a bare host lacks."""
     expected = normalise_fingerprint(fingerprint)
     if not expected.isalnum():
         raise ValueError(f"not a key fingerprint: {fingerprint!r}")
-    before = f"host {host_name}: the key at {key_url} is not {fingerprint_key}={expected} (it has: "
+    before = f"host {host_name}: the key at {key_url} is not exactly {fingerprint_key}={expected} (it has: "
     after = (
         f"): nothing was stored and nothing installed from it; set {fingerprint_key} "
         f"to the mirror's real key, or fix {url_key}"
@@ -65,12 +66,12 @@ def fetch_key(host_name: str, key_url: str, keyring: str, fingerprint: str,
         'found=$(gpg --batch --show-keys --with-colons "$tmp/key" 2>/dev/null '
         "| awk -F: '$1==\"pub\"{p=1;next} $1==\"fpr\"&&p{print $10;p=0}' | tr '\\n' ' ' "
         "| sed 's/ $//'); "
-        f'case " $found " in *" {expected} "*) ;; '
+        f'case "$found" in {shlex.quote(expected)}) ;; '
         f"*) printf '%s%s%s\\n' {shlex.quote(before)} \"${{found:-no OpenPGP key}}\" "
         f"{shlex.quote(after)} >&2; exit 1;; esac; "
-        'mkdir -m 0700 "$tmp/home" && '
-        'gpg --homedir "$tmp/home" --batch --quiet --import "$tmp/key" 2>/dev/null && '
-        f'gpg --homedir "$tmp/home" --batch --export {shlex.quote(expected)} >"$tmp/keyring" && '
+        "if grep -q -e '-----BEGIN PGP PUBLIC KEY BLOCK-----' \"$tmp/key\"; "
+        'then gpg --batch --yes --dearmor -o "$tmp/keyring" "$tmp/key"; '
+        'else cp "$tmp/key" "$tmp/keyring"; fi && '
         f'[ -s "$tmp/keyring" ] && install -D -m 0644 "$tmp/keyring" {shlex.quote(keyring)}'
     )
 

@@ -103,24 +103,26 @@ def test_release_fact_reads_codename_and_architectures():
 
 
 @pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is not installed on this machine")
-def test_fetch_key_stores_the_expected_key_alone_and_refuses_another(tmp_path):
+def test_fetch_key_stores_exactly_the_expected_key_and_refuses_anything_else(tmp_path):
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
     gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
-    fingerprints = []
     for name in ("Mirror", "Intruder"):
         subprocess.run([*gpg, "--quick-gen-key", f"{name} <{name}@example.invalid>", "ed25519",
                         "sign", "never"], check=True, capture_output=True)
     listing = subprocess.run([*gpg, "--with-colons", "--list-keys"], check=True, capture_output=True,
                              text=True).stdout.splitlines()
     fingerprints = signed_apt.primary_fingerprints(listing)
-    both = subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True).stdout
     served = tmp_path / "served.asc"
-    served.write_bytes(both)
     helper = tmp_path / "apt-helper"
     helper.write_text(f'#!/bin/sh\ncp {served} "$3"\n')
     helper.chmod(0o755)
     keyring = tmp_path / "keyrings" / "docker.gpg"
+
+    def serve(*fingerprints_served):
+        exported = subprocess.run([*gpg, "--armor", "--export", *fingerprints_served], check=True,
+                                  capture_output=True).stdout
+        served.write_bytes(exported)
 
     def fetch(fingerprint):
         command = signed_apt.fetch_key("lab-1", f"{MIRROR}/gpg", str(keyring), fingerprint,
@@ -128,19 +130,30 @@ def test_fetch_key_stores_the_expected_key_alone_and_refuses_another(tmp_path):
         return subprocess.run(["sh", "-c", command.replace(signed_apt.APT_HELPER, str(helper))],
                               capture_output=True, text=True)
 
+    def refusal(fingerprint, found):
+        return (
+            f"host lab-1: the key at {MIRROR}/gpg is not exactly docker_apt_key_fingerprint="
+            f"{fingerprint} (it has: {found}): nothing was stored and nothing installed from it; "
+            "set docker_apt_key_fingerprint to the mirror's real key, or fix docker_apt_url\n"
+        )
+
+    serve(fingerprints[0])
     wrong = fetch("0" * 40)
     assert wrong.returncode == 1 and not keyring.exists()
-    assert wrong.stderr == (
-        f"host lab-1: the key at {MIRROR}/gpg is not docker_apt_key_fingerprint={'0' * 40} "
-        f"(it has: {' '.join(fingerprints)}): nothing was stored and nothing installed from it; "
-        "set docker_apt_key_fingerprint to the mirror's real key, or fix docker_apt_url\n"
-    )
+    assert wrong.stderr == refusal("0" * 40, fingerprints[0])
+    # A download holding the expected key and another one is refused too.
+    serve(*fingerprints)
+    both = fetch(fingerprints[0])
+    assert both.returncode == 1 and not keyring.exists()
+    assert both.stderr == refusal(fingerprints[0], " ".join(fingerprints))
+    serve(fingerprints[0])
     done = fetch(fingerprints[0])
     assert done.returncode == 0, done.stderr
     stored = subprocess.run(["gpg", "--show-keys", "--with-colons", str(keyring)], check=True,
                             capture_output=True, text=True).stdout.splitlines()
-    # Only the expected key reaches the keyring, though the download held two.
     assert signed_apt.primary_fingerprints(stored) == [fingerprints[0]]
+    # apt reads a binary keyring from a .gpg file.
+    assert not keyring.read_bytes().startswith(b"-----BEGIN")
 
 
 @pytest.mark.parametrize("cli, version, tail", [
