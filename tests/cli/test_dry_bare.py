@@ -104,7 +104,7 @@ def test_official_repository_source_key_and_packages(official):
         # The key is fetched, checked against Docker's fingerprint, then stored alone.
         assert ("/usr/lib/apt/apt-helper download-file https://download.docker.com/linux/debian/gpg "
                 '"$tmp/key"') in shell
-        assert ('case " $found " in *" 9DC858229FC7DD38854AE2D88D81803C0EBFCD88 "*) ;; ') in shell
+        assert ('case "$found" in 9DC858229FC7DD38854AE2D88D81803C0EBFCD88) ;; ') in shell
         assert 'install -D -m 0644 "$tmp/keyring" /etc/apt/keyrings/docker.gpg' in shell
         assert "install docker-ce docker-ce-cli containerd.io docker-compose-plugin" in shell
         # The official packages bring Compose v2, which starts the node.

@@ -112,7 +112,7 @@ def test_gpu_host_toolkit_repository_and_runtime_commands(prepared):
     shell = "\n".join(prepared.shell(GPU))
     assert ("/usr/lib/apt/apt-helper download-file https://nvidia.github.io/libnvidia-container/gpgkey "
             '"$tmp/key"') in shell
-    assert 'case " $found " in *" C95B321B61E88C1809C4F759DDCAE044F796ECB0 "*) ;; ' in shell
+    assert 'case "$found" in C95B321B61E88C1809C4F759DDCAE044F796ECB0) ;; ' in shell
     source = prepared.uploads(GPU)["/etc/apt/sources.list.d/nvidia-container-toolkit.sources"]
     assert source.splitlines() == [
         "Types: deb",
