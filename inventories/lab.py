@@ -8,8 +8,8 @@ unprivileged `seedcore` user with the lab's key; SSH host keys are checked
 against `.lab/known_hosts`. Each host installs Docker from the source `lab up`
 recorded for it: "distro" (the host's own Debian archive) or "docker" (the
 lab's signed apt mirror, laid out like Docker's repository and carrying
-Debian's package names). Every host pulls the Ray image from the lab's
-plain-HTTP registry.
+Debian's package names, docker.io pinned to the version only the mirror has).
+Every host pulls the Ray image from the lab's plain-HTTP registry.
 """
 
 import sys
@@ -27,10 +27,9 @@ from lab.state import require_up  # noqa: E402
 
 try:
     _state = require_up()
+    ray_head = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "head"]
+    ray_workers = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "worker"]
 except LabNotUp as _error:
     raise PyinfraError(str(_error)) from None
 
-
-ray_head = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "head"]
-ray_workers = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "worker"]
 gpu = []

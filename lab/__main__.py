@@ -86,6 +86,8 @@ def _print_table(report: dict) -> None:
     if report.get("apt_mirror"):
         mirror = report["apt_mirror"]
         print(f"apt mirror: {mirror['url']}/debian (key {mirror['key_fingerprint']})")
+        for codename, packages in mirror.get("versions", {}).items():
+            print(f"  {codename}: " + ", ".join(f"{name} {version}" for name, version in packages.items()))
 
 
 def main(argv: list[str] | None = None) -> int:

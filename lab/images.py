@@ -28,18 +28,22 @@ from lab.config import (
 from lab.errors import LabError
 
 HASH_LENGTH = 12
+# Where a recipe's `modules` are read from.
+LAB_PACKAGE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
 class Recipe:
     """How one image is made: its tag, and for a `docker build` the context
-    directory under lab/images, the build arguments (parent images) and
-    whether the build machine's CA bundle goes in."""
+    directory under lab/images, the build arguments (parent images), whether
+    the build machine's CA bundle goes in, and the files of lab/ copied into
+    the context beside it (`modules`)."""
 
     tag: str
     context: str = ""
     build_args: tuple[tuple[str, str], ...] = ()
     ca_bundle: bool = False
+    modules: tuple[str, ...] = ()
 
 
 def _digest(*parts: bytes) -> str:
@@ -74,10 +78,18 @@ def base_tag(distro: str = DEFAULT_DISTRO) -> str:
     return f"{IMAGE_PREFIX}/{name}:{_digest(bootstrap, *_dir_material(IMAGES_DIR / name))}"
 
 
-def derived_tag(name: str, context: str, build_args: tuple[tuple[str, str], ...], ca_bundle: bool) -> str:
+def derived_tag(
+    name: str,
+    context: str,
+    build_args: tuple[tuple[str, str], ...],
+    ca_bundle: bool,
+    modules: tuple[str, ...] = (),
+) -> str:
     material = [parent.encode() for _, parent in build_args] + _dir_material(IMAGES_DIR / context)
     if ca_bundle:
         material.append(_ca_bundle())
+    for module in modules:
+        material += [module.encode(), (LAB_PACKAGE / module).read_bytes()]
     return f"{IMAGE_PREFIX}/{name}:{_digest(*material)}"
 
 
@@ -85,9 +97,12 @@ def recipes() -> dict[str, Recipe]:
     """name -> how to make it, in build order, without building anything."""
     made: dict[str, Recipe] = {}
 
-    def derive(name: str, context: str, build_args: dict[str, str], ca_bundle: bool) -> None:
+    def derive(
+        name: str, context: str, build_args: dict[str, str], ca_bundle: bool, modules: tuple[str, ...] = ()
+    ) -> None:
         args = tuple(build_args.items())
-        made[name] = Recipe(derived_tag(name, context, args, ca_bundle), context, args, ca_bundle)
+        tag = derived_tag(name, context, args, ca_bundle, modules)
+        made[name] = Recipe(tag, context, args, ca_bundle, modules)
 
     for distro in DISTROS:
         made[image_name("base", distro)] = Recipe(base_tag(distro))
@@ -97,7 +112,8 @@ def recipes() -> dict[str, Recipe]:
     derive("registry", "registry", {"BASE": base}, False)
     derive("ray", "ray", {"BASE": base}, True)
     hosts = {f"HOST_{distro.upper()}": made[image_name("host", distro)].tag for distro in DISTROS}
-    derive("apt-mirror", "apt-mirror", {"BASE": base, **hosts}, False)
+    # repack.py gives the mirror's docker.io and docker-compose a version only it has.
+    derive("apt-mirror", "apt-mirror", {"BASE": base, **hosts}, False, ("repack.py",))
     return made
 
 
@@ -176,6 +192,8 @@ def build_derived(name: str, recipe: Recipe) -> None:
         shutil.copytree(IMAGES_DIR / recipe.context, context, dirs_exist_ok=True)
         if recipe.ca_bundle:
             shutil.copy(CA_BUNDLE, Path(context) / "ca-certificates.crt")
+        for module in recipe.modules:
+            shutil.copy(LAB_PACKAGE / module, Path(context) / module)
         build_args = [arg for key, parent in recipe.build_args for arg in ("--build-arg", f"{key}={parent}")]
         with logfile.open("w") as out:
             done = subprocess.run(

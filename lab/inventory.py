@@ -1,8 +1,23 @@
 """Each lab host's pyinfra host data, from the lab's state (used by inventories/lab.py)."""
 
+from lab.config import STATE_FILE
+from lab.errors import LabNotUp
+
 # What a host installing from the lab's mirror installs: Debian's package names,
 # since the mirror carries Debian's packages, not Docker's docker-ce set.
 MIRROR_PACKAGES = ["docker.io", "docker-compose"]
+# What docker_version pins on a mirror host: the engine, at the version only the
+# mirror has (lab/repack.py). docker-compose, unpinned, resolves to the mirror's
+# too, its version being the newest candidate.
+MIRROR_PINNED = ["docker.io"]
+
+
+def mirror_version(state: dict, codename: str, package: str) -> str:
+    """The version of `package` the lab's mirror publishes for `codename`."""
+    version = state["apt_mirror"].get("versions", {}).get(codename, {}).get(package)
+    if not version:
+        raise LabNotUp(f"{STATE_FILE.name} records no apt mirror version of {package} for {codename}")
+    return version
 
 
 def host_entry(state: dict, entry: dict) -> tuple[str, dict]:
@@ -25,6 +40,8 @@ def host_entry(state: dict, entry: dict) -> tuple[str, dict]:
                 "docker_apt_url": mirror["url"],
                 "docker_apt_key_fingerprint": mirror["key_fingerprint"],
                 "docker_official_packages": list(MIRROR_PACKAGES),
+                "docker_version": mirror_version(state, entry["distro"], MIRROR_PINNED[0]),
+                "docker_pinned_packages": list(MIRROR_PINNED),
             }
         )
     return entry["name"], data

@@ -23,27 +23,28 @@ def locked():
         yield
 
 
-def _prepare() -> dict[str, str]:
-    """Engine, key pair, images, network, registry, the pushed Ray image and the apt mirror."""
+def _prepare() -> tuple[dict[str, str], dict]:
+    """Engine, key pair, images, network, registry, the pushed Ray image and the
+    apt mirror; (image tags, what the mirror published: see mirror.ensure)."""
     docker.ping()
     ssh.ensure_keypair()
     tags = images.ensure()
     network.ensure()
     registry.ensure(tags["registry"])
-    tags["key_fingerprint"] = mirror.ensure(tags["apt-mirror"])
+    published = mirror.ensure(tags["apt-mirror"])
     registry.wait_ready()
     mirror.wait_ready()
     tags["ray_reference"] = registry.publish_ray(tags["ray"])
-    return tags
+    return tags, published
 
 
-def _save(entries: list[dict], tags: dict[str, str]) -> dict:
+def _save(entries: list[dict], tags: dict[str, str], published: dict) -> dict:
     current = state.build(
         entries,
         registry.address(),
         registry.push_address(),
         tags["ray_reference"],
-        {"url": mirror_url(), "key_fingerprint": tags["key_fingerprint"]},
+        {"url": mirror_url(), **published},
     )
     state.save(current)
     return current
@@ -76,7 +77,7 @@ def up(count: int, fresh: bool = False, distros: str | None = None, sources: str
         }
         wanted_distros = plan.distros_for(count, distros, kept)
         wanted_sources = plan.sources_for(wanted_distros, sources, _recorded_sources())
-        tags = _prepare()
+        tags, published = _prepare()
         for name, host in existing.items():
             if host["index"] > count:
                 log.step(f"removing {name} (beyond --hosts {count})")
@@ -107,7 +108,7 @@ def up(count: int, fresh: bool = False, distros: str | None = None, sources: str
                 entry = {"name": name, "ip": current["ip"], "role": current["role"], "index": index}
             entries.append({**entry, "distro": distro, "install_source": source})
         hosts.wait_ready(entries)
-        return _save(entries, tags)
+        return _save(entries, tags, published)
 
 
 def recreate_host(index: int) -> dict:

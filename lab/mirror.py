@@ -1,7 +1,8 @@
 """The lab's apt mirror: Debian's Docker engine and Compose packages for every
 lab release, signed with the lab's own key and served over plain HTTP on the
 lab network in Docker's repository layout (`<url>/debian/gpg`,
-`<url>/debian/dists/<codename>/stable/`)."""
+`<url>/debian/dists/<codename>/stable/`). docker.io and docker-compose carry a
+version only the mirror has (lab/repack.py), read back from its Packages index."""
 
 import os
 import time
@@ -9,10 +10,49 @@ import urllib.error
 import urllib.request
 
 from lab import docker, log
-from lab.config import LABEL, MIRROR_KEY, MIRROR_NAME, NETWORK, mirror_ip, mirror_url
+from lab.config import DISTROS, LABEL, MIRROR_KEY, MIRROR_NAME, NETWORK, mirror_ip, mirror_url
 from lab.errors import LabError
+from lab.repack import REPACKED, SUFFIX
 
 FINGERPRINT_FILE = "/var/lib/lab-apt/fingerprint"
+
+
+def packages_index(codename: str) -> str:
+    """Where the mirror publishes a release's Packages index, under its web root."""
+    return f"/srv/apt/debian/dists/{codename}/stable/binary-amd64/Packages"
+
+
+def published_versions(codename: str, index: str) -> dict[str, str]:
+    """REPACKED name -> version, from one release's Packages index; LabError when
+    one is missing or lacks the mirror's own suffix."""
+    listed: dict[str, str] = {}
+    for paragraph in index.split("\n\n"):
+        lines = [line for line in paragraph.splitlines() if ": " in line and line[0] != " "]
+        fields = dict(line.split(": ", 1) for line in lines)
+        if fields.get("Package") in REPACKED:
+            listed[fields["Package"]] = fields.get("Version", "")
+    versions = {}
+    for name in REPACKED:
+        version = listed.get(name, "")
+        if not version.endswith(SUFFIX):
+            found = f"version {version}" if version else "no such package"
+            raise LabError(
+                f"the apt mirror's {codename} index lists {name} with {found}, not a version ending "
+                f"in {SUFFIX}: rebuild the apt-mirror image (python -m lab up)"
+            )
+        versions[name] = version
+    return versions
+
+
+def _read_versions() -> dict[str, dict[str, str]]:
+    """codename -> REPACKED name -> version, as the running mirror publishes them."""
+    versions = {}
+    for codename in DISTROS:
+        index = docker.exec_in(MIRROR_NAME, f"cat {packages_index(codename)}", timeout=30)
+        if index.returncode != 0:
+            raise LabError(f"reading the apt mirror's {codename} index failed: {index.stderr.strip()}")
+        versions[codename] = published_versions(codename, index.stdout)
+    return versions
 
 
 def _published_fingerprint() -> str:
@@ -62,8 +102,10 @@ def signing_key() -> str:
     return made.stdout
 
 
-def ensure(image: str) -> str:
-    """Run the mirror from `image` with its packages published and signed; return the key's fingerprint.
+def ensure(image: str) -> dict:
+    """Run the mirror from `image` with its packages published and signed; return
+    {"key_fingerprint": <the key's>, "versions": {codename: {name: version}}}
+    (the repacked packages' versions, as published).
 
     A running mirror from the same image that already published is kept.
     """
@@ -77,7 +119,7 @@ def ensure(image: str) -> str:
     if current_ok and MIRROR_KEY.exists():
         published = _published_fingerprint()
         if published:
-            return published
+            return {"key_fingerprint": published, "versions": _read_versions()}
     if not current_ok:
         _start(image)
     key = signing_key()
@@ -87,7 +129,7 @@ def ensure(image: str) -> str:
     if published.returncode != 0 or len(fingerprint) != 40:
         raise LabError(f"publishing the apt mirror failed: {published.stderr.strip() or 'no fingerprint'}")
     log.info(f"apt mirror published in {time.monotonic() - started:.0f} s (key {fingerprint})")
-    return fingerprint
+    return {"key_fingerprint": fingerprint, "versions": _read_versions()}
 
 
 def wait_ready(timeout: float = 30) -> None:

@@ -4,7 +4,9 @@
  "ssh_user": "seedcore", "ssh_key": "<abs path>", "known_hosts": "<abs path>",
  "registry": {"address": "<ip>:5000", "push_address": "127.0.0.1:5055"},
  "ray_image": "<ip>:5000/seedcore/ray:2.20.0-<hash>",
- "apt_mirror": {"url": "http://<ip>", "key_fingerprint": "<40 hex digits>"},
+ "apt_mirror": {"url": "http://<ip>", "key_fingerprint": "<40 hex digits>",
+                "versions": {"trixie": {"docker.io": "26.1.5+dfsg1-9+deb13u1+b1+seedcore.lab1",
+                                        "docker-compose": "2.26.1-4+seedcore.lab1"}, ...}},
  "hosts": [{"name": "seedcore-lab-1", "ip": "...", "role": "head",
             "distro": "bookworm", "install_source": "distro"},
            {"name": "seedcore-lab-2", "ip": "...", "role": "worker",
@@ -23,7 +25,8 @@ HOST_KEYS = ("name", "ip", "role", "distro", "install_source")
 
 
 def build(hosts: list[dict], registry_address: str, push_address: str, ray_image: str, mirror: dict) -> dict:
-    """`mirror`: {"url": ..., "key_fingerprint": ...}; each host entry carries HOST_KEYS."""
+    """`mirror`: {"url": ..., "key_fingerprint": ..., "versions": {codename: {package: version}}}
+    (the versions of the packages repacked for the mirror); each host entry carries HOST_KEYS."""
     return {
         "network": NETWORK,
         "subnet": str(SUBNET),
@@ -32,7 +35,11 @@ def build(hosts: list[dict], registry_address: str, push_address: str, ray_image
         "known_hosts": str(KNOWN_HOSTS),
         "registry": {"address": registry_address, "push_address": push_address},
         "ray_image": ray_image,
-        "apt_mirror": {"url": mirror["url"], "key_fingerprint": mirror["key_fingerprint"]},
+        "apt_mirror": {
+            "url": mirror["url"],
+            "key_fingerprint": mirror["key_fingerprint"],
+            "versions": {codename: dict(packages) for codename, packages in mirror["versions"].items()},
+        },
         "hosts": [{key: host[key] for key in HOST_KEYS} for host in hosts],
     }
 

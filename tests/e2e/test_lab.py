@@ -10,6 +10,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from lab import mirror as lab_mirror
 from tests.e2e import labctl
 
 pytestmark = pytest.mark.e2e
@@ -108,5 +109,9 @@ def test_the_apt_mirror_answers_each_release_from_its_hosts_signed_by_the_labs_k
         )
         names = {line.split(": ", 1)[1] for line in packages.splitlines() if line.startswith("Package: ")}
         assert {"docker.io", "docker-compose", "containerd", "runc"} <= names, sorted(names)
+        # docker.io and docker-compose at the versions only the mirror has, as the state records them.
+        # (published_versions refuses an index whose versions lack the mirror's suffix.)
+        assert lab_mirror.published_versions(distro, packages) == mirror["versions"][distro]
+        assert all(version.endswith("+seedcore.lab1") for version in mirror["versions"][distro].values())
         signed = _fetch_on(lab_state, host, f"{mirror['url']}/debian/dists/{distro}/InRelease")
         assert _valid_signer(key, signed) == mirror["key_fingerprint"]

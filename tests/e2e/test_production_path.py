@@ -3,7 +3,8 @@ a wrong key refused before Docker is touched, and Compose v1 and v2 giving the
 Ray containers byte for byte the environment asked for.
 
 Written against the lab inventory (inventories/lab.py), which passes the
-mirror as docker_apt_url / docker_apt_key_fingerprint / docker_official_packages.
+mirror as docker_apt_url / docker_apt_key_fingerprint / docker_official_packages,
+and pins docker.io (docker_version) to the version only the mirror has.
 """
 
 import pytest
@@ -46,31 +47,55 @@ def container_env(lab_state, host, container: str) -> dict[bytes, bytes]:
     return dict(entry.split(b"=", 1) for entry in raw.split(b"\0") if entry)
 
 
+def _installed_version(lab_state, host, package: str) -> str:
+    code, out = labctl.run_on(lab_state, host, f"dpkg-query -W -f '${{Version}}' {package}")
+    assert code == 0, f"{host['name']}: {out}"
+    return out.strip()
+
+
 def test_docker_comes_from_the_signed_mirror_and_a_second_run_changes_nothing(converged, lab_state):
-    for host in lab_state["hosts"]:
+    mirror_hosts = [h for h in lab_state["hosts"] if h["install_source"] == "docker"]
+    distro_hosts = [h for h in lab_state["hosts"] if h["install_source"] == "distro"]
+    assert mirror_hosts and distro_hosts, lab_state["hosts"]
+    for host in mirror_hosts:
         code, out = labctl.run_on(lab_state, host, (
             "grep -x 'Signed-By: /etc/apt/keyrings/docker.gpg' /etc/apt/sources.list.d/docker.sources && "
-            "gpg --show-keys --with-colons /etc/apt/keyrings/docker.gpg | grep -c '^pub:'"
+            "gpg --show-keys --with-colons /etc/apt/keyrings/docker.gpg 2>/dev/null | grep -c '^pub:'"
         ))
         assert code == 0 and out.splitlines()[-1] == "1", f"{host['name']}: {out}"
+        # Only the mirror has these versions (repacked with its own suffix): the
+        # files came from it, and docker_version's pin on docker.io was honoured.
+        published = lab_state["apt_mirror"]["versions"][host["distro"]]
+        installed = {name: _installed_version(lab_state, host, name) for name in published}
+        assert installed == published, host["name"]
+        assert installed["docker.io"].endswith("+seedcore.lab1"), installed
+    for host in distro_hosts:
+        code, out = labctl.run_on(lab_state, host, "test ! -e /etc/apt/sources.list.d/docker.sources")
+        assert code == 0, f"{host['name']}: a distro host lists the mirror: {out}"
+        # Debian's own build, from the host's archive: not the mirror's.
+        version = _installed_version(lab_state, host, "docker.io")
+        assert version and "+seedcore." not in version, f"{host['name']}: docker.io {version}"
+        assert version != lab_state["apt_mirror"]["versions"][host["distro"]]["docker.io"]
     dry = labctl.pyinfra("--dry", "inventories/lab.py", "deploy/cluster.py")
     changed = [name for name in labctl.changed_operations(dry.output)
                if "apt" in name or "Docker" in name]
     assert changed == [], dry.output[-3000:]
 
 
-def test_a_wrong_key_fingerprint_stops_the_host_before_docker(converged, lab_state, head):
+def test_a_wrong_key_fingerprint_stops_the_host_before_docker(converged, lab_state):
+    # Only a host installing from the mirror reads docker_apt_key_fingerprint.
+    target = next(h for h in lab_state["hosts"] if h["install_source"] == "docker")
     inventory = labctl.write_inventory("wrong_docker_key", f"""
         for _name, data in ray_head + ray_workers:
-            if _name == {head['name']!r}:
+            if _name == {target['name']!r}:
                 data["docker_apt_key_fingerprint"] = "0" * 40
         """)
-    before = labctl.started_at(lab_state, head)
+    before = labctl.started_at(lab_state, target)
     run = labctl.pyinfra(inventory, "deploy/cluster.py")
     assert run.returncode != 0
-    assert f"host {head['name']}: the key at " in run.output
+    assert f"host {target['name']}: the key at " in run.output
     assert f"is not exactly docker_apt_key_fingerprint={'0' * 40} (it has: " in run.output
-    assert labctl.started_at(lab_state, head) == before
+    assert labctl.started_at(lab_state, target) == before
     again = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
     assert again.returncode == 0, again.output[-3000:]
 
