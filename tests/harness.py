@@ -57,8 +57,11 @@ class FailedHost:
 
 
 class FakeState:
-    def __init__(self, failed_hosts=()):
+    """A run being planned (as under --dry): `is_executing` is False."""
+
+    def __init__(self, failed_hosts=(), is_executing=False):
         self.failed_hosts = {FailedHost(name) for name in failed_hosts}
+        self.is_executing = is_executing
 
 
 class FakeHost:

@@ -1,10 +1,11 @@
 """`--dry` against a converged cluster: Docker running, each node's container up,
-healthy and labelled with the config digest the deploy would give it now.
+healthy and labelled with the config digest the deploy would give it now,
+Docker's packages installed as asked and daemon.json as the deploy renders it.
 
 The digest is the deploy's own: deploy.plan.plan_for on the same inventory,
 prepared in-process. The Serve marker is what deploy/tasks/serve.py records
-after a deploy. Only the container side is simulated: Docker's packages and
-the files on disk are not scripted, so those rows are not looked at here.
+after a deploy. The other files on disk are not scripted, so their rows are
+not looked at here.
 """
 
 
@@ -82,6 +83,26 @@ def test_converged_cluster_lists_no_container_change(converged):
     assert run.code == 0, run.describe()
     for step in CONTAINER_STEPS:
         assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
+
+
+RESTART_DOCKER = "Restart Docker because its packages or daemon.json changed"
+
+
+def test_converged_cluster_lists_no_docker_restart(converged):
+    _, run = converged
+    assert run.code == 0, run.describe()
+    assert run.changes_anywhere(RESTART_DOCKER) == set(), run.describe()
+
+
+def test_a_changed_daemon_json_restarts_docker_on_that_host_only(tmp_path):
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    facts = deployment.data[WORKER_1]["fake_responses"]
+    facts[responses.DAEMON_JSON_SHA1] = responses.sha1sum("/etc/docker/daemon.json", '{"debug": true}\n')
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    row = run.row(RESTART_DOCKER)
+    assert (row.change, row.conditional) == ({WORKER_1}, frozenset()), run.describe()
 
 
 def test_ports_held_by_the_cluster_itself_are_not_refused(converged):
