@@ -9,6 +9,8 @@ not looked at here.
 """
 
 
+import json
+
 import pytest
 
 from deploy import commands
@@ -174,3 +176,22 @@ def test_converged_port_taken_by_a_foreign_process(tmp_path):
     line = problem_line(problems(run), deployment.path, f"host {HEAD}: port 8080 (ray_metrics_export_port)")
     assert "held by node_exporter (pid 777)" in line
     assert "gcs_server" not in run.output
+
+
+def test_a_head_recreated_by_hand_without_labels_is_drift_archived_and_replaced(tmp_path):
+    """`docker run --name seedcore-ray-head ...` by hand: same name, no label."""
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    facts = deployment.data[HEAD]["fake_responses"]
+    record = json.loads("\n".join(facts[responses.CONTAINERS]))[0]
+    record["Config"]["Labels"] = None
+    facts[responses.CONTAINERS] = json.dumps([record], indent=4).splitlines()
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert (f"host {HEAD}: container seedcore-ray-head carries no io.seedcore.managed-by label: "
+            "it was not made by this deploy; it will be archived and replaced") in run.output
+    for step in ("Stop the Ray head", "Start the Ray head", "Deploy the Serve config"):
+        assert run.changed(step) == {HEAD}, f"{step}:\n{run.describe()}"
+    # The workers follow their head's restart, archived first like the head.
+    assert run.changed("Stop the Ray worker") == {WORKER_1, WORKER_2}
+    assert run.changed("Archive the logs of containers about to be removed") == {HEAD, WORKER_1, WORKER_2}
