@@ -1,9 +1,9 @@
 """Every fixture under tests/facts/<module>.<Fact>/<case>.json.
 
-A fixture gives the fact's arguments (`arg`), the lines the host printed
-(`output`) and the value the fact must make of them (`fact`), compared as
-JSON (so integer keys are written as strings). `command_contains` lists
-pieces the fact's command line must hold.
+A fixture, in pyinfra's own format, gives the fact's arguments (`arg`), the
+exact command line they make (`command`, required), the lines the host
+printed (`output`) and the value the fact must make of them (`fact`),
+compared as JSON (so integer keys are written as strings).
 """
 
 import importlib
@@ -32,18 +32,20 @@ def _fact_class(fact_name: str):
 )
 def test_fact(fact_name, case, fixture):
     fact = _fact_class(fact_name)()
-    command = command_text(fact.command(**fixture.get("arg", {})))
-    assert command.strip()
-    for piece in fixture.get("command_contains", []):
-        assert piece in command
+    assert "command" in fixture, f"{fact_name}/{case}: pin the exact command"
+    assert command_text(fact.command(**fixture.get("arg", {}))) == fixture["command"]
 
     data = fact.process(fixture["output"])
 
     assert json.loads(json.dumps(data)) == fixture["fact"]
 
 
+def test_every_fact_fixture_pins_its_command():
+    assert [f"{fact_name}/{case}" for fact_name, case, fixture in CASES if "command" not in fixture] == []
+
+
 def test_every_fact_has_fixtures():
-    for module_name in ("docker", "host"):
+    for module_name in ("apt", "docker", "gpu", "host"):
         module = importlib.import_module(f"deploy.facts.{module_name}")
         for name, value in vars(module).items():
             if isinstance(value, type) and value.__module__ == module.__name__ and hasattr(value, "process"):
