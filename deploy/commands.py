@@ -177,6 +177,10 @@ def serve_route_check(container: str, script: str, port: int, route: str, timeou
     )
 
 
+def restart_docker() -> str:
+    return "systemctl restart docker"
+
+
 def registry_login(registry: str, user: str, password_file: str) -> str:
     """`docker login` with the password read from a root-only file, which is
     removed whatever the outcome; the password never reaches a command line."""

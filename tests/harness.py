@@ -6,7 +6,7 @@ collected as strings. Fixtures key facts by class name, e.g.::
 
     "facts": {
         "ComposeCli": "docker compose",
-        "ProjectContainers": {"project=seedcore": [...]},
+        "ProjectContainers": {CONTAINERS_KEY: [...]},
     }
 
 A fact read with arguments looks its value up by pyinfra's own kwargs string
@@ -25,6 +25,9 @@ from deploy.defaults import ALL_DEFAULTS
 from deploy.topology import Node
 
 TESTS_DIR = Path(__file__).parent
+
+# How a fixture keys ProjectContainers read with the default project and node names.
+CONTAINERS_KEY = "names=['seedcore-ray-head', 'seedcore-ray-worker'], project=seedcore"
 
 # The image every fixture node runs unless its settings say otherwise.
 DEFAULT_IMAGE = "registry.example.com/seedcore/ray:2.20.0"
@@ -57,8 +60,11 @@ class FailedHost:
 
 
 class FakeState:
-    def __init__(self, failed_hosts=()):
+    """A run being planned (as under --dry): `is_executing` is False."""
+
+    def __init__(self, failed_hosts=(), is_executing=False):
         self.failed_hosts = {FailedHost(name) for name in failed_hosts}
+        self.is_executing = is_executing
 
 
 class FakeHost:

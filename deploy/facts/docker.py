@@ -1,11 +1,15 @@
 """Facts about the Docker engine and the containers the deploy owns."""
 
 import json
+import re
 
 from pyinfra.api import FactBase
 from pyinfra.api.command import QuoteString, StringCommand
 
 from deploy.render import HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, ROLE_LABEL
+
+# What a container without the deploy's label is, in drift and preflight lines.
+UNMANAGED = f"carries no {MANAGED_LABEL} label: it was not made by this deploy"
 
 
 class DockerEngine(FactBase):
@@ -69,24 +73,42 @@ def _summarise(record: dict) -> dict:
     }
 
 
+# Characters special in Docker's (Go RE2) regular expressions.
+_REGEX_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
+
+
+def name_filter(name: str) -> str:
+    """`docker ps --filter` value matching the container named exactly `name`
+    (Docker matches names as a regular expression, on "/NAME")."""
+    escaped = _REGEX_SPECIAL.sub(r"\\\1", name)
+    return f"name=^/{escaped}$"
+
+
 class ProjectContainers(FactBase):
     """
-    Containers that belong to the deploy or to its compose project, summarised:
-    id, name, image, status, health, started_at, config_hash, role,
-    compose_project, managed, command (the container's argument list) and env
-    (its KEY=VALUE list). Empty when Docker is absent or down.
+    Containers that belong to the deploy or to its compose project, and any
+    container carrying one of the node names (one made by hand, without the
+    project's labels, included), summarised: id, name, image, status, health,
+    started_at, config_hash, role, compose_project, managed, command (the
+    container's argument list) and env (its KEY=VALUE list). Empty when
+    Docker is absent or down.
 
     + project: the compose project name (``ray_compose_project``)
+    + names: the node container names (``ray_head_container``, ``ray_worker_container``)
     """
 
     @staticmethod
     def default():
         return []
 
-    def command(self, project: str) -> StringCommand:
+    def command(self, project: str, names: list[str]) -> StringCommand:
+        by_name: list = []
+        for name in names:
+            by_name += ["docker ps -aq --filter", QuoteString(name_filter(name)), ";"]
         return StringCommand(
             "{ docker ps -aq --filter", QuoteString(f"label={MANAGED_LABEL}={MANAGED_VALUE}"), ";",
             "docker ps -aq --filter", QuoteString(f"label=com.docker.compose.project={project}"), ";",
+            *by_name,
             "} 2>/dev/null | sort -u | xargs -r docker inspect 2>/dev/null || true",
         )
 
@@ -95,6 +117,14 @@ class ProjectContainers(FactBase):
         if not text:
             return []
         return [_summarise(record) for record in json.loads(text)]
+
+
+def project_containers(host, settings: dict) -> list[dict]:
+    """`host`'s ProjectContainers for these settings (its compose project and node names)."""
+    return host.get_fact(
+        ProjectContainers, project=settings["ray_compose_project"],
+        names=[settings["ray_head_container"], settings["ray_worker_container"]],
+    )
 
 
 class ImageId(FactBase):

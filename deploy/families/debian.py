@@ -134,17 +134,24 @@ def signed_repository(what: str, filename: str, key_url: str, keyring: str, fing
     return key, source
 
 
+def docker_packages(settings: dict) -> list[str]:
+    """The packages Docker comes from ("name" or "name=version"), by docker_install_source."""
+    if settings["docker_install_source"] != "docker":
+        return list(settings["docker_distro_packages"])
+    return official_package_list(settings)
+
+
 def install_docker(settings: dict) -> list:
     """Docker's packages from docker_install_source; returns the operations that change them."""
     if settings["docker_install_source"] != "docker":
         return [apt.packages(
             name="Install Docker from the distribution's packages",
-            packages=settings["docker_distro_packages"],
+            packages=docker_packages(settings),
             no_recommends=True,
         )]
     distro_id, codename = distro_of(host.get_fact(LinuxDistribution))
     repo_url = docker_repository_url(settings, distro_id)
-    packages = official_package_list(settings)
+    packages = docker_packages(settings)
     signed_repository(
         "Docker's apt", "docker", f"{repo_url}/gpg", DOCKER_KEYRING,
         settings["docker_apt_key_fingerprint"], "docker_apt_key_fingerprint", "docker_apt_url",

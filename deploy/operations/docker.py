@@ -1,18 +1,23 @@
 """Operations on a host's Docker engine. Each reads facts, decides, and yields
 commands or calls ``host.noop``."""
 
+import hashlib
 import json
 import os
 
 from pyinfra import host
 from pyinfra.api import operation
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Sha1File
 
 from deploy import commands
 from deploy.facts.host import FileText
+from deploy.families.debian import packages_missing
 from deploy.operations.secret_files import upload_root_only
 
 DOCKER_CONFIG = "/root/.docker/config.json"
 PASSWORD_FILE = "/root/.seedcore-registry-password"
+DAEMON_JSON = "/etc/docker/daemon.json"
 
 
 def logged_in(config_text: str | None, registry: str) -> bool:
@@ -48,3 +53,46 @@ def registry_logged_in(registry: str, user: str, password_env: str):
         return
     yield from upload_root_only(os.environ.get(password_env, ""), PASSWORD_FILE)
     yield commands.registry_login(registry, user, PASSWORD_FILE)
+
+
+def engine_restart_reasons(daemon_json: str, packages: list[str]) -> list[str]:
+    """Why Docker needs a restart, read from facts: daemon.json on the host is
+    not the rendered text (compared as ``files.put`` compares it, by SHA1), or
+    a wanted package is not installed at its pin."""
+    reasons = []
+    if host.get_fact(Sha1File, path=DAEMON_JSON) != hashlib.sha1(daemon_json.encode()).hexdigest():
+        reasons.append(f"{DAEMON_JSON} changes")
+    if packages_missing(host.get_fact(DebPackages) or {}, packages):
+        reasons.append("Docker's packages change")
+    return reasons
+
+
+@operation()
+def engine_restarted(daemon_json: str, packages: list[str], changes: tuple = ()):
+    """
+    Restart Docker when its packages or daemon.json change, and only then.
+
+    While the run is planned (and under ``--dry``) the facts decide: the host's
+    daemon.json is not ``daemon_json``, or a package of ``packages`` is not
+    installed at its pin. Once the run executes, the steps in ``changes`` have
+    already run and the facts show their outcome, so their results decide.
+
+    + daemon_json: the daemon.json text the deploy writes
+    + packages: the packages Docker comes from ("name" or "name=version")
+    + changes: the operations that install those packages and write daemon.json
+
+    **Example:**
+
+    .. code:: python
+
+        docker.engine_restarted(name="Restart Docker because its packages or daemon.json changed",
+                                daemon_json=text, packages=["docker.io"], changes=[put])
+    """
+    if host.state.is_executing:
+        if not any(change.did_change() for change in changes):
+            host.noop("neither Docker's packages nor daemon.json changed")
+            return
+    elif not engine_restart_reasons(daemon_json, packages):
+        host.noop("Docker's packages and daemon.json are as wanted")
+        return
+    yield commands.restart_docker()

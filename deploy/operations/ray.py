@@ -8,7 +8,7 @@ from pyinfra import host
 from pyinfra.api import operation
 
 from deploy import commands, render
-from deploy.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
+from deploy.facts.docker import UNMANAGED, ComposeCli, ComposeVersion, ImageId, project_containers
 from deploy.facts.host import FileText
 from deploy.plan import gpu_layout
 from deploy.topology import Node, node_for
@@ -24,7 +24,7 @@ def compose_cli(default: str = commands.COMPOSE_V2) -> str:
 
 
 def _containers(node: Node) -> list[dict]:
-    return host.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+    return project_containers(host, node.settings)
 
 
 def node_container(node: Node) -> dict | None:
@@ -51,6 +51,8 @@ def drift(container: dict, node: Node) -> list[str]:
     Env values are never named: they may be secrets. A field the record
     lacks is not compared."""
     found = []
+    if not container.get("managed", True):
+        found.append(UNMANAGED)
     if container["image"] != node.image:
         found.append(f"runs image {container['image']}, not {node.image}")
     if "command" in container and container["command"] != commands.ray_start_args(node):
@@ -62,6 +64,13 @@ def drift(container: dict, node: Node) -> list[str]:
             found.append(f"env differs from the rendered {render.ENV_FILE} and compose file: "
                          f"{', '.join(changed)}")
     return found
+
+
+def made_by_hand(container: dict, node: Node) -> bool:
+    """Whether the container is outside the node's compose project (a `docker
+    run --name` by hand): `compose down` cannot remove it."""
+    return container.get("compose_project", node.settings["ray_compose_project"]) != (
+        node.settings["ray_compose_project"])
 
 
 def is_current(container: dict | None, config_hash: str, node: Node | None = None) -> bool:
@@ -93,7 +102,7 @@ def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:
     inventory = host.state.inventory
     head = inventory.get_host(head_host)
     with _HEAD_READS:
-        containers = head.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+        containers = project_containers(head, node.settings)
         head_node = node_for(head, inventory, *gpu_layout(head))
     container = next((c for c in containers if c["name"] == node.settings["ray_head_container"]), None)
     return is_current(container, head_hash, head_node)
@@ -147,6 +156,8 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
     """
     Stop and remove the node's container when it is not current: missing,
     stopped, unhealthy, or running an older config. A current one is kept.
+    A container with the node's name made by hand, outside the compose
+    project, is removed with ``docker rm -f`` (``compose down`` cannot see it).
 
     + node: the node (``deploy.topology.Node``)
     + config_hash: the digest of the config it should run
@@ -173,6 +184,9 @@ def node_stopped(node: Node, config_hash: str, compose_default: str = commands.C
             "(a pull, a check); the running cluster is left as it is"
         )
         return
+    if made_by_hand(container, node):
+        yield commands.remove_containers([container["id"][:12]])
+        return
     yield commands.compose_down(compose_cli(compose_default), node)
 
 
@@ -181,7 +195,8 @@ def leftovers_removed(node: Node, skip_reason: str = ""):
     """
     Remove containers of this project that are not the node's own running
     container (a stale name, a role this host no longer has, an exited one).
-    Only containers carrying the project's labels are touched.
+    Only containers carrying the project's labels or one of the node names
+    (``ray_head_container``, ``ray_worker_container``) are touched.
 
     + node: the node (``deploy.topology.Node``)
     + skip_reason: when set, do nothing and say why (a host outside a rollout batch)

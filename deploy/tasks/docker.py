@@ -6,7 +6,6 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files, server, systemd
-from pyinfra.operations.util import any_changed
 
 from deploy.defaults import DOCKER_DEFAULTS
 from deploy.families import host_family
@@ -21,10 +20,11 @@ def install_docker(gpu: bool = False):
     family = host_family(host)
     family.install_base_tools()
     changes = family.install_docker(settings)
+    daemon = daemon_json(settings, gpu=gpu)
     changes.append(
         files.put(
             name="Write /etc/docker/daemon.json",
-            src=StringIO(daemon_json(settings, gpu=gpu)),
+            src=StringIO(daemon),
             dest="/etc/docker/daemon.json",
             mode="0644",
             user="root",
@@ -37,11 +37,11 @@ def install_docker(gpu: bool = False):
         running=True,
         enabled=True,
     )
-    systemd.service(
+    docker.engine_restarted(
         name="Restart Docker because its packages or daemon.json changed",
-        service="docker",
-        restarted=True,
-        _if=any_changed(*changes),
+        daemon_json=daemon,
+        packages=family.docker_packages(settings),
+        changes=changes,
     )
     if settings["docker_registry_login"]:
         docker.registry_logged_in(

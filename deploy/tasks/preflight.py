@@ -8,7 +8,7 @@ import time
 
 from pyinfra import logger
 
-from deploy.facts.docker import DockerEngine, ImageId, ProjectContainers
+from deploy.facts.docker import UNMANAGED, DockerEngine, ImageId, project_containers
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts
 from deploy.families import family_problems
@@ -66,7 +66,7 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
         )
     our_ids = set()
     if engine["running"]:
-        containers = host.get_fact(ProjectContainers, project=settings["ray_compose_project"])
+        containers = project_containers(host, settings)
         our_ids = {c["id"] for c in containers}
     ports = host.get_fact(ListeningPorts)
     problems += foreign_port_holders(ports, {k: settings[k] for k in port_keys(role)}, our_ids)
@@ -97,13 +97,27 @@ def workers_on_another_head(state) -> list[str]:
         if role_of(host) != "worker" or not host.get_fact(DockerEngine)["running"]:
             continue
         node = node_for(host, state.inventory)
-        for container in host.get_fact(ProjectContainers, project=node.settings["ray_compose_project"]):
+        for container in project_containers(host, node.settings):
             joined = gcs_address_of(container)
             if container["name"] == node.container and joined and joined != node.gcs_address:
                 lines.append(
                     f"host {host.name}: its Ray worker points at {joined}, not at the head "
                     f"{node.gcs_address}: it will be re-pointed and restarted"
                 )
+    return lines
+
+
+def hand_made_containers(state) -> list[str]:
+    """Containers found by a node name that the deploy did not make (a
+    `docker run --name seedcore-ray-head` by hand): each is drift."""
+    lines = []
+    for host in state.inventory.get_active_hosts():
+        if not host.get_fact(DockerEngine)["running"]:
+            continue
+        for container in project_containers(host, settings_for(host)):
+            if not container["managed"]:
+                lines.append(f"host {host.name}: container {container['name']} {UNMANAGED}; "
+                             "it will be archived and replaced")
     return lines
 
 
@@ -132,7 +146,7 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
         if skew:
             problems.append(f"{inventory_name()}: {skew}")
     if not problems:
-        for line in workers_on_another_head(state):
+        for line in workers_on_another_head(state) + hand_made_containers(state):
             logger.warning(line)
     if problems:
         count = len(problems)

@@ -13,7 +13,7 @@ from pyinfra.operations import python
 
 from deploy import checks
 from deploy.defaults import ROLLOUT_DEFAULTS
-from deploy.facts.docker import ProjectContainers
+from deploy.facts.docker import project_containers
 from deploy.operations import ray, rollout
 from deploy.operations.ray import failed_during_run, is_current
 from deploy.plan import Plan, gpu_layout
@@ -35,7 +35,7 @@ def head_needs_restart(inventory, head_plan_hash: str) -> bool:
     image, env...): such a change is not taken node by node."""
     head = head_host(inventory)
     settings = settings_for(head)
-    containers = head.get_fact(ProjectContainers, project=settings["ray_compose_project"])
+    containers = project_containers(head, settings)
     name = settings["ray_head_container"]
     container = next((c for c in containers if c["name"] == name), None)
     return not is_current(container, head_plan_hash, node_for(head, inventory, *gpu_layout(head)))

@@ -13,7 +13,7 @@ from pyinfra.operations import python
 
 from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
-from deploy.facts.docker import LogSignatureCounts, ProjectContainers
+from deploy.facts.docker import LogSignatureCounts, project_containers
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
 from deploy.report import document, table, write
 from deploy.runwatch import failure_reason
@@ -103,7 +103,7 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
 
 def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[str]):
     def doomed():
-        containers = host.get_fact(ProjectContainers, project=node.settings["ray_compose_project"])
+        containers = project_containers(host, node.settings)
         own = next((c for c in containers if c["name"] == node.container), None)
         problem = container_problem(own, node.container)
         if problem:

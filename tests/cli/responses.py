@@ -12,6 +12,10 @@ would give it now).
 import hashlib
 import json
 
+from deploy.families.debian import docker_packages
+from deploy.operations.docker import DAEMON_JSON as DAEMON_JSON_PATH
+from deploy.render import daemon_json
+
 # -- matchers: substrings of the commands each fact runs -------------------
 
 DOCKER_ENGINE = "then echo absent"  # deploy.facts.docker.DockerEngine
@@ -24,6 +28,8 @@ LISTENING = "--- cgroups"  # deploy.facts.host.ListeningPorts
 DISK = "df -Pk"  # deploy.facts.host.DiskAvailableMb
 SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
+DAEMON_JSON_SHA1 = "sha1sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha1File
+DEB_PACKAGES = "dpkg -l"  # pyinfra.facts.deb.DebPackages
 DISTRIBUTION = "ls -pdL *-release"  # pyinfra.facts.server.LinuxDistribution
 ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
 RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
@@ -159,10 +165,27 @@ def inspect_record(container_id: str, name: str, image: str, role: str, config_h
     }
 
 
-def converged(record: dict, ports: list[int], serve_marker: str = "", **overrides) -> dict:
+def sha1sum(path: str, text: str) -> str:
+    """What `sha1sum PATH` prints for a file holding `text`."""
+    return f"{hashlib.sha1(text.encode()).hexdigest()}  {path}"
+
+
+def dpkg_list(packages: list[str]) -> list[str]:
+    """`dpkg -l` rows of these packages ("name" or "name=version") installed."""
+    rows = []
+    for package in packages:
+        name, _, version = package.partition("=")
+        rows.append(f"ii  {name}  {version or '1.0.0-1'}  amd64  {name} as Debian installs it")
+    return rows
+
+
+def converged(record: dict, ports: list[int], serve_marker: str = "", settings: dict | None = None,
+              gpu: bool = False, **overrides) -> dict:
     """A Debian 12 host with Docker running and the node's container `record`
     up; `ports` are held by Ray processes inside that container; the Serve
-    marker says what the head last deployed."""
+    marker says what the head last deployed. Given the host's `settings`,
+    Docker's packages are installed as they ask and daemon.json holds what
+    the deploy renders for them."""
     container_id = record["Id"]
     holders = [SSHD] + [(port, "raylet", 3100 + index, container_id) for index, port in enumerate(ports)]
     base = {
@@ -173,6 +196,9 @@ def converged(record: dict, ports: list[int], serve_marker: str = "", **override
         IMAGE_ID: IMAGE_SHA,
         SERVE_MARKER: serve_marker,
     }
+    if settings is not None:
+        base[DAEMON_JSON_SHA1] = sha1sum(DAEMON_JSON_PATH, daemon_json(settings, gpu=gpu))
+        base[DEB_PACKAGES] = dpkg_list(docker_packages(settings))
     return _merged(_by_matcher(overrides), bare_debian12(LISTENING=listening(*holders)) | base)
 
 
@@ -194,4 +220,5 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
     marker = ""
     if node.role == "head":
         marker = f"{render.serve_config_digest(node.settings)} {container_id(name)[:12]}"
-    return converged(record, [node.settings[key] for key in port_keys(node.role)], marker)
+    return converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
+                     settings=node.settings, gpu=bool(node.gpus))

@@ -1,12 +1,15 @@
 """`--dry` against a converged cluster: Docker running, each node's container up,
-healthy and labelled with the config digest the deploy would give it now.
+healthy and labelled with the config digest the deploy would give it now,
+Docker's packages installed as asked and daemon.json as the deploy renders it.
 
 The digest is the deploy's own: deploy.plan.plan_for on the same inventory,
 prepared in-process. The Serve marker is what deploy/tasks/serve.py records
-after a deploy. Only the container side is simulated: Docker's packages and
-the files on disk are not scripted, so those rows are not looked at here.
+after a deploy. The other files on disk are not scripted, so their rows are
+not looked at here.
 """
 
+
+import json
 
 import pytest
 
@@ -84,6 +87,26 @@ def test_converged_cluster_lists_no_container_change(converged):
         assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
 
 
+RESTART_DOCKER = "Restart Docker because its packages or daemon.json changed"
+
+
+def test_converged_cluster_lists_no_docker_restart(converged):
+    _, run = converged
+    assert run.code == 0, run.describe()
+    assert run.changes_anywhere(RESTART_DOCKER) == set(), run.describe()
+
+
+def test_a_changed_daemon_json_restarts_docker_on_that_host_only(tmp_path):
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    facts = deployment.data[WORKER_1]["fake_responses"]
+    facts[responses.DAEMON_JSON_SHA1] = responses.sha1sum("/etc/docker/daemon.json", '{"debug": true}\n')
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    row = run.row(RESTART_DOCKER)
+    assert (row.change, row.conditional) == ({WORKER_1}, frozenset()), run.describe()
+
+
 def test_ports_held_by_the_cluster_itself_are_not_refused(converged):
     # Every port the nodes need is listened on, by Ray inside the nodes' own containers.
     deployment, run = converged
@@ -153,3 +176,22 @@ def test_converged_port_taken_by_a_foreign_process(tmp_path):
     line = problem_line(problems(run), deployment.path, f"host {HEAD}: port 8080 (ray_metrics_export_port)")
     assert "held by node_exporter (pid 777)" in line
     assert "gcs_server" not in run.output
+
+
+def test_a_head_recreated_by_hand_without_labels_is_drift_archived_and_replaced(tmp_path):
+    """`docker run --name seedcore-ray-head ...` by hand: same name, no label."""
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    facts = deployment.data[HEAD]["fake_responses"]
+    record = json.loads("\n".join(facts[responses.CONTAINERS]))[0]
+    record["Config"]["Labels"] = None
+    facts[responses.CONTAINERS] = json.dumps([record], indent=4).splitlines()
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert (f"host {HEAD}: container seedcore-ray-head carries no io.seedcore.managed-by label: "
+            "it was not made by this deploy; it will be archived and replaced") in run.output
+    for step in ("Stop the Ray head", "Start the Ray head", "Deploy the Serve config"):
+        assert run.changed(step) == {HEAD}, f"{step}:\n{run.describe()}"
+    # The workers follow their head's restart, archived first like the head.
+    assert run.changed("Stop the Ray worker") == {WORKER_1, WORKER_2}
+    assert run.changed("Archive the logs of containers about to be removed") == {HEAD, WORKER_1, WORKER_2}

@@ -106,8 +106,9 @@ def started_at(state: dict, host: dict) -> dict[str, str]:
     return {name.lstrip("/"): when for name, when in pairs}
 
 
-def changed_operations(dry_output: str) -> list[str]:
-    """Operation names that `pyinfra --dry` lists with a change on some host."""
+def changed_operations(dry_output: str, conditional: bool = False) -> list[str]:
+    """Operation names that `pyinfra --dry` lists with a change on some host
+    (or, with `conditional`, with a change or a conditional change)."""
     lines = dry_output.splitlines()
     try:
         start = next(i for i, line in enumerate(lines) if "--> Detected changes:" in line)
@@ -118,7 +119,8 @@ def changed_operations(dry_output: str) -> list[str]:
         if not line.strip():
             break
         cells = [cell for cell in line.strip().split("  ") if cell.strip()]
-        if len(cells) >= 2 and cells[1].strip() != "-":
+        columns = cells[1:3] if conditional else cells[1:2]
+        if any(cell.strip() != "-" for cell in columns):
             changed.append(cells[0].strip())
     return changed
 

@@ -1,9 +1,9 @@
 """Every fixture under tests/facts/<module>.<Fact>/<case>.json.
 
-A fixture gives the fact's arguments (`arg`), the lines the host printed
-(`output`) and the value the fact must make of them (`fact`), compared as
-JSON (so integer keys are written as strings). `command_contains` lists
-pieces the fact's command line must hold.
+A fixture, in pyinfra's own format, gives the fact's arguments (`arg`), the
+exact command line they make (`command`, required), the lines the host
+printed (`output`) and the value the fact must make of them (`fact`),
+compared as JSON (so integer keys are written as strings).
 """
 
 import importlib
@@ -32,18 +32,20 @@ def _fact_class(fact_name: str):
 )
 def test_fact(fact_name, case, fixture):
     fact = _fact_class(fact_name)()
-    command = command_text(fact.command(**fixture.get("arg", {})))
-    assert command.strip()
-    for piece in fixture.get("command_contains", []):
-        assert piece in command
+    assert "command" in fixture, f"{fact_name}/{case}: pin the exact command"
+    assert command_text(fact.command(**fixture.get("arg", {}))) == fixture["command"]
 
     data = fact.process(fixture["output"])
 
     assert json.loads(json.dumps(data)) == fixture["fact"]
 
 
+def test_every_fact_fixture_pins_its_command():
+    assert [f"{fact_name}/{case}" for fact_name, case, fixture in CASES if "command" not in fixture] == []
+
+
 def test_every_fact_has_fixtures():
-    for module_name in ("docker", "host"):
+    for module_name in ("apt", "docker", "gpu", "host"):
         module = importlib.import_module(f"deploy.facts.{module_name}")
         for name, value in vars(module).items():
             if isinstance(value, type) and value.__module__ == module.__name__ and hasattr(value, "process"):
@@ -134,7 +136,12 @@ def test_log_signature_counts_command_counts_each_signature(tmp_path):
     }
 
 
+NAMES = ["seedcore-ray-head", "seedcore-ray-worker"]
+
+
 def test_project_containers_command_inspects_each_container_once(tmp_path):
+    """Found by label, by compose project and by name (one made by hand with
+    `docker run --name seedcore-ray-head`, no label): each inspected once."""
     from deploy.facts.docker import ProjectContainers
 
     calls = tmp_path / "calls"
@@ -144,22 +151,29 @@ case "$1" in
   ps) case "$*" in
         *managed-by*) echo 3f1c9a7e5b2d ;;
         *compose.project=seedcore*) printf '3f1c9a7e5b2d\\nc0ffee11d00d\\n' ;;
+        *'name=^/seedcore-ray-head$'*) echo 0a0b0c0d0e0f ;;
+        *'name=^/seedcore-ray-worker$'*) echo c0ffee11d00d ;;
       esac ;;
   inspect) shift; printf '['; sep=''
            for id in "$@"; do
+             labels='{{"com.docker.compose.project": "seedcore"}}'
+             [ "$id" = 0a0b0c0d0e0f ] && labels=null
              printf '%s{{"Id": "%s", "Name": "/c-%s", "State": {{"Status": "running"}},
-             "Config": {{"Image": "ray:2.20.0", "Labels": {{"com.docker.compose.project": "seedcore"}}}}}}' \\
-               "$sep" "$id" "$id"; sep=','
+             "Config": {{"Image": "ray:2.20.0", "Labels": %s}}}}' \\
+               "$sep" "$id" "$id" "$labels"; sep=','
            done; echo ']' ;;
 esac
 """)
     fact = ProjectContainers()
-    containers = fact.process(_run(fact.command(project="seedcore"), tmp_path))
+    containers = fact.process(_run(fact.command(project="seedcore", names=NAMES), tmp_path))
 
-    assert [c["id"] for c in containers] == ["3f1c9a7e5b2d", "c0ffee11d00d"]
-    assert all(c["compose_project"] == "seedcore" and not c["managed"] for c in containers)
+    assert [(c["id"], c["compose_project"], c["managed"]) for c in containers] == [
+        ("0a0b0c0d0e0f", "", False),
+        ("3f1c9a7e5b2d", "seedcore", False),
+        ("c0ffee11d00d", "seedcore", False),
+    ]
     inspect_calls = [line for line in calls.read_text().splitlines() if line.startswith("inspect")]
-    assert inspect_calls == ["inspect 3f1c9a7e5b2d c0ffee11d00d"]
+    assert inspect_calls == ["inspect 0a0b0c0d0e0f 3f1c9a7e5b2d c0ffee11d00d"]
 
 
 def test_project_containers_command_prints_nothing_without_docker(tmp_path):
@@ -167,7 +181,7 @@ def test_project_containers_command_prints_nothing_without_docker(tmp_path):
 
     _fake_tool(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1\n")
     fact = ProjectContainers()
-    output = _run(fact.command(project="seedcore"), tmp_path)
+    output = _run(fact.command(project="seedcore", names=NAMES), tmp_path)
     assert output == []
     assert fact.default() == []
 

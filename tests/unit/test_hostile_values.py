@@ -24,7 +24,7 @@ from deploy.facts import docker as docker_facts
 from deploy.facts import gpu as gpu_facts
 from deploy.facts import host as host_facts
 from deploy.render import MANAGED_LABEL, MANAGED_VALUE
-from tests.harness import command_text, make_node
+from tests.harness import CONTAINERS_KEY, command_text, make_node
 
 HOSTILE = {
     "space": "seed core",
@@ -123,12 +123,27 @@ def test_image_id(shell, value):
     assert records == [["docker", "image", "inspect", "-f", "{{.Id}}", value]]
 
 
+def test_name_filter_matches_only_the_exact_name():
+    # Docker reads the filter as a regular expression on "/NAME" (Go's RE2,
+    # whose syntax Python's re shares for these).
+    import re
+
+    pattern = re.compile(docker_facts.name_filter("seedcore-ray.head").removeprefix("name="))
+    assert [bool(pattern.search(f"/{name}")) for name in (
+        "seedcore-ray.head", "seedcore-rayXhead", "old-seedcore-ray.head", "seedcore-ray.head-2",
+    )] == [True, False, False, False]
+    assert docker_facts.name_filter("seedcore-ray-head") == "name=^/seedcore-ray-head$"
+
+
 @VALUES
 def test_project_containers(shell, value):
-    records, _ = shell(docker_facts.ProjectContainers().command(project=value))
+    command = docker_facts.ProjectContainers().command(project=value, names=[value, "seedcore-ray.worker"])
+    records, _ = shell(command)
     assert records == [
         ["docker", "ps", "-aq", "--filter", f"label={MANAGED_LABEL}={MANAGED_VALUE}"],
         ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={value}"],
+        ["docker", "ps", "-aq", "--filter", docker_facts.name_filter(value)],
+        ["docker", "ps", "-aq", "--filter", "name=^/seedcore-ray\\.worker$"],
     ]
 
 
@@ -295,8 +310,8 @@ BUILDERS_COVERED = {
     "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers", "pull",
     "wait_healthy", "serve_deploy", "refuse", "archive_containers", "drain_worker", "serve_route_check",
     "registry_login", "private_dir_created", "root_only_installed",
-    # Integers only, an argument list for YAML (never a shell), a version test:
-    "ports_free", "ray_start_args", "compose_waits",
+    # Integers only, an argument list for YAML (never a shell), a version test, no value at all:
+    "ports_free", "ray_start_args", "compose_waits", "restart_docker",
 }
 
 
@@ -337,7 +352,7 @@ def test_serve_marker_under_a_project_dir_with_a_space_is_read_back(tmp_path):
     container = {"id": "3f1c9a7e5b2d" + "0" * 52, "name": node.container, "status": "running",
                  "health": "healthy", "config_hash": "h"}
     host = FakeHost(facts={
-        "ProjectContainers": {"project=seedcore": [container]},
+        "ProjectContainers": {CONTAINERS_KEY: [container]},
         "FileText": {f"path={marker_path}": fact.process(out.splitlines())},
     })
     assert run_operation(ray.serve_deployed, host, node=node, config_path="/srv/serve.yaml",

@@ -1,13 +1,17 @@
 """One process, two runs: each run keeps its own state on pyinfra's `state`,
 so the second run checks, verifies and reports again."""
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
-from deploy import checks, defaults
+from deploy import checks
 from deploy.tasks import preflight, verify
 from tests.harness import FakeHost, FakeState, make_node
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Inventory:
@@ -33,12 +37,78 @@ def test_preflight_runs_once_per_run_and_again_for_the_next_run():
         preflight.run_preflight(state)
 
 
-@pytest.mark.parametrize("module", [preflight, verify])
-def test_run_state_is_not_kept_in_module_globals(module):
-    imported_tables = [id(value) for value in vars(defaults).values()]
-    assert [name for name, value in vars(module).items()
-            if isinstance(value, (set, list, dict)) and not name.startswith("__")
-            and id(value) not in imported_tables] == []
+# Calls that change a set, list or dict in place.
+MUTATORS = {"append", "add", "update", "extend", "insert", "pop", "remove", "discard", "clear",
+            "setdefault", "popitem", "sort", "reverse"}
+DEPLOY_MODULES = sorted((ROOT / "deploy").rglob("*.py"))
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+        for target in targets:
+            names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+def _local_names(function) -> set[str]:
+    names = {arg.arg for arg in ast.walk(function.args) if isinstance(arg, ast.arg)}
+    stored = {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names | stored
+
+
+def _changed_target(node):
+    """The object a statement or call changes in place (`X.add(...)`, `X[k] = v`, `del X[k]`), or None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS:
+        return node.func.value
+    targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else (
+        [node.target] if isinstance(node, ast.AugAssign) else [])
+    return next((t.value for t in targets if isinstance(t, (ast.Subscript, ast.Attribute))), None)
+
+
+def module_globals_changed_at_run_time(source: str) -> list[str]:
+    """Module-level names a function rebinds (`global`) or changes in place:
+    state that would outlive the run and leak into the next one in the same process."""
+    tree = ast.parse(source)
+    module_names = _module_names(tree)
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        local = _local_names(function)
+        for node in ast.walk(function):
+            if isinstance(node, ast.Global):
+                found += [f"line {node.lineno}: global {name}" for name in node.names]
+                continue
+            target = _changed_target(node)
+            while isinstance(target, (ast.Subscript, ast.Attribute)):
+                target = target.value
+            if isinstance(target, ast.Name) and target.id in module_names and target.id not in local:
+                found.append(f"line {node.lineno}: {target.id} changed")
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("path", DEPLOY_MODULES, ids=[str(p.relative_to(ROOT)) for p in DEPLOY_MODULES])
+def test_run_state_is_not_kept_in_module_globals(path):
+    """Per-run state lives on pyinfra's `state`; module-level tables stay constant."""
+    assert module_globals_changed_at_run_time(path.read_text()) == []
+
+
+def test_the_module_globals_check_finds_run_state():
+    # The shapes preflight and verify used before their state moved onto `state`.
+    source = (
+        "_DONE = set()\nRESULTS = {}\n_REPORTED = []\ncount = 0\n"
+        "def run(state):\n    _DONE.add(id(state))\n    RESULTS[state] = 1\n"
+        "    RESULTS.setdefault('x', []).append(1)\n    _REPORTED.append(1)\n"
+        "def bump():\n    global count\n    count += 1\n"
+        "def local_only(items):\n    RESULTS = {}\n    RESULTS['a'] = 1\n    items.append(1)\n"
+    )
+    assert module_globals_changed_at_run_time(source) == [
+        "line 11: global count", "line 6: _DONE changed", "line 7: RESULTS changed",
+        "line 8: RESULTS changed", "line 9: _REPORTED changed",
+    ]
 
 
 def _verify_run(tmp_path, monkeypatch, run: int, ok: bool):
