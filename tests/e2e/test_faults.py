@@ -249,8 +249,13 @@ def test_a_planted_secret_is_only_where_it_belongs(converged, lab_state, head):
             assert token not in processes, host["name"]
             _, readable = labctl.run_on(lab_state, host, f"grep -rl {token} /opt /etc /tmp 2>/dev/null")
             assert readable.strip() == "", f"{host['name']}: readable by a non-root user: {readable}"
+            # The secret is in the compose file's environment: (both Compose versions
+            # read it alike there), a file only root can read.
+            compose_file = "docker-compose.yml" if host["role"] == "head" else "ray-workers.yml"
             _, as_root = labctl.run_on(lab_state, host, f"sudo grep -rl {token} /opt/seedcore")
-            assert as_root.split() == ["/opt/seedcore/ray.env"], host["name"]
+            assert as_root.split() == [f"/opt/seedcore/{compose_file}"], host["name"]
+            _, mode = labctl.run_on(lab_state, host, f"sudo stat -c '%a %U:%G' /opt/seedcore/{compose_file}")
+            assert mode.strip() == "600 root:root", host["name"]
         _, env = labctl.run_on(lab_state, head, "sudo docker exec seedcore-ray-head env")
         assert f"SEEDCORE_API_TOKEN={token}" in env
     finally:
