@@ -15,10 +15,11 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make on
 
 def planned(*args: str, lab: str | None = None) -> list[str]:
     """The recipe lines `make -n test` would run (nothing is run)."""
-    env = {key: value for key, value in os.environ.items() if key not in ("LAB", "MAKEFLAGS")}
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("LAB", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     if lab is not None:
         env["LAB"] = lab
-    done = subprocess.run(["make", "-n", "test", *args], cwd=ROOT, env=env, text=True,
+    done = subprocess.run(["make", "--no-print-directory", "-n", "test", *args], cwd=ROOT, env=env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True)
     return done.stdout.splitlines()
 
