@@ -107,6 +107,29 @@ def test_a_changed_daemon_json_restarts_docker_on_that_host_only(tmp_path):
     assert (row.change, row.conditional) == ({WORKER_1}, frozenset()), run.describe()
 
 
+ROUTE_WAIT = "Wait until Serve answers the health route through the head's proxy"
+SERVE_DEPLOY = "Deploy the Serve config when it changed or the head restarted"
+
+
+def test_converged_cluster_lists_no_serve_route_wait(converged):
+    _, run = converged
+    assert run.code == 0, run.describe()
+    assert run.changes_anywhere(SERVE_DEPLOY) == set(), run.describe()
+    assert run.changes_anywhere(ROUTE_WAIT) == set(), run.describe()
+
+
+def test_a_changed_serve_config_is_deployed_then_waited_for(tmp_path):
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    facts = deployment.data[HEAD]["fake_responses"]
+    facts[responses.SERVE_MARKER] = f"{STALE} {container_id(HEAD)[:12]}"
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    for step in (SERVE_DEPLOY, ROUTE_WAIT):
+        row = run.row(step)
+        assert (row.change, row.conditional) == ({HEAD}, frozenset()), f"{step}:\n{run.describe()}"
+
+
 def test_ports_held_by_the_cluster_itself_are_not_refused(converged):
     # Every port the nodes need is listened on, by Ray inside the nodes' own containers.
     deployment, run = converged
@@ -138,6 +161,8 @@ def test_head_config_change_lists_the_workers_start(head_changed):
 def test_head_config_change_lists_the_serve_redeploy(head_changed):
     _, run = head_changed
     assert run.changed("Deploy the Serve config") == {HEAD}
+    row = run.row(ROUTE_WAIT)
+    assert (row.change, row.conditional) == ({HEAD}, frozenset()), run.describe()
 
 
 def test_worker_only_change_restarts_only_that_worker(tmp_path):
