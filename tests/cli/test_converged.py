@@ -130,6 +130,33 @@ def test_a_changed_serve_config_is_deployed_then_waited_for(tmp_path):
         assert (row.change, row.conditional) == ({HEAD}, frozenset()), f"{step}:\n{run.describe()}"
 
 
+REFRESH_APT = "Refresh apt, stopping if Docker's apt repository's signature does not verify"
+FETCH_KEY = "Fetch Docker's apt signing key and check its fingerprint"
+ADD_SOURCE = "Add Docker's apt repository, signed by its key"
+
+
+def test_converged_cluster_lists_no_apt_refresh(converged):
+    _, run = converged
+    assert run.code == 0, run.describe()
+    for step in (FETCH_KEY, ADD_SOURCE, REFRESH_APT):
+        assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
+
+
+@pytest.mark.parametrize(("matcher", "answer", "trigger"), [
+    (responses.DOCKER_KEYRING_KEYS, "", FETCH_KEY),
+    (responses.APT_SOURCES, [], ADD_SOURCE),
+], ids=["keyring lacks the key", "source missing"])
+def test_a_missing_key_or_source_refreshes_apt_on_that_host_only(tmp_path, matcher, answer, trigger):
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    deployment.data[WORKER_1]["fake_responses"][matcher] = answer
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    for step in (trigger, REFRESH_APT):
+        row = run.row(step)
+        assert (row.change, row.conditional) == ({WORKER_1}, frozenset()), f"{step}:\n{run.describe()}"
+
+
 def test_ports_held_by_the_cluster_itself_are_not_refused(converged):
     # Every port the nodes need is listened on, by Ray inside the nodes' own containers.
     deployment, run = converged
