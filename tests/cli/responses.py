@@ -256,7 +256,8 @@ def container_id(host: str) -> str:
 
 def converged_node(name: str, node, config_hash: str, command: list[str]) -> dict:
     """fake_responses for a host whose node runs `config_hash` with `command`,
-    healthy, holding its ports, with the Serve config recorded as deployed on the head."""
+    healthy, holding its ports, with the Serve config recorded as deployed on
+    the head; a GPU node's driver answers with its GPUs."""
     from deploy import render
     from deploy.operations.ray import rendered_env
     from deploy.validate import port_keys
@@ -267,5 +268,6 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
     marker = ""
     if node.role == "head":
         marker = f"{render.serve_config_digest(node.settings)} {container_id(name)[:12]}"
+    overrides = {"NVIDIA_SMI": gpus(node.gpus)} if node.gpus else {}
     return converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
-                     settings=node.settings, gpu=bool(node.gpus))
+                     settings=node.settings, gpu=bool(node.gpus), **overrides)

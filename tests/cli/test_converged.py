@@ -157,6 +157,49 @@ def test_a_missing_key_or_source_refreshes_apt_on_that_host_only(tmp_path, match
         assert (row.change, row.conditional) == ({WORKER_1}, frozenset()), f"{step}:\n{run.describe()}"
 
 
+GPU_RESTART = "Restart Docker because nvidia-ctk changed daemon.json"
+GPU_STEPS = [
+    "Fetch NVIDIA's container toolkit signing key and check its fingerprint",
+    "Add NVIDIA's container toolkit repository, signed by its key",
+    "Refresh apt, stopping if NVIDIA's container toolkit repository's signature does not verify",
+    "Install the NVIDIA container toolkit",
+    "Register the NVIDIA runtime with Docker",
+    GPU_RESTART,
+]
+
+
+def _gpu_cluster(directory) -> Deployment:
+    """The cluster with worker-2 a GPU host (two GPUs), all of it converged."""
+    deployment = Deployment(directory)
+    deployment.head()
+    deployment.worker("worker-1", WORKER_IPS[0])
+    deployment.gpu(deployment.worker("worker-2", WORKER_IPS[1],
+                                     facts=responses.bare_debian12(NVIDIA_SMI=responses.gpus(2))))
+    deployment.write()
+    converge(deployment)
+    return deployment
+
+
+def test_converged_gpu_host_lists_no_nvidia_step_and_no_restart(tmp_path):
+    deployment = _gpu_cluster(tmp_path)
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert plans(deployment.path)[WORKER_2].node.gpus == 2
+    for step in GPU_STEPS:
+        assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
+
+
+def test_a_gpu_host_whose_daemon_json_lacks_the_runtime_restarts_docker_there_only(tmp_path):
+    deployment = _gpu_cluster(tmp_path)
+    facts = deployment.data[WORKER_2]["fake_responses"]
+    facts[responses.DAEMON_JSON] = ['{"log-driver": "json-file"}']
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    for step in ("Register the NVIDIA runtime with Docker", GPU_RESTART):
+        row = run.row(step)
+        assert (row.change, row.conditional) == ({WORKER_2}, frozenset()), f"{step}:\n{run.describe()}"
+
+
 def test_ports_held_by_the_cluster_itself_are_not_refused(converged):
     # Every port the nodes need is listened on, by Ray inside the nodes' own containers.
     deployment, run = converged
