@@ -96,6 +96,24 @@ class FakeHost:
         self.noops.append(description)
 
 
+class Step:
+    """An executed operation's result, as pyinfra's OperationMeta answers it
+    (for an operation that follows it, once the run executes)."""
+
+    def __init__(self, changed: bool):
+        self.changed = changed
+
+    def did_change(self) -> bool:
+        return self.changed
+
+
+def executing_host(**kwargs) -> FakeHost:
+    """A host whose run is executing (past planning); no facts unless given."""
+    host = FakeHost(**{"facts": {}, **kwargs})
+    host.state.is_executing = True
+    return host
+
+
 def _is_kwargs_mapping(value) -> bool:
     return isinstance(value, dict) and bool(value) and all("=" in str(key) for key in value)
 

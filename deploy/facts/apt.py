@@ -1,5 +1,5 @@
-"""Facts about apt repositories: the keys in a keyring, and what a
-repository's Release file says it carries."""
+"""Facts about apt repositories: the keys in a keyring, what a repository's
+Release file says it carries, and whether wanted packages are installed."""
 
 import shlex
 
@@ -8,6 +8,17 @@ from pyinfra.api import FactBase
 from deploy.signed_apt import APT_HELPER, primary_fingerprints
 
 FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"
+
+
+def packages_missing(installed: dict, wanted: list[str]) -> bool:
+    """Whether any of `wanted` ("name" or "name=version") is not installed as
+    asked, in `installed` as pyinfra's DebPackages fact gives it."""
+    for package in wanted:
+        name, _, version = package.partition("=")
+        versions = installed.get(name) or []
+        if not versions or (version and version not in versions):
+            return True
+    return False
 
 
 class KeyringFingerprints(FactBase):

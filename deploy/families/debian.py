@@ -3,10 +3,9 @@ whose fingerprint is checked, and what preflight reads from a repository's
 Release file before any host changes."""
 
 from pyinfra import host
-from pyinfra.facts.deb import DebArch, DebPackages
+from pyinfra.facts.deb import DebArch
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files
-from pyinfra.operations.util import any_changed
 
 from deploy.facts.apt import AptRelease
 from deploy.families.os_release import distro_of, id_like
@@ -81,16 +80,6 @@ def official_package_list(settings: dict) -> list[str]:
     ]
 
 
-def packages_missing(installed: dict, wanted: list[str]) -> bool:
-    """Whether any of `wanted` ("name" or "name=version") is not installed as asked."""
-    for package in wanted:
-        name, _, version = package.partition("=")
-        versions = installed.get(name) or []
-        if not versions or (version and version not in versions):
-            return True
-    return False
-
-
 def install_base_tools():
     return apt.packages(
         name="Install the base tools the deploy uses",
@@ -114,22 +103,22 @@ def signed_repository(what: str, filename: str, key_url: str, keyring: str, fing
         key_url=key_url, keyring=keyring, fingerprint=fingerprint,
         fingerprint_key=fingerprint_key, url_key=url_key,
     )
+    repository = {
+        "uris": [uri],
+        "suites": suites,
+        "components": components,
+        "architectures": [host.get_fact(DebArch) or "amd64"],
+        "signed_by": keyring,
+    }
     source = apt.sources_file(
         name=f"Add {what} repository, signed by its key",
         filename=filename,
-        uris=[uri],
-        suites=suites,
-        components=components,
-        architectures=[host.get_fact(DebArch) or "amd64"],
-        signed_by=keyring,
+        **repository,
     )
-    when = {}
-    if not packages_missing(host.get_fact(DebPackages) or {}, packages):
-        when["_if"] = any_changed(key, source)
     signed_apt_ops.refreshed(
         name=f"Refresh apt, stopping if {what} repository's signature does not verify",
-        repo_url=uri, keyring=keyring, fingerprint=fingerprint,
-        fingerprint_key=fingerprint_key, url_key=url_key, **when,
+        source=repository, fingerprint=fingerprint, fingerprint_key=fingerprint_key, url_key=url_key,
+        packages=packages, changes=[key, source],
     )
     return key, source
 

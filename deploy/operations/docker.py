@@ -11,8 +11,8 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Sha1File
 
 from deploy import commands
+from deploy.facts.apt import packages_missing
 from deploy.facts.host import FileText
-from deploy.families.debian import packages_missing
 from deploy.operations.secret_files import upload_root_only
 
 DOCKER_CONFIG = "/root/.docker/config.json"

@@ -12,7 +12,7 @@ Docker restarts only when that changed the file.
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebArch
-from pyinfra.operations import apt, systemd
+from pyinfra.operations import apt
 
 from deploy.defaults import GPU_DEFAULTS
 from deploy.families import host_family
@@ -47,9 +47,7 @@ def install_nvidia_runtime(settings: dict):
         allow_downgrades=bool(settings["gpu_toolkit_version"]),
     )
     runtime = gpu.nvidia_runtime_configured(name="Register the NVIDIA runtime with Docker")
-    systemd.service(
+    gpu.docker_restarted_for_runtime(
         name="Restart Docker because nvidia-ctk changed daemon.json",
-        service="docker",
-        restarted=True,
-        _if=runtime.did_change,
+        changes=[runtime],
     )

@@ -12,9 +12,10 @@ would give it now).
 import hashlib
 import json
 
-from deploy.families.debian import docker_packages
+from deploy.families.debian import DOCKER_KEYRING, docker_packages, docker_repository_url
 from deploy.operations.docker import DAEMON_JSON as DAEMON_JSON_PATH
 from deploy.render import daemon_json
+from deploy.tasks import gpu as gpu_task
 
 # -- matchers: substrings of the commands each fact runs -------------------
 
@@ -30,6 +31,9 @@ SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
 DAEMON_JSON_SHA1 = "sha1sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha1File
 DEB_PACKAGES = "dpkg -l"  # pyinfra.facts.deb.DebPackages
+APT_SOURCES = "##PYINFRA_FILE"  # pyinfra.facts.apt.AptSources
+DOCKER_KEYRING_KEYS = f"--with-colons {DOCKER_KEYRING}"  # deploy.facts.apt.KeyringFingerprints
+NVIDIA_KEYRING_KEYS = f"--with-colons {gpu_task.KEYRING}"  # deploy.facts.apt.KeyringFingerprints
 DISTRIBUTION = "ls -pdL *-release"  # pyinfra.facts.server.LinuxDistribution
 ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
 RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
@@ -179,13 +183,54 @@ def dpkg_list(packages: list[str]) -> list[str]:
     return rows
 
 
+def keyring(fingerprint: str) -> list[str]:
+    """`gpg --show-keys --with-colons` on a keyring holding one key, `fingerprint`."""
+    return [
+        f"pub:-:4096:1:{fingerprint[-16:]}:1487788586:::-:::scESA::::::23::0:",
+        f"fpr:::::::::{fingerprint}:",
+        "uid:-::::1487788586::C9C24A6DF0C0CE7E40E2C1E8AA2FD2DDD9DA5EF3::Docker Release (CE deb) "
+        "<docker@docker.com>::::::::::0:",
+    ]
+
+
+def sources_file(path: str, uri: str, suites: list[str], components: list[str],
+                 keyring_path: str) -> list[str]:
+    """A deb822 .sources file for amd64 as apt.sources_file writes it, as AptSources reads it."""
+    lines = [f"##PYINFRA_FILE {path}", "Types: deb", f"URIs: {uri}", f"Suites: {' '.join(suites)}"]
+    if components:
+        lines.append(f"Components: {' '.join(components)}")
+    return [*lines, "Architectures: amd64", f"Signed-By: {keyring_path}", ""]
+
+
+def signed_repositories(settings: dict, gpu: bool) -> dict:
+    """Answers of a Debian 12 host on which the deploy already added Docker's
+    signed repository (and, for a GPU host, NVIDIA's) and installed from it."""
+    answers = {}
+    sources = []
+    if settings["docker_install_source"] == "docker":
+        answers[DOCKER_KEYRING_KEYS] = keyring(settings["docker_apt_key_fingerprint"])
+        sources += sources_file("/etc/apt/sources.list.d/docker.sources",
+                                docker_repository_url(settings, "debian"), ["bookworm"], ["stable"],
+                                DOCKER_KEYRING)
+    packages = docker_packages(settings)
+    if gpu:
+        answers[NVIDIA_KEYRING_KEYS] = keyring(settings["gpu_toolkit_key_fingerprint"])
+        sources += sources_file("/etc/apt/sources.list.d/nvidia-container-toolkit.sources",
+                                gpu_task.toolkit_uri(settings, "amd64"), ["/"], [], gpu_task.KEYRING)
+        packages += gpu_task.toolkit_packages(settings)
+    answers[APT_SOURCES] = sources
+    answers[DEB_PACKAGES] = dpkg_list(packages)
+    return answers
+
+
 def converged(record: dict, ports: list[int], serve_marker: str = "", settings: dict | None = None,
               gpu: bool = False, **overrides) -> dict:
     """A Debian 12 host with Docker running and the node's container `record`
     up; `ports` are held by Ray processes inside that container; the Serve
     marker says what the head last deployed. Given the host's `settings`,
     Docker's packages are installed as they ask and daemon.json holds what
-    the deploy renders for them."""
+    the deploy renders for them, its signed apt repositories are added (for
+    a GPU host NVIDIA's too, and the toolkit installed)."""
     container_id = record["Id"]
     holders = [SSHD] + [(port, "raylet", 3100 + index, container_id) for index, port in enumerate(ports)]
     base = {
@@ -197,8 +242,10 @@ def converged(record: dict, ports: list[int], serve_marker: str = "", settings: 
         SERVE_MARKER: serve_marker,
     }
     if settings is not None:
-        base[DAEMON_JSON_SHA1] = sha1sum(DAEMON_JSON_PATH, daemon_json(settings, gpu=gpu))
-        base[DEB_PACKAGES] = dpkg_list(docker_packages(settings))
+        daemon = daemon_json(settings, gpu=gpu)
+        base[DAEMON_JSON_SHA1] = sha1sum(DAEMON_JSON_PATH, daemon)
+        base[DAEMON_JSON] = daemon.splitlines()
+        base.update(signed_repositories(settings, gpu))
     return _merged(_by_matcher(overrides), bare_debian12(LISTENING=listening(*holders)) | base)
 
 
@@ -209,7 +256,8 @@ def container_id(host: str) -> str:
 
 def converged_node(name: str, node, config_hash: str, command: list[str]) -> dict:
     """fake_responses for a host whose node runs `config_hash` with `command`,
-    healthy, holding its ports, with the Serve config recorded as deployed on the head."""
+    healthy, holding its ports, with the Serve config recorded as deployed on
+    the head; a GPU node's driver answers with its GPUs."""
     from deploy import render
     from deploy.operations.ray import rendered_env
     from deploy.validate import port_keys
@@ -220,5 +268,6 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
     marker = ""
     if node.role == "head":
         marker = f"{render.serve_config_digest(node.settings)} {container_id(name)[:12]}"
+    overrides = {"NVIDIA_SMI": gpus(node.gpus)} if node.gpus else {}
     return converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
-                     settings=node.settings, gpu=bool(node.gpus))
+                     settings=node.settings, gpu=bool(node.gpus), **overrides)

@@ -107,6 +107,99 @@ def test_a_changed_daemon_json_restarts_docker_on_that_host_only(tmp_path):
     assert (row.change, row.conditional) == ({WORKER_1}, frozenset()), run.describe()
 
 
+ROUTE_WAIT = "Wait until Serve answers the health route through the head's proxy"
+SERVE_DEPLOY = "Deploy the Serve config when it changed or the head restarted"
+
+
+def test_converged_cluster_lists_no_serve_route_wait(converged):
+    _, run = converged
+    assert run.code == 0, run.describe()
+    assert run.changes_anywhere(SERVE_DEPLOY) == set(), run.describe()
+    assert run.changes_anywhere(ROUTE_WAIT) == set(), run.describe()
+
+
+def test_a_changed_serve_config_is_deployed_then_waited_for(tmp_path):
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    facts = deployment.data[HEAD]["fake_responses"]
+    facts[responses.SERVE_MARKER] = f"{STALE} {container_id(HEAD)[:12]}"
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    for step in (SERVE_DEPLOY, ROUTE_WAIT):
+        row = run.row(step)
+        assert (row.change, row.conditional) == ({HEAD}, frozenset()), f"{step}:\n{run.describe()}"
+
+
+REFRESH_APT = "Refresh apt, stopping if Docker's apt repository's signature does not verify"
+FETCH_KEY = "Fetch Docker's apt signing key and check its fingerprint"
+ADD_SOURCE = "Add Docker's apt repository, signed by its key"
+
+
+def test_converged_cluster_lists_no_apt_refresh(converged):
+    _, run = converged
+    assert run.code == 0, run.describe()
+    for step in (FETCH_KEY, ADD_SOURCE, REFRESH_APT):
+        assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
+
+
+@pytest.mark.parametrize(("matcher", "answer", "trigger"), [
+    (responses.DOCKER_KEYRING_KEYS, "", FETCH_KEY),
+    (responses.APT_SOURCES, [], ADD_SOURCE),
+], ids=["keyring lacks the key", "source missing"])
+def test_a_missing_key_or_source_refreshes_apt_on_that_host_only(tmp_path, matcher, answer, trigger):
+    deployment = _cluster(tmp_path)
+    converge(deployment)
+    deployment.data[WORKER_1]["fake_responses"][matcher] = answer
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    for step in (trigger, REFRESH_APT):
+        row = run.row(step)
+        assert (row.change, row.conditional) == ({WORKER_1}, frozenset()), f"{step}:\n{run.describe()}"
+
+
+GPU_RESTART = "Restart Docker because nvidia-ctk changed daemon.json"
+GPU_STEPS = [
+    "Fetch NVIDIA's container toolkit signing key and check its fingerprint",
+    "Add NVIDIA's container toolkit repository, signed by its key",
+    "Refresh apt, stopping if NVIDIA's container toolkit repository's signature does not verify",
+    "Install the NVIDIA container toolkit",
+    "Register the NVIDIA runtime with Docker",
+    GPU_RESTART,
+]
+
+
+def _gpu_cluster(directory) -> Deployment:
+    """The cluster with worker-2 a GPU host (two GPUs), all of it converged."""
+    deployment = Deployment(directory)
+    deployment.head()
+    deployment.worker("worker-1", WORKER_IPS[0])
+    deployment.gpu(deployment.worker("worker-2", WORKER_IPS[1],
+                                     facts=responses.bare_debian12(NVIDIA_SMI=responses.gpus(2))))
+    deployment.write()
+    converge(deployment)
+    return deployment
+
+
+def test_converged_gpu_host_lists_no_nvidia_step_and_no_restart(tmp_path):
+    deployment = _gpu_cluster(tmp_path)
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert plans(deployment.path)[WORKER_2].node.gpus == 2
+    for step in GPU_STEPS:
+        assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"
+
+
+def test_a_gpu_host_whose_daemon_json_lacks_the_runtime_restarts_docker_there_only(tmp_path):
+    deployment = _gpu_cluster(tmp_path)
+    facts = deployment.data[WORKER_2]["fake_responses"]
+    facts[responses.DAEMON_JSON] = ['{"log-driver": "json-file"}']
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    for step in ("Register the NVIDIA runtime with Docker", GPU_RESTART):
+        row = run.row(step)
+        assert (row.change, row.conditional) == ({WORKER_2}, frozenset()), f"{step}:\n{run.describe()}"
+
+
 def test_ports_held_by_the_cluster_itself_are_not_refused(converged):
     # Every port the nodes need is listened on, by Ray inside the nodes' own containers.
     deployment, run = converged
@@ -138,6 +231,8 @@ def test_head_config_change_lists_the_workers_start(head_changed):
 def test_head_config_change_lists_the_serve_redeploy(head_changed):
     _, run = head_changed
     assert run.changed("Deploy the Serve config") == {HEAD}
+    row = run.row(ROUTE_WAIT)
+    assert (row.change, row.conditional) == ({HEAD}, frozenset()), run.describe()
 
 
 def test_worker_only_change_restarts_only_that_worker(tmp_path):
