@@ -10,6 +10,7 @@ from pyinfra.api import operation
 from deploy import commands, render
 from deploy.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
 from deploy.facts.host import FileText
+from deploy.facts.ray import SERVE_MARKER_KEY, StoredServeMarker
 from deploy.plan import gpu_layout
 from deploy.topology import Node, node_for
 
@@ -279,7 +280,9 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
                    head_hash: str = ""):
     """
     Run ``serve deploy`` in the head container when the Serve config changed
-    or the head was restarted since the last deploy.
+    or the head was restarted since the last deploy. With head fault tolerance
+    (``node.gcs_store``) Serve's state outlives the head: the deployed digest is
+    kept in Ray's own store, and only a changed config is deployed again.
 
     + node: the head node (``deploy.topology.Node``)
     + config_path: the Serve config, as the container sees it
@@ -288,6 +291,13 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
     + head_hash: the head's config digest: a head about to restart needs a redeploy
     """
     container = node_container(node)
+    if node.gcs_store:
+        stored = host.get_fact(StoredServeMarker, container=node.container) if container else ""
+        if stored == config_digest:
+            host.noop("the Serve config is deployed (recorded in the GCS store)")
+            return
+        yield commands.serve_deploy_stored(node.container, config_path, SERVE_MARKER_KEY, config_digest)
+        return
     container_id = container["id"][:12] if container else "new"
     marker = f"{config_digest} {container_id}"
     restarting = bool(head_hash) and not is_current(container, head_hash, node)

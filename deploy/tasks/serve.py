@@ -19,7 +19,7 @@ def deploy_serve(node: Node, head_hash: str = ""):
         name="Deploy the Serve config when it changed or the head restarted",
         node=node,
         config_path=f"{render.CONTAINER_SERVE_DIR}/{render.SERVE_CONFIG}",
-        config_digest=render.serve_config_digest(node.settings),
+        config_digest=render.serve_config_digest(node.settings, node.cluster_size),
         marker_path=f"{node.settings['ray_project_dir']}/{MARKER}",
         head_hash=head_hash,
     )

@@ -83,11 +83,24 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             ("serve /health", checks.probe_health_route(
                 f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"])),
         ]
+        if node.gcs_store:
+            probes += [
+                ("gcs store", checks.probe_gcs_store(node.gcs_store, node.gcs_store_password)),
+                ("gcs tables in store", checks.probe_gcs_tables(
+                    node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"])),
+            ]
     else:
         probes += [
             ("metrics", checks.probe_metrics(address, metrics)),
             ("node alive", checks.probe_node_alive(head, dash, address)),
         ]
+        if s["serve_proxy_location"] == "EveryNode":
+            # The node's own proxy and health replica: a client may use any node.
+            probes += [
+                ("serve proxy", checks.probe_text(f"http://{address}:{serve}/-/healthz", "success")),
+                ("serve /health", checks.probe_health_route(
+                    f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"])),
+            ]
     if node.gpus:
         probes.append(("ray GPUs", checks.probe_node_gpus(head, dash, address, node.gpus)))
     results = []

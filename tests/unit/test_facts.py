@@ -43,7 +43,7 @@ def test_fact(fact_name, case, fixture):
 
 
 def test_every_fact_has_fixtures():
-    for module_name in ("docker", "host"):
+    for module_name in ("docker", "host", "ray"):
         module = importlib.import_module(f"deploy.facts.{module_name}")
         for name, value in vars(module).items():
             if isinstance(value, type) and value.__module__ == module.__name__ and hasattr(value, "process"):
