@@ -161,6 +161,13 @@ def log_results(host: str, container: str, counts: dict[str, int]) -> list[Resul
     return results
 
 
+def gcs_storage_result(host: str, reported: str) -> Result:
+    """What the head's GCS reported as its storage when it started: Redis, with the store on."""
+    seen = reported or "nothing (no gcs_server.out line)"
+    return Result(host, "gcs storage type", reported == "StorageType::REDIS",
+                  f"the GCS reports {seen}; expected StorageType::REDIS")
+
+
 def _resp(*parts: str) -> bytes:
     """One Redis command in RESP (its arguments as bulk strings, never parsed by Redis)."""
     out = f"*{len(parts)}\r\n".encode()

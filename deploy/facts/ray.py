@@ -37,3 +37,26 @@ class StoredServeMarker(FactBase):
     def process(self, output):
         lines = [line for line in output if line.startswith("marker: ")]
         return lines[-1][len("marker: "):].strip() if lines else ""
+
+
+class GcsStorageType(FactBase):
+    """
+    The storage the head's GCS reports at its start ("GCS storage type is ..."
+    in its log), or ``""`` when the head or the line is not there.
+
+    + container: the head container
+    """
+
+    @staticmethod
+    def default():
+        return ""
+
+    def command(self, container: str) -> StringCommand:
+        return StringCommand(
+            "docker exec", QuoteString(container), "grep -h", QuoteString("GCS storage type is"),
+            "/tmp/ray/session_latest/logs/gcs_server.out 2>/dev/null | tail -n 1 || true",
+        )
+
+    def process(self, output):
+        line = "\n".join(output).strip()
+        return line.split("GCS storage type is", 1)[1].strip() if "GCS storage type is" in line else ""

@@ -15,6 +15,7 @@ from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
 from deploy.facts.docker import LogSignatureCounts, ProjectContainers
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
+from deploy.facts.ray import GcsStorageType
 from deploy.report import document, table, write
 from deploy.runwatch import failure_reason
 from deploy.topology import Node
@@ -132,6 +133,9 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
         signatures=list(checks.LOG_SIGNATURES.values()),
     )
     results += checks.log_results(host.name, node.container, counts or {})
+    if node.role == "head" and node.gcs_store:
+        results.append(checks.gcs_storage_result(
+            host.name, host.get_fact(GcsStorageType, container=node.container)))
     if node.gpus:
         runtimes = host.get_fact(DockerRuntimes)
         results.append(checks.Result(host.name, "docker nvidia runtime", "nvidia" in runtimes,

@@ -271,3 +271,11 @@ def test_store_unreachable_is_red_not_a_crash():
         port = probe_socket.getsockname()[1]
     ok, detail = checks.probe_gcs_store(f"127.0.0.1:{port}", PASSWORD)()
     assert not ok and detail.startswith(f"127.0.0.1:{port}: ConnectionRefusedError")
+
+
+def test_gcs_storage_type_is_green_only_for_redis():
+    assert checks.gcs_storage_result("head-1", "StorageType::REDIS").ok
+    memory = checks.gcs_storage_result("head-1", "StorageType::IN_MEMORY")
+    assert not memory.ok
+    assert memory.detail == "the GCS reports StorageType::IN_MEMORY; expected StorageType::REDIS"
+    assert not checks.gcs_storage_result("head-1", "").ok
