@@ -161,11 +161,15 @@ def log_results(host: str, container: str, counts: dict[str, int]) -> list[Resul
     return results
 
 
+GCS_REDIS_STORAGE = "StorageType::REDIS_PERSIST"
+
+
 def gcs_storage_result(host: str, reported: str) -> Result:
-    """What the head's GCS reported as its storage when it started: Redis, with the store on."""
+    """What the head's GCS reported as its storage when it started: Redis, with the
+    store on (Ray 2.20 logs `StorageType::REDIS_PERSIST`; in memory, `StorageType::IN_MEMORY`)."""
     seen = reported or "nothing (no gcs_server.out line)"
-    return Result(host, "gcs storage type", reported == "StorageType::REDIS",
-                  f"the GCS reports {seen}; expected StorageType::REDIS")
+    return Result(host, "gcs storage type", reported == GCS_REDIS_STORAGE,
+                  f"the GCS reports {seen}; expected {GCS_REDIS_STORAGE}")
 
 
 def _resp(*parts: str) -> bytes:

@@ -61,7 +61,7 @@ def test_moving_the_running_cluster_onto_the_store(restore_lab, lab_state, roles
     assert checks["gcs store"]["ok"], checks["gcs store"]
     assert checks["gcs tables in store"]["ok"], checks["gcs tables in store"]
     assert checks["gcs storage type"]["detail"] == (
-        "the GCS reports StorageType::REDIS; expected StorageType::REDIS")
+        "the GCS reports StorageType::REDIS_PERSIST; expected StorageType::REDIS_PERSIST")
     # What verify saw, seen again here: Redis holds the GCS tables under the namespace.
     entries = redis_ask(f"{store['ip']}:6379", headft.PASSWORD, "HLEN", "seedcore")
     assert entries.startswith(":") and int(entries[1:].split()[0]) > 0, entries

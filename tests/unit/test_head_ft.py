@@ -274,8 +274,8 @@ def test_store_unreachable_is_red_not_a_crash():
 
 
 def test_gcs_storage_type_is_green_only_for_redis():
-    assert checks.gcs_storage_result("head-1", "StorageType::REDIS").ok
+    assert checks.gcs_storage_result("head-1", "StorageType::REDIS_PERSIST").ok
     memory = checks.gcs_storage_result("head-1", "StorageType::IN_MEMORY")
     assert not memory.ok
-    assert memory.detail == "the GCS reports StorageType::IN_MEMORY; expected StorageType::REDIS"
+    assert memory.detail == "the GCS reports StorageType::IN_MEMORY; expected StorageType::REDIS_PERSIST"
     assert not checks.gcs_storage_result("head-1", "").ok
