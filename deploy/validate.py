@@ -326,6 +326,14 @@ def check_gcs_store(inventory, ray_nodes: set[str]) -> list[str]:
                 f"host {host.name}: ${variable} (ray_gcs_store_password_env) holds a newline, carriage "
                 "return or NUL (value not shown): store the password without them"
             )
+    for store in stores:
+        if settings_for(store)["ray_gcs_store_password_env"] != head_settings["ray_gcs_store_password_env"]:
+            problems.append(
+                f"host {store.name}: ray_gcs_store_password_env differs from the head's "
+                f"({settings_for(store)['ray_gcs_store_password_env']} vs "
+                f"{head_settings['ray_gcs_store_password_env']}): Redis and the head would use different "
+                "passwords; set it once in group_data"
+            )
     timeout, start = head_settings["ray_gcs_reconnect_timeout_s"], head_settings["ray_head_start_timeout_s"]
     if _type_ok(timeout, int) and _type_ok(start, int) and timeout <= start:
         problems.append(

@@ -279,3 +279,13 @@ def test_gcs_storage_type_is_green_only_for_redis():
     assert not memory.ok
     assert memory.detail == "the GCS reports StorageType::IN_MEMORY; expected StorageType::REDIS_PERSIST"
     assert not checks.gcs_storage_result("head-1", "").ok
+
+
+def test_store_and_head_read_the_password_from_one_variable(monkeypatch):
+    monkeypatch.setenv("OTHER_PASSWORD", "x")
+    problems = _problems(_inventory(store_data={"ray_gcs_store_password_env": "OTHER_PASSWORD"}))
+    assert problems == [
+        "inventories/staging.py: host redis-1: ray_gcs_store_password_env differs from the head's "
+        "(OTHER_PASSWORD vs SEEDCORE_GCS_STORE_PASSWORD): Redis and the head would use different "
+        "passwords; set it once in group_data"
+    ]
