@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from lab import hosts as lab_hosts  # noqa: E402
 from lab import state as lab_state  # noqa: E402
-from tests.e2e import labctl  # noqa: E402
+from tests.e2e import headft, labctl  # noqa: E402
 
 
 def step(message: str) -> None:
@@ -159,6 +159,36 @@ def requests_per_second(ip: str, seconds: float = 10.0, workers: int = 8) -> flo
         return sum(pool.map(loop, range(workers))) / seconds
 
 
+def head_fault_tolerance(results: dict) -> None:
+    """A client on /health through a worker every 0.2 s while (a) a release
+    restarts the head and (b) the head host is destroyed and rebuilt: first
+    without the GCS store, then with it (the lab's third host holds Redis)."""
+    state = lab_up(4)
+    measured(results, "head_ft_converge_4_hosts_s", deploy)
+    roles = headft.roles_of(state)
+
+    def figures(scenario):
+        def measure():
+            result = scenario(state, roles)
+            if result["run"].returncode != 0:
+                raise RuntimeError(result["run"].output[-3000:])
+            return result["figures"]
+        return measure
+
+    results["no_head_ft"], results["head_ft"] = {}, {}
+    measured(results["no_head_ft"], "head_restart", figures(headft.release_without_store))
+    measured(results["no_head_ft"], "head_rebuild", figures(headft.rebuild_without_store))
+
+    def move():
+        run = headft.move_onto_store(state, roles)
+        if run.returncode != 0:
+            raise RuntimeError(run.output[-3000:])
+        return True
+    measured(results, "head_ft_moved_onto_store", move)
+    measured(results["head_ft"], "head_restart", figures(headft.release_with_store))
+    measured(results["head_ft"], "head_rebuild", figures(headft.rebuild_with_store))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -207,6 +237,8 @@ def main() -> int:
     measured(results, "serve_rps_asyncio_debug_on", lambda: requests_per_second(head_ip))
     measured(results, "converge_back_s", deploy)
 
+    head_fault_tolerance(results)
+
     scale = {}
     for count in (1, 5, 10, 20):
         lab_up(count)
@@ -253,6 +285,7 @@ def markdown(r: dict) -> str:
         ("20 hosts / 1 host", _fmt(r.get("scale_20_vs_1"), "{:.2f}x")),
         ("Serve /health req/s, asyncio debug off", _fmt(r["serve_rps_asyncio_debug_off"], "{:.0f}")),
         ("Serve /health req/s, asyncio debug on", _fmt(r["serve_rps_asyncio_debug_on"], "{:.0f}")),
+        *head_ft_rows(r),
     ]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return f"""# Benchmarks
@@ -274,9 +307,27 @@ How to read them:
 - **Verify only**: `deploy/verify.py`, which changes nothing.
 - **Rebuild**: one worker host destroyed and recreated bare, then `deploy/rebuild.py`.
 - **Scale**: `deploy/cluster.py --dry` (connect, facts, preflight, plan) across N bare hosts.
+- **Head fault tolerance**: a client calls `/health` through a worker every 0.2 s while a
+  release restarts the head (`rollout.py`) and while the head host is destroyed and rebuilt
+  (`rebuild.py`), on 4 hosts without the GCS store, then with it (the third host holds
+  Redis; keys `head_ft` and `no_head_ft` in `docs/benchmarks.json`).
 - **Serve req/s**: 8 client threads on `/health` through the head for 10 s, with
   `ray_asyncio_debug` (`PYTHONASYNCIODEBUG=1`) off and on, same cluster, same run.
 {failures(r)}{NOTES}"""
+
+
+def head_ft_rows(r: dict) -> list[tuple[str, str]]:
+    """(a) head restarted by a release, (b) head host rebuilt: with the GCS store and without."""
+    rows = []
+    for section, label in (("head_ft", "with the GCS store"), ("no_head_ft", "without the store")):
+        for case, what in (("head_restart", "head restarted by a release"),
+                           ("head_rebuild", "head host destroyed and rebuilt")):
+            f = (r.get(section) or {}).get(case)
+            value = _fmt(f, "{}") if f is None else (
+                f"{f['failed_requests']} failed requests, longest gap {f['longest_gap_s']} s, "
+                f"{f['workers_restarted']} workers restarted, head back in {f['head_back_s']} s")
+            rows.append((f"Through a worker, {what}, {label}", value))
+    return rows
 
 
 def failures(r: dict) -> str:

@@ -4,6 +4,7 @@ Each check returns a `Result`; `poll` retries one until it passes or its
 deadline passes, and keeps what it saw last.
 """
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -158,3 +159,65 @@ def log_results(host: str, container: str, counts: dict[str, int]) -> list[Resul
         detail = f"{count} x '{signature}' in {container} logs"
         results.append(Result(host, f"log:{check}", count == 0, detail))
     return results
+
+
+GCS_REDIS_STORAGE = "StorageType::REDIS_PERSIST"
+
+
+def gcs_storage_result(host: str, reported: str) -> Result:
+    """What the head's GCS reported as its storage when it started: Redis, with the
+    store on (Ray 2.20 logs `StorageType::REDIS_PERSIST`; in memory, `StorageType::IN_MEMORY`)."""
+    seen = reported or "nothing (no gcs_server.out line)"
+    return Result(host, "gcs storage type", reported == GCS_REDIS_STORAGE,
+                  f"the GCS reports {seen}; expected {GCS_REDIS_STORAGE}")
+
+
+def _resp(*parts: str) -> bytes:
+    """One Redis command in RESP (its arguments as bulk strings, never parsed by Redis)."""
+    out = f"*{len(parts)}\r\n".encode()
+    for part in parts:
+        data = part.encode()
+        out += b"$" + str(len(data)).encode() + b"\r\n" + data + b"\r\n"
+    return out
+
+
+def redis_ask(address: str, password: str, *command: str) -> str:
+    """AUTH, one command, then QUIT on the Redis at "host:port" (Redis answers all
+    three, then closes); the raw reply of the command."""
+    host, _, port = address.rpartition(":")
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=REQUEST_TIMEOUT_S) as sock:
+        sock.sendall(_resp("AUTH", password) + _resp(*command) + _resp("QUIT"))
+        reply = b""
+        while len(reply) < 1 << 20:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    auth, _, rest = reply.partition(b"\r\n")
+    if auth != b"+OK":
+        raise ValueError(f"AUTH answered {auth.decode(errors='replace')[:80]!r}")
+    return rest.decode(errors="replace").removesuffix("+OK\r\n")
+
+
+def probe_gcs_store(address: str, password: str):
+    """The GCS store answers PING once authenticated."""
+    def probe():
+        try:
+            reply = redis_ask(address, password, "PING")
+        except OSError as error:
+            return False, f"{address}: {type(error).__name__}: {error}"
+        return reply.startswith("+PONG"), f"{address} answered {reply.strip()[:60]!r}"
+    return probe
+
+
+def probe_gcs_tables(address: str, password: str, namespace: str):
+    """Ray's GCS keeps its tables in the store: Ray 2.20 writes them all into one
+    Redis hash named after RAY_external_storage_namespace."""
+    def probe():
+        try:
+            reply = redis_ask(address, password, "HLEN", namespace)
+        except OSError as error:
+            return False, f"{address}: {type(error).__name__}: {error}"
+        count = int(reply[1:].split("\r\n", 1)[0]) if reply.startswith(":") else 0
+        return count > 0, f"{count} GCS entries under namespace {namespace} in {address}"
+    return probe

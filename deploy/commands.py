@@ -16,8 +16,22 @@ def compose_waits(cli: str, version: str | None) -> bool:
     return tuple(parts) >= COMPOSE_WAIT_TIMEOUT_SINCE
 
 
+# The head's command with a GCS store: Ray 2.20 takes the Redis password only as
+# `ray start --redis-password`, so a shell adds it from the container's environment
+# (the compose file's root-only `environment:` mapping), never from a file or argv of ours.
+GCS_STORE_PASSWORD_VAR = "SEEDCORE_GCS_STORE_PASSWORD"
+GCS_STORE_PASSWORD_SHIM = f'exec "$@" --redis-password="${GCS_STORE_PASSWORD_VAR}"'
+
+
 def ray_start_args(node) -> list[str]:
     """`ray start` for one node, in the foreground so the container lives with it."""
+    args = _ray_start(node)
+    if node.role == "head" and node.gcs_store:
+        return ["sh", "-c", GCS_STORE_PASSWORD_SHIM, "ray-start", *args]
+    return args
+
+
+def _ray_start(node) -> list[str]:
     s = node.settings
     args = ["ray", "start", "--block", f"--node-ip-address={node.address}"]
     if node.role == "head":
@@ -127,6 +141,21 @@ def serve_deploy(container: str, config_path: str, marker_path: str, marker: str
     )
 
 
+def serve_deploy_stored(container: str, config_path: str, key: str, marker: str) -> str:
+    """`serve deploy` inside the head, then record what was deployed in Ray's
+    internal key-value store (kept in the GCS store with head fault tolerance)."""
+    record = (
+        "import sys, ray; from ray.experimental import internal_kv as kv; "
+        "ray.init(address='auto', logging_level='ERROR'); "
+        "kv._internal_kv_put(sys.argv[1], sys.argv[2], overwrite=True)"
+    )
+    name = shlex.quote(container)
+    return (
+        f"docker exec {name} serve deploy {shlex.quote(config_path)} && "
+        f"docker exec {name} python -c {shlex.quote(record)} {shlex.quote(key)} {shlex.quote(marker)}"
+    )
+
+
 def refuse(message: str) -> str:
     """A command that fails with `message`: how an operation reports a refusal."""
     return f"echo {shlex.quote(message)} >&2; exit 1"
@@ -197,16 +226,19 @@ def private_dir_created(path: str) -> str:
     return f"mkdir -m 0700 {shlex.quote(path)}"
 
 
-def root_only_installed(src: str, dest: str, private_dir: str) -> str:
+def root_only_installed(src: str, dest: str, private_dir: str, group: str = "root") -> str:
     """Install `src` as `dest`, owned by root and mode 0600 at every moment,
-    then remove `private_dir` (which holds `src`) whatever the outcome.
+    then remove `private_dir` (which holds `src`) whatever the outcome. With
+    another `group` (a service's own, e.g. redis) the file is 0640: that group
+    may read it, no one else.
 
     The new file is created beside `dest` under umask 077 (so never readable
     by others), given its owner and mode, then renamed over `dest` in one step.
     """
     new = shlex.quote(f"{dest}.seedcore-new")
+    mode = "0600" if group == "root" else "0640"
     return (
-        f"umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} && chown root:root {new} "
-        f"&& chmod 0600 {new} && mv -f {new} {shlex.quote(dest)}; "
+        f"umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} && chown root:{shlex.quote(group)} {new} "
+        f"&& chmod {mode} {new} && mv -f {new} {shlex.quote(dest)}; "
         f"status=$?; rm -rf {shlex.quote(private_dir)}; exit $status"
     )

@@ -90,6 +90,18 @@ RAY_DEFAULTS = {
     # variable holding its value (read at deploy time, never stored in data).
     "ray_secret_env": {},
     "ray_head_start_timeout_s": 180,
+    # Head fault tolerance: the GCS keeps its tables in Redis. Either a host in group
+    # ray_gcs_store (the deploy installs redis-server there) or an external Redis here
+    # ("host:port"); "" with no such host = off.
+    "ray_gcs_store_address": "",
+    # Port of the Redis the deploy installs on the ray_gcs_store host.
+    "ray_gcs_store_port": 6379,
+    # The control machine's environment variable holding the Redis password.
+    "ray_gcs_store_password_env": "SEEDCORE_GCS_STORE_PASSWORD",
+    # RAY_external_storage_namespace: stable, so a restarted head finds its tables.
+    "ray_gcs_store_namespace": "seedcore",
+    # RAY_gcs_rpc_server_reconnect_timeout_s: how long nodes wait for a head to come back.
+    "ray_gcs_reconnect_timeout_s": 600,
 }
 
 # ---------------------------------------------------------------------------
@@ -182,6 +194,8 @@ RANGES = {
     "ray_num_cpus": (0, None, ""),
     "ray_nofile_limit": (1024, 1048576, ""),
     "ray_head_start_timeout_s": (1, None, ""),
+    "ray_gcs_store_port": PORT,
+    "ray_gcs_reconnect_timeout_s": (1, None, ""),
     "serve_http_port": PORT,
     "serve_proxy_ready_check_timeout_s": (1, None, ""),
     "serve_proxy_health_check_timeout_s": (1, None, ""),
@@ -237,6 +251,10 @@ PATTERNS = {
     "ray_worker_container": CONTAINER_NAME,
     "ray_node_ip": ADDRESS,
     "ray_dashboard_host": ADDRESS,
+    "ray_gcs_store_address": (r"([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}",
+                              "a Redis address host:port: letters, digits and . - then :port"),
+    "ray_gcs_store_password_env": ENV_NAME,
+    "ray_gcs_store_namespace": (r"[A-Za-z0-9_-]+", "a namespace of letters, digits and _ -"),
     "serve_http_host": ADDRESS,
     "serve_health_route": (r"/[A-Za-z0-9._~/-]*", "a route starting with / of letters, digits and . _ ~ / -"),
     "gpu_image": IMAGE_REF,

@@ -18,6 +18,9 @@ class Plan:
     head_hash: str
     expected_nodes: int
     all_hosts: list[str]
+    # With head fault tolerance (a GCS store) workers do not follow a head
+    # restart: they reconnect to it. Then "", else the head's digest.
+    follow_head_hash: str = ""
 
 
 def gpu_layout(host) -> tuple[int, str]:
@@ -35,7 +38,8 @@ def plan_for(host, inventory) -> Plan:
     node = node_for(host, inventory, *gpu_layout(host))
     head_node = node if head is host else node_for(head, inventory, *gpu_layout(head))
     head_hash = config_hash(head_node)
-    node_hash = head_hash if node.role == "head" else config_hash(node, head_hash)
+    follow = "" if node.gcs_store else head_hash
+    node_hash = head_hash if node.role == "head" else config_hash(node, follow)
     members = [head, *worker_hosts(inventory)]
     return Plan(
         node=node,
@@ -44,4 +48,5 @@ def plan_for(host, inventory) -> Plan:
         head_hash=head_hash,
         expected_nodes=len(members),
         all_hosts=[member.name for member in members],
+        follow_head_hash=follow,
     )

@@ -14,9 +14,16 @@ from deploy.lock import hold_lock
 from deploy.plan import plan_for
 from deploy.runwatch import watch
 from deploy.tasks.converge import converge
+from deploy.tasks.gcs_store import install_gcs_store
 from deploy.tasks.preflight import run_preflight
+from deploy.topology import role_of
 
 watch(state)
 run_preflight(state, allow_docker_down=True)
 hold_lock(state)
-converge(plan_for(host, inventory))
+# The GCS store host (head fault tolerance) is not a Ray node; its Redis is up
+# before the head starts.
+if role_of(host) == "store":
+    install_gcs_store()
+else:
+    converge(plan_for(host, inventory))

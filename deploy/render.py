@@ -6,7 +6,7 @@ from importlib import resources
 
 import yaml
 
-from deploy.commands import ray_start_args
+from deploy.commands import GCS_STORE_PASSWORD_VAR, ray_start_args
 from deploy.gpu import NVIDIA_RUNTIME
 from deploy.topology import Node
 
@@ -68,6 +68,7 @@ def env_file(node: Node) -> str:
         "RAY_USAGE_STATS_ENABLED=0",
         f"PYTHONPATH={CONTAINER_SERVE_DIR}",
     ]
+    lines += gcs_store_env(node)
     if s["ray_env"] or node.secret_env:
         lines += [
             "",
@@ -75,6 +76,31 @@ def env_file(node: Node) -> str:
             "# which Compose v1 and v2 read alike whatever the values hold.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def gcs_store_env(node: Node) -> list[str]:
+    """Block 2's head fault tolerance lines (none while it is off)."""
+    if not node.gcs_store:
+        return []
+    s = node.settings
+    lines = [
+        "# Head fault tolerance: the GCS keeps its tables in Redis, so a restarted head",
+        "# finds the cluster (nodes, actors, Serve's state) where it left it.",
+        "# How long every node waits for the GCS to come back before its raylet exits",
+        "# (Ray's default 60 s); it must outlive a head restart or a head host rebuild.",
+        f"RAY_gcs_rpc_server_reconnect_timeout_s={s['ray_gcs_reconnect_timeout_s']}",
+    ]
+    if node.role == "head":
+        lines += [
+            "# The Redis the head's GCS writes to (ray start --head reads it).",
+            f"RAY_REDIS_ADDRESS={node.gcs_store}",
+            "# The key prefix of this cluster's tables in Redis: stable, or a restarted head",
+            "# would start an empty cluster beside the old one's tables.",
+            f"RAY_external_storage_namespace={s['ray_gcs_store_namespace']}",
+            f"# The password is {GCS_STORE_PASSWORD_VAR}, in the compose file's environment: mapping;",
+            "# the container's command hands it to `ray start --redis-password`.",
+        ]
+    return lines
 
 
 class DoubleQuoted(str):
@@ -94,6 +120,8 @@ def container_environment(node: Node) -> dict[str, str]:
     """ray_env, then the secrets (ray_secret_env's values): what the container must see."""
     environment = {str(key): str(value) for key, value in node.settings["ray_env"].items()}
     environment.update(sorted(node.secret_env.items()))
+    if node.gcs_store and node.role == "head":
+        environment[GCS_STORE_PASSWORD_VAR] = node.gcs_store_password
     return environment
 
 
@@ -177,8 +205,10 @@ def compose_file(node: Node, config_hash: str) -> str:
 def config_hash(node: Node, head_hash: str = "") -> str:
     """A digest of everything that, changed, needs this node's container recreated.
 
-    A worker's digest includes the head's, so a head restart restarts its workers
-    in order instead of leaving them to find a new GCS on their own.
+    Without head fault tolerance a worker's digest includes the head's (the
+    caller passes it), so a head restart restarts its workers in order instead
+    of leaving them to find a new GCS on their own. With it, workers reconnect
+    to the restarted head by themselves and the caller passes "".
     """
     material = {
         "env": env_file(node),
@@ -190,12 +220,22 @@ def config_hash(node: Node, head_hash: str = "") -> str:
     return digest[:16]
 
 
-def serve_config(settings: dict) -> str:
-    """The declarative Serve config given to `serve deploy` on the head."""
+HEALTH_DEPLOYMENT = "Health"
+
+
+def serve_config(settings: dict, nodes: int = 1) -> str:
+    """The declarative Serve config given to `serve deploy` on the head.
+
+    The health application runs one replica per Ray node (`nodes`; the app caps
+    it at one per node), and Serve runs a proxy on every node that holds a
+    replica: every node answers on its own address, and a proxy routes to its
+    own node's replica first, so a worker keeps answering while the head is away.
+    """
     health = {
         "name": HEALTH_APP_NAME,
         "route_prefix": settings["serve_health_route"],
         "import_path": "seedcore_health:app",
+        "deployments": [{"name": HEALTH_DEPLOYMENT, "num_replicas": max(1, int(nodes))}],
     }
     document = {
         "proxy_location": settings["serve_proxy_location"],
@@ -209,9 +249,9 @@ def serve_config(settings: dict) -> str:
     return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
-def serve_config_digest(settings: dict) -> str:
+def serve_config_digest(settings: dict, nodes: int = 1) -> str:
     """The digest of the Serve config, recorded on the head once it is deployed."""
-    return hashlib.sha256(serve_config(settings).encode()).hexdigest()[:16]
+    return hashlib.sha256(serve_config(settings, nodes).encode()).hexdigest()[:16]
 
 
 def daemon_json(settings: dict, gpu: bool = False) -> str:
@@ -232,3 +272,37 @@ def daemon_json(settings: dict, gpu: bool = False) -> str:
         document["runtimes"] = dict(NVIDIA_RUNTIME)
     document.update(settings["docker_daemon_extra"])
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+REDIS_CONF = "/etc/redis/redis.conf"
+
+
+def redis_conf(bind_address: str, port: int, password: str) -> str:
+    """/etc/redis/redis.conf for the GCS store the deploy installs (Debian's
+    redis-server unit starts redis-server with it, supervised by systemd).
+
+    Bound to the store host's private address only; password required; both
+    persistence modes on, so a restarted store still holds the cluster's GCS
+    tables. The password is written as a double-quoted Redis string.
+    """
+    quoted = '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    lines = [
+        "# Managed by the seedcore deploy; edits here are overwritten.",
+        "# The GCS store of the SeedCore Ray cluster (head fault tolerance).",
+        f"bind {bind_address}",
+        f"port {int(port)}",
+        "protected-mode yes",
+        f"requirepass {quoted}",
+        "daemonize no",
+        "supervised systemd",
+        "pidfile /run/redis/redis-server.pid",
+        "logfile /var/log/redis/redis-server.log",
+        "dir /var/lib/redis",
+        "# Persistence: the append-only file (fsync every second) and snapshots.",
+        "appendonly yes",
+        "appendfsync everysec",
+        "save 3600 1 300 100 60 10000",
+        "# Ray's GCS needs every key it writes: never evict.",
+        "maxmemory-policy noeviction",
+    ]
+    return "\n".join(lines) + "\n"

@@ -4,7 +4,8 @@ Workers are updated in batches of `rollout_batch_size`: pull, drain, restart,
 wait until ALIVE and green, then the next batch; the first failed batch stops
 the rollout and later batches keep their version. A change the head must
 restart for (Ray version, head image or env) is announced and done as one
-full, ordered restart instead. With `rollout_stage: "prod"` a release that no
+full, ordered restart instead; with the GCS store (head fault tolerance) the
+head restarts alone and the workers reconnect to it. With `rollout_stage: "prod"` a release that no
 staging rollout has verified is refused before anything changes.
 """
 
@@ -16,13 +17,21 @@ from deploy.release import gate_problem, release_digest
 from deploy.runwatch import watch
 from deploy.tasks.compose import render_project
 from deploy.tasks.docker import install_docker
+from deploy.tasks.gcs_store import install_gcs_store
 from deploy.tasks.gpu import install_nvidia_runtime
 from deploy.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
 from deploy.tasks.preflight import run_preflight
-from deploy.tasks.rollout import announce_once, head_needs_restart, record_release, roll_batch, worker_batches
+from deploy.tasks.rollout import (
+    announce_once,
+    head_needs_restart,
+    record_release,
+    restart_head_alone,
+    roll_batch,
+    worker_batches,
+)
 from deploy.tasks.serve import deploy_serve
 from deploy.tasks.verify import verify_node
-from deploy.topology import is_gpu_host
+from deploy.topology import is_gpu_host, role_of
 from deploy.validate import InventoryError, inventory_name
 
 watch(state)
@@ -35,23 +44,36 @@ if problem:
     raise InventoryError(f"{inventory_name()}: {problem}; nothing was changed")
 hold_lock(state)
 
-install_docker(gpu=is_gpu_host(host))
-if is_gpu_host(host):
-    install_nvidia_runtime(settings)
 
-if head_needs_restart(inventory, plan.head_hash):
-    announce_once(state, (
-        "The head's config or version changed: Ray cannot take that node by node, so this "
-        "rollout is one full, ordered restart (pull everywhere, stop workers, then the head; "
-        "start the head, then the workers)."
-    ))
-    archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings),
-                        plan.head_name, plan.head_hash)
-    render_project(plan.node, plan.config_hash)
-    pull_image(plan.node)
-    restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
-else:
-    if plan.node.role == "head":
+def roll_out() -> None:
+    install_docker(gpu=is_gpu_host(host))
+    if is_gpu_host(host):
+        install_nvidia_runtime(settings)
+
+    head_changes = head_needs_restart(inventory, plan.head_hash)
+    if head_changes and not plan.node.gcs_store:
+        announce_once(state, (
+            "The head's config or version changed: Ray cannot take that node by node, so this "
+            "rollout is one full, ordered restart (pull everywhere, stop workers, then the head; "
+            "start the head, then the workers)."
+        ))
+        archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings),
+                            plan.head_name, plan.head_hash)
+        render_project(plan.node, plan.config_hash)
+        pull_image(plan.node)
+        restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
+        return
+    if head_changes:
+        announce_once(state, (
+            "The head's config or version changed; with the GCS store the head restarts alone "
+            "and the workers reconnect to it, then workers roll batch by batch."
+        ))
+        if plan.node.role == "head":
+            archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings))
+            render_project(plan.node, plan.config_hash)
+            pull_image(plan.node)
+        restart_head_alone(plan)
+    elif plan.node.role == "head":
         render_project(plan.node, plan.config_hash)
     batches = worker_batches(inventory, settings["rollout_batch_size"])
     for index in host.loop(range(len(batches))):
@@ -63,7 +85,12 @@ else:
         skip = "" if in_batch else f"not in batch {index + 1} of {len(batches)}"
         roll_batch(plan, skip)
 
-deploy_serve(plan.node, plan.head_hash)
-verify_node(plan.node, plan.expected_nodes, plan.all_hosts)
-if settings["rollout_stage"] == "staging" and plan.node.role == "head":
-    record_release(settings, digest, releases, inventory_name())
+
+if role_of(host) == "store":
+    install_gcs_store()
+else:
+    roll_out()
+    deploy_serve(plan.node, plan.head_hash)
+    verify_node(plan.node, plan.expected_nodes, plan.all_hosts)
+    if settings["rollout_stage"] == "staging" and plan.node.role == "head":
+        record_release(settings, digest, releases, inventory_name())

@@ -10,6 +10,8 @@ from deploy.gpu import gpu_image
 HEAD_GROUP = "ray_head"
 WORKER_GROUP = "ray_workers"
 GPU_GROUP = "gpu"
+# The host the deploy installs the GCS store (redis-server) on; not a Ray node.
+GCS_STORE_GROUP = "ray_gcs_store"
 
 
 def settings_for(host) -> dict:
@@ -23,6 +25,8 @@ def role_of(host) -> str:
         return "head"
     if WORKER_GROUP in groups:
         return "worker"
+    if GCS_STORE_GROUP in groups:
+        return "store"
     return "none"
 
 
@@ -51,6 +55,28 @@ def worker_hosts(inventory) -> list:
     return list(inventory.get_group(WORKER_GROUP, []))
 
 
+def gcs_store_hosts(inventory) -> list:
+    return list(inventory.get_group(GCS_STORE_GROUP, []))
+
+
+def gcs_store_address(inventory) -> str:
+    """Where the head's GCS keeps its tables ("host:port"), or "" when head fault
+    tolerance is off: the Redis installed on the ray_gcs_store host, else the
+    head's ray_gcs_store_address (an external Redis)."""
+    stores = gcs_store_hosts(inventory)
+    if stores:
+        store = stores[0]
+        return f"{node_address(store)}:{settings_for(store)['ray_gcs_store_port']}"
+    head = head_host(inventory)
+    return settings_for(head)["ray_gcs_store_address"] if head is not None else ""
+
+
+def gcs_store_password(host) -> str:
+    """The GCS store's password from the control machine's environment ("" if unset:
+    validation reports that before any change)."""
+    return os.environ.get(settings_for(host)["ray_gcs_store_password_env"], "")
+
+
 @dataclass(frozen=True)
 class Node:
     """One Ray node as the render functions see it."""
@@ -67,6 +93,11 @@ class Node:
     head_gcs_port: int = 6379
     # Values of ray_secret_env, read from the control machine's environment.
     secret_env: dict = field(default_factory=dict, repr=False)
+    # Head fault tolerance: the GCS store's "host:port" ("" = off) and its password.
+    gcs_store: str = ""
+    gcs_store_password: str = field(default="", repr=False)
+    # Ray nodes in the cluster (the head and every worker): one health replica each.
+    cluster_size: int = 1
 
     @property
     def image(self) -> str:
@@ -103,6 +134,9 @@ def node_for(host, inventory, gpus: int = 0, gpu_mode: str = "devices") -> Node:
         gpu_mode=gpu_mode,
         head_gcs_port=settings_for(head)["ray_gcs_port"] if head is not None else 6379,
         secret_env=secret_values(host),
+        gcs_store=gcs_store_address(inventory) if head is not None else "",
+        gcs_store_password=gcs_store_password(head) if head is not None and head.name == host.name else "",
+        cluster_size=(1 if head is not None else 0) + len(worker_hosts(inventory)),
     )
 
 

@@ -16,6 +16,7 @@ from deploy.defaults import ALL_DEFAULTS, CHOICES, ENV_KEYS, ENV_NAME, PATTERNS,
 from deploy.gpu import looks_like_gpu_image
 from deploy.render import HEALTH_APP_NAME
 from deploy.topology import (
+    GCS_STORE_GROUP,
     GPU_GROUP,
     HEAD_GROUP,
     WORKER_GROUP,
@@ -277,6 +278,72 @@ def check_serve_applications(host_name: str, s: dict) -> list[str]:
     return problems
 
 
+def check_gcs_store(inventory, ray_nodes: set[str]) -> list[str]:
+    """Head fault tolerance: one GCS store (a ray_gcs_store host or the head's
+    ray_gcs_store_address), apart from the Ray nodes, with its password set."""
+    stores = list(inventory.get_group(GCS_STORE_GROUP, []))
+    heads = list(inventory.get_group(HEAD_GROUP, []))
+    head = heads[0] if len(heads) == 1 else None
+    problems = []
+    if len(stores) > 1:
+        problems.append(
+            f"{len(stores)} hosts in group {GCS_STORE_GROUP} ({', '.join(h.name for h in stores)}): "
+            "the GCS store is one Redis; keep one host there (or use an external HA Redis "
+            "in ray_gcs_store_address)"
+        )
+    gpu = {h.name for h in inventory.get_group(GPU_GROUP, [])}
+    for store in stores:
+        if store.name in ray_nodes | gpu:
+            problems.append(
+                f"host {store.name} is in group {GCS_STORE_GROUP} and runs a Ray node: the store "
+                "must outlive the head, so give it a host of its own (remove it from "
+                f"{HEAD_GROUP}, {WORKER_GROUP} and {GPU_GROUP})"
+            )
+    if head is None:
+        return problems
+    head_settings = settings_for(head)
+    external = head_settings["ray_gcs_store_address"]
+    if stores and external:
+        problems.append(
+            f"host {head.name}: ray_gcs_store_address {external} is set and host {stores[0].name} is "
+            f"in group {GCS_STORE_GROUP}: give exactly one GCS store (unset one of them)"
+        )
+    if not (stores or external):
+        return problems
+    for host in [head, *stores]:
+        s = settings_for(host)
+        variable = s["ray_gcs_store_password_env"]
+        if not isinstance(variable, str) or not re.fullmatch(ENV_NAME[0], variable):
+            continue  # check_rules reports it
+        value = os.environ.get(variable)
+        if not value:
+            problems.append(
+                f"host {host.name}: the GCS store needs its password in ${variable} "
+                "(ray_gcs_store_password_env): export it (from your secret store) before the run"
+            )
+        elif CONTROL.search(value):
+            problems.append(
+                f"host {host.name}: ${variable} (ray_gcs_store_password_env) holds a newline, carriage "
+                "return or NUL (value not shown): store the password without them"
+            )
+    for store in stores:
+        if settings_for(store)["ray_gcs_store_password_env"] != head_settings["ray_gcs_store_password_env"]:
+            problems.append(
+                f"host {store.name}: ray_gcs_store_password_env differs from the head's "
+                f"({settings_for(store)['ray_gcs_store_password_env']} vs "
+                f"{head_settings['ray_gcs_store_password_env']}): Redis and the head would use different "
+                "passwords; set it once in group_data"
+            )
+    timeout, start = head_settings["ray_gcs_reconnect_timeout_s"], head_settings["ray_head_start_timeout_s"]
+    if _type_ok(timeout, int) and _type_ok(start, int) and timeout <= start:
+        problems.append(
+            f"host {head.name}: ray_gcs_reconnect_timeout_s={timeout} does not outlive a head start "
+            f"(ray_head_start_timeout_s={start}): workers would exit before the head is back; "
+            f"raise it above {start}"
+        )
+    return problems
+
+
 def check_apt_keys(s: dict) -> list[str]:
     """The expected repository key fingerprints, and a docker_version pin that pins something."""
     problems = []
@@ -396,6 +463,8 @@ def check_inventory(inventory) -> list[str]:
             f"host {name} is in both {HEAD_GROUP} and {WORKER_GROUP}: "
             "one Ray node per host; keep it in one group"
         )
+
+    problems += check_gcs_store(inventory, set(heads) | set(workers))
 
     addresses: dict[str, tuple[str, str]] = {}
     versions: dict[str, str] = {}

@@ -123,7 +123,7 @@ def make_settings(overrides: dict | None = None) -> dict:
 
 
 def make_node(role="head", address="10.0.0.10", head_address="10.0.0.10", name=None,
-              settings=None) -> Node:
+              settings=None, gcs_store="", gcs_store_password="") -> Node:
     """A Node with every default, the test image, and `settings` merged over them."""
     return Node(
         name=name or f"{role}-1",
@@ -131,6 +131,8 @@ def make_node(role="head", address="10.0.0.10", head_address="10.0.0.10", name=N
         address=address,
         head_address=head_address,
         settings=make_settings(settings),
+        gcs_store=gcs_store,
+        gcs_store_password=gcs_store_password,
     )
 
 
@@ -141,6 +143,7 @@ def node_from_fixture(spec: dict) -> Node:
         head_address=spec.get("head_address", "10.0.0.10"),
         name=spec.get("name"),
         settings=spec.get("settings"),
+        gcs_store=spec.get("gcs_store", ""),
     )
 
 

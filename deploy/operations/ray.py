@@ -10,6 +10,7 @@ from pyinfra.api import operation
 from deploy import commands, render
 from deploy.facts.docker import UNMANAGED, ComposeCli, ComposeVersion, ImageId, project_containers
 from deploy.facts.host import FileText
+from deploy.facts.ray import SERVE_MARKER_KEY, StoredServeMarker
 from deploy.plan import gpu_layout
 from deploy.topology import Node, node_for
 
@@ -296,6 +297,10 @@ def serve_deploy_marker(node: Node, config_digest: str, marker_path: str, head_h
     already says so. ``serve_deployed`` and ``serve_route_answers`` both decide
     with it, so a deploy and the wait after it cannot disagree."""
     container = node_container(node)
+    if node.gcs_store:
+        # Serve's state outlives the head: the digest is kept in Ray's own store.
+        stored = host.get_fact(StoredServeMarker, container=node.container) if container else ""
+        return None if stored == config_digest else config_digest
     container_id = container["id"][:12] if container else "new"
     marker = f"{config_digest} {container_id}"
     restarting = bool(head_hash) and not is_current(container, head_hash, node)
@@ -313,7 +318,9 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
                    head_hash: str = ""):
     """
     Run ``serve deploy`` in the head container when the Serve config changed
-    or the head was restarted since the last deploy.
+    or the head was restarted since the last deploy. With head fault tolerance
+    (``node.gcs_store``) Serve's state outlives the head: the deployed digest is
+    kept in Ray's own store, and only a changed config is deployed again.
 
     + node: the head node (``deploy.topology.Node``)
     + config_path: the Serve config, as the container sees it
@@ -323,7 +330,11 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
     """
     marker = serve_deploy_marker(node, config_digest, marker_path, head_hash)
     if marker is None:
-        host.noop("the Serve config is deployed")
+        where = " (recorded in the GCS store)" if node.gcs_store else ""
+        host.noop(f"the Serve config is deployed{where}")
+        return
+    if node.gcs_store:
+        yield commands.serve_deploy_stored(node.container, config_path, SERVE_MARKER_KEY, config_digest)
         return
     yield commands.serve_deploy(node.container, config_path, marker_path, marker)
 

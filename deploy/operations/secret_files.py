@@ -22,6 +22,7 @@ from pyinfra.facts.files import File, Sha256File
 from deploy import commands
 
 ROOT_ONLY_MODE = 600  # as pyinfra's File fact reports a mode
+GROUP_READ_MODE = 640  # the same, for a file a service's group reads
 
 
 def private_dir_name() -> str:
@@ -35,7 +36,7 @@ def private_dir_name() -> str:
     return f"{temp_dir or '/tmp'}/seedcore-{secrets.token_hex(16)}"
 
 
-def upload_root_only(text: str, dest: str):
+def upload_root_only(text: str, dest: str, group: str = "root"):
     """The commands that put `text` at `dest`, root-owned and 0600 at every moment.
 
     The first two run as the SSH user (no sudo): a 0700 directory of its own,
@@ -45,30 +46,33 @@ def upload_root_only(text: str, dest: str):
     staged = f"{private_dir}/{os.path.basename(dest)}"
     yield StringCommand(commands.private_dir_created(private_dir), _sudo=False)
     yield FileUploadCommand(StringIO(text), staged, _sudo=False)
-    yield commands.root_only_installed(staged, dest, private_dir)
+    yield commands.root_only_installed(staged, dest, private_dir, group)
 
 
-def is_current(text: str, digest: str | None, stat: dict | bool | None) -> bool:
-    """Whether the file on the host already has this text, root's ownership and mode 0600."""
+def is_current(text: str, digest: str | None, stat: dict | bool | None, group: str = "root") -> bool:
+    """Whether the file on the host already has this text, root's ownership and
+    mode 0600 (0640 with another group)."""
     return bool(
         stat
         and digest == hashlib.sha256(text.encode()).hexdigest()
         and stat.get("user") == "root"
-        and stat.get("group") == "root"
-        and stat.get("mode") == ROOT_ONLY_MODE
+        and stat.get("group") == group
+        and stat.get("mode") == (ROOT_ONLY_MODE if group == "root" else GROUP_READ_MODE)
     )
 
 
 @operation()
-def root_only_file(text: str, dest: str):
+def root_only_file(text: str, dest: str, group: str = "root"):
     """
-    Write ``text`` to ``dest``, owned by root:root with mode 0600, unless it
+    Write ``text`` to ``dest``, owned by root:root with mode 0600 (root:group,
+    0640, when a service running as ``group`` must read it), unless it
     already is. The text is compared by its SHA-256 digest, never shown
     (``--diff`` included), and never readable by another user on the host,
     not even while it is being written.
 
     + text: the file's content
     + dest: the file on the host
+    + group: the file's group ("root"; or a service's group, which may read it)
 
     **Example:**
 
@@ -77,7 +81,8 @@ def root_only_file(text: str, dest: str):
         secret_files.root_only_file(name="Write the Ray env file (root only: it may hold secrets)",
                                     text=render.env_file(node), dest="/opt/seedcore/ray.env")
     """
-    if is_current(text, host.get_fact(Sha256File, path=dest), host.get_fact(File, path=dest)):
-        host.noop(f"{dest} is up to date (root only)")
+    if is_current(text, host.get_fact(Sha256File, path=dest), host.get_fact(File, path=dest), group):
+        host.noop(f"{dest} is up to date (root only)" if group == "root" else
+                  f"{dest} is up to date (root and {group} only)")
         return
-    yield from upload_root_only(text, dest)
+    yield from upload_root_only(text, dest, group)

@@ -33,5 +33,5 @@ def render_project(node: Node, config_hash: str):
     if node.role == "head":
         _put("Write the Serve route check", render.route_check_source(),
              f"{serve_dir}/{render.ROUTE_CHECK}", "0644")
-        _put("Write the Serve config", render.serve_config(node.settings),
+        _put("Write the Serve config", render.serve_config(node.settings, node.cluster_size),
              f"{serve_dir}/{render.SERVE_CONFIG}", "0644")

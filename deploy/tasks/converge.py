@@ -20,9 +20,9 @@ def converge(plan: Plan) -> None:
     if gpu:
         install_nvidia_runtime(plan.node.settings)
     archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, plan.node.settings),
-                        plan.head_name, plan.head_hash)
+                        plan.head_name, plan.follow_head_hash)
     render_project(plan.node, plan.config_hash)
     pull_image(plan.node)
-    restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
+    restart_node(plan.node, plan.config_hash, plan.head_name, plan.follow_head_hash)
     deploy_serve(plan.node, plan.head_hash)
     verify_node(plan.node, plan.expected_nodes, plan.all_hosts)

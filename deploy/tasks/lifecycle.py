@@ -43,17 +43,19 @@ def archive_broken_node(node: Node, config_hash: str, archive_dir: str, head_nam
     ray.broken_node_archived(
         name="Archive the logs of containers about to be removed or recreated",
         node=node, config_hash=config_hash, archive_dir=archive_dir,
-        head_host=head_name or None, head_hash=head_hash,
+        head_host=(head_name if head_hash else None), head_hash=head_hash,
     )
 
 
 @deploy("Stop, clean and start the Ray node", data_defaults=RAY_DEFAULTS)
 def restart_node(node: Node, config_hash: str, head_name: str, head_hash: str):
+    """`head_hash` is the head digest workers follow: "" with head fault
+    tolerance, where a head restart leaves the workers running."""
     s = node.settings
     cli = compose_default(s)
     ray.node_stopped(name="Stop the Ray worker unless it and its head run the current config",
                      role="worker", node=node, config_hash=config_hash, compose_default=cli,
-                     head_host=head_name, head_hash=head_hash)
+                     head_host=(head_name if head_hash else None), head_hash=head_hash)
     ray.node_stopped(name="Stop the Ray head unless it runs the current config", role="head",
                      node=node, config_hash=config_hash, compose_default=cli)
     ray.leftovers_removed(name="Remove leftover containers of the project", node=node)

@@ -49,9 +49,22 @@ def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str])
     return problems
 
 
+def store_problems(host, settings: dict) -> list[str]:
+    """The GCS store host runs no Ray node: only its Redis port must be free or Redis's own."""
+    port = settings["ray_gcs_store_port"]
+    return [
+        f"port {port} (ray_gcs_store_port) is held by {holder['process']} (pid {holder['pid']}), "
+        "not by redis-server: stop it, or move ray_gcs_store_port to a free port"
+        for holder in host.get_fact(ListeningPorts).get(port, [])
+        if holder["process"] != "redis-server"
+    ]
+
+
 def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     """Every problem of one host, each line naming it."""
     role = role_of(host)
+    if role == "store":
+        return [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
     # This one names the host itself.
     named = []
     if is_gpu_host(host):

@@ -18,7 +18,9 @@ from deploy.operations import ray, rollout
 from deploy.operations.ray import failed_during_run, is_current
 from deploy.plan import Plan, gpu_layout
 from deploy.release import write_record
+from deploy.tasks.lifecycle import compose_default
 from deploy.topology import Node, head_host, node_for, settings_for, worker_hosts
+from deploy.validate import port_keys
 
 
 class BatchNotGreen(Exception):
@@ -64,6 +66,24 @@ def check_worker_green(node: Node) -> None:
             + ". The rollout stops here; later batches keep their version."
         )
     print(f"    [{node.name}] back: " + "; ".join(r.detail for r in results))
+
+
+@deploy("Restart the head alone", data_defaults=ROLLOUT_DEFAULTS)
+def restart_head_alone(plan: Plan):
+    """With the GCS store, a head that is not current restarts by itself: the
+    workers keep running and reconnect to it (within ray_gcs_reconnect_timeout_s)."""
+    node, s = plan.node, plan.node.settings
+    skip = "" if node.role == "head" else "not the Ray head"
+    ray.node_stopped(name="Stop the Ray head unless it runs the current config", role="head",
+                     node=node, config_hash=plan.config_hash, compose_default=compose_default(s))
+    ray.leftovers_removed(name="Remove the head's leftover containers", node=node, skip_reason=skip)
+    if node.role == "head":
+        ray.ports_free(name="Check the head's ports are free before it starts",
+                       node=node, ports=[s[key] for key in port_keys("head")])
+    ray.node_started(name="Start the Ray head", role="head", node=node, config_hash=plan.config_hash,
+                     compose_default=compose_default(s))
+    ray.node_healthy(name="Wait until the Ray head is healthy", role="head", node=node,
+                     timeout_s=s["ray_head_start_timeout_s"])
 
 
 @deploy("Roll one batch of workers", data_defaults=ROLLOUT_DEFAULTS)

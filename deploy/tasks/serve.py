@@ -17,7 +17,7 @@ def deploy_serve(node: Node, head_hash: str = ""):
         return
     decision = {
         "node": node,
-        "config_digest": render.serve_config_digest(node.settings),
+        "config_digest": render.serve_config_digest(node.settings, node.cluster_size),
         "marker_path": f"{node.settings['ray_project_dir']}/{MARKER}",
         "head_hash": head_hash,
     }

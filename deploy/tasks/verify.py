@@ -15,6 +15,7 @@ from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
 from deploy.facts.docker import LogSignatureCounts, project_containers
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
+from deploy.facts.ray import GcsStorageType
 from deploy.report import document, table, write
 from deploy.runwatch import failure_reason
 from deploy.topology import Node
@@ -83,11 +84,24 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             ("serve /health", checks.probe_health_route(
                 f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"])),
         ]
+        if node.gcs_store:
+            probes += [
+                ("gcs store", checks.probe_gcs_store(node.gcs_store, node.gcs_store_password)),
+                ("gcs tables in store", checks.probe_gcs_tables(
+                    node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"])),
+            ]
     else:
         probes += [
             ("metrics", checks.probe_metrics(address, metrics)),
             ("node alive", checks.probe_node_alive(head, dash, address)),
         ]
+        if s["serve_proxy_location"] == "EveryNode":
+            # The node's own proxy and health replica: a client may use any node.
+            probes += [
+                ("serve proxy", checks.probe_text(f"http://{address}:{serve}/-/healthz", "success")),
+                ("serve /health", checks.probe_health_route(
+                    f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"])),
+            ]
     if node.gpus:
         probes.append(("ray GPUs", checks.probe_node_gpus(head, dash, address, node.gpus)))
     results = []
@@ -119,6 +133,9 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
         signatures=list(checks.LOG_SIGNATURES.values()),
     )
     results += checks.log_results(host.name, node.container, counts or {})
+    if node.role == "head" and node.gcs_store:
+        results.append(checks.gcs_storage_result(
+            host.name, host.get_fact(GcsStorageType, container=node.container)))
     if node.gpus:
         runtimes = host.get_fact(DockerRuntimes)
         results.append(checks.Result(host.name, "docker nvidia runtime", "nvidia" in runtimes,

@@ -267,7 +267,7 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
                             config_hash, command, env=env)
     marker = ""
     if node.role == "head":
-        marker = f"{render.serve_config_digest(node.settings)} {container_id(name)[:12]}"
+        marker = f"{render.serve_config_digest(node.settings, node.cluster_size)} {container_id(name)[:12]}"
     overrides = {"NVIDIA_SMI": gpus(node.gpus)} if node.gpus else {}
     return converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
                      settings=node.settings, gpu=bool(node.gpus), **overrides)

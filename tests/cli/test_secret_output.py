@@ -16,14 +16,19 @@ DEPLOY = "tests/cli/secrets_deploy.py"
 def secret_run(tmp_path, monkeypatch):
     token = "seedcore-token-" + secrets.token_hex(12)
     password = "seedcore-password-" + secrets.token_hex(12)
+    store_password = "seedcore-gcs-store-" + secrets.token_hex(12)
     monkeypatch.setenv("SEEDCORE_TEST_API_TOKEN", token)
     monkeypatch.setenv("SEEDCORE_TEST_REGISTRY_PASSWORD", password)
+    monkeypatch.setenv("SEEDCORE_TEST_GCS_STORE_PASSWORD", store_password)
     deployment = Deployment(tmp_path)
     data = {
         "ray_secret_env": {"SEEDCORE_API_TOKEN": "SEEDCORE_TEST_API_TOKEN"},
         "docker_registry_login": "registry.example.com",
         "docker_registry_user": "deploy",
         "docker_registry_password_env": "SEEDCORE_TEST_REGISTRY_PASSWORD",
+        # Head fault tolerance: the store's password goes into the head's compose file.
+        "ray_gcs_store_address": "10.0.0.50:6379",
+        "ray_gcs_store_password_env": "SEEDCORE_TEST_GCS_STORE_PASSWORD",
     }
     deployment.head(**data)
     deployment.worker("worker-1", WORKER_IPS[0], **data)
@@ -33,7 +38,7 @@ def secret_run(tmp_path, monkeypatch):
         assert result.code == 0, result.describe()
         return result
 
-    return run, (token, password)
+    return run, (token, password, store_password)
 
 
 # Each flag, and what shows that it took effect in the same output.

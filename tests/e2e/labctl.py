@@ -62,7 +62,8 @@ def write_inventory(name: str, body: str) -> str:
         """
     )
     # Hosts stay in group `lab`, so group_data/lab.py applies as it does to inventories/lab.py.
-    path.write_text(prelude + textwrap.dedent(body) + "\nlab = ray_head + ray_workers\n")
+    path.write_text(prelude + textwrap.dedent(body)
+                    + "\nlab = ray_head + ray_workers + globals().get('ray_gcs_store', [])\n")
     return str(path)
 
 

@@ -12,8 +12,9 @@ from tests.e2e import labctl
 pytestmark = pytest.mark.e2e
 
 # Requests through the head's /health allowed to fail during a rolling worker
-# restart. The health replica is pinned to the head and the head never
-# restarts in a worker rollout, so the target is zero; the bound leaves room
+# restart. The head holds a health replica of its own (one per node), its
+# proxy routes to it first, and the head never restarts in a worker rollout,
+# so the target is zero; the bound leaves room
 # for one connection reset per restarted worker while Serve's proxies on the
 # other nodes re-sync their routes.
 FAILED_REQUEST_BOUND = 3

@@ -235,6 +235,15 @@ def test_serve_deploy(shell, value):
 
 
 @VALUES
+def test_serve_deploy_stored(shell, value):
+    records, result = shell(commands.serve_deploy_stored(value, value, value, value))
+    assert result.returncode == 0
+    assert records[0] == ["docker", "exec", value, "serve", "deploy", value]
+    assert records[1][:4] == ["docker", "exec", value, "python"]
+    assert records[1][-2:] == [value, value]
+
+
+@VALUES
 def test_refuse(shell, value):
     records, result = shell(commands.refuse(value))
     assert (records, result.returncode, result.stderr) == ([], 1, value + "\n")
@@ -308,10 +317,11 @@ def test_private_dir_and_root_only_install(shell, value):
 
 BUILDERS_COVERED = {
     "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers", "pull",
-    "wait_healthy", "serve_deploy", "refuse", "archive_containers", "drain_worker", "serve_route_check",
+    "wait_healthy", "serve_deploy", "serve_deploy_stored", "refuse", "archive_containers", "drain_worker",
+    "serve_route_check",
     "registry_login", "private_dir_created", "root_only_installed",
     # Integers only, an argument list for YAML (never a shell), a version test, no value at all:
-    "ports_free", "ray_start_args", "compose_waits", "restart_docker",
+    "ports_free", "ray_start_args", "_ray_start", "compose_waits", "restart_docker",
 }
 
 

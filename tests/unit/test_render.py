@@ -340,8 +340,17 @@ def test_serve_config_runs_a_proxy_on_every_node(head_node):
     assert config["proxy_location"] == "EveryNode"
     assert config["http_options"] == {"host": "0.0.0.0", "port": 8000}
     assert config["applications"] == [
-        {"name": "seedcore-health", "route_prefix": "/health", "import_path": "seedcore_health:app"},
+        {"name": "seedcore-health", "route_prefix": "/health", "import_path": "seedcore_health:app",
+         "deployments": [{"name": "Health", "num_replicas": 1}]},
     ]
+
+
+def test_health_app_gets_one_replica_per_node_so_every_node_runs_a_proxy(head_node):
+    config = yaml.safe_load(render.serve_config(head_node.settings, nodes=4))
+    assert config["applications"][0]["deployments"] == [{"name": "Health", "num_replicas": 4}]
+    source = render.health_app_source()
+    assert "@serve.deployment(max_replicas_per_node=1, " in source
+    assert "node:__internal_head__" not in source
 
 
 def test_serve_config_appends_user_applications_after_health():

@@ -1,0 +1,62 @@
+"""Facts read from inside the running Ray head."""
+
+from pyinfra.api import FactBase
+from pyinfra.api.command import QuoteString, StringCommand
+
+# The key, in Ray's internal key-value store, that records the Serve config
+# last deployed. With head fault tolerance that store lives in Redis, so the
+# record survives a head restart or a rebuilt head host, as Serve's state does.
+SERVE_MARKER_KEY = "seedcore-serve-deployed"
+
+_READ_MARKER = (
+    "import ray; from ray.experimental import internal_kv as kv; "
+    "ray.init(address='auto', logging_level='ERROR'); "
+    f"value = kv._internal_kv_get('{SERVE_MARKER_KEY}'); "
+    "print('marker: ' + (value.decode() if value else ''))"
+)
+
+
+class StoredServeMarker(FactBase):
+    """
+    The Serve config digest recorded in Ray's internal key-value store (kept in
+    the GCS store), or ``""`` when none is recorded or the head does not answer.
+
+    + container: the head container
+    """
+
+    @staticmethod
+    def default():
+        return ""
+
+    def command(self, container: str) -> StringCommand:
+        return StringCommand(
+            "docker exec", QuoteString(container), "python -c", QuoteString(_READ_MARKER),
+            "2>/dev/null || true",
+        )
+
+    def process(self, output):
+        lines = [line for line in output if line.startswith("marker: ")]
+        return lines[-1][len("marker: "):].strip() if lines else ""
+
+
+class GcsStorageType(FactBase):
+    """
+    The storage the head's GCS reports at its start ("GCS storage type is ..."
+    in its log), or ``""`` when the head or the line is not there.
+
+    + container: the head container
+    """
+
+    @staticmethod
+    def default():
+        return ""
+
+    def command(self, container: str) -> StringCommand:
+        return StringCommand(
+            "docker exec", QuoteString(container), "grep -h", QuoteString("GCS storage type is"),
+            "/tmp/ray/session_latest/logs/gcs_server.out 2>/dev/null | tail -n 1 || true",
+        )
+
+    def process(self, output):
+        line = "\n".join(output).strip()
+        return line.split("GCS storage type is", 1)[1].strip() if "GCS storage type is" in line else ""

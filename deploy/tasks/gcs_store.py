@@ -1,0 +1,28 @@
+"""The GCS store for head fault tolerance: the distribution's redis-server on
+the host in group ray_gcs_store, bound to its private address, password from
+the control machine's environment, persistence on; restarted only when its
+config changed."""
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import apt, systemd
+
+from deploy import render
+from deploy.defaults import RAY_DEFAULTS
+from deploy.operations import secret_files
+from deploy.topology import gcs_store_password, node_address, settings_for
+
+
+@deploy("Install the GCS store (Redis)", data_defaults=RAY_DEFAULTS)
+def install_gcs_store():
+    settings = settings_for(host)
+    apt.packages(name="Install redis-server", packages=["redis-server"], update=True,
+                            cache_time=3600)
+    config = secret_files.root_only_file(
+        name="Write the Redis config (root and redis only: it holds the password)",
+        text=render.redis_conf(node_address(host), settings["ray_gcs_store_port"], gcs_store_password(host)),
+        dest=render.REDIS_CONF, group="redis",
+    )
+    systemd.service(name="Enable and start Redis", service="redis-server", running=True, enabled=True)
+    systemd.service(name="Restart Redis because its config or package changed", service="redis-server",
+                    restarted=True, _if=config.did_change)

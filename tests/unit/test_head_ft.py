@@ -1,0 +1,291 @@
+"""Head fault tolerance: the GCS store's keys, its Redis config, Ray's settings
+for it, workers that no longer follow a head restart, and the store checks."""
+
+import socket
+import sys
+import threading
+
+import pytest
+import yaml
+from pyinfra.api import Inventory
+
+from deploy import checks, commands, render, validate
+from deploy.operations.ray import rendered_env
+from deploy.plan import plan_for
+from deploy.topology import node_for
+
+IMAGE = "registry.example.com/seedcore/ray:2.20.0"
+PASSWORD = 'pa ss"wo$rd'
+
+
+@pytest.fixture(autouse=True)
+def store_password(monkeypatch):
+    monkeypatch.setenv("SEEDCORE_GCS_STORE_PASSWORD", PASSWORD)
+    monkeypatch.setattr(sys, "argv", ["pyinfra", "inventories/staging.py", "deploy/cluster.py"])
+
+
+def _inventory(store=True, head_data=None, store_data=None, external=""):
+    hosts = [("head-1", {"ssh_hostname": "10.0.0.10", **(head_data or {})}),
+             ("worker-1", {"ssh_hostname": "10.0.0.11"}),
+             ("worker-2", {"ssh_hostname": "10.0.0.12"})]
+    groups = {"ray_head": (["head-1"], {}), "ray_workers": (["worker-1", "worker-2"], {})}
+    if store:
+        hosts.append(("redis-1", {"ssh_hostname": "10.0.0.20", **(store_data or {})}))
+        groups["ray_gcs_store"] = (["redis-1"], {})
+    extra = {"ray_gcs_store_address": external} if external else {}
+    return Inventory((hosts, {"ray_image": IMAGE, **extra}), **groups)
+
+
+def _node(inventory, name):
+    return node_for(inventory.get_host(name), inventory)
+
+
+# --------------------------------------------------------------------------- Ray's settings
+
+def test_head_env_names_the_store_and_a_stable_namespace_but_never_the_password():
+    head = _node(_inventory(), "head-1")
+    text = render.env_file(head)
+    block = text.split("# --- Block 2")[1].splitlines()
+    assert "RAY_REDIS_ADDRESS=10.0.0.20:6379" in block
+    assert "RAY_external_storage_namespace=seedcore" in block
+    assert "RAY_gcs_rpc_server_reconnect_timeout_s=600" in block
+    assert PASSWORD not in text
+    # Each setting is preceded by its comment.
+    for key in ("RAY_REDIS_ADDRESS=", "RAY_external_storage_namespace=", "RAY_gcs_rpc_server_reconnect"):
+        line = next(i for i, item in enumerate(block) if item.startswith(key))
+        assert block[line - 1].startswith("#"), key
+
+
+def test_worker_env_only_waits_longer_for_the_gcs():
+    worker = _node(_inventory(), "worker-1")
+    text = render.env_file(worker)
+    assert "RAY_gcs_rpc_server_reconnect_timeout_s=600\n" in text
+    assert "RAY_REDIS_ADDRESS" not in text and "RAY_external_storage_namespace" not in text
+    assert render.container_environment(worker) == {}
+
+
+def test_without_a_store_nothing_of_it_is_rendered():
+    inventory = _inventory(store=False)
+    for name in ("head-1", "worker-1"):
+        node = _node(inventory, name)
+        assert node.gcs_store == ""
+        assert "gcs" not in render.env_file(node).lower()
+        assert commands.ray_start_args(node)[:2] == ["ray", "start"]
+
+
+def test_password_goes_only_in_the_head_compose_environment():
+    head = _node(_inventory(), "head-1")
+    service = yaml.safe_load(render.compose_file(head, "h"))["services"]["ray-head"]
+    # Compose turns $$ back into $.
+    assert service["environment"] == {"SEEDCORE_GCS_STORE_PASSWORD": PASSWORD.replace("$", "$$")}
+    assert rendered_env(head)["SEEDCORE_GCS_STORE_PASSWORD"] == PASSWORD
+
+
+def test_head_command_hands_the_password_to_ray_start_from_its_environment():
+    head = _node(_inventory(), "head-1")
+    args = commands.ray_start_args(head)
+    assert args[:4] == ["sh", "-c", 'exec "$@" --redis-password="$SEEDCORE_GCS_STORE_PASSWORD"', "ray-start"]
+    assert args[4:7] == ["ray", "start", "--block"]
+    assert PASSWORD not in " ".join(args)
+    service = yaml.safe_load(render.compose_file(head, "h"))["services"]["ray-head"]
+    assert service["command"][2] == 'exec "$$@" --redis-password="$$SEEDCORE_GCS_STORE_PASSWORD"'
+
+
+def test_external_store_address_is_used_as_given():
+    inventory = _inventory(store=False, external="redis.internal:6380")
+    assert _node(inventory, "head-1").gcs_store == "redis.internal:6380"
+    assert _node(inventory, "worker-2").gcs_store == "redis.internal:6380"
+
+
+# --------------------------------------------------------------------------- rollout order
+
+def test_with_the_store_a_head_change_leaves_workers_current():
+    before = _inventory()
+    after = _inventory(head_data={"ray_object_store_memory_mb": 4096})
+    assert plan_for(before.get_host("head-1"), before).config_hash != \
+        plan_for(after.get_host("head-1"), after).config_hash
+    for name in ("worker-1", "worker-2"):
+        plan = plan_for(after.get_host(name), after)
+        assert plan.follow_head_hash == ""
+        assert plan_for(before.get_host(name), before).config_hash == plan.config_hash
+
+
+def test_without_the_store_workers_still_follow_the_head():
+    inventory = _inventory(store=False)
+    plan = plan_for(inventory.get_host("worker-1"), inventory)
+    assert plan.follow_head_hash == plan.head_hash != ""
+
+
+# --------------------------------------------------------------------------- Redis config
+
+def test_redis_config_binds_the_private_address_requires_the_password_and_persists():
+    text = render.redis_conf("10.0.0.20", 6379, 'a"b\\c')
+    lines = text.splitlines()
+    for line in ("bind 10.0.0.20", "port 6379", 'requirepass "a\\"b\\\\c"', "appendonly yes",
+                 "appendfsync everysec", "supervised systemd", "maxmemory-policy noeviction"):
+        assert line in lines, line
+    assert not any(line.startswith("bind") and "0.0.0.0" in line for line in lines)
+
+
+# --------------------------------------------------------------------------- validation
+
+def _problems(inventory):
+    return validate.check_inventory(inventory)
+
+
+def test_a_valid_store_inventory_passes():
+    assert _problems(_inventory()) == []
+
+
+def test_store_host_and_external_address_are_refused_together():
+    problems = _problems(_inventory(external="redis.internal:6379"))
+    assert problems == [
+        "inventories/staging.py: host head-1: ray_gcs_store_address redis.internal:6379 is set and host "
+        "redis-1 is in group ray_gcs_store: give exactly one GCS store (unset one of them)"
+    ]
+
+
+def test_store_password_must_be_set(monkeypatch):
+    monkeypatch.delenv("SEEDCORE_GCS_STORE_PASSWORD")
+    problems = _problems(_inventory(store=False, external="redis.internal:6379"))
+    assert problems == [
+        "inventories/staging.py: host head-1: the GCS store needs its password in "
+        "$SEEDCORE_GCS_STORE_PASSWORD (ray_gcs_store_password_env): export it (from your secret store) "
+        "before the run"
+    ]
+
+
+def test_store_host_running_a_ray_node_is_refused():
+    inventory = Inventory(
+        ([("head-1", {"ssh_hostname": "10.0.0.10"}), ("worker-1", {"ssh_hostname": "10.0.0.11"})],
+         {"ray_image": IMAGE}),
+        ray_head=(["head-1"], {}), ray_workers=(["worker-1"], {}), ray_gcs_store=(["worker-1"], {}),
+    )
+    assert _problems(inventory) == [
+        "inventories/staging.py: host worker-1 is in group ray_gcs_store and runs a Ray node: the store "
+        "must outlive the head, so give it a host of its own (remove it from ray_head, ray_workers and gpu)"
+    ]
+
+
+def test_two_store_hosts_are_refused():
+    inventory = Inventory(
+        ([("head-1", {"ssh_hostname": "10.0.0.10"}), ("r1", {"ssh_hostname": "10.0.0.21"}),
+          ("r2", {"ssh_hostname": "10.0.0.22"})], {"ray_image": IMAGE}),
+        ray_head=(["head-1"], {}), ray_gcs_store=(["r1", "r2"], {}),
+    )
+    assert _problems(inventory) == [
+        "inventories/staging.py: 2 hosts in group ray_gcs_store (r1, r2): the GCS store is one Redis; "
+        "keep one host there (or use an external HA Redis in ray_gcs_store_address)"
+    ]
+
+
+def test_reconnect_timeout_must_outlive_a_head_start():
+    problems = _problems(_inventory(head_data={"ray_gcs_reconnect_timeout_s": 60}))
+    assert problems == [
+        "inventories/staging.py: host head-1: ray_gcs_reconnect_timeout_s=60 does not outlive a head start "
+        "(ray_head_start_timeout_s=180): workers would exit before the head is back; raise it above 180"
+    ]
+
+
+def test_store_address_outside_its_safe_set_is_refused():
+    problems = _problems(_inventory(store=False, external="redis.internal; rm -rf /"))
+    assert any("ray_gcs_store_address 'redis.internal; rm -rf /' is not a Redis address host:port" in p
+               for p in problems), problems
+
+
+# --------------------------------------------------------------------------- store checks
+
+def _resp_words(data: bytes) -> list[bytes]:
+    """Every bulk string of a run of RESP commands, in order."""
+    words, at = [], 0
+    while at < len(data):
+        line_end = data.index(b"\r\n", at)
+        line = data[at:line_end]
+        at = line_end + 2
+        if line.startswith(b"$"):
+            size = int(line[1:])
+            words.append(data[at:at + size])
+            at += size + 2
+    return words
+
+
+@pytest.fixture
+def fake_redis():
+    """A Redis speaking just enough RESP: AUTH with one password, PING, HLEN, QUIT."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    seen = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            data = b""
+            while data.count(b"QUIT") == 0:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            words = _resp_words(data)
+            seen.append(words)
+            authed = words[:2] == [b"AUTH", PASSWORD.encode()]
+            reply = b"+OK\r\n" if authed else b"-WRONGPASS invalid username-password pair\r\n"
+            if authed and b"PING" in words:
+                reply += b"+PONG\r\n"
+            if authed and b"HLEN" in words:
+                reply += b":80\r\n"
+            conn.sendall(reply + b"+OK\r\n")
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"127.0.0.1:{server.getsockname()[1]}", seen
+    server.close()
+
+
+def test_store_answers_ping_after_auth(fake_redis):
+    address, seen = fake_redis
+    assert checks.probe_gcs_store(address, PASSWORD)() == (True, f"{address} answered '+PONG'")
+    assert seen[0] == [b"AUTH", PASSWORD.encode(), b"PING", b"QUIT"]
+
+
+def test_store_with_another_password_is_red(fake_redis):
+    address, _ = fake_redis
+    result = checks.poll("head-1", "gcs store", checks.probe_gcs_store(address, "wrong"), 0)
+    assert not result.ok
+    assert result.detail.startswith("ValueError: AUTH answered '-WRONGPASS")
+
+
+def test_gcs_tables_are_counted_in_the_namespace_hash(fake_redis):
+    address, seen = fake_redis
+    ok, detail = checks.probe_gcs_tables(address, PASSWORD, "seedcore")()
+    assert (ok, detail) == (True, f"80 GCS entries under namespace seedcore in {address}")
+    assert seen[0][2:4] == [b"HLEN", b"seedcore"]
+
+
+def test_store_unreachable_is_red_not_a_crash():
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    ok, detail = checks.probe_gcs_store(f"127.0.0.1:{port}", PASSWORD)()
+    assert not ok and detail.startswith(f"127.0.0.1:{port}: ConnectionRefusedError")
+
+
+def test_gcs_storage_type_is_green_only_for_redis():
+    assert checks.gcs_storage_result("head-1", "StorageType::REDIS_PERSIST").ok
+    memory = checks.gcs_storage_result("head-1", "StorageType::IN_MEMORY")
+    assert not memory.ok
+    assert memory.detail == "the GCS reports StorageType::IN_MEMORY; expected StorageType::REDIS_PERSIST"
+    assert not checks.gcs_storage_result("head-1", "").ok
+
+
+def test_store_and_head_read_the_password_from_one_variable(monkeypatch):
+    monkeypatch.setenv("OTHER_PASSWORD", "x")
+    problems = _problems(_inventory(store_data={"ray_gcs_store_password_env": "OTHER_PASSWORD"}))
+    assert problems == [
+        "inventories/staging.py: host redis-1: ray_gcs_store_password_env differs from the head's "
+        "(OTHER_PASSWORD vs SEEDCORE_GCS_STORE_PASSWORD): Redis and the head would use different "
+        "passwords; set it once in group_data"
+    ]
