@@ -22,9 +22,10 @@ OUT = REPO / "bench" / "out"
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 sys.path.insert(0, str(REPO))
 
+from lab import control as labctl  # noqa: E402
+from lab import headft  # noqa: E402
 from lab import hosts as lab_hosts  # noqa: E402
 from lab import state as lab_state  # noqa: E402
-from tests.e2e import headft, labctl  # noqa: E402
 
 
 def step(message: str) -> None:

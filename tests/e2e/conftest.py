@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e import labctl
+from lab import control as labctl
 
 # One head and three workers: a rollout has a batch after the one that fails.
 LAB_HOSTS = 4

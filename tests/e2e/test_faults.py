@@ -12,9 +12,9 @@ import time
 import pytest
 import requests
 
+from lab import control as labctl
 from lab import hosts as lab_hosts
 from lab.config import REGISTRY_NAME
-from tests.e2e import labctl
 
 pytestmark = pytest.mark.e2e
 

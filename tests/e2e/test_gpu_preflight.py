@@ -3,7 +3,7 @@ preflight, and the rest of the lab is left untouched."""
 
 import pytest
 
-from tests.e2e import labctl
+from lab import control as labctl
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,8 @@ import pytest
 import requests
 
 from deploy.checks import redis_ask
-from tests.e2e import headft, labctl
+from lab import control as labctl
+from lab import headft
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import paramiko
 import pytest
 
+from lab import control as labctl
 from lab import mirror as lab_mirror
-from tests.e2e import labctl
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ and pins docker.io (docker_version) to the version only the mirror has.
 
 import pytest
 
-from tests.e2e import labctl
+from lab import control as labctl
 
 pytestmark = pytest.mark.e2e
 

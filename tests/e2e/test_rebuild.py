@@ -6,8 +6,8 @@ import time
 import pytest
 import requests
 
+from lab import control as labctl
 from lab import hosts as lab_hosts
-from tests.e2e import labctl
 
 pytestmark = pytest.mark.e2e
 

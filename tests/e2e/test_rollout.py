@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e import labctl
+from lab import control as labctl
 
 pytestmark = pytest.mark.e2e
 

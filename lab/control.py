@@ -1,4 +1,4 @@
-"""What the e2e tests need from the lab and from the deploy: run pyinfra,
+"""What the e2e tests and the benchmark need from the lab and from the deploy: run pyinfra,
 reach hosts over SSH, read the lab's state. Kept free of assertions."""
 
 import json
@@ -11,13 +11,14 @@ from pathlib import Path
 
 import paramiko
 
-REPO = Path(__file__).resolve().parents[2]
-STATE_FILE = REPO / ".lab" / "state.json"
+from lab import state as lab_state
+
+REPO = Path(__file__).resolve().parents[1]
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
 
 
 def load_state() -> dict:
-    return json.loads(STATE_FILE.read_text())
+    return lab_state.load()
 
 
 @dataclass

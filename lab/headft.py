@@ -8,8 +8,8 @@ import time
 
 import requests
 
+from lab import control as labctl
 from lab import hosts as lab_hosts
-from tests.e2e import labctl
 
 PASSWORD = 'gcs "store" pass $word'
 ENV = {"SEEDCORE_GCS_STORE_PASSWORD": PASSWORD}
