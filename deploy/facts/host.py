@@ -6,6 +6,27 @@ from pyinfra.api import FactBase
 from pyinfra.api.command import QuoteString, StringCommand
 
 _PROCESS = re.compile(r'\("([^"]+)",pid=(\d+)')
+NO_SS = "--- no ss"
+# The holder of a port seen only in /proc/net/tcp: its process is not known.
+UNKNOWN_HOLDER = {"process": "a process (unnamed: iproute2's `ss` is not installed)", "pid": 0,
+                  "container": ""}
+_TCP_LISTEN = "0A"
+
+
+def _kernel_listeners(lines) -> dict[int, list[dict]]:
+    """Listening ports from /proc/net/tcp and tcp6 lines: `sl local_address rem_address st ...`."""
+    ports: dict[int, list[dict]] = {}
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 4 or fields[3] != _TCP_LISTEN or ":" not in fields[1]:
+            continue
+        port_hex = fields[1].rsplit(":", 1)[1]
+        try:
+            port = int(port_hex, 16)
+        except ValueError:
+            continue
+        ports[port] = [dict(UNKNOWN_HOLDER)]
+    return ports
 
 
 class ListeningPorts(FactBase):
@@ -22,7 +43,11 @@ class ListeningPorts(FactBase):
         return {}
 
     def command(self) -> str:
+        # Without iproute2 (minimal images) the kernel's socket tables still
+        # name the listening ports, if not their processes.
         return (
+            "if ! command -v ss >/dev/null 2>&1; then "
+            f"echo '{NO_SS}'; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; exit 0; fi; "
             "ss -Hltnp 2>/dev/null; echo '--- cgroups'; "
             "for pid in $(ss -Hltnp 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
             "echo \"$pid $(grep -o -m1 '[0-9a-f]\\{64\\}' /proc/$pid/cgroup 2>/dev/null | head -n1)\"; "
@@ -30,6 +55,8 @@ class ListeningPorts(FactBase):
         )
 
     def process(self, output):
+        if output and output[0].strip() == NO_SS:
+            return _kernel_listeners(output[1:])
         sockets, containers = [], {}
         in_cgroups = False
         for line in output:

@@ -16,8 +16,9 @@ from deploy.topology import gcs_store_password, node_address, settings_for
 @deploy("Install the GCS store (Redis)", data_defaults=RAY_DEFAULTS)
 def install_gcs_store():
     settings = settings_for(host)
-    apt.packages(name="Install redis-server", packages=["redis-server"], update=True,
-                            cache_time=3600)
+    # iproute2: preflight names the holder of the Redis port with its `ss`.
+    apt.packages(name="Install redis-server and iproute2", packages=["redis-server", "iproute2"],
+                 update=True, cache_time=3600)
     config = secret_files.root_only_file(
         name="Write the Redis config (root and redis only: it holds the password)",
         text=render.redis_conf(node_address(host), settings["ray_gcs_store_port"], gcs_store_password(host)),

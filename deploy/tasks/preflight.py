@@ -10,7 +10,7 @@ from pyinfra import logger
 
 from deploy.facts.docker import UNMANAGED, DockerEngine, ImageId, project_containers
 from deploy.facts.gpu import NvidiaGpus
-from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts
+from deploy.facts.host import UNKNOWN_HOLDER, DiskAvailableMb, EpochSeconds, ListeningPorts
 from deploy.families import family_problems
 from deploy.gpu import gpu_count_problem
 from deploy.topology import is_gpu_host, node_for, role_of, settings_for
@@ -42,6 +42,12 @@ def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str])
         for holder in ports.get(port, []):
             if holder["container"] and holder["container"] in our_ids:
                 continue
+            if holder == UNKNOWN_HOLDER:
+                problems.append(
+                    f"port {port} ({key}) is in use and, without iproute2's `ss`, this host cannot "
+                    f"say by what: install iproute2, then stop that process or move {key} to a free port"
+                )
+                continue
             problems.append(
                 f"port {port} ({key}) is held by {holder['process']} (pid {holder['pid']}), "
                 f"not by a seedcore container: stop it, or move {key} to a free port"
@@ -55,6 +61,9 @@ def store_problems(host, settings: dict) -> list[str]:
     return [
         f"port {port} (ray_gcs_store_port) is held by {holder['process']} (pid {holder['pid']}), "
         "not by redis-server: stop it, or move ray_gcs_store_port to a free port"
+        if holder != UNKNOWN_HOLDER else
+        f"port {port} (ray_gcs_store_port) is in use and, without iproute2's `ss`, this host cannot "
+        "say by what: install iproute2, then stop that process or move ray_gcs_store_port to a free port"
         for holder in host.get_fact(ListeningPorts).get(port, [])
         if holder["process"] != "redis-server"
     ]

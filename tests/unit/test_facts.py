@@ -201,3 +201,24 @@ def test_listening_ports_command_maps_pids_to_their_cgroup_container(tmp_path):
     ports = fact.process(_run(fact.command(), tmp_path))
 
     assert ports == {8265: [{"process": "python", "pid": pid, "container": found.group(0) if found else ""}]}
+
+
+def test_listening_ports_without_ss_still_sees_a_listener(tmp_path):
+    # A minimal host without iproute2: the fact must not report "nothing listening".
+    import shutil
+    import socket
+
+    from deploy.facts.host import UNKNOWN_HOLDER, ListeningPorts
+
+    (tmp_path / "cat").symlink_to(shutil.which("cat"))
+    fact = ListeningPorts()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        result = subprocess.run([shutil.which("bash"), "-c", command_text(fact.command())],
+                                capture_output=True, text=True, env={"PATH": str(tmp_path)}, timeout=30)
+
+    ports = fact.process(result.stdout.splitlines())
+
+    assert ports[port] == [UNKNOWN_HOLDER]

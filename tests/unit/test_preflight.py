@@ -1,5 +1,6 @@
 """Preflight per host, on fake hosts: Docker state, foreign port holders, disk space."""
 
+from deploy.facts.host import UNKNOWN_HOLDER
 from deploy.tasks.preflight import foreign_port_holders, host_problems
 from tests.harness import CONTAINERS_KEY, FakeHost, make_settings
 
@@ -47,6 +48,17 @@ def test_a_port_held_by_a_host_process_is_named():
     assert host_problems(host, make_settings(), allow_docker_down=False) == [
         "host head-1: port 8265 (ray_dashboard_port) is held by nginx (pid 1201), "
         "not by a seedcore container: stop it, or move ray_dashboard_port to a free port",
+    ]
+
+
+def test_a_port_in_use_on_a_host_without_ss_is_refused_not_missed():
+    # A minimal host (no iproute2) still shows its listeners in /proc/net/tcp.
+    host = _host(DockerEngine={"installed": False, "running": False, "version": ""},
+                 DiskAvailableMb={"path=/var/lib/docker": 60000},
+                 ListeningPorts={6379: [dict(UNKNOWN_HOLDER)], 22: [dict(UNKNOWN_HOLDER)]})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host head-1: port 6379 (ray_gcs_port) is in use and, without iproute2's `ss`, this host "
+        "cannot say by what: install iproute2, then stop that process or move ray_gcs_port to a free port",
     ]
 
 
