@@ -124,7 +124,8 @@ SERVE_DEFAULTS = {
 # gpu_: hosts in the `gpu` group (NVIDIA)
 # ---------------------------------------------------------------------------
 GPU_DEFAULTS = {
-    # Image for GPU hosts; "" = ray_image with "-gpu" added to its tag.
+    # Image for GPU hosts; "" = ray_image, with "-gpu" added to its tag unless
+    # the tag already names a GPU build.
     "gpu_image": "",
     # GPUs the host must have; 0 = as many as nvidia-smi reports.
     "gpu_count": 0,

@@ -7,10 +7,13 @@ NVIDIA_RUNTIME = {"nvidia": {"args": [], "path": "nvidia-container-runtime"}}
 
 
 def gpu_image(settings: dict) -> str:
-    """gpu_image, or ray_image with "-gpu" added to its tag."""
+    """gpu_image, or ray_image with "-gpu" added to its tag unless that tag
+    already names a GPU build."""
     if settings["gpu_image"]:
         return settings["gpu_image"]
     image = settings["ray_image"] or ""
+    if looks_like_gpu_image(image):
+        return image
     name, _, tag = image.rpartition(":")
     if "/" in tag or not name:
         return f"{image}:latest-gpu"
@@ -21,6 +24,23 @@ def looks_like_gpu_image(image: str) -> bool:
     """A tag naming a GPU or CUDA build: -gpu, -cuda12.1, Ray's own -cu121."""
     tag = image.rsplit("/", 1)[-1].partition(":")[2].lower()
     return bool(re.search(r"gpu|cuda|(^|[-_.])cu\d{2,3}", tag))
+
+
+def toolkit_uri(settings: dict, arch: str) -> str:
+    """NVIDIA's repository is flat: one directory per architecture, suite "/"."""
+    return f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/stable/deb/{arch}"
+
+
+def toolkit_release_problem(repo_uri: str, release: dict | None) -> str | None:
+    """Why NVIDIA's toolkit repository cannot serve this host, read from its
+    flat Release file (fetched on the host), or None."""
+    if release and release["fetched"]:
+        return None
+    error = (release or {}).get("error") or "no answer"
+    return (
+        f"gpu_toolkit_apt_url: {repo_uri}/Release could not be fetched ({error}); point "
+        "gpu_toolkit_apt_url at a mirror that carries NVIDIA's container toolkit"
+    )
 
 
 def compose_gpu_mode(compose_cli: str | None, compose_version: str | None) -> str:

@@ -9,8 +9,10 @@ from pyinfra.operations import apt, files
 
 from deploy.facts.apt import AptRelease
 from deploy.families.os_release import distro_of, id_like
+from deploy.gpu import toolkit_release_problem, toolkit_uri
 from deploy.operations import signed_apt as signed_apt_ops
 from deploy.signed_apt import KEYRING_DIR, release_url
+from deploy.topology import is_gpu_host
 
 SERVES = "the Debian family (Debian 12 and 13, Ubuntu 22.04 and 24.04)"
 # Distributions Docker's repository layout has a directory for.
@@ -58,8 +60,19 @@ def release_problems(repo_url: str, distro_id: str, codename: str, arch: str,
 
 
 def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
-    """Facts only: the repository Docker comes from carries this host's codename
-    and architecture (its Release file, fetched on the host with apt-helper)."""
+    """Facts only: the repositories this host installs from answer it (their
+    Release files, fetched on the host with apt-helper): Docker's carries its
+    codename and architecture; on a GPU host, NVIDIA's toolkit repository."""
+    arch = host.get_fact(DebArch) or "amd64"
+    problems = docker_repository_problems(host, settings, facts, arch)
+    if is_gpu_host(host):
+        repo = toolkit_uri(settings, arch)
+        problem = toolkit_release_problem(repo, host.get_fact(AptRelease, url=f"{repo}/Release"))
+        problems += [problem] if problem else []
+    return problems
+
+
+def docker_repository_problems(host, settings: dict, facts: dict, arch: str) -> list[str]:
     if settings["docker_install_source"] != "docker":
         return []
     distro_id, codename = distro_of(facts)
@@ -67,7 +80,7 @@ def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
         return [unsupported_layout_problem(distro_id)]
     repo_url = docker_repository_url(settings, distro_id)
     release = host.get_fact(AptRelease, url=release_url(repo_url, codename))
-    return release_problems(repo_url, distro_id, codename, host.get_fact(DebArch) or "amd64", release)
+    return release_problems(repo_url, distro_id, codename, arch, release)
 
 
 def official_package_list(settings: dict) -> list[str]:

@@ -16,6 +16,7 @@ from pyinfra.operations import apt
 
 from deploy.defaults import GPU_DEFAULTS
 from deploy.families import host_family
+from deploy.gpu import toolkit_uri
 from deploy.operations import gpu
 from deploy.signed_apt import KEYRING_DIR
 
@@ -25,11 +26,6 @@ KEYRING = f"{KEYRING_DIR}/nvidia-container-toolkit.gpg"
 def toolkit_packages(settings: dict) -> list[str]:
     version = settings["gpu_toolkit_version"]
     return [f"nvidia-container-toolkit={version}" if version else "nvidia-container-toolkit"]
-
-
-def toolkit_uri(settings: dict, arch: str) -> str:
-    """NVIDIA's repository is flat: one directory per architecture, suite "/"."""
-    return f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/stable/deb/{arch}"
 
 
 @deploy("Install the NVIDIA container runtime", data_defaults=GPU_DEFAULTS)

@@ -13,6 +13,7 @@ import hashlib
 import json
 
 from deploy.families.debian import DOCKER_KEYRING, docker_packages, docker_repository_url
+from deploy.gpu import toolkit_uri
 from deploy.operations.docker import DAEMON_JSON as DAEMON_JSON_PATH
 from deploy.render import daemon_json
 from deploy.tasks import gpu as gpu_task
@@ -216,7 +217,7 @@ def signed_repositories(settings: dict, gpu: bool) -> dict:
     if gpu:
         answers[NVIDIA_KEYRING_KEYS] = keyring(settings["gpu_toolkit_key_fingerprint"])
         sources += sources_file("/etc/apt/sources.list.d/nvidia-container-toolkit.sources",
-                                gpu_task.toolkit_uri(settings, "amd64"), ["/"], [], gpu_task.KEYRING)
+                                toolkit_uri(settings, "amd64"), ["/"], [], gpu_task.KEYRING)
         packages += gpu_task.toolkit_packages(settings)
     answers[APT_SOURCES] = sources
     answers[DEB_PACKAGES] = dpkg_list(packages)

@@ -6,7 +6,8 @@ import yaml
 
 from deploy import gpu, render, validate
 from deploy.commands import ray_start_args
-from deploy.tasks.gpu import toolkit_packages, toolkit_uri
+from deploy.gpu import toolkit_uri
+from deploy.tasks.gpu import toolkit_packages
 from tests.harness import make_node, make_settings
 
 
@@ -32,6 +33,16 @@ def test_compose_gpu_mode_follows_the_compose_version():
     assert gpu.compose_gpu_mode("docker-compose", "1.29.2") == "devices"
     assert gpu.compose_gpu_mode("docker-compose", "1.27.4") == "runtime"
     assert gpu.compose_gpu_mode(None, None) == "devices"
+
+
+def test_a_ray_image_that_already_names_a_gpu_build_is_not_suffixed_twice():
+    # Seen on a real GPU host's --dry: ray_image ...:2.20.0-gpu was pulled as ...:2.20.0-gpu-gpu.
+    assert gpu.gpu_image(make_settings({"ray_image": "reg:5000/seedcore/ray:2.20.0-gpu"})) == (
+        "reg:5000/seedcore/ray:2.20.0-gpu"
+    )
+    assert gpu.gpu_image(make_settings({"ray_image": "rayproject/ray:2.20.0-py311-cu121"})) == (
+        "rayproject/ray:2.20.0-py311-cu121"
+    )
 
 
 def test_gpu_host_compose_requests_its_gpus_and_runs_the_gpu_image():

@@ -196,3 +196,19 @@ def test_every_problem_of_a_host_is_listed():
         "host worker-1: only 100 MiB free under /var/lib/docker, 8192 MiB needed for the images: "
         "free some space or lower docker_min_free_mb",
     ]
+
+
+def test_a_gpu_host_whose_toolkit_repository_does_not_answer_is_refused():
+    # Seen on a real offline GPU host: nothing stopped the run before the toolkit's key fetch.
+    toolkit = "https://nvidia.github.io/libnvidia-container/stable/deb/amd64/Release"
+    host = _host(groups=("ray_workers", "gpu"),
+                 NvidiaGpus={"working": True, "count": 1, "driver": "580.159.04",
+                             "names": ["NVIDIA H100 80GB HBM3"], "error": ""},
+                 AptRelease={f"url={toolkit}": {
+                     "fetched": False, "error": "Temporary failure resolving 'nvidia.github.io'"},
+                     DOCKER_BOOKWORM: RELEASE})
+    assert host_problems(host, make_settings(), allow_docker_down=False) == [
+        "host worker-1: gpu_toolkit_apt_url: https://nvidia.github.io/libnvidia-container/stable/deb/"
+        "amd64/Release could not be fetched (Temporary failure resolving 'nvidia.github.io'); point "
+        "gpu_toolkit_apt_url at a mirror that carries NVIDIA's container toolkit",
+    ]
