@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from lab import docker, log, ssh
 from lab.config import (
     DISTRO_LABEL,
+    HOST_CONCURRENCY,
     HOST_PREFIX,
     INDEX_LABEL,
     LABEL,
@@ -167,23 +168,35 @@ def _wait_one(name: str, ip: str, deadline: float) -> tuple[str, list[str]]:
     return f"{name}: gave up waiting for {waiting_on} (systemd state: {state})", keys
 
 
-def wait_ready(hosts: list[dict], timeout: float = READY_TIMEOUT) -> None:
-    """Bring every host to 'SSH as the lab user with host keys checked, and sudo -n works'."""
+def _wait_login(host: dict, timeout: float) -> str:
+    """'' once SSH as the lab user with `sudo -n true` works, else the problem."""
     deadline = time.monotonic() + timeout
-    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-        results = list(pool.map(lambda h: _wait_one(h["name"], h["ip"], deadline), hosts))
+    while not ssh.check(host["ip"]):
+        if time.monotonic() > deadline:
+            return (
+                f"{host['name']}: ssh {SSH_USER}@{host['ip']} with `sudo -n true` did not succeed "
+                f"within {timeout:.0f} s"
+            )
+        time.sleep(0.5)
+    return ""
+
+
+def wait_ready(hosts: list[dict], timeout: float = READY_TIMEOUT) -> None:
+    """Bring every host to 'SSH as the lab user with host keys checked, and sudo -n works'.
+
+    At most HOST_CONCURRENCY hosts are polled at once; each gets `timeout` from
+    the moment its own wait starts, so a long queue does not eat a late host's time."""
+    workers = max(1, min(len(hosts), HOST_CONCURRENCY))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda h: _wait_one(h["name"], h["ip"], time.monotonic() + timeout), hosts))
     problems = [problem for problem, _ in results if problem]
     if problems:
         raise LabError("; ".join(problems) + f" (after {timeout:.0f} s)")
     ssh.replace_known_hosts({host["ip"]: keys for host, (_, keys) in zip(hosts, results, strict=True)})
-    for host in hosts:
-        while not ssh.check(host["ip"]):
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"{host['name']}: ssh {SSH_USER}@{host['ip']} with `sudo -n true` did not succeed "
-                    f"within {timeout:.0f} s"
-                )
-            time.sleep(0.5)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        problems = [problem for problem in pool.map(lambda h: _wait_login(h, timeout), hosts) if problem]
+    if problems:
+        raise LabError("; ".join(problems))
 
 
 def exec(name: str, command: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
