@@ -6,6 +6,7 @@ Public API for tests: `listed()`, `exec(name, command)`, `recreate(name)`.
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from lab import docker, log, ssh
 from lab.config import (
@@ -47,6 +48,8 @@ SYSTEMD_FLAGS = [
 ]
 BOOTED = ("running", "degraded")
 READY_TIMEOUT = 120
+AUTHORIZE_TIMEOUT = 30
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
 
 
 def role_for(index: int) -> str:
@@ -137,9 +140,19 @@ def authorize(name: str) -> None:
         f"cat > {home}/authorized_keys && "
         f"chown {SSH_USER}:{SSH_USER} {home}/authorized_keys && chmod 600 {home}/authorized_keys"
     )
-    result = docker.exec_in(name, script, input=ssh.public_key(), timeout=30)
-    if result.returncode != 0:
-        raise LabError(f"{name}: writing authorized_keys failed: {result.stderr.strip()}")
+    # A host just started may still be setting itself up (its entrypoint remounts
+    # /sys and the cgroups before systemd): an early exec can fail, so try again.
+    deadline = time.monotonic() + AUTHORIZE_TIMEOUT
+    while True:
+        result = docker.exec_in(name, script, input=ssh.public_key(), timeout=30)
+        if result.returncode == 0:
+            return
+        if problem := exited_problem(name):
+            raise LabError(problem)
+        if time.monotonic() > deadline:
+            detail = result.stderr.strip() or f"exit status {result.returncode}"
+            raise LabError(f"{name}: writing authorized_keys failed: {detail}")
+        time.sleep(0.5)
 
 
 def system_state(name: str) -> str:
@@ -151,14 +164,29 @@ def system_state(name: str) -> str:
     return result.stdout.strip()
 
 
+def exited_problem(name: str) -> str:
+    """Why host `name` is not running, with the usual cause named ('' while it runs)."""
+    found = docker.inspect("container", name)
+    if found is None or found["State"]["Running"]:
+        return ""
+    code = found["State"]["ExitCode"]
+    limit = INOTIFY_INSTANCES.read_text().strip() if INOTIFY_INSTANCES.exists() else "?"
+    return (f"{name}: exited (status {code}) while booting; systemd exits when it gets no inotify "
+            f"instance: fs.inotify.max_user_instances is {limit} on this machine, shared by every "
+            "systemd host on the engine (about 5 each): run fewer hosts or raise it")
+
+
 def _wait_one(name: str, ip: str, deadline: float) -> tuple[str, list[str]]:
     """Wait until systemd has booted, sshd answers, and SSH + sudo work; return the host keys."""
     waiting_on = "systemd to finish booting"
     keys: list[str] = []
     while time.monotonic() < deadline:
         if waiting_on.startswith("systemd"):
-            if system_state(name) in BOOTED:
+            booted = system_state(name)
+            if booted in BOOTED:
                 waiting_on = "sshd to answer on port 22"
+            elif not booted and (problem := exited_problem(name)):
+                return problem, keys
         if waiting_on.startswith("sshd"):
             keys = ssh.keyscan(ip)
             if keys:
