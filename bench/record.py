@@ -13,17 +13,18 @@ def step(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def measured(results: dict, failures: dict, name: str, measure):
+def measured(results: dict, failures: dict, name: str, measure, label: str = ""):
     """results[name] = measure(), or None with the traceback's last lines in
-    failures[name]: any Exception (a subprocess timeout too) is recorded, never raised."""
-    step(name)
+    failures[label or name]: any Exception (a subprocess timeout too) is recorded, never raised."""
+    label = label or name
+    step(label)
     try:
         results[name] = measure()
     except Exception:  # noqa: BLE001 - every failure is recorded; the next measurement runs
         results[name] = None
         lines = traceback.format_exc().strip().splitlines()
-        failures[name] = "\n".join(lines[-TRACEBACK_LINES:])
-        step(f"{name} FAILED: {lines[-1][:300]}")
+        failures[label] = "\n".join(lines[-TRACEBACK_LINES:])
+        step(f"{label} FAILED: {lines[-1][:300]}")
     return results[name]
 
 

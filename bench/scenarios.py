@@ -36,8 +36,9 @@ class Bench:
     results: dict = field(default_factory=dict)
     failures: dict = field(default_factory=dict)
 
-    def measure(self, name: str, action, into: dict | None = None):
-        return measured(self.results if into is None else into, self.failures, name, action)
+    def measure(self, name: str, action, into: dict | None = None, label: str = ""):
+        """results[name] (or into[name]) = action(); a failure is kept under `label` (or `name`)."""
+        return measured(self.results if into is None else into, self.failures, name, action, label)
 
 
 def timed(command: list[str], env: dict | None = None, ok: bool = True) -> tuple[float, str, int]:
@@ -53,9 +54,14 @@ def timed(command: list[str], env: dict | None = None, ok: bool = True) -> tuple
     return seconds, output, result.returncode
 
 
+def distros_for(distros: str, hosts: int) -> str:
+    """`lab up --distros` for `hosts` hosts: the list cut to the count (the last repeats)."""
+    return ",".join(distros.split(",")[:hosts])
+
+
 def lab_up(bench: Bench, hosts: int, fresh: bool = True) -> dict:
-    timed([sys.executable, "-m", "lab", "up", "--hosts", str(hosts), "--distros", bench.distros]
-          + (["--fresh"] if fresh else []))
+    timed([sys.executable, "-m", "lab", "up", "--hosts", str(hosts),
+           "--distros", distros_for(bench.distros, hosts), *(["--fresh"] if fresh else [])])
     return lab_state.load()
 
 
@@ -157,16 +163,21 @@ def converge_sizes(bench: Bench) -> None:
         if sizes.get(str(count)) is not None:
             continue
         if memory.get("worker") and count > 3:
-            room = measure.fits(count, memory["worker"])
+            room = measure.fits(count, memory["worker"], running=len(lab_state.load()["hosts"]))
             if room:
                 sizes[str(count)] = None
                 bench.failures[f"converge_hosts_s.{count}"] = room
                 continue
-        lab_up(bench, count)
-        bench.measure(str(count), deploy, into=sizes)
+
+        def converge(n=count) -> float:
+            lab_up(bench, n)
+            return deploy()
+
+        bench.measure(str(count), converge, into=sizes, label=f"converge_hosts_s.{count}")
         if sizes.get(str(count)) is not None and count > 1:
-            bench.measure("worker", lambda: measure.host_memory_mib(lab_state.load(), "worker"), into=memory)
-            bench.measure("head", lambda: measure.host_memory_mib(lab_state.load(), "head"), into=memory)
+            for role in ("worker", "head"):
+                bench.measure(role, lambda role=role: measure.host_memory_mib(lab_state.load(), role),
+                              into=memory, label=f"ray_host_memory_mib.{role}")
 
 
 def head_fault_tolerance(bench: Bench) -> None:
@@ -187,8 +198,10 @@ def head_fault_tolerance(bench: Bench) -> None:
         return run
 
     r["no_head_ft"], r["head_ft"] = {}, {}
-    bench.measure("head_restart", figures(headft.release_without_store), into=r["no_head_ft"])
-    bench.measure("head_rebuild", figures(headft.rebuild_without_store), into=r["no_head_ft"])
+    bench.measure("head_restart", figures(headft.release_without_store), into=r["no_head_ft"],
+                  label="no_head_ft.head_restart")
+    bench.measure("head_rebuild", figures(headft.rebuild_without_store), into=r["no_head_ft"],
+                  label="no_head_ft.head_rebuild")
 
     def move():
         run = headft.move_onto_store(state, roles)
@@ -197,8 +210,10 @@ def head_fault_tolerance(bench: Bench) -> None:
         return True
 
     bench.measure("head_ft_moved_onto_store", move)
-    bench.measure("head_restart", figures(headft.release_with_store), into=r["head_ft"])
-    bench.measure("head_rebuild", figures(headft.rebuild_with_store), into=r["head_ft"])
+    bench.measure("head_restart", figures(headft.release_with_store), into=r["head_ft"],
+                  label="head_ft.head_restart")
+    bench.measure("head_rebuild", figures(headft.rebuild_with_store), into=r["head_ft"],
+                  label="head_ft.head_rebuild")
 
 
 def scale(bench: Bench) -> None:
@@ -213,12 +228,13 @@ def scale(bench: Bench) -> None:
             bench.failures[f"scale_facts_dry_s.{count}"] = room
             break
         bring_up = (lambda n: lambda: measure.seconds(lambda: lab_up(bench, n)))(count)
-        if bench.measure(str(count), bring_up, into=created) is None:
+        if bench.measure(str(count), bring_up, into=created, label=f"lab_up_fresh_s.{count}") is None:
             dry[str(count)] = None
             break
         repeat = bench.repeat if count <= 20 else 1
         bench.measure(str(count), lambda n=repeat: median_of(n, lambda: timed(
-            [PYINFRA, LAB_INVENTORY, "deploy/cluster.py", "--dry"])[0]), into=dry)
+            [PYINFRA, LAB_INVENTORY, "deploy/cluster.py", "--dry"])[0]), into=dry,
+            label=f"scale_facts_dry_s.{count}")
         bench.measure("bare_host_memory_mib", lambda: measure.host_memory_mib(lab_state.load(), "worker"))
     r["scale_20_vs_1"] = ratio(dry.get("20"), dry.get("1"))
 

@@ -55,3 +55,22 @@ def test_ratio():
     assert ratio(None, 2.0) is None
     assert ratio(3.0, None) is None
     assert ratio(3.0, 0) is None
+
+
+def test_a_failure_inside_a_nested_figure_is_kept_under_its_label():
+    sizes, failures = {}, {}
+
+    def fails():
+        raise RuntimeError("lab: --hosts must be between 1 and 244")
+
+    measured(sizes, failures, "50", fails, label="scale_facts_dry_s.50")
+    assert sizes == {"50": None}
+    last = failures["scale_facts_dry_s.50"].splitlines()[-1]
+    assert last == "RuntimeError: lab: --hosts must be between 1 and 244"
+
+
+def test_the_distros_list_is_cut_to_the_host_count():
+    from bench.scenarios import distros_for
+
+    assert distros_for("bookworm,trixie", 1) == "bookworm"
+    assert distros_for("bookworm,trixie", 3) == "bookworm,trixie"
