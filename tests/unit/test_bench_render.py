@@ -117,3 +117,11 @@ def test_memory_figures_and_the_fit_check():
     assert measure.fits(100, 400.0, running=3, available=10000.0) == (
         "skipped: 100 hosts need about 38800 MiB more (400 MiB each, measured), "
         "10000 MiB available (capped at 24 GiB)")
+
+
+def test_a_figure_this_run_did_not_try_is_left_out_and_a_failed_one_is_shown_failed():
+    rows = dict(render.figures_rows({"noop_rerun_3_hosts_s": None, "verify_only_3_hosts_s": 6.0}))
+    assert rows == {
+        "No-op re-run, 3 hosts (median)": "failed (see `failures` in docs/benchmarks.json)",
+        "Verify only, 3 hosts (median)": "6.00 s",
+    }
