@@ -15,11 +15,13 @@ def step(message: str) -> None:
 
 def measured(results: dict, failures: dict, name: str, measure, label: str = ""):
     """results[name] = measure(), or None with the traceback's last lines in
-    failures[label or name]: any Exception (a subprocess timeout too) is recorded, never raised."""
+    failures[label or name]: any Exception (a subprocess timeout too) is recorded, never raised.
+    A later success under the same label (a figure measured again) clears the failure."""
     label = label or name
     step(label)
     try:
         results[name] = measure()
+        failures.pop(label, None)
     except Exception:  # noqa: BLE001 - every failure is recorded; the next measurement runs
         results[name] = None
         lines = traceback.format_exc().strip().splitlines()

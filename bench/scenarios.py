@@ -235,7 +235,7 @@ def scale(bench: Bench) -> None:
         bench.measure(str(count), lambda n=repeat: median_of(n, lambda: timed(
             [PYINFRA, LAB_INVENTORY, "deploy/cluster.py", "--dry"])[0]), into=dry,
             label=f"scale_facts_dry_s.{count}")
-        bench.measure("bare_host_memory_mib", lambda: measure.host_memory_mib(lab_state.load(), "worker"))
+        bench.measure("bare_host_memory_mib", lambda: measure.host_memory_mib(lab_state.load()))
     r["scale_20_vs_1"] = ratio(dry.get("20"), dry.get("1"))
 
 

@@ -74,3 +74,15 @@ def test_the_distros_list_is_cut_to_the_host_count():
 
     assert distros_for("bookworm,trixie", 1) == "bookworm"
     assert distros_for("bookworm,trixie", 3) == "bookworm,trixie"
+
+
+def test_a_figure_measured_again_successfully_clears_its_earlier_failure():
+    results, failures = {}, {}
+
+    def fails():
+        raise RuntimeError("no lab host with role worker")
+
+    measured(results, failures, "bare_host_memory_mib", fails)
+    measured(results, failures, "bare_host_memory_mib", lambda: 10.1)
+    assert results == {"bare_host_memory_mib": 10.1}
+    assert failures == {}
