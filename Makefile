@@ -8,6 +8,7 @@
 #   make engine   a running Docker engine here (scripts/ensure-docker.sh)
 #   make lab      the lab of real hosts: python -m lab up (fast when current), LAB_DISTROS releases
 #   make lab-down remove the lab's hosts, registry, volumes and network
+#   make bench    the benchmarks on the lab (BENCH_ARGS="--only floor,noop --sizes 1,3" for a quick check)
 
 PYTHON ?= python3
 VENV := .venv
@@ -26,9 +27,12 @@ demo: lab
 	head = next(h for h in s['hosts'] if h['role'] == 'head'); \
 	print('Ray dashboard: http://%s:8265   Serve health: http://%s:8000/health' % (head['ip'], head['ip']))"
 
-# Benchmarks on the lab (takes it over): bench/out/results.json and docs/benchmarks.md.
+# Benchmarks on the lab (takes it over): docs/benchmarks.md and docs/benchmarks.json, naming
+# the commit. The full run is what gets published; a quick check, for example:
+#   make bench BENCH_ARGS="--only floor,noop --sizes 1,3 --repeat 1"
+BENCH_ARGS ?=
 bench: lab
-	$(VENV)/bin/python -m bench.run
+	$(VENV)/bin/python -m bench.run --distros $(LAB_DISTROS) $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

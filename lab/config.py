@@ -37,7 +37,13 @@ NETWORK = LAB_NAME
 SUBNET = ipaddress.ip_network(os.environ.get("SEEDCORE_LAB_SUBNET", "172.29.77.0/24"))
 HOST_PREFIX = f"{LAB_NAME}-"
 DEFAULT_HOSTS = 3
-MAX_HOSTS = 20
+# Host N is at the subnet's address 10 + N (host_ip): the last index whose address
+# is below the broadcast address. 244 on a /24.
+FIRST_HOST_OFFSET = 10
+MAX_HOSTS = SUBNET.num_addresses - FIRST_HOST_OFFSET - 2
+# Hosts created, removed or waited on at once: enough to make 100 hosts practical,
+# few enough that the engine's own CPU does not starve the hosts booting.
+HOST_CONCURRENCY = 8
 
 REGISTRY_NAME = f"{LAB_NAME}-registry"
 REGISTRY_VOLUME = f"{LAB_NAME}-registry-data"
@@ -84,7 +90,9 @@ def host_volume(name: str) -> str:
 
 def host_ip(index: int) -> str:
     """Host N gets the subnet's address 10 + N."""
-    return str(SUBNET.network_address + 10 + index)
+    if not 1 <= index <= MAX_HOSTS:
+        raise ValueError(f"lab host index {index} is outside 1..{MAX_HOSTS} for {SUBNET}")
+    return str(SUBNET.network_address + FIRST_HOST_OFFSET + index)
 
 
 def registry_ip() -> str:

@@ -6,10 +6,12 @@ Public API for tests: `listed()`, `exec(name, command)`, `recreate(name)`.
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from lab import docker, log, ssh
 from lab.config import (
     DISTRO_LABEL,
+    HOST_CONCURRENCY,
     HOST_PREFIX,
     INDEX_LABEL,
     LABEL,
@@ -46,6 +48,8 @@ SYSTEMD_FLAGS = [
 ]
 BOOTED = ("running", "degraded")
 READY_TIMEOUT = 120
+AUTHORIZE_TIMEOUT = 30
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
 
 
 def role_for(index: int) -> str:
@@ -136,9 +140,19 @@ def authorize(name: str) -> None:
         f"cat > {home}/authorized_keys && "
         f"chown {SSH_USER}:{SSH_USER} {home}/authorized_keys && chmod 600 {home}/authorized_keys"
     )
-    result = docker.exec_in(name, script, input=ssh.public_key(), timeout=30)
-    if result.returncode != 0:
-        raise LabError(f"{name}: writing authorized_keys failed: {result.stderr.strip()}")
+    # A host just started may still be setting itself up (its entrypoint remounts
+    # /sys and the cgroups before systemd): an early exec can fail, so try again.
+    deadline = time.monotonic() + AUTHORIZE_TIMEOUT
+    while True:
+        result = docker.exec_in(name, script, input=ssh.public_key(), timeout=30)
+        if result.returncode == 0:
+            return
+        if problem := exited_problem(name):
+            raise LabError(problem)
+        if time.monotonic() > deadline:
+            detail = result.stderr.strip() or f"exit status {result.returncode}"
+            raise LabError(f"{name}: writing authorized_keys failed: {detail}")
+        time.sleep(0.5)
 
 
 def system_state(name: str) -> str:
@@ -150,14 +164,29 @@ def system_state(name: str) -> str:
     return result.stdout.strip()
 
 
+def exited_problem(name: str) -> str:
+    """Why host `name` is not running, with the usual cause named ('' while it runs)."""
+    found = docker.inspect("container", name)
+    if found is None or found["State"]["Running"]:
+        return ""
+    code = found["State"]["ExitCode"]
+    limit = INOTIFY_INSTANCES.read_text().strip() if INOTIFY_INSTANCES.exists() else "?"
+    return (f"{name}: exited (status {code}) while booting; systemd exits when it gets no inotify "
+            f"instance: fs.inotify.max_user_instances is {limit} on this machine, shared by every "
+            "systemd host on the engine (about 5 each): run fewer hosts or raise it")
+
+
 def _wait_one(name: str, ip: str, deadline: float) -> tuple[str, list[str]]:
     """Wait until systemd has booted, sshd answers, and SSH + sudo work; return the host keys."""
     waiting_on = "systemd to finish booting"
     keys: list[str] = []
     while time.monotonic() < deadline:
         if waiting_on.startswith("systemd"):
-            if system_state(name) in BOOTED:
+            booted = system_state(name)
+            if booted in BOOTED:
                 waiting_on = "sshd to answer on port 22"
+            elif not booted and (problem := exited_problem(name)):
+                return problem, keys
         if waiting_on.startswith("sshd"):
             keys = ssh.keyscan(ip)
             if keys:
@@ -167,23 +196,35 @@ def _wait_one(name: str, ip: str, deadline: float) -> tuple[str, list[str]]:
     return f"{name}: gave up waiting for {waiting_on} (systemd state: {state})", keys
 
 
-def wait_ready(hosts: list[dict], timeout: float = READY_TIMEOUT) -> None:
-    """Bring every host to 'SSH as the lab user with host keys checked, and sudo -n works'."""
+def _wait_login(host: dict, timeout: float) -> str:
+    """'' once SSH as the lab user with `sudo -n true` works, else the problem."""
     deadline = time.monotonic() + timeout
-    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-        results = list(pool.map(lambda h: _wait_one(h["name"], h["ip"], deadline), hosts))
+    while not ssh.check(host["ip"]):
+        if time.monotonic() > deadline:
+            return (
+                f"{host['name']}: ssh {SSH_USER}@{host['ip']} with `sudo -n true` did not succeed "
+                f"within {timeout:.0f} s"
+            )
+        time.sleep(0.5)
+    return ""
+
+
+def wait_ready(hosts: list[dict], timeout: float = READY_TIMEOUT) -> None:
+    """Bring every host to 'SSH as the lab user with host keys checked, and sudo -n works'.
+
+    At most HOST_CONCURRENCY hosts are polled at once; each gets `timeout` from
+    the moment its own wait starts, so a long queue does not eat a late host's time."""
+    workers = max(1, min(len(hosts), HOST_CONCURRENCY))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda h: _wait_one(h["name"], h["ip"], time.monotonic() + timeout), hosts))
     problems = [problem for problem, _ in results if problem]
     if problems:
         raise LabError("; ".join(problems) + f" (after {timeout:.0f} s)")
     ssh.replace_known_hosts({host["ip"]: keys for host, (_, keys) in zip(hosts, results, strict=True)})
-    for host in hosts:
-        while not ssh.check(host["ip"]):
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"{host['name']}: ssh {SSH_USER}@{host['ip']} with `sudo -n true` did not succeed "
-                    f"within {timeout:.0f} s"
-                )
-            time.sleep(0.5)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        problems = [problem for problem in pool.map(lambda h: _wait_login(h, timeout), hosts) if problem]
+    if problems:
+        raise LabError("; ".join(problems))
 
 
 def exec(name: str, command: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:

@@ -6,7 +6,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from lab import docker, hosts, images, log, mirror, network, plan, registry, ssh, state
-from lab.config import DEFAULT_DISTRO, DISTROS, HOST_PREFIX, LOCK_FILE, MAX_HOSTS, host_ip, mirror_url
+from lab.config import (
+    DEFAULT_DISTRO,
+    DISTROS,
+    HOST_CONCURRENCY,
+    HOST_PREFIX,
+    LOCK_FILE,
+    MAX_HOSTS,
+    host_ip,
+    mirror_url,
+)
 from lab.errors import LabError, LabNotUp
 
 
@@ -78,11 +87,11 @@ def up(count: int, fresh: bool = False, distros: str | None = None, sources: str
         wanted_distros = plan.distros_for(count, distros, kept)
         wanted_sources = plan.sources_for(wanted_distros, sources, _recorded_sources())
         tags, published = _prepare()
-        for name, host in existing.items():
-            if host["index"] > count:
-                log.step(f"removing {name} (beyond --hosts {count})")
-                hosts.remove(name)
-        entries = []
+        beyond = [name for name, host in existing.items() if host["index"] > count]
+        if beyond:
+            log.step(f"removing {len(beyond)} hosts beyond --hosts {count}")
+            _concurrently(hosts.remove, beyond)
+        work = []
         for index, (distro, source) in enumerate(zip(wanted_distros, wanted_sources, strict=True), start=1):
             name = f"{HOST_PREFIX}{index}"
             current = existing.get(name)
@@ -102,13 +111,27 @@ def up(count: int, fresh: bool = False, distros: str | None = None, sources: str
                 reason = "address changed"
             if reason:
                 log.step(f"creating {name} bare, Debian {distro} ({reason})")
+            work.append((index, name, image, distro, source, current, reason))
+
+        def bring(item) -> dict:
+            index, name, image, distro, source, current, reason = item
+            if reason:
                 entry = hosts.start(index, image, distro)
             else:
                 hosts.authorize(name)
                 entry = {"name": name, "ip": current["ip"], "role": current["role"], "index": index}
-            entries.append({**entry, "distro": distro, "install_source": source})
+            return {**entry, "distro": distro, "install_source": source}
+
+        entries = _concurrently(bring, work)
         hosts.wait_ready(entries)
         return _save(entries, tags, published)
+
+
+def _concurrently(function, items: list) -> list:
+    """function(item) for every item, HOST_CONCURRENCY at a time; results in order.
+    The first failure is raised once every started call has finished."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(items), HOST_CONCURRENCY))) as pool:
+        return list(pool.map(function, items))
 
 
 def recreate_host(index: int) -> dict:

@@ -1,0 +1,127 @@
+"""docs/benchmarks.md is written from one run's figures: verdicts, comparisons,
+the biggest cost and the side-by-side table all come from the results dict."""
+
+import pytest
+
+from bench import render
+from bench.run import parser
+
+RESULTS = {
+    "commit": "abc1234",
+    "machine": "lab-box x86_64, 2 cores",
+    "scenarios": ["floor", "noop"],
+    "floor_3_hosts": {"install_docker_s": 50.0, "pull_image_s": 30.0, "head_up_s": 5.0,
+                      "ray_to_health_s": 20.0, "total_s": 100.0},
+    "fresh_converge_3_hosts_s": 150.0,
+    "fresh_converge_3_hosts_vs_floor": 1.5,
+    "noop_rerun_3_hosts_s": 2.0,
+    "pyinfra_exec_true_3_hosts_s": 1.0,
+    "noop_vs_pyinfra_floor": 2.0,
+    "noop_rerun_containers_restarted": 0,
+    "scale_facts_dry_s": {"1": 4.0, "5": 6.0, "20": 12.0},
+    "scale_20_vs_1": 3.0,
+    "ray_image_bytes": 800 * 1024**2,
+    "timings": {
+        "fresh_converge_3_hosts": {"phases": {"connect and facts": 10.0, "Docker": 60.0, "pull": 30.0},
+                                   "operations": [["Install Docker", 55.0], ["Pull", 30.0]],
+                                   "connect_s": 2.0},
+        "noop_rerun_3_hosts": None,
+    },
+    "failures": {"verify_dead_worker_s": "Traceback...\nsubprocess.TimeoutExpired: Command 'x' timed out"},
+}
+
+
+def test_verdicts_say_met_or_by_how_much_missed():
+    assert render.verdict(1.2, "<=", 1.3) == "met"
+    assert render.verdict(1.5, "<=", 1.3) == "missed by 0.20 (15% over)"
+    assert render.verdict(16.0, "<", 15) == "missed by 1.00 (7% over)"
+    assert render.verdict(2, "==", 0) == "missed by 2"
+    assert render.verdict(None, "<=", 1.3) == "not measured"
+
+
+def test_targets_table_rows():
+    table = render.targets_table(RESULTS).splitlines()
+    assert table[2] == "| `fresh_converge_3_hosts_vs_floor` | 1.50x | <= 1.3x | missed by 0.20 (15% over) |"
+    assert table[3] == "| `noop_rerun_3_hosts_s` | 2.00 s | <= 2.5 s | met |"
+    assert table[4] == "| `noop_rerun_containers_restarted` | 0 | == 0 | met |"
+    assert table[7] == "| `scale_20_vs_1` | 3.00x | <= 1.5x | missed by 1.50 (100% over) |"
+    assert table[8] == "| `verify_dead_worker_s` | not measured | < 15 s | not measured |"
+
+
+def test_comparisons_are_written_from_the_figures():
+    lines = render.comparisons(RESULTS).splitlines()
+    assert lines[0] == ("- The fresh converge of 3 hosts took 150 s against a floor of 100 s: "
+                        "50.0 s (1.50x) for what the deploy adds.")
+    assert lines[1] == ("- The no-op re-run took 2.00 s, 2.00x pyinfra's own `exec -- true` (1.00 s) "
+                        "on the same hosts.")
+    assert lines[2] == "- `--dry` grows from 4.00 s at 1 host(s) to 12.0 s at 20: 0.42 s per added host."
+    assert lines[3] == ("- Targets missed: `fresh_converge_3_hosts_vs_floor` missed by 0.20 (15% over); "
+                        "`scale_20_vs_1` missed by 1.50 (100% over).")
+
+
+def test_the_biggest_phase_is_computed_and_a_missing_timings_file_says_not_recorded():
+    section = render.phases_section(RESULTS)
+    assert "| Docker | 60.0 s | 60% |" in section.splitlines()
+    assert "Biggest cost: **Docker**, 60.0 s (60% of the phases)." in section.splitlines()
+    assert "Slowest operations: Install Docker 55.0 s; Pull 30.0 s." in section.splitlines()
+    assert ("**No-op re-run, 3 hosts**: not recorded (the deploy wrote no `SEEDCORE_TIMINGS` file)."
+            in section.splitlines())
+
+
+def test_side_by_side_has_a_row_for_every_key_of_either_dict():
+    results = {"ray_up_side_by_side": {"ray_up": {"fresh_s": 90.5, "noop_s": 12.0},
+                                       "ours": {"fresh_s": 150.0, "verified": True}}}
+    assert render.side_by_side(results).splitlines() == [
+        "| | `ray up` | this deploy |",
+        "|---|---|---|",
+        "| fresh_s | 90.5 | 150 |",
+        "| noop_s | 12.0 | - |",
+        "| verified | - | True |",
+    ]
+    assert render.side_by_side({}) == "not recorded (`bench/rayup.py` did not run or failed)."
+
+
+def test_on_paper_marks_the_assumption_and_computes_the_biggest_cost():
+    text = render.on_paper(RESULTS)
+    assert "**Assumed**: one registry serves 1 Gbit/s" in text
+    assert "| 1000 | 839 GB: 6711 s | 425 s | 5.00 s |" in text.splitlines()
+    assert "At 1000 hosts the biggest estimated cost is **image pulls** (6711 s)." in text
+
+
+def test_markdown_names_the_commit_and_lists_failures_with_their_last_line():
+    text = render.markdown(RESULTS)
+    assert "at commit `abc1234`" in text
+    assert "- verify_dead_worker_s: `subprocess.TimeoutExpired: Command 'x' timed out`" in text.splitlines()
+    assert "| Floor, 3 bare hosts: total | 100 s |" in text.splitlines()
+
+
+def test_a_failed_figure_renders_as_failed_not_as_a_crash():
+    text = render.markdown({"commit": "c", "floor_3_hosts": None, "fresh_converge_3_hosts_s": None})
+    assert "| Fresh converge, 3 bare hosts to verified | failed (see `failures` in docs/benchmarks.json) |" \
+        in text.splitlines()
+
+
+def test_quick_check_options():
+    args = parser().parse_args(["--only", "floor,noop", "--sizes", "1,3"])
+    assert args.only == ["floor", "noop"] and args.sizes == [1, 3]
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--only", "flor"])
+
+
+def test_memory_figures_and_the_fit_check():
+    from bench import measure
+
+    assert measure.mib("123.5MiB / 23.4GiB") == 123.5
+    assert measure.mib("1.5GiB / 23.4GiB") == 1536.0
+    assert measure.fits(20, 400.0, running=10, available=10000.0) == ""
+    assert measure.fits(100, 400.0, running=3, available=10000.0) == (
+        "skipped: 100 hosts need about 38800 MiB more (400 MiB each, measured), "
+        "10000 MiB available (capped at 24 GiB)")
+
+
+def test_a_figure_this_run_did_not_try_is_left_out_and_a_failed_one_is_shown_failed():
+    rows = dict(render.figures_rows({"noop_rerun_3_hosts_s": None, "verify_only_3_hosts_s": 6.0}))
+    assert rows == {
+        "No-op re-run, 3 hosts (median)": "failed (see `failures` in docs/benchmarks.json)",
+        "Verify only, 3 hosts (median)": "6.00 s",
+    }

@@ -1,0 +1,26 @@
+"""Lab addresses: how many hosts the lab's subnet holds."""
+
+import ipaddress
+
+import pytest
+
+from lab import config
+
+
+def test_max_hosts_is_what_the_subnet_allows_and_the_last_host_sits_below_broadcast():
+    subnet = ipaddress.ip_network(config.SUBNET)
+    assert config.MAX_HOSTS == subnet.num_addresses - 12
+    assert ipaddress.ip_address(config.host_ip(config.MAX_HOSTS)) == subnet.broadcast_address - 1
+    assert config.host_ip(1) == str(subnet.network_address + 11)
+
+
+def test_a_24_holds_244_hosts():
+    if config.SUBNET.prefixlen != 24:
+        pytest.skip("SEEDCORE_LAB_SUBNET is not a /24")
+    assert config.MAX_HOSTS == 244
+
+
+@pytest.mark.parametrize("index", [0, config.MAX_HOSTS + 1])
+def test_an_index_outside_the_subnet_is_refused(index):
+    with pytest.raises(ValueError, match=f"lab host index {index} is outside 1..{config.MAX_HOSTS}"):
+        config.host_ip(index)
