@@ -50,6 +50,27 @@ BOOTED = ("running", "degraded")
 READY_TIMEOUT = 120
 AUTHORIZE_TIMEOUT = 30
 INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+# systemd in each host takes about 5 inotify instances from the machine-wide
+# limit (128 by default, about 20 hosts across every lab on the engine).
+INOTIFY_INSTANCES_PER_HOST = 8
+INOTIFY_INSTANCES_FLOOR = 1024
+
+
+def raise_inotify_limit(hosts_wanted: int, path: Path = INOTIFY_INSTANCES) -> str:
+    """Raise fs.inotify.max_user_instances (root only) so `hosts_wanted` more
+    systemd hosts can boot; returns what was done, "" when nothing was."""
+    if not path.exists():
+        return ""
+    current = int(path.read_text().strip())
+    wanted = max(INOTIFY_INSTANCES_FLOOR, INOTIFY_INSTANCES_PER_HOST * hosts_wanted * 2)
+    if current >= wanted:
+        return ""
+    try:
+        path.write_text(f"{wanted}\n")
+    except OSError as error:
+        return f"could not raise fs.inotify.max_user_instances from {current} to {wanted}: {error}"
+    return (f"raised fs.inotify.max_user_instances from {current} to {wanted} "
+            "(systemd in every lab host needs some)")
 
 
 def role_for(index: int) -> str:

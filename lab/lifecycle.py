@@ -78,6 +78,9 @@ def up(count: int, fresh: bool = False, distros: str | None = None, sources: str
     if not 1 <= count <= MAX_HOSTS:
         raise LabError(f"--hosts must be between 1 and {MAX_HOSTS}")
     with locked():
+        raised = hosts.raise_inotify_limit(count)
+        if raised:
+            log.step(raised)
         existing = {host["name"]: host for host in hosts.listed()}
         kept = {
             host["index"]: host["distro"]

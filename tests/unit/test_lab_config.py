@@ -24,3 +24,15 @@ def test_a_24_holds_244_hosts():
 def test_an_index_outside_the_subnet_is_refused(index):
     with pytest.raises(ValueError, match=f"lab host index {index} is outside 1..{config.MAX_HOSTS}"):
         config.host_ip(index)
+
+
+def test_the_inotify_limit_is_raised_for_many_hosts_and_never_lowered(tmp_path):
+    from lab.hosts import raise_inotify_limit
+
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    assert raise_inotify_limit(100, limit) == (
+        "raised fs.inotify.max_user_instances from 128 to 1600 (systemd in every lab host needs some)")
+    assert limit.read_text() == "1600\n"
+    assert raise_inotify_limit(3, limit) == ""
+    assert limit.read_text() == "1600\n"
