@@ -15,6 +15,11 @@
 - setup_by_bench: what the bench had to do on the hosts or the image for this tool
   (never hidden: it is part of the comparison).
 
+Under "ray_up" only: noop_rerun_no_restart_s and noop_no_restart_ray_nodes_restarted
+(`ray up --no-restart`, Ray's switch for a re-run that leaves Ray running; not its
+default), and teardown_left_running (hosts whose Ray container `ray down` left running;
+the bench removes them).
+
 Both start from the same point: Docker installed and the image pulled by one run of
 our deploy, then every Ray container removed. `ray up` gets the same image (plus the
 two packages Ray's launcher needs inside it, see `rayup_image`), the same
@@ -61,6 +66,16 @@ BOOTSTRAP_CONFIG = "~/ray_bootstrap_config.yaml"
 # What Ray's launcher runs inside the container (rsync of its bootstrap files through
 # `docker exec`) and on the head to reach the workers (ssh, rsync).
 LAUNCHER_PACKAGES = ["rsync", "openssh-client"]
+# Ray's launcher runs every command in a login shell (`bash --login`), whose
+# /etc/profile resets PATH: the image's own PATH (ENV) is put back from profile.d.
+PROFILE_PATH_FILE = "/etc/profile.d/seedcore-image-path.sh"
+# Ray 2.20's local provider takes its two locks in opposite orders (ClusterState.get:
+# thread lock then file lock; set_node_tags: file lock then thread lock). With filelock
+# >= 3.11 (thread-local locks; the lab image resolves 4.x) the head's autoscaler
+# deadlocks as soon as it starts two worker updaters, and no worker ever joins
+# (seen here; ray-project/ray#49909, fixed after 2.20). Before 3.11 a FileLock was
+# shared by the threads of a process, so the inversion could not block.
+FILELOCK_PIN = "filelock==3.10.7"
 IMAGE_REPOSITORY_SUFFIX = "-rayup"
 LAB_GROUP_DATA = REPO / "group_data" / "lab.py"
 
@@ -182,6 +197,19 @@ def rayup_image(ray_image: str) -> str:
     return f"{name}{IMAGE_REPOSITORY_SUFFIX}:{tag}"
 
 
+def rayup_dockerfile(source: str) -> str:
+    """The lab's image plus what Ray's launcher needs inside it; the image's PATH is
+    written out as it is at build time (`$PATH` of the image's ENV)."""
+    return (
+        f"FROM {source}\n"
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+        f"--no-install-recommends {' '.join(LAUNCHER_PACKAGES)} && rm -rf /var/lib/apt/lists/* "
+        f"&& echo \"export PATH=$PATH\" > {PROFILE_PATH_FILE} "
+        "&& PIP_CERT=/etc/ssl/certs/ca-certificates.crt pip install --no-cache-dir "
+        f"--disable-pip-version-check --no-deps {FILELOCK_PIN}\n"
+    )
+
+
 def cluster_config(state: dict, nodes: list[Node], image: str) -> dict:
     """The `ray up` cluster yaml for the lab: local provider, our hosts, our SSH user and
     key, `image`, and the run and start options our deploy renders."""
@@ -273,18 +301,25 @@ def run_ok(state: dict, host: dict, command: str, timeout: int = 600) -> str:
     return out
 
 
-def local(command: list[str], timeout: int, what: str) -> tuple[float, str]:
+def local(command: list[str], timeout: int, what: str, log: Path | None = None) -> tuple[float, str]:
+    """Run `command` here, bounded; its output is kept in `log` whatever the outcome."""
     started = time.monotonic()
     try:
         done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                               env=_env())
     except subprocess.TimeoutExpired as error:
-        output = (error.stdout or b"").decode(errors="replace") if isinstance(error.stdout, bytes) \
+        output = error.stdout.decode(errors="replace") if isinstance(error.stdout, bytes) \
             else (error.stdout or "")
-        raise RayUpError(f"{what} took over {timeout} s:\n{output[-2000:]}") from None
+        if log:
+            log.write_text(output)
+        raise RayUpError(f"{what} took over {timeout} s (output in {log}):\n{output[-2000:]}") from None
     output = done.stdout + done.stderr
+    if log:
+        log.write_text(" ".join(command) + "\n" + output)
     if done.returncode != 0:
-        raise RayUpError(f"{what} failed ({done.returncode}):\n{output[-3000:]}")
+        errors = [line for line in output.splitlines() if "ERR" in line or "rror" in line]
+        raise RayUpError(f"{what} failed ({done.returncode}, output in {log}):\n"
+                         + "\n".join(errors[-15:]) + "\n" + output[-1500:])
     return time.monotonic() - started, output
 
 
@@ -384,11 +419,7 @@ def build_rayup_image(state: dict) -> tuple[str, str]:
     registry, push = state["registry"]["address"], state["registry"]["push_address"]
     source = state["ray_image"].replace(registry, push, 1)
     target = image.replace(registry, push, 1)
-    dockerfile = (
-        f"FROM {source}\n"
-        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
-        f"--no-install-recommends {' '.join(LAUNCHER_PACKAGES)} && rm -rf /var/lib/apt/lists/*\n"
-    )
+    dockerfile = rayup_dockerfile(source)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     (WORK_DIR / "Dockerfile").write_text(dockerfile)
     import os
@@ -401,7 +432,11 @@ def build_rayup_image(state: dict) -> tuple[str, str]:
         run_ok(state, host, f"sudo docker pull -q {shlex.quote(image)}", timeout=600)
     return image, (f"ran {image} = the lab's Ray image + {', '.join(LAUNCHER_PACKAGES)} "
                    "(Ray's launcher rsyncs into the container and the head's autoscaler "
-                   "reaches the workers over SSH; the lab image has neither)")
+                   "reaches the workers over SSH; the lab image has neither) + "
+                   f"{PROFILE_PATH_FILE} (its login shells reset PATH, losing the image's "
+                   f"/opt/ray/bin) + {FILELOCK_PIN} (with the image's filelock 4.x, Ray 2.20's "
+                   "local provider deadlocks in the head's autoscaler and no worker joins: "
+                   "ray-project/ray#49909)")
 
 
 def ray_cli(*args: str) -> list[str]:
@@ -418,20 +453,21 @@ def measure_ray_up(state: dict, nodes: list[Node], setup: list[str]) -> dict:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     path = WORK_DIR / "cluster.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+    # A clean start: no container and no provider state left by an earlier run.
+    for host in state["hosts"]:
+        run_ok(state, host, f"sudo docker rm -f {CONTAINER} >/dev/null 2>&1 || true")
     Path(f"/tmp/ray/cluster-{CLUSTER_NAME}.state").unlink(missing_ok=True)
-    up = ray_cli("up", "-y", "--log-style=record", "--log-color=false", str(path))
+    up = ray_cli("up", "-y", "--no-config-cache", "--log-style=record", "--log-color=false", str(path))
     figures: dict = {}
     try:
         watch = AliveWatch(head.address, port, len(nodes)).start()
-        seconds, output = local(up, RAY_UP_TIMEOUT_S, "ray up")
-        (WORK_DIR / "ray-up-1.log").write_text(output)
+        seconds, output = local(up, RAY_UP_TIMEOUT_S, "ray up", WORK_DIR / "ray-up-1.log")
         figures["command_s"] = round(seconds, 1)
         figures["nodes_alive_s"] = round(watch.wait(ALIVE_TIMEOUT_S), 1)
         before_containers = started_at(state, f"name={CONTAINER}")
         before_nodes = alive_ids(head.address, port)
         started = time.monotonic()
-        _, rerun = local(up, RAY_UP_TIMEOUT_S, "ray up (re-run)")
-        (WORK_DIR / "ray-up-2.log").write_text(rerun)
+        local(up, RAY_UP_TIMEOUT_S, "ray up (re-run)", WORK_DIR / "ray-up-2.log")
         after = AliveWatch(head.address, port, len(nodes)).start()
         after.wait(ALIVE_TIMEOUT_S)
         figures["noop_rerun_s"] = round(time.monotonic() - started, 1)
@@ -439,15 +475,27 @@ def measure_ray_up(state: dict, nodes: list[Node], setup: list[str]) -> dict:
         figures["noop_containers_restarted"] = sum(
             1 for name in before_containers if after_containers[name] != before_containers[name])
         figures["noop_ray_nodes_restarted"] = len(set(before_nodes) - set(after.nodes))
+        # Ray's own switch for a re-run that leaves Ray running (not the default).
+        before_nodes = dict(after.nodes)
+        started = time.monotonic()
+        local([*up[:2], "--no-restart", *up[2:]], RAY_UP_TIMEOUT_S, "ray up --no-restart",
+              WORK_DIR / "ray-up-3.log")
+        again = AliveWatch(head.address, port, len(nodes)).start()
+        again.wait(ALIVE_TIMEOUT_S)
+        figures["noop_rerun_no_restart_s"] = round(time.monotonic() - started, 1)
+        figures["noop_no_restart_ray_nodes_restarted"] = len(set(before_nodes) - set(again.nodes))
         figures["serve_deployed"] = serve_answers(head.address, *serve)
         figures["checks_at_end"] = rayup_checked(output)
         figures["setup_by_bench"] = setup
     finally:
         local(ray_cli("down", "-y", "--log-style=record", "--log-color=false", str(path)),
-              RAY_DOWN_TIMEOUT_S, "ray down")
-    left = started_at(state, f"name={CONTAINER}")
-    if any(left.values()):
-        raise RayUpError(f"`ray down` left containers running: {left}")
+              RAY_DOWN_TIMEOUT_S, "ray down", WORK_DIR / "ray-down.log")
+        # `ray down` stops what the control machine's provider state lists: the head.
+        # The workers were started by the head's autoscaler, whose state went with it.
+        left = sorted(name for name, seen in started_at(state, f"name={CONTAINER}").items() if seen)
+        for host in state["hosts"]:
+            run_ok(state, host, f"sudo docker rm -f {CONTAINER} >/dev/null 2>&1 || true")
+    figures["teardown_left_running"] = left
     return figures
 
 

@@ -123,3 +123,13 @@ def test_what_ours_checked_lists_each_hosts_check_names():
     assert rayup.ours_checked(report) == (
         "verify from the control machine, all green: lab-1: 2/2 green (dashboard version, serve /health); "
         "lab-2: 1/2 green (metrics, node alive)")
+
+
+def test_the_rayup_image_adds_rsync_ssh_and_the_image_path_for_login_shells():
+    assert rayup.rayup_dockerfile("127.0.0.1:5055/seedcore/ray:2.20.0-x") == (
+        "FROM 127.0.0.1:5055/seedcore/ray:2.20.0-x\n"
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+        "--no-install-recommends rsync openssh-client && rm -rf /var/lib/apt/lists/* "
+        '&& echo "export PATH=$PATH" > /etc/profile.d/seedcore-image-path.sh '
+        "&& PIP_CERT=/etc/ssl/certs/ca-certificates.crt pip install --no-cache-dir "
+        "--disable-pip-version-check --no-deps filelock==3.10.7\n")
