@@ -272,12 +272,11 @@ def ours_checked(report: dict) -> str:
 # --- Impure parts: the venv, the hosts, the two tools ----------------------------------
 
 
-def ensure_venv() -> float:
+def ensure_venv() -> float | None:
     """bench/.venv-rayup with Ray's CLI; returns how long its install took (recorded
-    the first time)."""
-    ray = VENV / "bin" / "ray"
-    if ray.exists() and INSTALL_RECORD.exists():
-        return float(INSTALL_RECORD.read_text())
+    the first time; None for a venv made by hand)."""
+    if (VENV / "bin" / "ray").exists():
+        return float(INSTALL_RECORD.read_text()) if INSTALL_RECORD.exists() else None
     started = time.monotonic()
     try:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, capture_output=True,
@@ -337,10 +336,11 @@ def alive_ids(head_ip: str, port: int) -> dict[str, str]:
 
 
 class AliveWatch:
-    """Polls the head's dashboard from `start()` until `expected` nodes are ALIVE."""
+    """Polls the head's dashboard from `start()` until a node of each `expected` IP is ALIVE."""
 
-    def __init__(self, head_ip: str, port: int, expected: int, timeout_s: float = ALIVE_TIMEOUT_S):
-        self.head_ip, self.port, self.expected, self.timeout_s = head_ip, port, expected, timeout_s
+    def __init__(self, head_ip: str, port: int, expected: list[str], timeout_s: float = ALIVE_TIMEOUT_S):
+        self.head_ip, self.port, self.timeout_s = head_ip, port, timeout_s
+        self.expected = sorted(expected)
         self.seconds: float | None = None
         self.nodes: dict[str, str] = {}
         self._stop = threading.Event()
@@ -354,7 +354,7 @@ class AliveWatch:
     def _poll(self) -> None:
         while not self._stop.is_set() and time.monotonic() - self._started < self.timeout_s:
             self.nodes = alive_ids(self.head_ip, self.port)
-            if len(self.nodes) >= self.expected:
+            if set(self.expected) <= set(self.nodes.values()):
                 self.seconds = time.monotonic() - self._started
                 return
             time.sleep(POLL_S)
@@ -365,8 +365,8 @@ class AliveWatch:
         self._stop.set()
         if self.seconds is None:
             seen = sorted(self.nodes.values())
-            raise RayUpError(f"only {len(self.nodes)} of {self.expected} nodes ALIVE on "
-                             f"{self.head_ip}:{self.port} after {self.timeout_s:.0f} s: {seen}")
+            raise RayUpError(f"ALIVE nodes on {self.head_ip}:{self.port} after {self.timeout_s:.0f} s: "
+                             f"{seen}; expected {self.expected}")
         return self.seconds
 
 
@@ -460,7 +460,7 @@ def measure_ray_up(state: dict, nodes: list[Node], setup: list[str]) -> dict:
     up = ray_cli("up", "-y", "--no-config-cache", "--log-style=record", "--log-color=false", str(path))
     figures: dict = {}
     try:
-        watch = AliveWatch(head.address, port, len(nodes)).start()
+        watch = AliveWatch(head.address, port, [n.address for n in nodes]).start()
         seconds, output = local(up, RAY_UP_TIMEOUT_S, "ray up", WORK_DIR / "ray-up-1.log")
         figures["command_s"] = round(seconds, 1)
         figures["nodes_alive_s"] = round(watch.wait(ALIVE_TIMEOUT_S), 1)
@@ -468,7 +468,7 @@ def measure_ray_up(state: dict, nodes: list[Node], setup: list[str]) -> dict:
         before_nodes = alive_ids(head.address, port)
         started = time.monotonic()
         local(up, RAY_UP_TIMEOUT_S, "ray up (re-run)", WORK_DIR / "ray-up-2.log")
-        after = AliveWatch(head.address, port, len(nodes)).start()
+        after = AliveWatch(head.address, port, [n.address for n in nodes]).start()
         after.wait(ALIVE_TIMEOUT_S)
         figures["noop_rerun_s"] = round(time.monotonic() - started, 1)
         after_containers = started_at(state, f"name={CONTAINER}")
@@ -480,7 +480,7 @@ def measure_ray_up(state: dict, nodes: list[Node], setup: list[str]) -> dict:
         started = time.monotonic()
         local([*up[:2], "--no-restart", *up[2:]], RAY_UP_TIMEOUT_S, "ray up --no-restart",
               WORK_DIR / "ray-up-3.log")
-        again = AliveWatch(head.address, port, len(nodes)).start()
+        again = AliveWatch(head.address, port, [n.address for n in nodes]).start()
         again.wait(ALIVE_TIMEOUT_S)
         figures["noop_rerun_no_restart_s"] = round(time.monotonic() - started, 1)
         figures["noop_no_restart_ray_nodes_restarted"] = len(set(before_nodes) - set(again.nodes))
@@ -503,14 +503,14 @@ def measure_ours(state: dict, nodes: list[Node]) -> dict:
     head = nodes[0]
     port = head.settings["ray_dashboard_port"]
     deploy = [labctl.PYINFRA, "-y", "inventories/lab.py", "deploy/cluster.py"]
-    watch = AliveWatch(head.address, port, len(nodes)).start()
+    watch = AliveWatch(head.address, port, [n.address for n in nodes]).start()
     seconds, _ = local(deploy, DEPLOY_TIMEOUT_S, "our deploy")
     figures = {"command_s": round(seconds, 1), "nodes_alive_s": round(watch.wait(ALIVE_TIMEOUT_S), 1)}
     report = json.loads((REPO / head.settings["verify_report_path"]).read_text())
     before_containers = {h["name"]: labctl.started_at(state, h) for h in state["hosts"]}
     before_nodes = alive_ids(head.address, port)
     seconds, _ = local(deploy, DEPLOY_TIMEOUT_S, "our deploy (re-run)")
-    after = AliveWatch(head.address, port, len(nodes)).start()
+    after = AliveWatch(head.address, port, [n.address for n in nodes]).start()
     after.wait(ALIVE_TIMEOUT_S)
     figures["noop_rerun_s"] = round(seconds, 1)
     after_containers = {h["name"]: labctl.started_at(state, h) for h in state["hosts"]}
@@ -540,8 +540,8 @@ def measure(state: dict) -> dict:
     remove_our_containers(state)
     setup = prepare_hosts_for_ray_up(state)
     ray_up = measure_ray_up(state, nodes, setup)
-    ray_up["setup_by_bench"].append(f"installed {RAY_SPEC} into bench/.venv-rayup "
-                                    f"({install_s:.0f} s, once)")
+    took = "time not recorded" if install_s is None else f"{install_s:.0f} s"
+    ray_up["setup_by_bench"].append(f"installed {RAY_SPEC} into bench/.venv-rayup ({took}, once)")
     # (7) Ours, from the same point: Docker installed, image present, no containers.
     ours = measure_ours(state, nodes)
     return {"ray_up": ray_up, "ours": ours}

@@ -133,3 +133,22 @@ def test_the_rayup_image_adds_rsync_ssh_and_the_image_path_for_login_shells():
         '&& echo "export PATH=$PATH" > /etc/profile.d/seedcore-image-path.sh '
         "&& PIP_CERT=/etc/ssl/certs/ca-certificates.crt pip install --no-cache-dir "
         "--disable-pip-version-check --no-deps filelock==3.10.7\n")
+
+
+def test_alive_watch_waits_for_every_expected_address(monkeypatch):
+    answers = iter([{}, {"a": "10.0.0.1"}, {"a": "10.0.0.1", "b": "10.0.0.2"}])
+    monkeypatch.setattr(rayup, "alive_ids", lambda ip, port: next(answers))
+    monkeypatch.setattr(rayup, "POLL_S", 0.01)
+    watch = rayup.AliveWatch("10.0.0.1", 8265, ["10.0.0.2", "10.0.0.1"], timeout_s=5).start()
+    assert watch.wait(5) >= 0
+    assert watch.nodes == {"a": "10.0.0.1", "b": "10.0.0.2"}
+
+
+def test_alive_watch_refuses_a_node_at_the_wrong_address(monkeypatch):
+    monkeypatch.setattr(rayup, "alive_ids", lambda ip, port: {"a": "10.0.0.1", "b": "172.17.0.1"})
+    monkeypatch.setattr(rayup, "POLL_S", 0.01)
+    watch = rayup.AliveWatch("10.0.0.1", 8265, ["10.0.0.1", "10.0.0.2"], timeout_s=0.2).start()
+    expected = (r"^ALIVE nodes on 10.0.0.1:8265 after 0 s: "
+                r"\['10.0.0.1', '172.17.0.1'\]; expected \['10.0.0.1', '10.0.0.2'\]$")
+    with pytest.raises(rayup.RayUpError, match=expected):
+        watch.wait(5)
