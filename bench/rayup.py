@@ -248,14 +248,21 @@ def cluster_config(state: dict, nodes: list[Node], image: str) -> dict:
     }
 
 
+# What `ray up` prints when it checks something, and that check in words.
+RAY_UP_EVIDENCE = (
+    ("Running `uptime` as a test", "SSH to the head answers (`uptime`)"),
+    ("{{.State.Running}}", "whether its container is running (`docker inspect`)"),
+    ("Configuration already up to date", "its config hash on the head (unchanged: setup skipped)"),
+    ("Ray runtime started.", "`ray start --head` exited 0"),
+)
+
+
 def rayup_checked(output: str) -> str:
     """What `ray up` checked before it returned, in words, from its own output."""
-    started = output.count("Ray runtime started.")
-    waited = "it waited for no worker, no dashboard answer and no Serve" if started else \
-        "it did not report `Ray runtime started.`"
-    return (f"`ray up` returned once its head commands exited 0 on the head "
-            f"({started} x `Ray runtime started.`); "
-            f"workers are started afterwards by the head's autoscaler; {waited}")
+    seen = [words for marker, words in RAY_UP_EVIDENCE if marker in output]
+    return ("`ray up` checked on the head only: " + ("; ".join(seen) or "nothing it reported")
+            + ". Workers are started afterwards by the head's autoscaler; it waited for no "
+            "worker, no dashboard answer and no Serve")
 
 
 def ours_checked(report: dict) -> str:

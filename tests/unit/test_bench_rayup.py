@@ -106,12 +106,17 @@ def test_rayup_image_is_the_lab_image_repository_with_a_suffix():
 
 
 def test_what_ray_up_checked_is_read_from_its_output():
-    output = "Local node IP: 1.2.3.4\n--------------------\nRay runtime started.\n---\nNext steps\n"
+    output = (
+        "INFO updater.py:281 -- Running `uptime` as a test.\n"
+        "VINFO -- Running `docker inspect -f '{{.State.Running}}' seedcore-rayup || true`\n"
+        "Local node IP: 1.2.3.4\n--------------------\nRay runtime started.\n---\n"
+    )
     assert rayup.rayup_checked(output) == (
-        "`ray up` returned once its head commands exited 0 on the head (1 x `Ray runtime started.`); "
-        "workers are started afterwards by the head's autoscaler; "
-        "it waited for no worker, no dashboard answer and no Serve")
-    assert rayup.rayup_checked("nothing").endswith("it did not report `Ray runtime started.`")
+        "`ray up` checked on the head only: SSH to the head answers (`uptime`); whether its container "
+        "is running (`docker inspect`); `ray start --head` exited 0. Workers are started afterwards by "
+        "the head's autoscaler; it waited for no worker, no dashboard answer and no Serve")
+    assert rayup.rayup_checked("nothing").startswith(
+        "`ray up` checked on the head only: nothing it reported.")
 
 
 def test_what_ours_checked_lists_each_hosts_check_names():
