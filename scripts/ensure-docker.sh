@@ -26,6 +26,8 @@ fi
 have debootstrap || missing="$missing debootstrap"
 have ssh-keygen || missing="$missing openssh-client"
 have ip || missing="$missing iproute2"
+# bench/rayup.py: Ray's cluster launcher syncs files with rsync.
+have rsync || missing="$missing rsync"
 
 if [ -n "$missing" ]; then
     echo "ensure-docker: installing$missing"
