@@ -5,6 +5,7 @@ a changed target list (a worker added) is reread by Prometheus itself. Ray's
 own Grafana dashboards are copied from the head to the control machine, and
 into Grafana's provisioning directory when one is given."""
 
+import hashlib
 import json
 import os
 import shlex
@@ -12,8 +13,9 @@ from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Sha256File
 from pyinfra.operations import apt, files, python, systemd
-from pyinfra.operations.util import any_changed
 
 from deploy import prometheus
 from deploy.defaults import MONITORING_DEFAULTS
@@ -37,31 +39,39 @@ def port_problems(host, settings: dict) -> list[str]:
     ]
 
 
+def _differs(path: str, text: str) -> bool:
+    """Whether the host's file at `path` is not `text` (missing included)."""
+    return host.get_fact(Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
+
+
 @deploy("Install Prometheus", data_defaults=MONITORING_DEFAULTS)
 def install_prometheus(inventory):
+    """Restart and reload are decided from facts (the files' digests, the
+    package), as files.put decides, so --dry on a converged host lists neither."""
     settings = settings_for(host)
-    package = apt.packages(name="Install prometheus from the distribution's packages",
-                           packages=["prometheus"], update=True, cache_time=3600, no_recommends=True)
+    rules = prometheus.alert_rules(settings_for(head_host(inventory)))
+    config = prometheus.prometheus_config(settings)
+    args = prometheus.prometheus_args(settings)
+    fresh = "prometheus" not in (host.get_fact(DebPackages) or {})
+    restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(prometheus.ARGS_FILE, args)
+    reload = _differs(prometheus.RULES_FILE, rules) and not restart
+    apt.packages(name="Install prometheus from the distribution's packages",
+                 packages=["prometheus"], update=True, cache_time=3600, no_recommends=True)
     files.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
                     mode="755")
-    rules = files.put(
-        name="Write the alert rules",
-        src=StringIO(prometheus.alert_rules(settings_for(head_host(inventory)))),
-        dest=prometheus.RULES_FILE, mode="644",
-    )
-    config = files.put(name="Write prometheus.yml", src=StringIO(prometheus.prometheus_config(settings)),
-                       dest=prometheus.CONFIG_FILE, mode="644")
-    args = files.put(name="Write Prometheus' command line (listen address, retention)",
-                     src=StringIO(prometheus.prometheus_args(settings)), dest=prometheus.ARGS_FILE,
-                     mode="644")
+    files.put(name="Write the alert rules", src=StringIO(rules), dest=prometheus.RULES_FILE, mode="644")
+    files.put(name="Write prometheus.yml", src=StringIO(config), dest=prometheus.CONFIG_FILE, mode="644")
+    files.put(name="Write Prometheus' command line (listen address, retention)", src=StringIO(args),
+              dest=prometheus.ARGS_FILE, mode="644")
     files.put(name="Write the scrape targets (Prometheus rereads them without a restart)",
               src=StringIO(prometheus.targets_file(inventory)), dest=prometheus.TARGETS_FILE, mode="644")
     systemd.service(name="Enable and start Prometheus", service="prometheus", running=True, enabled=True)
-    restart = any_changed(package, config, args)
-    systemd.service(name="Restart Prometheus because its config, command line or package changed",
-                    service="prometheus", restarted=True, _if=restart)
-    systemd.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
-                    reloaded=True, _if=lambda: rules.did_change() and not restart())
+    if restart:
+        systemd.service(name="Restart Prometheus because its config, command line or package changed",
+                        service="prometheus", restarted=True)
+    elif reload:
+        systemd.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
+                        reloaded=True)
 
 
 def dashboards_command(container: str) -> str:

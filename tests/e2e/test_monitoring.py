@@ -70,7 +70,7 @@ def test_every_target_is_up_and_the_rules_are_loaded(converged, lab_state):
     # Prometheus listens where monitoring_ says, from Debian's package.
     code, out = labctl.run_on(
         lab_state, lab_state["hosts"][-1],
-        "dpkg-query -W -f '${Status}' prometheus; sudo ss -Hltn 'sport = :9090' | wc -l")
+        "dpkg-query -W -f '${Status}\\n' prometheus; sudo ss -Hltn 'sport = :9090' | wc -l")
     assert out.split() == ["install", "ok", "installed", "1"], out
 
 
