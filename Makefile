@@ -1,11 +1,13 @@
 # The README's two commands, the local lab and the project's virtual environment.
 #   make demo     the cluster deployed to a mixed local lab (a Debian 12 head, Debian 13 workers
 #                 installing Docker from the lab's apt mirror), verified; prints each host's release,
-#                 Docker source and Compose version, and the dashboard URL
+#                 Docker source and Compose version, the dashboard URL and the Prometheus URL
+#                 (the last lab host is the monitoring host)
 #   make test     ruff, then the whole test suite (LAB=0 skips the end-to-end tier,
 #                 and with it the engine: only the venv, no root, no dockerd)
 #   make venv     .venv with the project's and the test tools' requirements
 #   make engine   a running Docker engine here (scripts/ensure-docker.sh)
+#   make promtool promtool here, for the alert-rule tests (scripts/ensure-promtool.sh)
 #   make lab      the lab of real hosts: python -m lab up (fast when current), LAB_DISTROS releases
 #   make lab-down remove the lab's hosts, registry, volumes and network
 #   make bench    the benchmarks on the lab (BENCH_ARGS="--only floor,noop --sizes 1,3" for a quick check)
@@ -17,7 +19,7 @@ LAB_HOSTS ?= 3
 # Debian release per lab host, in order; the last repeats for the rest.
 LAB_DISTROS ?= bookworm,trixie
 
-.PHONY: demo test lint bench venv engine lab lab-down lab-status
+.PHONY: demo test lint bench venv engine promtool lab lab-down lab-status
 
 demo: lab
 	$(VENV)/bin/pyinfra -y inventories/lab.py deploy/cluster.py
@@ -26,6 +28,8 @@ demo: lab
 	@$(VENV)/bin/python -c "from lab.state import require_up; s = require_up(); \
 	head = next(h for h in s['hosts'] if h['role'] == 'head'); \
 	print('Ray dashboard: http://%s:8265   Serve health: http://%s:8000/health' % (head['ip'], head['ip']))"
+	@$(VENV)/bin/python -c "from lab.state import require_up; s = require_up(); \
+	print('Prometheus: http://%s:9090/targets   alerts: http://%s:9090/alerts' % (s['hosts'][-1]['ip'], s['hosts'][-1]['ip']))"
 
 # Benchmarks on the lab (takes it over): docs/benchmarks.md and docs/benchmarks.json, naming
 # the commit. The full run is what gets published; a quick check, for example:
@@ -43,7 +47,7 @@ ifeq ($(LAB),0)
 test: lint
 	LAB=0 $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 else
-test: lint engine
+test: lint engine promtool
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 endif
 
@@ -57,6 +61,10 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt
 
 engine:
 	scripts/ensure-docker.sh
+
+# promtool checks the shipped alert rules in the unit tests (Debian's prometheus package).
+promtool:
+	scripts/ensure-promtool.sh
 
 lab: engine venv
 	$(VENV)/bin/python -m lab up --hosts $(LAB_HOSTS) --distros $(LAB_DISTROS)

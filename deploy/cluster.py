@@ -4,7 +4,7 @@ Preflight (facts only, every host, before any change) -> the deploy lock on
 the head -> Docker (and NVIDIA's
 runtime on GPU hosts) -> compose files and env -> pull the image -> stop /
 clean / start only what is not current, workers after the head -> Serve ->
-verify every node.
+verify every node -> Prometheus on the `monitoring` host, verified.
 """
 
 from pyinfra import host, inventory, state
@@ -14,6 +14,7 @@ from deploy.plan import plan_for
 from deploy.runwatch import watch
 from deploy.tasks.converge import converge
 from deploy.tasks.gcs_store import install_gcs_store
+from deploy.tasks.monitoring import watch_cluster
 from deploy.tasks.preflight import run_preflight
 from deploy.topology import role_of
 
@@ -24,5 +25,8 @@ hold_lock(state)
 # before the head starts.
 if role_of(host) == "store":
     install_gcs_store()
-else:
+elif role_of(host) != "monitoring":
     converge(plan_for(host, inventory))
+# Monitoring (optional): Prometheus on the host in group `monitoring` (it may
+# also be a Ray node), once the nodes are up; Ray's Grafana dashboards from the head.
+watch_cluster(inventory)

@@ -160,6 +160,26 @@ VERIFY_DEFAULTS = {
     "verify_report_path": "reports/verify.json",
 }
 
+# ---------------------------------------------------------------------------
+# monitoring_: Prometheus on the host in group `monitoring` (optional)
+# ---------------------------------------------------------------------------
+MONITORING_DEFAULTS = {
+    # Address Prometheus listens on, on the monitoring host; "0.0.0.0" = every interface.
+    "monitoring_listen_host": "0.0.0.0",
+    "monitoring_port": 9090,
+    # How long Prometheus keeps samples (a Prometheus duration: 15d, 12h, 4w).
+    "monitoring_retention": "15d",
+    # How often every target is scraped and the alert rules are evaluated.
+    "monitoring_scrape_interval": "15s",
+    # A Grafana the operators run (http://host:3000): the head's RAY_GRAFANA_HOST. "" = none.
+    "monitoring_grafana_url": "",
+    # Grafana's dashboard provisioning directory on the monitoring host: Ray's dashboards
+    # are put there. "" = none (they are still copied to monitoring_dashboards_path).
+    "monitoring_grafana_dashboards_dir": "",
+    # Where Ray's own Grafana dashboards are copied on the control machine.
+    "monitoring_dashboards_path": "reports/grafana",
+}
+
 ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
@@ -167,6 +187,7 @@ ALL_DEFAULTS = {
     **GPU_DEFAULTS,
     **ROLLOUT_DEFAULTS,
     **VERIFY_DEFAULTS,
+    **MONITORING_DEFAULTS,
 }
 
 # Types of the keys whose default is None.
@@ -206,6 +227,7 @@ RANGES = {
     "rollout_drain_deadline_s": (1, None, ""),
     "rollout_batch_timeout_s": (1, None, ""),
     "verify_timeout_s": (1, None, ""),
+    "monitoring_port": PORT,
 }
 
 # String keys with a closed set of values.
@@ -261,6 +283,15 @@ PATTERNS = {
     "gpu_image": IMAGE_REF,
     "gpu_toolkit_version": APT_VERSION,
     "gpu_toolkit_apt_url": APT_URL,
+    # monitoring_: the values reach Prometheus' command line, its YAML and the Ray env file.
+    "monitoring_listen_host": ADDRESS,
+    "monitoring_retention": (r"[1-9][0-9]*(ms|s|m|h|d|w|y)", "a Prometheus duration such as 15d, 12h or 4w"),
+    "monitoring_scrape_interval": (r"[1-9][0-9]*(ms|s|m|h)", "a Prometheus duration such as 15s or 1m"),
+    "monitoring_grafana_url": (r"https?://[A-Za-z0-9._~:/%+\[\]-]+",
+                               "an http(s) URL of letters, digits and . _ ~ : / % + - [ ]"),
+    "monitoring_grafana_dashboards_dir": (
+        r"(/[A-Za-z0-9._-]+)+", "an absolute path of letters, digits and . _ - (no spaces, quotes or $)"),
+    "monitoring_dashboards_path": (r"[A-Za-z0-9._/-]+", "a path of letters, digits and . _ / -"),
 }
 
 # Mapping keys whose entries become environment variables: names must be

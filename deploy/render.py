@@ -69,6 +69,7 @@ def env_file(node: Node) -> str:
         f"PYTHONPATH={CONTAINER_SERVE_DIR}",
     ]
     lines += gcs_store_env(node)
+    lines += monitoring_env(node)
     if s["ray_env"] or node.secret_env:
         lines += [
             "",
@@ -76,6 +77,18 @@ def env_file(node: Node) -> str:
             "# which Compose v1 and v2 read alike whatever the values hold.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def monitoring_env(node: Node) -> list[str]:
+    """The head's dashboard reads its metrics views from Prometheus (and embeds Grafana)."""
+    lines = []
+    if node.prometheus_url:
+        lines += ["# The dashboard's metrics views query the monitoring host's Prometheus.",
+                  f"RAY_PROMETHEUS_HOST={node.prometheus_url}"]
+    if node.grafana_url:
+        lines += ["# The dashboard embeds this Grafana's panels (monitoring_grafana_url).",
+                  f"RAY_GRAFANA_HOST={node.grafana_url}"]
+    return lines
 
 
 def gcs_store_env(node: Node) -> list[str]:

@@ -12,6 +12,8 @@ WORKER_GROUP = "ray_workers"
 GPU_GROUP = "gpu"
 # The host the deploy installs the GCS store (redis-server) on; not a Ray node.
 GCS_STORE_GROUP = "ray_gcs_store"
+# The host the deploy installs Prometheus on; it may also be a Ray node.
+MONITORING_GROUP = "monitoring"
 
 
 def settings_for(host) -> dict:
@@ -27,6 +29,8 @@ def role_of(host) -> str:
         return "worker"
     if GCS_STORE_GROUP in groups:
         return "store"
+    if MONITORING_GROUP in groups:
+        return "monitoring"
     return "none"
 
 
@@ -77,6 +81,28 @@ def gcs_store_password(host) -> str:
     return os.environ.get(settings_for(host)["ray_gcs_store_password_env"], "")
 
 
+def monitoring_host(inventory):
+    """The host in group `monitoring` (Prometheus), or None."""
+    hosts = list(inventory.get_group(MONITORING_GROUP, []))
+    return hosts[0] if hosts else None
+
+
+def is_monitoring_host(host) -> bool:
+    return MONITORING_GROUP in set(host.groups)
+
+
+def prometheus_url(inventory) -> str:
+    """Where the head's dashboard reaches Prometheus ("" without a monitoring host):
+    its listen address, else the host's node address when it listens everywhere."""
+    monitor = monitoring_host(inventory)
+    if monitor is None:
+        return ""
+    s = settings_for(monitor)
+    listen = s["monitoring_listen_host"]
+    address = node_address(monitor) if listen in ("0.0.0.0", "::", "[::]") else listen
+    return f"http://{address}:{s['monitoring_port']}"
+
+
 @dataclass(frozen=True)
 class Node:
     """One Ray node as the render functions see it."""
@@ -98,6 +124,9 @@ class Node:
     gcs_store_password: str = field(default="", repr=False)
     # Ray nodes in the cluster (the head and every worker): one health replica each.
     cluster_size: int = 1
+    # Monitoring (head only): RAY_PROMETHEUS_HOST and RAY_GRAFANA_HOST ("" = unset).
+    prometheus_url: str = ""
+    grafana_url: str = ""
 
     @property
     def image(self) -> str:
@@ -137,6 +166,8 @@ def node_for(host, inventory, gpus: int = 0, gpu_mode: str = "devices") -> Node:
         gcs_store=gcs_store_address(inventory) if head is not None else "",
         gcs_store_password=gcs_store_password(head) if head is not None and head.name == host.name else "",
         cluster_size=(1 if head is not None else 0) + len(worker_hosts(inventory)),
+        prometheus_url=prometheus_url(inventory) if role_of(host) == "head" else "",
+        grafana_url=settings_for(host)["monitoring_grafana_url"] if role_of(host) == "head" else "",
     )
 
 

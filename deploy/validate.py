@@ -14,18 +14,20 @@ from pyinfra.api.exceptions import PyinfraError
 
 from deploy.defaults import ALL_DEFAULTS, CHOICES, ENV_KEYS, ENV_NAME, PATTERNS, RANGES, REQUIRED_TYPES
 from deploy.gpu import looks_like_gpu_image
+from deploy.prometheus import AUTOSCALER_METRICS_PORT
 from deploy.render import HEALTH_APP_NAME
 from deploy.topology import (
     GCS_STORE_GROUP,
     GPU_GROUP,
     HEAD_GROUP,
+    MONITORING_GROUP,
     WORKER_GROUP,
     is_gpu_host,
     node_address,
     settings_for,
 )
 
-KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_")
+KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_")
 
 HEAD_PORT_KEYS = (
     "ray_gcs_port",
@@ -344,6 +346,37 @@ def check_gcs_store(inventory, ray_nodes: set[str]) -> list[str]:
     return problems
 
 
+def check_monitoring(inventory, heads: set[str], workers: set[str]) -> list[str]:
+    """One monitoring host; Prometheus' port apart from the ports of a Ray node or
+    GCS store on the same host."""
+    hosts = list(inventory.get_group(MONITORING_GROUP, []))
+    problems = []
+    if len(hosts) > 1:
+        problems.append(
+            f"{len(hosts)} hosts in group {MONITORING_GROUP} ({', '.join(h.name for h in hosts)}): "
+            "one Prometheus scrapes the cluster; keep one host there"
+        )
+    stores = {h.name for h in inventory.get_group(GCS_STORE_GROUP, [])}
+    for host in hosts:
+        s = settings_for(host)
+        port = s["monitoring_port"]
+        if not _type_ok(port, int):
+            continue  # check_keys reports it
+        taken = {}
+        if host.name in heads | workers:
+            taken = {s[key]: key for key in reversed(port_keys("head" if host.name in heads else "worker"))}
+        if host.name in heads:
+            taken[AUTOSCALER_METRICS_PORT] = "Ray's autoscaler metrics port"
+        if host.name in stores:
+            taken[s["ray_gcs_store_port"]] = "ray_gcs_store_port"
+        if port in taken:
+            problems.append(
+                f"host {host.name}: monitoring_port {port} is also {taken[port]} on this host: "
+                "two services cannot share a port; give Prometheus another (e.g. 9090)"
+            )
+    return problems
+
+
 def check_apt_keys(s: dict) -> list[str]:
     """The expected repository key fingerprints, and a docker_version pin that pins something."""
     problems = []
@@ -465,6 +498,7 @@ def check_inventory(inventory) -> list[str]:
         )
 
     problems += check_gcs_store(inventory, set(heads) | set(workers))
+    problems += check_monitoring(inventory, set(heads), set(workers))
 
     addresses: dict[str, tuple[str, str]] = {}
     versions: dict[str, str] = {}

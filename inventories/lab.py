@@ -9,7 +9,8 @@ against `.lab/known_hosts`. Each host installs Docker from the source `lab up`
 recorded for it: "distro" (the host's own Debian archive) or "docker" (the
 lab's signed apt mirror, laid out like Docker's repository and carrying
 Debian's package names, docker.io pinned to the version only the mirror has).
-Every host pulls the Ray image from the lab's plain-HTTP registry.
+Every host pulls the Ray image from the lab's plain-HTTP registry. The last
+worker is also the monitoring host (Prometheus from its Debian archive).
 """
 
 import sys
@@ -33,3 +34,5 @@ except LabNotUp as _error:
     raise PyinfraError(str(_error)) from None
 
 gpu = []
+# Prometheus on the last worker (a Ray node too): `make demo` prints its URL.
+monitoring = ray_workers[-1:]

@@ -59,7 +59,7 @@ def write_inventory(name: str, body: str) -> str:
         f"""
         import sys
         sys.path.insert(0, {str(REPO)!r})
-        from inventories.lab import ray_head, ray_workers  # noqa: E402
+        from inventories.lab import monitoring, ray_head, ray_workers  # noqa: E402,F401
         """
     )
     # Hosts stay in group `lab`, so group_data/lab.py applies as it does to inventories/lab.py.

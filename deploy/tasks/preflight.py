@@ -13,7 +13,8 @@ from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import UNKNOWN_HOLDER, DiskAvailableMb, EpochSeconds, ListeningPorts
 from deploy.families import family_problems
 from deploy.gpu import gpu_count_problem
-from deploy.topology import is_gpu_host, node_for, role_of, settings_for
+from deploy.tasks.monitoring import port_problems as monitoring_port_problems
+from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
 
 # Beyond this, logs and Ray's own timestamps no longer line up across hosts.
@@ -74,6 +75,10 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     role = role_of(host)
     if role == "store":
         return [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
+    # Monitoring: Prometheus' port, and nothing of a Ray node on a host that is not one.
+    monitoring = monitoring_port_problems(host, settings) if is_monitoring_host(host) else []
+    if role == "monitoring":
+        return monitoring
     # This one names the host itself.
     named = []
     if is_gpu_host(host):
@@ -102,7 +107,8 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
                 f"only {free} MiB free under /var/lib/docker, {need} MiB needed for the images: "
                 "free some space or lower docker_min_free_mb"
             )
-    return [line for line in named if line] + [f"host {host.name}: {problem}" for problem in problems]
+    return ([line for line in named if line] + [f"host {host.name}: {problem}" for problem in problems]
+            + monitoring)
 
 
 def gcs_address_of(container: dict) -> str:

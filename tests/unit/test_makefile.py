@@ -39,5 +39,11 @@ def test_full_tier_still_starts_the_engine_before_pytest():
     assert lines.index("scripts/ensure-docker.sh") < lines.index(".venv/bin/python -m pytest")
 
 
+def test_full_tier_installs_promtool_before_pytest():
+    lines = [line.strip() for line in planned()]
+    assert lines.index("scripts/ensure-promtool.sh") < lines.index(".venv/bin/python -m pytest")
+    assert "scripts/ensure-promtool.sh" not in planned(lab="0")
+
+
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text().splitlines()

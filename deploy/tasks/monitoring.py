@@ -1,0 +1,169 @@
+"""Monitoring (optional): Prometheus from the distribution's packages on the
+host in group `monitoring`, scraping every Ray node; restarted only when its
+config, command line or package change, reloaded when only its rules change;
+a changed target list (a worker added) is reread by Prometheus itself. Ray's
+own Grafana dashboards are copied from the head to the control machine, and
+into Grafana's provisioning directory when one is given."""
+
+import hashlib
+import json
+import os
+import shlex
+from io import StringIO
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Sha256File
+from pyinfra.operations import apt, files, python, systemd
+
+from deploy import prometheus
+from deploy.defaults import MONITORING_DEFAULTS
+from deploy.facts.host import ListeningPorts
+from deploy.monitoring_checks import monitoring_checks
+from deploy.report import table
+from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
+
+# Where Ray 2.20's head writes its Grafana dashboards, inside the head container.
+RAY_DASHBOARDS_DIR = "/tmp/ray/session_latest/metrics/grafana/dashboards"
+
+
+def port_problems(host, settings: dict) -> list[str]:
+    """monitoring_port must be free or held by Prometheus itself."""
+    port = settings["monitoring_port"]
+    return [
+        f"host {host.name}: port {port} (monitoring_port) is held by {holder['process']} "
+        f"(pid {holder['pid']}), not by prometheus: stop it, or move monitoring_port to a free port"
+        for holder in host.get_fact(ListeningPorts).get(port, [])
+        if holder["process"] != "prometheus"
+    ]
+
+
+def _differs(path: str, text: str) -> bool:
+    """Whether the host's file at `path` is not `text` (missing included)."""
+    return host.get_fact(Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
+
+
+@deploy("Install Prometheus", data_defaults=MONITORING_DEFAULTS)
+def install_prometheus(inventory):
+    """Restart and reload are decided from facts (the files' digests, the
+    package), as files.put decides, so --dry on a converged host lists neither."""
+    settings = settings_for(host)
+    rules = prometheus.alert_rules(settings_for(head_host(inventory)))
+    config = prometheus.prometheus_config(settings)
+    args = prometheus.prometheus_args(settings)
+    fresh = "prometheus" not in (host.get_fact(DebPackages) or {})
+    restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(prometheus.ARGS_FILE, args)
+    reload = _differs(prometheus.RULES_FILE, rules) and not restart
+    apt.packages(name="Install prometheus from the distribution's packages",
+                 packages=["prometheus"], update=True, cache_time=3600, no_recommends=True)
+    files.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
+                    mode="755")
+    files.put(name="Write the alert rules", src=StringIO(rules), dest=prometheus.RULES_FILE, mode="644")
+    files.put(name="Write prometheus.yml", src=StringIO(config), dest=prometheus.CONFIG_FILE, mode="644")
+    files.put(name="Write Prometheus' command line (listen address, retention)", src=StringIO(args),
+              dest=prometheus.ARGS_FILE, mode="644")
+    files.put(name="Write the scrape targets (Prometheus rereads them without a restart)",
+              src=StringIO(prometheus.targets_file(inventory)), dest=prometheus.TARGETS_FILE, mode="644")
+    systemd.service(name="Enable and start Prometheus", service="prometheus", running=True, enabled=True)
+    if restart:
+        systemd.service(name="Restart Prometheus because its config, command line or package changed",
+                        service="prometheus", restarted=True)
+    elif reload:
+        systemd.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
+                        reloaded=True)
+
+
+def dashboards_command(container: str) -> str:
+    """Prints {file name: JSON text} of the head's Grafana dashboards."""
+    script = (
+        "import glob, json, os; "
+        f"print(json.dumps({{os.path.basename(p): open(p).read() for p in sorted(glob.glob("
+        f"{os.path.join(RAY_DASHBOARDS_DIR, '*.json')!r}))}}))"
+    )
+    return f"docker exec {shlex.quote(container)} python -c {shlex.quote(script)}"
+
+
+def parse_dashboards(output: str) -> dict[str, str]:
+    """{file name: JSON text}, only names of plain .json files."""
+    found = json.loads(output or "{}")
+    return {
+        name: text for name, text in found.items()
+        if name.endswith(".json") and "/" not in name and not name.startswith(".")
+    }
+
+
+def _fetch_dashboards(state, host, container: str, local_dir: str):
+    ok, output = host.run_shell_command(dashboards_command(container), _sudo=True)
+    if not ok:
+        raise RuntimeError(f"host {host.name}: could not read Ray's Grafana dashboards in {container}: "
+                                              + output.stderr)
+    dashboards = parse_dashboards(output.stdout)
+    if not dashboards:
+        raise RuntimeError(
+            f"host {host.name}: {container} has no Grafana dashboards under {RAY_DASHBOARDS_DIR}")
+    os.makedirs(local_dir, exist_ok=True)
+    for name, text in dashboards.items():
+        with open(os.path.join(local_dir, name), "w") as handle:
+            handle.write(text)
+    state.seedcore_grafana_dashboards = dashboards
+    print(f"\n--> Ray's Grafana dashboards copied to {local_dir}/: {', '.join(sorted(dashboards))}\n")
+
+
+@deploy("Copy Ray's Grafana dashboards", data_defaults=MONITORING_DEFAULTS)
+def fetch_dashboards():
+    settings = settings_for(host)
+    python.call(name="Copy Ray's Grafana dashboards from the head to the control machine",
+                function=_fetch_dashboards, container=settings["ray_head_container"],
+                local_dir=settings["monitoring_dashboards_path"])
+
+
+def _provision_dashboards(state, host, directory: str):
+    dashboards = getattr(state, "seedcore_grafana_dashboards", None)
+    if not dashboards:
+        raise RuntimeError(f"host {host.name}: no Ray dashboards were fetched from the head in this run")
+    for name, text in sorted(dashboards.items()):
+        if not host.put_file(StringIO(text), f"{directory}/{name}", _sudo=True):
+            raise RuntimeError(f"host {host.name}: could not write {directory}/{name}")
+
+
+@deploy("Provision Ray's Grafana dashboards", data_defaults=MONITORING_DEFAULTS)
+def provision_dashboards():
+    directory = settings_for(host)["monitoring_grafana_dashboards_dir"]
+    files.directory(name="Create Grafana's dashboard directory", path=directory, mode="755")
+    python.call(name="Put Ray's Grafana dashboards in Grafana's provisioning directory",
+                function=_provision_dashboards, directory=directory)
+
+
+class MonitoringFailed(Exception):
+    """A monitoring check stayed red until its deadline."""
+
+
+def _verify(state, host, inventory):
+    base = prometheus_url(inventory)
+    results = monitoring_checks(host.name, base, prometheus.expected_targets(inventory),
+                                prometheus.rule_names(), settings_for(host)["verify_timeout_s"])
+    print(f"\n--> Monitoring checks ({base})\n" + table({host.name: results}, {}) + "\n")
+    failures = [r for r in results if not r.ok]
+    if failures:
+        raise MonitoringFailed(
+            f"host {host.name} failed: " + "; ".join(f"{r.check}: {r.detail}" for r in failures))
+
+
+@deploy("Verify monitoring", data_defaults=MONITORING_DEFAULTS)
+def verify_monitoring(inventory):
+    python.call(name="Check that Prometheus answers, scrapes every target and loaded the rules",
+                function=_verify, inventory=inventory)
+
+
+def watch_cluster(inventory) -> None:
+    """The monitoring steps of one host, after the Ray nodes converged."""
+    head = head_host(inventory)
+    if head is not None and host.name == head.name:
+        fetch_dashboards()
+    if is_monitoring_host(host):
+        install_prometheus(inventory)
+        if settings_for(host)["monitoring_grafana_dashboards_dir"]:
+            provision_dashboards()
+        verify_monitoring(inventory)
+
