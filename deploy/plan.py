@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from deploy.facts.docker import ComposeCli, ComposeVersion
 from deploy.facts.gpu import NvidiaGpus
 from deploy.gpu import compose_gpu_mode
+from deploy.hostfacts import read_fact
 from deploy.render import config_hash
 from deploy.topology import Node, head_host, is_gpu_host, node_for, worker_hosts
 
@@ -28,8 +29,8 @@ def gpu_layout(host) -> tuple[int, str]:
     if not is_gpu_host(host):
         return 0, "devices"
     pinned = host.data.get("gpu_count") or 0
-    gpus = pinned or host.get_fact(NvidiaGpus)["count"]
-    mode = compose_gpu_mode(host.get_fact(ComposeCli), host.get_fact(ComposeVersion))
+    gpus = pinned or read_fact(host, NvidiaGpus)["count"]
+    mode = compose_gpu_mode(read_fact(host, ComposeCli), read_fact(host, ComposeVersion))
     return gpus, mode
 
 

@@ -2,7 +2,8 @@
 why pyinfra could not connect), which hosts were changed, and what an
 interrupted run (Ctrl-C) says before it exits non-zero.
 
-`watch(state)` is called once by every entry point that runs operations.
+`watch(state)` is called once by every entry point that runs operations; it
+also times the run when SEEDCORE_TIMINGS is set (deploy/timings.py).
 """
 
 import signal
@@ -11,6 +12,8 @@ import sys
 from pyinfra import logger
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.state import BaseStateCallback
+
+from deploy.timings import time_run
 
 # The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT = 130
@@ -51,6 +54,7 @@ def watch(state) -> RunWatch:
     watcher = RunWatch()
     state.seedcore_watch = watcher
     state.add_callback_handler(watcher)
+    time_run(state)  # SEEDCORE_TIMINGS: where the run's time went
     try:
         signal.signal(signal.SIGINT, lambda signum, frame: interrupted(state))
     except ValueError:

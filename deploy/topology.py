@@ -1,5 +1,6 @@
 """Who is who in the cluster: each host's role, address and resolved data."""
 
+import ipaddress
 import os
 import socket
 from dataclasses import dataclass, field
@@ -44,6 +45,11 @@ def node_address(host) -> str:
     if explicit:
         return explicit
     address = ssh_address(host)
+    try:
+        # An IP already: no lookup (under gevent, each one waits on a resolver thread).
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        pass
     try:
         return socket.gethostbyname(address)
     except OSError:

@@ -119,14 +119,6 @@ class ProjectContainers(FactBase):
         return [_summarise(record) for record in json.loads(text)]
 
 
-def project_containers(host, settings: dict) -> list[dict]:
-    """`host`'s ProjectContainers for these settings (its compose project and node names)."""
-    return host.get_fact(
-        ProjectContainers, project=settings["ray_compose_project"],
-        names=[settings["ray_head_container"], settings["ray_worker_container"]],
-    )
-
-
 class ImageId(FactBase):
     """
     The local ID of an image reference, or ``None`` when it is not pulled.

@@ -7,6 +7,7 @@ from pyinfra.facts.server import LinuxDistribution
 
 from deploy.families import debian
 from deploy.families.os_release import distro_of
+from deploy.hostfacts import read_fact
 from deploy.validate import InventoryError
 
 FAMILIES = (debian,)
@@ -33,7 +34,7 @@ def no_family_problem(facts: dict | None) -> str:
 
 def family_problems(host, settings: dict) -> list[str]:
     """Preflight, from facts only: what stops this host's family from serving it."""
-    facts = host.get_fact(LinuxDistribution)
+    facts = read_fact(host, LinuxDistribution)
     family = family_for(facts)
     if family is None:
         return [no_family_problem(facts)]
@@ -42,7 +43,7 @@ def family_problems(host, settings: dict) -> list[str]:
 
 def host_family(host):
     """The family serving `host`; preflight has refused every host without one."""
-    facts = host.get_fact(LinuxDistribution)
+    facts = read_fact(host, LinuxDistribution)
     family = family_for(facts)
     if family is None:
         raise InventoryError(f"host {host.name}: {no_family_problem(facts)}")

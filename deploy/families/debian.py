@@ -10,6 +10,7 @@ from pyinfra.operations import apt, files
 from deploy.facts.apt import AptRelease
 from deploy.families.os_release import distro_of, id_like
 from deploy.gpu import toolkit_release_problem, toolkit_uri
+from deploy.hostfacts import read_fact
 from deploy.operations import signed_apt as signed_apt_ops
 from deploy.signed_apt import KEYRING_DIR, release_url
 from deploy.topology import is_gpu_host
@@ -151,7 +152,7 @@ def install_docker(settings: dict) -> list:
             packages=docker_packages(settings),
             no_recommends=True,
         )]
-    distro_id, codename = distro_of(host.get_fact(LinuxDistribution))
+    distro_id, codename = distro_of(read_fact(host, LinuxDistribution))
     repo_url = docker_repository_url(settings, distro_id)
     packages = docker_packages(settings)
     signed_repository(

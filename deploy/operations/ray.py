@@ -3,16 +3,17 @@ and yields commands or calls ``host.noop``; the command lines come from
 ``deploy.commands``.
 """
 
-from gevent.lock import Semaphore
 from pyinfra import host
 from pyinfra.api import operation
 
 from deploy import commands, render
-from deploy.facts.docker import UNMANAGED, ComposeCli, ComposeVersion, ImageId, project_containers
+from deploy.facts.docker import UNMANAGED, ComposeCli, ComposeVersion, ImageId
 from deploy.facts.host import FileText
 from deploy.facts.ray import SERVE_MARKER_KEY, StoredServeMarker
+from deploy.hostfacts import project_containers, read_fact
 from deploy.plan import gpu_layout
-from deploy.topology import Node, node_for
+from deploy.render import config_hash
+from deploy.topology import Node, head_host, node_for
 
 # Health states that need no restart: "starting" is a container still inside
 # its start period, waited on by `head_healthy`.
@@ -21,7 +22,7 @@ GOOD_HEALTH = ("healthy", "starting", "")
 
 def compose_cli(default: str = commands.COMPOSE_V2) -> str:
     """The host's Compose CLI, or `default` while Docker is not installed yet."""
-    return host.get_fact(ComposeCli) or default
+    return read_fact(host, ComposeCli) or default
 
 
 def _containers(node: Node) -> list[dict]:
@@ -93,20 +94,28 @@ def failed_during_run() -> list[str]:
     return sorted(h.name for h in state.failed_hosts if h.name not in at_start)
 
 
-# Every worker reads the head's containers at the same moment; one read at a
-# time keeps that under sshd's MaxSessions (10 by default) on the head's connection.
-_HEAD_READS = Semaphore()
+def decide_head(state) -> dict:
+    """Decide, once per run and while it is planned, whether the head's own
+    container runs its current config, from the head's facts (preflight has
+    read them). Kept on the run's state: workers follow that decision instead
+    of each reading the head over SSH. Returns {head host name: decision}."""
+    decided = getattr(state, "seedcore_head_current", None)
+    if decided is None:
+        head = head_host(state.inventory)
+        head_node = node_for(head, state.inventory, *gpu_layout(head))
+        container = next((c for c in project_containers(head, head_node.settings)
+                          if c["name"] == head_node.container), None)
+        digest = config_hash(head_node)
+        decided = {head.name: (digest, is_current(container, digest, head_node))}
+        state.seedcore_head_current = decided
+    return decided
 
 
 def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:
-    """Whether the head's own container runs its current config (read on the head)."""
-    inventory = host.state.inventory
-    head = inventory.get_host(head_host)
-    with _HEAD_READS:
-        containers = project_containers(head, node.settings)
-        head_node = node_for(head, inventory, *gpu_layout(head))
-    container = next((c for c in containers if c["name"] == node.settings["ray_head_container"]), None)
-    return is_current(container, head_hash, head_node)
+    """Whether the head's own container runs its current config, as decided
+    for this run (`decide_head`)."""
+    digest, current = decide_head(host.state)[head_host]
+    return current and digest == head_hash
 
 
 def passes_by(node: Node, role: str | None, skip_reason: str = "") -> bool:
@@ -144,7 +153,7 @@ def image_pulled(image: str):
 
         ray.image_pulled(name="Pull the Ray image", image="registry:5000/seedcore/ray:2.20.0")
     """
-    if host.get_fact(ImageId, image=image):
+    if read_fact(host, ImageId, image=image):
         host.noop(f"image {image} is present")
         return
     yield commands.pull(image)
@@ -268,7 +277,7 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
             "in this run; fix it and run the deploy again"
         )
         return
-    yield commands.compose_up(compose_cli(compose_default), node, host.get_fact(ComposeVersion))
+    yield commands.compose_up(compose_cli(compose_default), node, read_fact(host, ComposeVersion))
 
 
 @operation()
@@ -307,7 +316,7 @@ def serve_deploy_marker(node: Node, config_digest: str, marker_path: str, head_h
     if (
         container is not None
         and not restarting
-        and (host.get_fact(FileText, path=marker_path) or "").strip() == marker
+        and (read_fact(host, FileText, path=marker_path) or "").strip() == marker
     ):
         return None
     return marker

@@ -20,6 +20,7 @@ from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.facts.files import File, Sha256File
 
 from deploy import commands
+from deploy.hostfacts import read_fact
 
 ROOT_ONLY_MODE = 600  # as pyinfra's File fact reports a mode
 GROUP_READ_MODE = 640  # the same, for a file a service's group reads
@@ -81,7 +82,7 @@ def root_only_file(text: str, dest: str, group: str = "root"):
         secret_files.root_only_file(name="Write the Ray env file (root only: it may hold secrets)",
                                     text=render.env_file(node), dest="/opt/seedcore/ray.env")
     """
-    if is_current(text, host.get_fact(Sha256File, path=dest), host.get_fact(File, path=dest), group):
+    if is_current(text, read_fact(host, Sha256File, path=dest), read_fact(host, File, path=dest), group):
         host.noop(f"{dest} is up to date (root only)" if group == "root" else
                   f"{dest} is up to date (root and {group} only)")
         return

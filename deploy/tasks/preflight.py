@@ -6,16 +6,28 @@ hosts, so one run reports every problem and no host is touched if any.
 
 import time
 
+from gevent.lock import Semaphore
 from pyinfra import logger
+from pyinfra.facts.server import LinuxDistribution
 
-from deploy.facts.docker import UNMANAGED, DockerEngine, ImageId, project_containers
+from deploy.facts.docker import UNMANAGED, DockerEngine, ImageId
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import UNKNOWN_HOLDER, DiskAvailableMb, EpochSeconds, ListeningPorts
 from deploy.families import family_problems
 from deploy.gpu import gpu_count_problem
+from deploy.hostfacts import operation_reads, prefetch, project_containers, read_fact
+from deploy.operations.ray import decide_head
+from deploy.render import ENV_FILE
 from deploy.tasks.monitoring import port_problems as monitoring_port_problems
+from deploy.tasks.serve import marker_path
+from deploy.timings import add_preflight_time
 from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
+
+# pyinfra loads the deploy file for all hosts at once: one runs preflight,
+# the others wait for its outcome (the plan reads what it decided).
+_CHECKING = Semaphore()
+DOCKER_ROOT = "/var/lib/docker"
 
 # Beyond this, logs and Ray's own timestamps no longer line up across hosts.
 CLOCK_SKEW_LIMIT_S = 30
@@ -65,7 +77,7 @@ def store_problems(host, settings: dict) -> list[str]:
         if holder != UNKNOWN_HOLDER else
         f"port {port} (ray_gcs_store_port) is in use and, without iproute2's `ss`, this host cannot "
         "say by what: install iproute2, then stop that process or move ray_gcs_store_port to a free port"
-        for holder in host.get_fact(ListeningPorts).get(port, [])
+        for holder in read_fact(host, ListeningPorts).get(port, [])
         if holder["process"] != "redis-server"
     ]
 
@@ -82,8 +94,8 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     # This one names the host itself.
     named = []
     if is_gpu_host(host):
-        named.append(gpu_count_problem(host.name, host.get_fact(NvidiaGpus), settings["gpu_count"]))
-    engine = host.get_fact(DockerEngine)
+        named.append(gpu_count_problem(host.name, read_fact(host, NvidiaGpus), settings["gpu_count"]))
+    engine = read_fact(host, DockerEngine)
     problems = []
     problems += family_problems(host, settings)
     if engine["installed"] and not engine["running"] and not allow_docker_down:
@@ -95,12 +107,12 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     if engine["running"]:
         containers = project_containers(host, settings)
         our_ids = {c["id"] for c in containers}
-    ports = host.get_fact(ListeningPorts)
+    ports = read_fact(host, ListeningPorts)
     problems += foreign_port_holders(ports, {k: settings[k] for k in port_keys(role)}, our_ids)
 
-    image_present = engine["running"] and host.get_fact(ImageId, image=settings["ray_image"])
+    image_present = engine["running"] and read_fact(host, ImageId, image=settings["ray_image"])
     if not image_present:
-        free = host.get_fact(DiskAvailableMb, path="/var/lib/docker")
+        free = read_fact(host, DiskAvailableMb, path=DOCKER_ROOT)
         need = settings["docker_min_free_mb"]
         if free is not None and free < need:
             problems.append(
@@ -122,7 +134,7 @@ def workers_on_another_head(state) -> list[str]:
     """Workers whose running container joined a head other than the inventory's."""
     lines = []
     for host in state.inventory.get_active_hosts():
-        if role_of(host) != "worker" or not host.get_fact(DockerEngine)["running"]:
+        if role_of(host) != "worker" or not read_fact(host, DockerEngine)["running"]:
             continue
         node = node_for(host, state.inventory)
         for container in project_containers(host, node.settings):
@@ -140,7 +152,7 @@ def hand_made_containers(state) -> list[str]:
     `docker run --name seedcore-ray-head` by hand): each is drift."""
     lines = []
     for host in state.inventory.get_active_hosts():
-        if not host.get_fact(DockerEngine)["running"]:
+        if not read_fact(host, DockerEngine)["running"]:
             continue
         for container in project_containers(host, settings_for(host)):
             if not container["managed"]:
@@ -149,25 +161,53 @@ def hand_made_containers(state) -> list[str]:
     return lines
 
 
+def preflight_reads(host) -> list:
+    """Every fact preflight and the node's operations read on `host`, for one bundled command."""
+    settings = settings_for(host)
+    reads = [[ListeningPorts, {}], [EpochSeconds, {}]]
+    if role_of(host) == "store":
+        return reads
+    files = (marker_path(settings),) if role_of(host) == "head" else ()
+    project = settings["ray_project_dir"]
+    root_only = (f"{project}/{ENV_FILE}", f"{project}/{node_for(host, host.inventory).compose_file}")
+    return reads + [
+        [DockerEngine, {}], [LinuxDistribution, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
+        *operation_reads(settings, files, root_only),
+    ]
+
+
 def run_preflight(state, allow_docker_down: bool = False) -> None:
     """Raise InventoryError listing every problem; return when all is well."""
     # Once per run: the deploy file runs once per host. Kept on the run's own
     # state, so a second run in the same process checks again.
-    if getattr(state, "seedcore_preflight_done", False):
-        return
-    state.seedcore_preflight_done = True
+    # The other hosts wait for it (the plan reads what it decided); after a
+    # refusal they pass by: the first host's refusal stops the run.
+    with _CHECKING:
+        if getattr(state, "seedcore_preflight_done", False):
+            return
+        state.seedcore_preflight_done = True
+        started = time.monotonic()
+        try:
+            _check(state, allow_docker_down)
+        finally:
+            add_preflight_time(state, time.monotonic() - started)
+
+
+def _check(state, allow_docker_down: bool) -> None:
     # Hosts already lost when the run starts do not stop the others; any host
     # failing after this point does (see operations.ray.failed_during_run).
     state.seedcore_failed_at_start = {h.name for h in state.failed_hosts}
     problems = check_inventory(state.inventory)
     if not problems:
+        # One command per host, every host at once.
+        prefetch(state, preflight_reads)
         clocks = {}
         for host in state.inventory.get_active_hosts():
             problems += [
                 f"{inventory_name()}: {line}"
                 for line in host_problems(host, settings_for(host), allow_docker_down)
             ]
-            epoch = host.get_fact(EpochSeconds)
+            epoch = read_fact(host, EpochSeconds)
             if epoch is not None:
                 clocks[host.name] = epoch - round(time.time())
         skew = clock_skew_problem(clocks)
@@ -176,6 +216,7 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
     if not problems:
         for line in workers_on_another_head(state) + hand_made_containers(state):
             logger.warning(line)
+        decide_head(state)
     if problems:
         count = len(problems)
         raise InventoryError(

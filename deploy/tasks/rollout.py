@@ -13,7 +13,7 @@ from pyinfra.operations import python
 
 from deploy import checks
 from deploy.defaults import ROLLOUT_DEFAULTS
-from deploy.facts.docker import project_containers
+from deploy.hostfacts import project_containers
 from deploy.operations import ray, rollout
 from deploy.operations.ray import failed_during_run, is_current
 from deploy.plan import Plan, gpu_layout

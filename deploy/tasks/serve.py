@@ -11,6 +11,11 @@ MARKER = ".serve-deployed"
 ROUTE_TIMEOUT_S = 90
 
 
+def marker_path(settings: dict) -> str:
+    """Where the head records the Serve config it last deployed."""
+    return f"{settings['ray_project_dir']}/{MARKER}"
+
+
 @deploy("Deploy the Serve applications", data_defaults=SERVE_DEFAULTS)
 def deploy_serve(node: Node, head_hash: str = ""):
     if node.role != "head":
@@ -18,7 +23,7 @@ def deploy_serve(node: Node, head_hash: str = ""):
     decision = {
         "node": node,
         "config_digest": render.serve_config_digest(node.settings, node.cluster_size),
-        "marker_path": f"{node.settings['ray_project_dir']}/{MARKER}",
+        "marker_path": marker_path(node.settings),
         "head_hash": head_hash,
     }
     deployed = ray.serve_deployed(

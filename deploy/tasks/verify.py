@@ -13,9 +13,10 @@ from pyinfra.operations import python
 
 from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
-from deploy.facts.docker import LogSignatureCounts, project_containers
+from deploy.facts.docker import LogSignatureCounts
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
 from deploy.facts.ray import GcsStorageType
+from deploy.hostfacts import project_containers
 from deploy.report import document, table, write
 from deploy.runwatch import failure_reason
 from deploy.topology import Node
@@ -117,7 +118,7 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
 
 def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[str]):
     def doomed():
-        containers = project_containers(host, node.settings)
+        containers = project_containers(host, node.settings, fresh=True)
         own = next((c for c in containers if c["name"] == node.container), None)
         problem = container_problem(own, node.container)
         if problem:

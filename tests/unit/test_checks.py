@@ -323,3 +323,16 @@ def test_poll_keeps_waiting_while_the_check_may_still_turn_green(monkeypatch):
 
     result = checks.poll("head-1", "gcs health", lambda: next(answers), time.monotonic() + 60, doomed)
     assert (result.ok, result.detail, len(asked)) == (True, "ready", 1)
+
+
+def test_poll_asks_whether_a_check_is_doomed_at_most_every_few_seconds(monkeypatch):
+    monkeypatch.setattr(checks, "RETRY_PAUSE_S", 0)
+    answers = iter([(False, "starting")] * 5 + [(True, "ready")])
+    asked = []
+
+    def doomed():
+        asked.append(1)
+        return None
+
+    result = checks.poll("head-1", "gcs health", lambda: next(answers), time.monotonic() + 60, doomed)
+    assert (result.ok, len(asked)) == (True, 1)

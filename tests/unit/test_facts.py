@@ -45,7 +45,7 @@ def test_every_fact_fixture_pins_its_command():
 
 
 def test_every_fact_has_fixtures():
-    for module_name in ("apt", "docker", "gpu", "host", "ray"):
+    for module_name in ("apt", "bundle", "docker", "gpu", "host", "ray"):
         module = importlib.import_module(f"deploy.facts.{module_name}")
         for name, value in vars(module).items():
             if isinstance(value, type) and value.__module__ == module.__name__ and hasattr(value, "process"):

@@ -126,3 +126,11 @@ def test_official_packages_pin_only_engine_and_cli():
         "containerd.io",
         "docker-compose-plugin",
     ]
+
+
+def test_node_address_given_as_an_ip_is_not_looked_up(monkeypatch):
+    def fail(name):
+        raise AssertionError(f"looked up {name}")
+
+    monkeypatch.setattr(socket, "gethostbyname", fail)
+    assert node_address(FakeHost(name="h", data={"ssh_hostname": "172.29.81.11"})) == "172.29.81.11"

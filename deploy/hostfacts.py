@@ -1,0 +1,110 @@
+"""Facts read once per host and kept while they hold, instead of once per operation.
+
+`read_fact(host, Fact, **kwargs)` answers like `host.get_fact` (pyinfra 3
+keeps no fact cache: each call is one SSH command). When the run keeps a
+snapshot of the host (`prefetch`, one bundled command per host, all hosts at
+once), a fact in it is answered from there while it still holds: read in the
+same stage of the run (planning, or executing: a run re-reads once it starts
+executing) and no operation has run a command (on any host) since. Otherwise
+the host's operation facts are read again in one command.
+"""
+
+from gevent.pool import Pool
+from pyinfra.context import ctx_host
+from pyinfra.facts.files import File, Sha256File
+
+from deploy.facts.bundle import BUNDLEABLE, FactBundle, fact_key
+from deploy.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
+from deploy.facts.host import FileText
+
+# What is worth re-reading once a host changed: the facts operations decide with.
+OPERATION_FACTS = (ProjectContainers, ComposeCli, ComposeVersion, ImageId, FileText, File, Sha256File)
+
+
+def container_reads(settings: dict) -> list:
+    """The ProjectContainers read for these settings (compose project and node names)."""
+    return [ProjectContainers, {
+        "project": settings["ray_compose_project"],
+        "names": [settings["ray_head_container"], settings["ray_worker_container"]],
+    }]
+
+
+def project_containers(host, settings: dict, fresh: bool = False) -> list[dict]:
+    """`host`'s ProjectContainers for these settings (its compose project and
+    node names); `fresh` reads them now, past any snapshot."""
+    cls, kwargs = container_reads(settings)
+    return host.get_fact(cls, **kwargs) if fresh else read_fact(host, cls, **kwargs)
+
+
+def operation_reads(settings: dict, files: tuple = (), root_only: tuple = ()) -> list:
+    """The facts the node's operations decide with: the small `files` they read,
+    and the digest and mode of the `root_only` files they write."""
+    return [
+        container_reads(settings),
+        [ComposeCli, {}],
+        [ComposeVersion, {}],
+        [ImageId, {"image": settings["ray_image"]}],
+        *[[FileText, {"path": path}] for path in files],
+        *[read for path in root_only for read in ([Sha256File, {"path": path}], [File, {"path": path}])],
+    ]
+
+
+def _snapshots(state) -> dict:
+    if not hasattr(state, "seedcore_snapshots"):
+        state.seedcore_snapshots = {}
+    return state.seedcore_snapshots
+
+
+def commands_run(state) -> int:
+    """How many operations have run commands, on any host, in this run so far.
+    Any of them counts for every host: a head that restarts changes what its
+    workers' containers do."""
+    return sum(1 for ops in getattr(state, "ops", {}).values() for data in ops.values()
+               if data.operation_meta.is_complete() and data.operation_meta.executed)
+
+
+def _stamp(state, host) -> tuple:
+    return bool(state.is_executing), commands_run(state)
+
+
+def read_bundle(host, reads: list) -> dict:
+    """Read `reads` ([Fact, kwargs] pairs) on `host` in one command and keep
+    them as the host's snapshot; returns {fact_key: value}."""
+    state = host.state
+    stamp = _stamp(state, host)
+    wire = [[cls.__name__, kwargs] for cls, kwargs in reads]
+    values = host.get_fact(FactBundle, reads=wire)
+    snapshot = {fact_key(cls, kwargs): value for (cls, kwargs), value in zip(reads, values, strict=False)}
+    _snapshots(state)[host.name] = (stamp, snapshot, reads)
+    return snapshot
+
+
+def prefetch(state, reads_for) -> None:
+    """Read each active host's `reads_for(host)` in one command, all hosts at
+    once (as pyinfra's get_facts does, in a pool of its own: while the deploy
+    file loads, pyinfra's pool is full of the hosts loading it)."""
+    hosts = list(state.inventory.get_active_hosts())
+
+    def read(host):
+        with ctx_host.use(host):
+            read_bundle(host, reads_for(host))
+
+    pool = Pool(max(1, min(len(hosts), state.config.PARALLEL or len(hosts))))
+    for host in hosts:
+        pool.spawn(read, host)
+    pool.join(raise_error=True)
+
+
+def read_fact(host, cls, **kwargs):
+    """`host.get_fact(cls, **kwargs)`, answered from the host's snapshot while it holds."""
+    state = host.state
+    kept = getattr(state, "seedcore_snapshots", {}).get(host.name)
+    if kept is None or cls.__name__ not in BUNDLEABLE:
+        return host.get_fact(cls, **kwargs)
+    stamp, snapshot, reads = kept
+    if stamp != _stamp(state, host):
+        snapshot = read_bundle(host, [read for read in reads if read[0] in OPERATION_FACTS])
+    key = fact_key(cls, kwargs)
+    if key in snapshot:
+        return snapshot[key]
+    return host.get_fact(cls, **kwargs)

@@ -1,0 +1,99 @@
+"""A host's facts are read once, in one command, and kept only while they hold."""
+
+from deploy import hostfacts
+from deploy.facts.bundle import FactBundle
+from deploy.facts.docker import ComposeCli, ImageId
+from deploy.facts.host import EpochSeconds, ListeningPorts
+from tests.harness import FakeHost
+
+IMAGE = "registry.example.com/seedcore/ray:2.20.0"
+
+
+class Meta:
+    def __init__(self, executed: bool):
+        self.executed = executed
+
+    def is_complete(self) -> bool:
+        return True
+
+
+class OpData:
+    def __init__(self, executed: bool):
+        self.operation_meta = Meta(executed)
+
+
+def bundled_host(values_by_read: dict) -> FakeHost:
+    """A host whose FactBundle answers each read from `values_by_read` (by fact name)."""
+    host = FakeHost(name="worker-1")
+    host.state.ops = {host: {}}
+    host.bundles = []
+
+    def get_fact(cls, **kwargs):
+        host.fact_calls.append((cls.__name__, kwargs))
+        if cls is FactBundle:
+            host.bundles.append([name for name, _ in kwargs["reads"]])
+            return [values_by_read[name] for name, _ in kwargs["reads"]]
+        return values_by_read[cls.__name__]
+
+    host.get_fact = get_fact
+    return host
+
+
+READS = [[ListeningPorts, {}], [EpochSeconds, {}], [ComposeCli, {}], [ImageId, {"image": IMAGE}]]
+
+
+def test_a_snapshot_answers_every_fact_it_holds_without_another_command():
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1718007302, "ComposeCli": "docker compose",
+                         "ImageId": "sha256:1"})
+    hostfacts.read_bundle(host, READS)
+    assert hostfacts.read_fact(host, ImageId, image=IMAGE) == "sha256:1"
+    assert hostfacts.read_fact(host, ComposeCli) == "docker compose"
+    assert hostfacts.read_fact(host, EpochSeconds) == 1718007302
+    assert [name for name, _ in host.fact_calls] == ["FactBundle"]
+
+
+def test_an_operation_that_ran_commands_makes_the_host_read_its_operation_facts_again():
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": "docker compose",
+                         "ImageId": None})
+    hostfacts.read_bundle(host, READS)
+    host.state.ops[host]["noop"] = OpData(executed=False)
+    assert hostfacts.read_fact(host, ImageId, image=IMAGE) is None
+    assert len(host.bundles) == 1
+    host.state.ops[host]["pull"] = OpData(executed=True)
+    assert hostfacts.read_fact(host, ImageId, image=IMAGE) is None
+    # Re-read in one command, only what operations decide with.
+    assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"],
+                            ["ComposeCli", "ImageId"]]
+
+
+def test_a_snapshot_read_while_planning_is_read_again_once_the_run_executes():
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
+    hostfacts.read_bundle(host, READS)
+    host.state.is_executing = True
+    hostfacts.read_fact(host, ComposeCli)
+    hostfacts.read_fact(host, ImageId, image=IMAGE)
+    assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"],
+                            ["ComposeCli", "ImageId"]]
+
+
+def test_a_fact_outside_the_snapshot_or_its_arguments_is_read_on_its_own():
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": "other"})
+    hostfacts.read_bundle(host, READS)
+    assert hostfacts.read_fact(host, ImageId, image="registry.example.com/other:1") == "other"
+    assert host.fact_calls[-1] == ("ImageId", {"image": "registry.example.com/other:1"})
+
+
+def test_without_a_snapshot_a_fact_is_read_as_pyinfra_reads_it():
+    host = FakeHost(facts={"ComposeCli": "docker-compose"})
+    assert hostfacts.read_fact(host, ComposeCli) == "docker-compose"
+    assert host.fact_calls == [("ComposeCli", {})]
+
+
+def test_a_command_run_on_another_host_counts_too():
+    """A head that restarts changes what its workers' containers do."""
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
+    hostfacts.read_bundle(host, READS)
+    host.state.ops["head-1"] = {"restart": OpData(executed=True)}
+    hostfacts.read_fact(host, ComposeCli)
+    assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"],
+                            ["ComposeCli", "ImageId"]]
