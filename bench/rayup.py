@@ -48,6 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.inventory import cluster_inventory  # noqa: E402
 from deploy import checks, render  # noqa: E402
 from deploy.commands import ray_start_args, remove_labelled_containers  # noqa: E402
 from deploy.topology import Node, node_for  # noqa: E402
@@ -509,7 +510,7 @@ def measure_ray_up(state: dict, nodes: list[Node], setup: list[str]) -> dict:
 def measure_ours(state: dict, nodes: list[Node]) -> dict:
     head = nodes[0]
     port = head.settings["ray_dashboard_port"]
-    deploy = [labctl.PYINFRA, "-y", "inventories/lab.py", "deploy/cluster.py"]
+    deploy = [labctl.PYINFRA, "-y", cluster_inventory(), "deploy/cluster.py"]
     watch = AliveWatch(head.address, port, [n.address for n in nodes]).start()
     seconds, _ = local(deploy, DEPLOY_TIMEOUT_S, "our deploy")
     figures = {"command_s": round(seconds, 1), "nodes_alive_s": round(watch.wait(ALIVE_TIMEOUT_S), 1)}
@@ -541,7 +542,7 @@ def measure(state: dict) -> dict:
     install_s = ensure_venv()
     nodes = lab_nodes(state, lab_group_data())
     # (1) Docker installed and the image pulled, by one run of our deploy.
-    local([labctl.PYINFRA, "-y", "inventories/lab.py", "deploy/cluster.py"], DEPLOY_TIMEOUT_S,
+    local([labctl.PYINFRA, "-y", cluster_inventory(), "deploy/cluster.py"], DEPLOY_TIMEOUT_S,
           "our deploy (to install Docker and pull the image)")
     # (2) No Ray running anywhere.
     remove_our_containers(state)

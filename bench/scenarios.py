@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from bench import floor, measure
+from bench.inventory import cluster_inventory
 from bench.record import measured, median_of, ratio, step
 from lab import control as labctl
 from lab import headft
@@ -21,7 +22,6 @@ from lab import state as lab_state
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))
-LAB_INVENTORY = "inventories/lab.py"
 # A command of the bench that runs longer than this is recorded as failed.
 COMMAND_TIMEOUT_S = 1800
 TIMINGS_ENV = "SEEDCORE_TIMINGS"
@@ -65,10 +65,11 @@ def lab_up(bench: Bench, hosts: int, fresh: bool = True) -> dict:
     return lab_state.load()
 
 
-def deploy(entry: str = "deploy/cluster.py", inventory: str = LAB_INVENTORY, timings: dict | None = None,
+def deploy(entry: str = "deploy/cluster.py", inventory: str = "", timings: dict | None = None,
            label: str = "") -> float:
     """Seconds of one deploy run; with `timings`, its SEEDCORE_TIMINGS breakdown goes in
     timings[label] (None when the deploy wrote none)."""
+    inventory = inventory or cluster_inventory()
     path = OUT / f"timings-{label or 'run'}.json"
     path.unlink(missing_ok=True)
     seconds, _, _ = timed([PYINFRA, "-y", inventory, entry], env={TIMINGS_ENV: str(path)})
@@ -86,7 +87,7 @@ def fresh_converge_vs_floor(bench: Bench) -> None:
     r = bench.results
     timings = r.setdefault("timings", {})
     state = lab_up(bench, 3)
-    bench.measure("floor_3_hosts", lambda: floor.cluster(state))
+    bench.measure("floor_3_hosts", lambda: floor.cluster(state, cluster_inventory()))
     state = lab_up(bench, 3)
     bench.measure("fresh_converge_3_hosts_s",
                   lambda: deploy(timings=timings, label="fresh_converge_3_hosts"))
@@ -106,7 +107,7 @@ def noop(bench: Bench) -> None:
         timings=timings, label="noop_rerun_3_hosts")))
     bench.measure("noop_rerun_containers_restarted", lambda: measure.restarted(state, before))
     bench.measure("pyinfra_exec_true_3_hosts_s", lambda: median_of(bench.repeat, lambda: timed(
-        [PYINFRA, "-y", LAB_INVENTORY, "exec", "--", "true"])[0]))
+        [PYINFRA, "-y", cluster_inventory(), "exec", "--", "true"])[0]))
     r["noop_vs_pyinfra_floor"] = ratio(r.get("noop_rerun_3_hosts_s"), r.get("pyinfra_exec_true_3_hosts_s"))
     bench.measure("verify_only_3_hosts_s",
                   lambda: median_of(bench.repeat, lambda: deploy("deploy/verify.py")))
@@ -119,7 +120,7 @@ def dead_worker(bench: Bench) -> None:
 
     def verify_red() -> float:
         floor.run_ok(state, worker, measure.kill_worker_command())
-        seconds, output, code = timed([PYINFRA, "-y", LAB_INVENTORY, "deploy/verify.py"], ok=False)
+        seconds, output, code = timed([PYINFRA, "-y", cluster_inventory(), "deploy/verify.py"], ok=False)
         if code == 0:
             raise RuntimeError(f"verify exited 0 with {worker['name']}'s worker killed:\n{output[-2000:]}")
         return seconds
@@ -134,7 +135,8 @@ def rebuild_worker(bench: Bench) -> None:
     state = lab_state.load()
     name = state["hosts"][-1]["name"]
     lab_hosts.recreate(name)
-    bench.measure("rebuild_one_worker_floor", lambda: floor.worker(lab_state.load(), name))
+    bench.measure("rebuild_one_worker_floor",
+                  lambda: floor.worker(lab_state.load(), name, cluster_inventory()))
     lab_hosts.recreate(name)
     bench.measure("rebuild_one_worker_s", lambda: deploy("deploy/rebuild.py"))
     r["rebuild_one_worker_vs_floor"] = ratio(r.get("rebuild_one_worker_s"),
@@ -146,6 +148,7 @@ def asyncio_debug(bench: Bench) -> None:
     head_ip = head_of(lab_state.load())["ip"]
     bench.measure("serve_rps_asyncio_debug_off", lambda: measure.requests_per_second(head_ip))
     inventory = labctl.write_inventory("bench_asyncio_debug", """
+        monitoring = []
         for _name, data in ray_head + ray_workers:
             data["ray_asyncio_debug"] = True
         """)
@@ -233,7 +236,7 @@ def scale(bench: Bench) -> None:
             break
         repeat = bench.repeat if count <= 20 else 1
         bench.measure(str(count), lambda n=repeat: median_of(n, lambda: timed(
-            [PYINFRA, LAB_INVENTORY, "deploy/cluster.py", "--dry"])[0]), into=dry,
+            [PYINFRA, cluster_inventory(), "deploy/cluster.py", "--dry"])[0]), into=dry,
             label=f"scale_facts_dry_s.{count}")
         bench.measure("bare_host_memory_mib", lambda: measure.host_memory_mib(lab_state.load()))
     r["scale_20_vs_1"] = ratio(dry.get("20"), dry.get("1"))
