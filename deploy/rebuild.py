@@ -15,6 +15,7 @@ from deploy.plan import plan_for
 from deploy.runwatch import watch
 from deploy.tasks.converge import converge
 from deploy.tasks.gcs_store import install_gcs_store
+from deploy.tasks.monitoring import watch_cluster
 from deploy.tasks.preflight import run_preflight
 from deploy.topology import role_of
 
@@ -25,5 +26,7 @@ hold_lock(state)
 # before the head starts.
 if role_of(host) == "store":
     install_gcs_store()
-else:
+elif role_of(host) != "monitoring":
     converge(plan_for(host, inventory))
+# A lost monitoring host comes back with its Prometheus, like any other.
+watch_cluster(inventory)

@@ -18,6 +18,7 @@ from deploy.runwatch import watch
 from deploy.tasks.compose import render_project
 from deploy.tasks.docker import install_docker
 from deploy.tasks.gcs_store import install_gcs_store
+from deploy.tasks.monitoring import watch_cluster
 from deploy.tasks.gpu import install_nvidia_runtime
 from deploy.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
 from deploy.tasks.preflight import run_preflight
@@ -88,9 +89,11 @@ def roll_out() -> None:
 
 if role_of(host) == "store":
     install_gcs_store()
-else:
+elif role_of(host) != "monitoring":
     roll_out()
     deploy_serve(plan.node, plan.head_hash)
     verify_node(plan.node, plan.expected_nodes, plan.all_hosts)
     if settings["rollout_stage"] == "staging" and plan.node.role == "head":
         record_release(settings, digest, releases, inventory_name())
+# Prometheus follows the release (its targets and the head's dashboards).
+watch_cluster(inventory)
