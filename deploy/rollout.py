@@ -18,9 +18,9 @@ from deploy.runwatch import watch
 from deploy.tasks.compose import render_project
 from deploy.tasks.docker import install_docker
 from deploy.tasks.gcs_store import install_gcs_store
-from deploy.tasks.monitoring import watch_cluster
 from deploy.tasks.gpu import install_nvidia_runtime
 from deploy.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
+from deploy.tasks.monitoring import watch_cluster
 from deploy.tasks.preflight import run_preflight
 from deploy.tasks.rollout import (
     announce_once,
