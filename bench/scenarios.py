@@ -30,7 +30,7 @@ TIMINGS_ENV = "SEEDCORE_TIMINGS"
 @dataclass
 class Bench:
     repeat: int = 3
-    sizes: list[int] = field(default_factory=lambda: [1, 3, 10, 20])
+    sizes: list[int] = field(default_factory=lambda: [1, 3, 10])
     scale_sizes: list[int] = field(default_factory=lambda: [1, 5, 10, 20, 50, 100])
     distros: str = "bookworm,trixie"
     results: dict = field(default_factory=dict)
