@@ -95,7 +95,7 @@ def _all_rows(r: dict) -> list[tuple[str, str]]:
          number(floor.get("ray_to_health_s"), " s")),
         ("Floor, 3 bare hosts: total", number(floor.get("total_s"), " s")),
         ("Fresh converge, 3 bare hosts to verified", number(r.get("fresh_converge_3_hosts_s"), " s")),
-        *[(f"Fresh converge, {n} bare hosts to verified", number(v, " s"))
+        *[(f"Fresh converge, {hosts(n)} bare to verified", number(v, " s"))
           for n, v in by_size(r.get("converge_hosts_s")) if n != "3"],
         ("No-op re-run, 3 hosts (median)", number(r.get("noop_rerun_3_hosts_s"), " s")),
         ("`pyinfra inventories/lab.py exec -- true`, 3 hosts (median)",
@@ -108,9 +108,9 @@ def _all_rows(r: dict) -> list[tuple[str, str]]:
          number(worker_floor.get("total_s"), " s")),
         ("Rebuild of one lost worker, bare to green (`deploy/rebuild.py`)",
          number(r.get("rebuild_one_worker_s"), " s")),
-        *[(f"Facts and plan (`--dry`) across {n} bare SSH hosts", number(v, " s"))
+        *[(f"Facts and plan (`--dry`) across {hosts(n)} (bare, over SSH)", number(v, " s"))
           for n, v in by_size(r.get("scale_facts_dry_s"))],
-        *[(f"`lab up --fresh` of {n} hosts", number(v, " s"))
+        *[(f"`lab up --fresh` of {hosts(n)}", number(v, " s"))
           for n, v in by_size(r.get("lab_up_fresh_s"))],
         ("Memory of one bare lab host", number(r.get("bare_host_memory_mib"), " MiB")),
         *[(f"Memory of one converged lab host ({role})", number(v, " MiB"))
@@ -211,7 +211,7 @@ def comparisons(r: dict) -> str:
     measured = sorted((int(n), v) for n, v in dry.items() if v)
     if len(measured) >= 2:
         (n0, v0), (n1, v1) = measured[0], measured[-1]
-        lines.append(f"- `--dry` grows from {number(v0, ' s')} at {n0} host(s) to {number(v1, ' s')} at "
+        lines.append(f"- `--dry` grows from {number(v0, ' s')} at {hosts(n0)} to {number(v1, ' s')} at "
                      f"{n1}: {number((v1 - v0) / (n1 - n0), ' s')} per added host.")
     missed = [(key, verdict(r.get(key), comparison, limit)) for key, comparison, limit, _ in TARGETS
               if key in r and verdict(r.get(key), comparison, limit).startswith("missed")]
@@ -330,3 +330,8 @@ The lab hosts are containers on that one machine, so they share its cores.
   restarts the head and while the head host is destroyed and rebuilt, on 4 hosts without the GCS store,
   then with it (keys `head_ft` and `no_head_ft` in docs/benchmarks.json).
 """
+
+
+def hosts(count) -> str:
+    """"1 host", "3 hosts"."""
+    return f"{count} host" + ("" if str(count) == "1" else "s")

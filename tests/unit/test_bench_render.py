@@ -54,7 +54,7 @@ def test_comparisons_are_written_from_the_figures():
                         "50.0 s (1.50x) for what the deploy adds.")
     assert lines[1] == ("- The no-op re-run took 2.00 s, 2.00x pyinfra's own `exec -- true` (1.00 s) "
                         "on the same hosts.")
-    assert lines[2] == "- `--dry` grows from 4.00 s at 1 host(s) to 12.0 s at 20: 0.42 s per added host."
+    assert lines[2] == "- `--dry` grows from 4.00 s at 1 host to 12.0 s at 20: 0.42 s per added host."
     assert lines[3] == ("- Targets missed: `fresh_converge_3_hosts_vs_floor` missed by 0.20 (15% over); "
                         "`scale_20_vs_1` missed by 1.50 (100% over).")
 
