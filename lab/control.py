@@ -51,7 +51,10 @@ def lab(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
 
 
 def write_inventory(name: str, body: str) -> str:
-    """An inventory derived from the lab's, for one test; returns its path."""
+    """An inventory derived from the lab's, for one test; returns its path.
+
+    Its groups come in the order inventories/lab.py defines them: pyinfra
+    orders hosts (and so rollout batches) by the group that first names them."""
     directory = REPO / "reports" / "e2e" / "inventories"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.py"
@@ -59,7 +62,8 @@ def write_inventory(name: str, body: str) -> str:
         f"""
         import sys
         sys.path.insert(0, {str(REPO)!r})
-        from inventories.lab import monitoring, ray_head, ray_workers  # noqa: E402,F401
+        from inventories.lab import ray_head, ray_workers  # noqa: E402
+        from inventories.lab import monitoring  # noqa: E402,F401
         """
     )
     # Hosts stay in group `lab`, so group_data/lab.py applies as it does to inventories/lab.py.
