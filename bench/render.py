@@ -284,7 +284,7 @@ def markdown(r: dict) -> str:
 
 Produced by `make bench` (`bench/run.py`) at commit `{r.get('commit', 'unknown')}` on
 {r.get('machine', 'an unknown machine')}; scenarios run: {', '.join(r.get('scenarios', [])) or 'none'}.
-The lab hosts are containers on that one machine, so they share its cores.
+The lab hosts are containers on that one machine, so they share its cores.{runs_note(r)}
 
 ## Targets
 
@@ -335,3 +335,14 @@ The lab hosts are containers on that one machine, so they share its cores.
 def hosts(count) -> str:
     """"1 host", "3 hosts"."""
     return f"{count} host" + ("" if str(count) == "1" else "s")
+
+
+def runs_note(r: dict) -> str:
+    """Which scenarios each run took, when the figures come from more than one
+    (`--merge`); every ratio is still taken within one run."""
+    runs = r.get("runs") or []
+    if len(runs) < 2:
+        return ""
+    lines = "\n".join(f"- {run['started']}, commit `{run['commit']}`: {', '.join(run['scenarios'])}"
+                      for run in runs)
+    return ("\n\nThe figures come from these runs (each ratio is taken within one run):\n" + lines)

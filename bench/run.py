@@ -15,6 +15,7 @@ import json
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
                         "stopping where memory ends)")
     parsed.add_argument("--distros", default="bookworm,trixie",
                         help="lab host releases, as `lab up --distros`")
+    parsed.add_argument("--merge", action="store_true",
+                        help="keep bench/out/results.json and add this run's scenarios to it "
+                        "(each scenario's figures still come from one run)")
     parsed.add_argument("--render-only", action="store_true",
                         help="write docs/benchmarks.md and .json again from bench/out/results.json")
     return parsed
@@ -93,7 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     bench = scenarios.Bench(repeat=args.repeat, sizes=args.sizes, scale_sizes=args.scale_sizes,
                             distros=args.distros)
-    bench.results.update({"commit": commit(), "machine": machine(), "scenarios": args.only,
+    if args.merge and (OUT / "results.json").exists():
+        kept = json.loads((OUT / "results.json").read_text())
+        bench.failures.update(kept.pop("failures", None) or {})
+        bench.results.update(kept)
+    runs = bench.results.setdefault("runs", [])
+    runs.append({"commit": commit(), "scenarios": args.only,
+                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    bench.results.update({"commit": commit(), "machine": machine(),
+                          "scenarios": list(dict.fromkeys([*bench.results.get("scenarios", []), *args.only])),
                           "repeat": args.repeat})
     OUT.mkdir(parents=True, exist_ok=True)
     for name in scenarios.SCENARIOS:

@@ -125,3 +125,16 @@ def test_a_figure_this_run_did_not_try_is_left_out_and_a_failed_one_is_shown_fai
         "No-op re-run, 3 hosts (median)": "failed (see `failures` in docs/benchmarks.json)",
         "Verify only, 3 hosts (median)": "6.00 s",
     }
+
+
+def test_figures_from_several_runs_name_each_run():
+    from bench.render import runs_note
+
+    runs = [{"started": "2026-11-26T20:30:00Z", "commit": "a68ba0f", "scenarios": ["headft", "rayup"]},
+            {"started": "2026-11-26T21:00:00Z", "commit": "a68ba0f", "scenarios": ["floor", "noop"]}]
+    assert runs_note({"runs": runs[:1]}) == ""
+    assert runs_note({"runs": runs}).splitlines()[2:] == [
+        "The figures come from these runs (each ratio is taken within one run):",
+        "- 2026-11-26T20:30:00Z, commit `a68ba0f`: headft, rayup",
+        "- 2026-11-26T21:00:00Z, commit `a68ba0f`: floor, noop",
+    ]
