@@ -85,7 +85,9 @@ def machine() -> str:
 
 def commit() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+    # The files a bench run writes itself do not make the checkout "changed".
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!docs/benchmarks.md", ":!docs/benchmarks.json"], cwd=REPO,
                            capture_output=True, text=True).stdout.strip()
     return head.stdout.strip() + ("+changes" if dirty else "")
 
