@@ -13,6 +13,16 @@ UNKNOWN_HOLDER = {"process": "a process (unnamed: iproute2's `ss` is not install
 _TCP_LISTEN = "0A"
 
 
+def port_holder_problem(port: int, key: str, holder: dict, owner: str) -> str:
+    """The line for `port` (data key `key`) held by `holder`, which is not `owner`
+    (what may hold it: "a seedcore container", "redis-server"...)."""
+    if holder == UNKNOWN_HOLDER:
+        return (f"port {port} ({key}) is in use and, without iproute2's `ss`, this host cannot "
+                f"say by what: install iproute2, then stop that process or move {key} to a free port")
+    return (f"port {port} ({key}) is held by {holder['process']} (pid {holder['pid']}), "
+            f"not by {owner}: stop it, or move {key} to a free port")
+
+
 def _kernel_listeners(lines) -> dict[int, list[dict]]:
     """Listening ports from /proc/net/tcp and tcp6 lines: `sl local_address rem_address st ...`."""
     ports: dict[int, list[dict]] = {}

@@ -19,7 +19,7 @@ from pyinfra.operations import apt, files, python, systemd
 
 from deploy import prometheus
 from deploy.defaults import MONITORING_DEFAULTS
-from deploy.facts.host import ListeningPorts
+from deploy.facts.host import ListeningPorts, port_holder_problem
 from deploy.monitoring_checks import monitoring_checks
 from deploy.report import table
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
@@ -32,8 +32,7 @@ def port_problems(host, settings: dict) -> list[str]:
     """monitoring_port must be free or held by Prometheus itself."""
     port = settings["monitoring_port"]
     return [
-        f"host {host.name}: port {port} (monitoring_port) is held by {holder['process']} "
-        f"(pid {holder['pid']}), not by prometheus: stop it, or move monitoring_port to a free port"
+        f"host {host.name}: {port_holder_problem(port, 'monitoring_port', holder, 'prometheus')}"
         for holder in host.get_fact(ListeningPorts).get(port, [])
         if holder["process"] != "prometheus"
     ]

@@ -12,7 +12,7 @@ from pyinfra.facts.server import LinuxDistribution
 
 from deploy.facts.docker import UNMANAGED, DockerEngine, ImageId
 from deploy.facts.gpu import NvidiaGpus
-from deploy.facts.host import UNKNOWN_HOLDER, DiskAvailableMb, EpochSeconds, ListeningPorts
+from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, port_holder_problem
 from deploy.families import family_problems
 from deploy.gpu import gpu_count_problem
 from deploy.hostfacts import operation_reads, prefetch, project_containers, read_fact
@@ -55,16 +55,7 @@ def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str])
         for holder in ports.get(port, []):
             if holder["container"] and holder["container"] in our_ids:
                 continue
-            if holder == UNKNOWN_HOLDER:
-                problems.append(
-                    f"port {port} ({key}) is in use and, without iproute2's `ss`, this host cannot "
-                    f"say by what: install iproute2, then stop that process or move {key} to a free port"
-                )
-                continue
-            problems.append(
-                f"port {port} ({key}) is held by {holder['process']} (pid {holder['pid']}), "
-                f"not by a seedcore container: stop it, or move {key} to a free port"
-            )
+            problems.append(port_holder_problem(port, key, holder, "a seedcore container"))
     return problems
 
 
@@ -72,11 +63,7 @@ def store_problems(host, settings: dict) -> list[str]:
     """The GCS store host runs no Ray node: only its Redis port must be free or Redis's own."""
     port = settings["ray_gcs_store_port"]
     return [
-        f"port {port} (ray_gcs_store_port) is held by {holder['process']} (pid {holder['pid']}), "
-        "not by redis-server: stop it, or move ray_gcs_store_port to a free port"
-        if holder != UNKNOWN_HOLDER else
-        f"port {port} (ray_gcs_store_port) is in use and, without iproute2's `ss`, this host cannot "
-        "say by what: install iproute2, then stop that process or move ray_gcs_store_port to a free port"
+        port_holder_problem(port, "ray_gcs_store_port", holder, "redis-server")
         for holder in read_fact(host, ListeningPorts).get(port, [])
         if holder["process"] != "redis-server"
     ]
