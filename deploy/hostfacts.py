@@ -3,22 +3,32 @@
 `read_fact(host, Fact, **kwargs)` answers like `host.get_fact` (pyinfra 3
 keeps no fact cache: each call is one SSH command). When the run keeps a
 snapshot of the host (`prefetch`, one bundled command per host, all hosts at
-once), a fact in it is answered from there while it still holds: read in the
-same stage of the run (planning, or executing: a run re-reads once it starts
-executing) and no operation has run a command (on any host) since. Otherwise
-the host's operation facts are read again in one command.
+once), a fact in it is answered from there while it still holds: no operation
+has run a command (on any host) since, and the run has not stopped to show
+its plan between (without `-y`, pyinfra shows the changes and waits for a
+yes: the hosts are read again once it executes). Otherwise the host's
+operation facts are read again in one command. A fact an operation reads
+that the snapshot lacks is read on its own, and kept in the host's bundle
+from then on; the run counts these misses (`fact_misses`).
 """
 
 from gevent.pool import Pool
 from pyinfra.context import ctx_host
-from pyinfra.facts.files import File, Sha256File
+from pyinfra.facts.apt import AptSources
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
+from deploy.facts.apt import KeyringFingerprints
 from deploy.facts.bundle import BUNDLEABLE, FactBundle, fact_key
 from deploy.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
 from deploy.facts.host import FileText
 
 # What is worth re-reading once a host changed: the facts operations decide with.
-OPERATION_FACTS = (ProjectContainers, ComposeCli, ComposeVersion, ImageId, FileText, File, Sha256File)
+OPERATION_FACTS = (
+    ProjectContainers, ComposeCli, ComposeVersion, ImageId, FileText, File, Sha256File, Directory,
+    DebPackages, AptSources, KeyringFingerprints, SystemdStatus, SystemdEnabled,
+)
 
 
 def container_reads(settings: dict) -> list:
@@ -64,7 +74,21 @@ def commands_run(state) -> int:
 
 
 def _stamp(state, host) -> tuple:
-    return bool(state.is_executing), commands_run(state)
+    # Under -y no plan is shown, so nothing waits between planning and executing.
+    shown_plan = bool(getattr(state, "check_for_changes", True))
+    return bool(state.is_executing) and shown_plan, commands_run(state)
+
+
+def fact_misses(state) -> dict[str, list[str]]:
+    """{host name: [fact key, ...]}: operation facts this run read outside a host's snapshot."""
+    return getattr(state, "seedcore_fact_misses", {})
+
+
+def _missed(state, host, cls, kwargs: dict, reads: list) -> None:
+    if not hasattr(state, "seedcore_fact_misses"):
+        state.seedcore_fact_misses = {}
+    state.seedcore_fact_misses.setdefault(host.name, []).append(fact_key(cls, kwargs))
+    reads.append([cls, dict(kwargs)])
 
 
 def read_bundle(host, reads: list) -> dict:
@@ -75,7 +99,7 @@ def read_bundle(host, reads: list) -> dict:
     wire = [[cls.__name__, kwargs] for cls, kwargs in reads]
     values = host.get_fact(FactBundle, reads=wire)
     snapshot = {fact_key(cls, kwargs): value for (cls, kwargs), value in zip(reads, values, strict=False)}
-    _snapshots(state)[host.name] = (stamp, snapshot, reads)
+    _snapshots(state)[host.name] = (stamp, snapshot, list(reads))
     return snapshot
 
 
@@ -103,8 +127,13 @@ def read_fact(host, cls, **kwargs):
         return host.get_fact(cls, **kwargs)
     stamp, snapshot, reads = kept
     if stamp != _stamp(state, host):
-        snapshot = read_bundle(host, [read for read in reads if read[0] in OPERATION_FACTS])
+        reads = [read for read in reads if read[0] in OPERATION_FACTS]
+        snapshot = read_bundle(host, reads)
     key = fact_key(cls, kwargs)
     if key in snapshot:
         return snapshot[key]
-    return host.get_fact(cls, **kwargs)
+    value = host.get_fact(cls, **kwargs)
+    if cls in OPERATION_FACTS:
+        _missed(state, host, cls, kwargs, reads)
+        snapshot[key] = value
+    return value

@@ -3,18 +3,24 @@
 from pyinfra.api import FactBase
 from pyinfra.api.command import StringCommand
 from pyinfra.api.util import get_kwargs_str
-from pyinfra.facts.files import File, Sha256File
+from pyinfra.facts.apt import AptSources
+from pyinfra.facts.deb import DebArch, DebPackages
+from pyinfra.facts.files import Directory, File, Sha256File
 from pyinfra.facts.server import LinuxDistribution
+from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
+from deploy.facts.apt import KeyringFingerprints
 from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
+from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, EpochSeconds, FileText, ListeningPorts
 
 # The facts a bundle may carry, by class name (each fact's own command and process are used).
 BUNDLEABLE = {
     cls.__name__: cls
     for cls in (
-        ComposeCli, ComposeVersion, DiskAvailableMb, DockerEngine, EpochSeconds, File, FileText, ImageId,
-        LinuxDistribution, ListeningPorts, ProjectContainers, Sha256File,
+        AptSources, ComposeCli, ComposeVersion, DebArch, DebPackages, Directory, DiskAvailableMb,
+        DockerEngine, EpochSeconds, File, FileText, ImageId, KeyringFingerprints, LinuxDistribution,
+        ListeningPorts, NvidiaGpus, ProjectContainers, Sha256File, SystemdEnabled, SystemdStatus,
     )
 }
 

@@ -41,6 +41,12 @@ def family_problems(host, settings: dict) -> list[str]:
     return family.preflight_problems(host, settings, facts)
 
 
+def install_reads(settings: dict, keyrings: tuple = ()) -> list:
+    """The facts every family's install steps read (for a host's bundle, read
+    before its family is known)."""
+    return [read for family in FAMILIES for read in family.install_reads(settings, keyrings)]
+
+
 def host_family(host):
     """The family serving `host`; preflight has refused every host without one."""
     facts = read_fact(host, LinuxDistribution)

@@ -3,15 +3,17 @@ whose fingerprint is checked, and what preflight reads from a repository's
 Release file before any host changes."""
 
 from pyinfra import host
-from pyinfra.facts.deb import DebArch
+from pyinfra.facts.apt import AptSources
+from pyinfra.facts.deb import DebArch, DebPackages
+from pyinfra.facts.files import Directory
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files
 
-from deploy.facts.apt import AptRelease
+from deploy.facts.apt import AptRelease, KeyringFingerprints
 from deploy.families.os_release import distro_of, id_like
 from deploy.gpu import toolkit_release_problem, toolkit_uri
 from deploy.hostfacts import read_fact
 from deploy.operations import signed_apt as signed_apt_ops
+from deploy.operations import system
 from deploy.signed_apt import KEYRING_DIR, release_url
 from deploy.topology import is_gpu_host
 
@@ -64,7 +66,7 @@ def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
     """Facts only: the repositories this host installs from answer it (their
     Release files, fetched on the host with apt-helper): Docker's carries its
     codename and architecture; on a GPU host, NVIDIA's toolkit repository."""
-    arch = host.get_fact(DebArch) or "amd64"
+    arch = read_fact(host, DebArch) or "amd64"
     problems = docker_repository_problems(host, settings, facts, arch)
     if is_gpu_host(host):
         repo = toolkit_uri(settings, arch)
@@ -94,8 +96,22 @@ def official_package_list(settings: dict) -> list[str]:
     ]
 
 
+def install_reads(settings: dict, keyrings: tuple = ()) -> list:
+    """The facts this family's install steps read on a host, as [Fact, kwargs]
+    pairs for its bundle: the packages, the architecture, and for a signed
+    repository (Docker's with docker_install_source='docker', and each of
+    `keyrings`) the keyrings directory, the keyring and the sources."""
+    reads = [[DebPackages, {}], [DebArch, {}]]
+    if settings["docker_install_source"] == "docker":
+        keyrings = (DOCKER_KEYRING, *keyrings)
+    if keyrings:
+        reads += [[Directory, {"path": KEYRING_DIR}], [AptSources, {}]]
+        reads += [[KeyringFingerprints, {"path": keyring}] for keyring in keyrings]
+    return reads
+
+
 def install_base_tools():
-    return apt.packages(
+    return system.packages(
         name="Install the base tools the deploy uses",
         packages=BASE_PACKAGES,
         update=True,
@@ -111,7 +127,7 @@ def signed_repository(what: str, filename: str, key_url: str, keyring: str, fing
     checked `apt-get update` when the key or source changed or a wanted package
     is not installed yet. A key or signature that does not verify fails the
     host here, before any package step. Returns the operations that change."""
-    files.directory(name="Create the apt keyrings directory", path=KEYRING_DIR, mode="0755")
+    system.directory(name="Create the apt keyrings directory", path=KEYRING_DIR, mode="0755")
     key = signed_apt_ops.signing_key(
         name=f"Fetch {what} signing key and check its fingerprint",
         key_url=key_url, keyring=keyring, fingerprint=fingerprint,
@@ -121,10 +137,10 @@ def signed_repository(what: str, filename: str, key_url: str, keyring: str, fing
         "uris": [uri],
         "suites": suites,
         "components": components,
-        "architectures": [host.get_fact(DebArch) or "amd64"],
+        "architectures": [read_fact(host, DebArch) or "amd64"],
         "signed_by": keyring,
     }
-    source = apt.sources_file(
+    source = signed_apt_ops.source_file(
         name=f"Add {what} repository, signed by its key",
         filename=filename,
         **repository,
@@ -147,7 +163,7 @@ def docker_packages(settings: dict) -> list[str]:
 def install_docker(settings: dict) -> list:
     """Docker's packages from docker_install_source; returns the operations that change them."""
     if settings["docker_install_source"] != "docker":
-        return [apt.packages(
+        return [system.packages(
             name="Install Docker from the distribution's packages",
             packages=docker_packages(settings),
             no_recommends=True,
@@ -160,7 +176,7 @@ def install_docker(settings: dict) -> list:
         settings["docker_apt_key_fingerprint"], "docker_apt_key_fingerprint", "docker_apt_url",
         repo_url, [codename], ["stable"], packages,
     )
-    return [apt.packages(
+    return [system.packages(
         name="Install Docker from Docker's apt repository",
         packages=packages,
         allow_downgrades=bool(settings["docker_version"]),

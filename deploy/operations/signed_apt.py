@@ -7,14 +7,16 @@ from pyinfra import host
 from pyinfra.api import operation
 from pyinfra.facts.apt import AptSources, AptSourcesFile
 from pyinfra.facts.deb import DebPackages
+from pyinfra.operations import apt
 
 from deploy import signed_apt
 from deploy.facts.apt import KeyringFingerprints, packages_missing
+from deploy.hostfacts import read_fact
 
 
 def key_held(keyring: str, fingerprint: str) -> bool:
     """Whether `keyring` on the host holds the key `fingerprint`."""
-    return signed_apt.normalise_fingerprint(fingerprint) in host.get_fact(KeyringFingerprints, path=keyring)
+    return signed_apt.normalise_fingerprint(fingerprint) in read_fact(host, KeyringFingerprints, path=keyring)
 
 
 def source_listed(source: dict) -> bool:
@@ -30,7 +32,7 @@ def source_listed(source: dict) -> bool:
         architectures=list(source["architectures"]) or None,
         signed_by=[source["signed_by"]],
     ).expand_to_repos()
-    existing = host.get_fact(AptSources)
+    existing = read_fact(host, AptSources)
     return bool(wanted) and all(repo in existing for repo in wanted)
 
 
@@ -39,13 +41,43 @@ def refresh_reasons(source: dict, fingerprint: str, packages: list[str]) -> list
     package is not installed yet, or the key or the source step would change
     something (each decided as that step decides it)."""
     reasons = []
-    if packages_missing(host.get_fact(DebPackages) or {}, packages):
+    if packages_missing(read_fact(host, DebPackages) or {}, packages):
         reasons.append("a package from it is not installed yet")
     if not key_held(source["signed_by"], fingerprint):
         reasons.append(f"{source['signed_by']} changes")
     if not source_listed(source):
         reasons.append("its source changes")
     return reasons
+
+
+@operation()
+def source_file(filename: str, uris: list[str], suites: list[str], components: list[str],
+                architectures: list[str], signed_by: str):
+    """
+    Write the deb822 source ``/etc/apt/sources.list.d/<filename>.sources``
+    unless the host's apt sources already list every repository it names,
+    signed by ``signed_by`` (decided, and written, as ``apt.sources_file``
+    does).
+
+    + filename: the file's name, without ``.sources``
+    + uris, suites, components, architectures: the repository
+    + signed_by: the keyring that signs it
+
+    **Example:**
+
+    .. code:: python
+
+        signed_apt.source_file(name="Add Docker's apt repository, signed by its key", filename="docker",
+                               uris=["https://download.docker.com/linux/debian"], suites=["bookworm"],
+                               components=["stable"], architectures=["amd64"],
+                               signed_by="/etc/apt/keyrings/docker.gpg")
+    """
+    source = {"uris": uris, "suites": suites, "components": components,
+              "architectures": architectures, "signed_by": signed_by}
+    if source_listed(source):
+        host.noop(f"the apt sources already list {' '.join(uris)} signed by {signed_by}")
+        return
+    yield from apt.sources_file._inner(filename=filename, **source)
 
 
 @operation()
@@ -117,7 +149,7 @@ def refreshed(source: dict, fingerprint: str, fingerprint_key: str, url_key: str
                              url_key="docker_apt_url", packages=["docker-ce"], changes=[key, source])
     """
     if host.state.is_executing:
-        if not (packages_missing(host.get_fact(DebPackages) or {}, packages)
+        if not (packages_missing(read_fact(host, DebPackages) or {}, packages)
                 or any(change.did_change() for change in changes)):
             host.noop("neither the key nor the source changed and its packages are installed")
             return

@@ -1,28 +1,40 @@
 """The node's compose file, env file and Serve files, rendered on its host."""
 
-from io import StringIO
-
 from pyinfra.api import deploy
-from pyinfra.operations import files
+from pyinfra.facts.files import Directory
 
 from deploy import render
 from deploy.defaults import RAY_DEFAULTS, SERVE_DEFAULTS
-from deploy.operations import secret_files
+from deploy.operations import secret_files, system
 from deploy.topology import Node
 
 
+def serve_files(node: Node) -> list[str]:
+    """The Serve files written on the node's host (the route check and config on the head only)."""
+    serve_dir = f"{node.settings['ray_project_dir']}/{render.SERVE_DIR}"
+    names = [render.HEALTH_APP] + ([render.ROUTE_CHECK, render.SERVE_CONFIG] if node.role == "head" else [])
+    return [f"{serve_dir}/{name}" for name in names]
+
+
+def render_reads(node: Node) -> list:
+    """The facts the project's directories and Serve files are decided with."""
+    project_dir = node.settings["ray_project_dir"]
+    return [[Directory, {"path": project_dir}], [Directory, {"path": f"{project_dir}/{render.SERVE_DIR}"}],
+            *[read for path in serve_files(node) for read in system.file_reads(path)]]
+
+
 def _put(name: str, text: str, dest: str, mode: str):
-    return files.put(name=name, src=StringIO(text), dest=dest, mode=mode, user="root", group="root")
+    return system.text_file(name=name, text=text, dest=dest, mode=mode, user="root", group="root")
 
 
 @deploy("Render the compose files and env", data_defaults={**RAY_DEFAULTS, **SERVE_DEFAULTS})
 def render_project(node: Node, config_hash: str):
     project_dir = node.settings["ray_project_dir"]
     serve_dir = f"{project_dir}/{render.SERVE_DIR}"
-    files.directory(name=f"Create the project directory {project_dir}", path=project_dir,
-                    mode="0755", user="root", group="root")
-    files.directory(name="Create the Serve directory", path=serve_dir,
-                    mode="0755", user="root", group="root")
+    system.directory(name=f"Create the project directory {project_dir}", path=project_dir,
+                     mode="0755", user="root", group="root")
+    system.directory(name="Create the Serve directory", path=serve_dir,
+                     mode="0755", user="root", group="root")
     secret_files.root_only_file(name="Write the Ray env file (root only: it may hold secrets)",
                                 text=render.env_file(node), dest=f"{project_dir}/{render.ENV_FILE}")
     secret_files.root_only_file(name="Write the node's compose file (root only: it may hold secrets)",

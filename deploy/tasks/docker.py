@@ -1,17 +1,22 @@
 """Docker on every host: packages (the host's OS family installs them, see
 deploy/families), daemon.json, the service, the docker group."""
 
-from io import StringIO
-
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import server
 
 from deploy.defaults import DOCKER_DEFAULTS
 from deploy.families import host_family
-from deploy.operations import docker
+from deploy.operations import docker, system
 from deploy.render import daemon_json
 from deploy.topology import settings_for
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def docker_reads() -> list:
+    """The facts the Docker steps read beyond the family's install steps."""
+    return [*system.file_reads(DAEMON_JSON), *system.service_reads("docker")]
 
 
 @deploy("Install and configure Docker", data_defaults=DOCKER_DEFAULTS)
@@ -22,21 +27,9 @@ def install_docker(gpu: bool = False):
     changes = family.install_docker(settings)
     daemon = daemon_json(settings, gpu=gpu)
     changes.append(
-        files.put(
-            name="Write /etc/docker/daemon.json",
-            src=StringIO(daemon),
-            dest="/etc/docker/daemon.json",
-            mode="0644",
-            user="root",
-            group="root",
-        )
+        system.text_file(name="Write /etc/docker/daemon.json", text=daemon, dest=DAEMON_JSON, mode="0644")
     )
-    systemd.service(
-        name="Enable and start Docker",
-        service="docker",
-        running=True,
-        enabled=True,
-    )
+    system.service(name="Enable and start Docker", service="docker")
     docker.engine_restarted(
         name="Restart Docker because its packages or daemon.json changed",
         daemon_json=daemon,

@@ -5,25 +5,33 @@ config changed."""
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import apt, systemd
+from pyinfra.facts.deb import DebPackages
+from pyinfra.operations.util import any_changed
 
 from deploy import render
 from deploy.defaults import RAY_DEFAULTS
-from deploy.operations import secret_files
+from deploy.operations import secret_files, system
 from deploy.topology import gcs_store_password, node_address, settings_for
+
+STORE_PACKAGES = ["redis-server", "iproute2"]
+
+
+def store_reads() -> list:
+    """The facts the store's steps decide with (preflight bundles them)."""
+    return [[DebPackages, {}], *system.file_reads(render.REDIS_CONF), *system.service_reads("redis-server")]
 
 
 @deploy("Install the GCS store (Redis)", data_defaults=RAY_DEFAULTS)
 def install_gcs_store():
     settings = settings_for(host)
     # iproute2: preflight names the holder of the Redis port with its `ss`.
-    apt.packages(name="Install redis-server and iproute2", packages=["redis-server", "iproute2"],
-                 update=True, cache_time=3600)
+    installed = system.packages(name="Install redis-server and iproute2",
+                                packages=STORE_PACKAGES, update=True, cache_time=3600)
     config = secret_files.root_only_file(
         name="Write the Redis config (root and redis only: it holds the password)",
         text=render.redis_conf(node_address(host), settings["ray_gcs_store_port"], gcs_store_password(host)),
         dest=render.REDIS_CONF, group="redis",
     )
-    systemd.service(name="Enable and start Redis", service="redis-server", running=True, enabled=True)
-    systemd.service(name="Restart Redis because its config or package changed", service="redis-server",
-                    restarted=True, _if=config.did_change)
+    system.service(name="Enable and start Redis", service="redis-server")
+    system.service(name="Restart Redis because its config or package changed", service="redis-server",
+                   restarted=True, _if=any_changed(installed, config))

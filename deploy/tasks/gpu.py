@@ -12,12 +12,12 @@ Docker restarts only when that changed the file.
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebArch
-from pyinfra.operations import apt
 
 from deploy.defaults import GPU_DEFAULTS
 from deploy.families import host_family
 from deploy.gpu import toolkit_uri
-from deploy.operations import gpu
+from deploy.hostfacts import read_fact
+from deploy.operations import gpu, system
 from deploy.signed_apt import KEYRING_DIR
 
 KEYRING = f"{KEYRING_DIR}/nvidia-container-toolkit.gpg"
@@ -35,9 +35,9 @@ def install_nvidia_runtime(settings: dict):
         "NVIDIA's container toolkit", "nvidia-container-toolkit",
         f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/gpgkey", KEYRING,
         settings["gpu_toolkit_key_fingerprint"], "gpu_toolkit_key_fingerprint", "gpu_toolkit_apt_url",
-        toolkit_uri(settings, host.get_fact(DebArch) or "amd64"), ["/"], [], packages,
+        toolkit_uri(settings, read_fact(host, DebArch) or "amd64"), ["/"], [], packages,
     )
-    apt.packages(
+    system.packages(
         name="Install the NVIDIA container toolkit",
         packages=packages,
         allow_downgrades=bool(settings["gpu_toolkit_version"]),

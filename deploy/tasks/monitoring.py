@@ -14,13 +14,15 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Sha256File
-from pyinfra.operations import apt, files, python, systemd
+from pyinfra.facts.files import Directory, Sha256File
+from pyinfra.operations import files, python
 
 from deploy import prometheus
 from deploy.defaults import MONITORING_DEFAULTS
 from deploy.facts.host import ListeningPorts, port_holder_problem
+from deploy.hostfacts import read_fact
 from deploy.monitoring_checks import monitoring_checks
+from deploy.operations import system
 from deploy.report import table
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
 
@@ -33,14 +35,25 @@ def port_problems(host, settings: dict) -> list[str]:
     port = settings["monitoring_port"]
     return [
         f"host {host.name}: {port_holder_problem(port, 'monitoring_port', holder, 'prometheus')}"
-        for holder in host.get_fact(ListeningPorts).get(port, [])
+        for holder in read_fact(host, ListeningPorts).get(port, [])
         if holder["process"] != "prometheus"
     ]
 
 
 def _differs(path: str, text: str) -> bool:
     """Whether the host's file at `path` is not `text` (missing included)."""
-    return host.get_fact(Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
+    return read_fact(host, Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
+
+
+PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.ARGS_FILE,
+                    prometheus.TARGETS_FILE)
+
+
+def prometheus_reads() -> list:
+    """The facts the Prometheus steps decide with (preflight bundles them)."""
+    return [[DebPackages, {}], [Directory, {"path": prometheus.SEEDCORE_DIR}],
+            *[read for path in PROMETHEUS_FILES for read in system.file_reads(path)],
+            *system.service_reads("prometheus")]
 
 
 @deploy("Install Prometheus", data_defaults=MONITORING_DEFAULTS)
@@ -51,26 +64,26 @@ def install_prometheus(inventory):
     rules = prometheus.alert_rules(settings_for(head_host(inventory)))
     config = prometheus.prometheus_config(settings)
     args = prometheus.prometheus_args(settings)
-    fresh = "prometheus" not in (host.get_fact(DebPackages) or {})
+    fresh = "prometheus" not in (read_fact(host, DebPackages) or {})
     restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(prometheus.ARGS_FILE, args)
     reload = _differs(prometheus.RULES_FILE, rules) and not restart
-    apt.packages(name="Install prometheus from the distribution's packages",
-                 packages=["prometheus"], update=True, cache_time=3600, no_recommends=True)
-    files.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
-                    mode="755")
-    files.put(name="Write the alert rules", src=StringIO(rules), dest=prometheus.RULES_FILE, mode="644")
-    files.put(name="Write prometheus.yml", src=StringIO(config), dest=prometheus.CONFIG_FILE, mode="644")
-    files.put(name="Write Prometheus' command line (listen address, retention)", src=StringIO(args),
-              dest=prometheus.ARGS_FILE, mode="644")
-    files.put(name="Write the scrape targets (Prometheus rereads them without a restart)",
-              src=StringIO(prometheus.targets_file(inventory)), dest=prometheus.TARGETS_FILE, mode="644")
-    systemd.service(name="Enable and start Prometheus", service="prometheus", running=True, enabled=True)
+    system.packages(name="Install prometheus from the distribution's packages",
+                    packages=["prometheus"], update=True, cache_time=3600, no_recommends=True)
+    system.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
+                     mode="755", user="root", group="root")
+    system.text_file(name="Write the alert rules", text=rules, dest=prometheus.RULES_FILE, mode="644")
+    system.text_file(name="Write prometheus.yml", text=config, dest=prometheus.CONFIG_FILE, mode="644")
+    system.text_file(name="Write Prometheus' command line (listen address, retention)", text=args,
+                     dest=prometheus.ARGS_FILE, mode="644")
+    system.text_file(name="Write the scrape targets (Prometheus rereads them without a restart)",
+                     text=prometheus.targets_file(inventory), dest=prometheus.TARGETS_FILE, mode="644")
+    system.service(name="Enable and start Prometheus", service="prometheus")
     if restart:
-        systemd.service(name="Restart Prometheus because its config, command line or package changed",
-                        service="prometheus", restarted=True)
+        system.service(name="Restart Prometheus because its config, command line or package changed",
+                       service="prometheus", restarted=True)
     elif reload:
-        systemd.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
-                        reloaded=True)
+        system.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
+                       reloaded=True)
 
 
 def dashboards_command(container: str) -> str:

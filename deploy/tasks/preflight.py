@@ -13,12 +13,17 @@ from pyinfra.facts.server import LinuxDistribution
 from deploy.facts.docker import UNMANAGED, DockerEngine, ImageId
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, port_holder_problem
-from deploy.families import family_problems
+from deploy.families import family_problems, install_reads
 from deploy.gpu import gpu_count_problem
 from deploy.hostfacts import operation_reads, prefetch, project_containers, read_fact
 from deploy.operations.ray import decide_head
 from deploy.render import ENV_FILE
+from deploy.tasks.compose import render_reads
+from deploy.tasks.docker import docker_reads
+from deploy.tasks.gcs_store import store_reads
+from deploy.tasks.gpu import KEYRING as GPU_KEYRING
 from deploy.tasks.monitoring import port_problems as monitoring_port_problems
+from deploy.tasks.monitoring import prometheus_reads
 from deploy.tasks.serve import marker_path
 from deploy.timings import add_preflight_time
 from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
@@ -149,16 +154,28 @@ def hand_made_containers(state) -> list[str]:
 
 
 def preflight_reads(host) -> list:
-    """Every fact preflight and the node's operations read on `host`, for one bundled command."""
+    """Every fact preflight and the host's operations read on `host`, for one
+    bundled command: a host already as asked then needs no other read."""
     settings = settings_for(host)
+    role = role_of(host)
     reads = [[ListeningPorts, {}], [EpochSeconds, {}]]
-    if role_of(host) == "store":
+    if role == "store":
+        return reads + store_reads()
+    if is_monitoring_host(host):
+        reads += prometheus_reads()
+    if role == "monitoring":
         return reads
-    files = (marker_path(settings),) if role_of(host) == "head" else ()
+    node = node_for(host, host.inventory)
+    files = (marker_path(settings),) if role == "head" else ()
     project = settings["ray_project_dir"]
-    root_only = (f"{project}/{ENV_FILE}", f"{project}/{node_for(host, host.inventory).compose_file}")
+    root_only = (f"{project}/{ENV_FILE}", f"{project}/{node.compose_file}")
+    gpu = is_gpu_host(host)
     return reads + [
         [DockerEngine, {}], [LinuxDistribution, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
+        *([[NvidiaGpus, {}]] if gpu else []),
+        *install_reads(settings, (GPU_KEYRING,) if gpu else ()),
+        *docker_reads(),
+        *render_reads(node),
         *operation_reads(settings, files, root_only),
     ]
 

@@ -66,14 +66,44 @@ def test_an_operation_that_ran_commands_makes_the_host_read_its_operation_facts_
                             ["ComposeCli", "ImageId"]]
 
 
-def test_a_snapshot_read_while_planning_is_read_again_once_the_run_executes():
+def test_a_snapshot_read_while_planning_is_read_again_once_a_shown_plan_executes():
+    """Without -y pyinfra shows the plan and waits for a yes: the hosts may have moved on."""
     host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
     hostfacts.read_bundle(host, READS)
+    host.state.check_for_changes = True
     host.state.is_executing = True
     hostfacts.read_fact(host, ComposeCli)
     hostfacts.read_fact(host, ImageId, image=IMAGE)
     assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"],
                             ["ComposeCli", "ImageId"]]
+
+
+def test_under_yes_the_snapshot_read_while_planning_holds_into_the_run():
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
+    hostfacts.read_bundle(host, READS)
+    host.state.check_for_changes = False
+    host.state.is_executing = True
+    hostfacts.read_fact(host, ComposeCli)
+    hostfacts.read_fact(host, ImageId, image=IMAGE)
+    assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"]]
+    host.state.ops[host]["pull"] = OpData(executed=True)
+    hostfacts.read_fact(host, ImageId, image=IMAGE)
+    assert host.bundles[1:] == [["ComposeCli", "ImageId"]]
+
+
+def test_an_operation_fact_the_snapshot_lacks_is_counted_and_bundled_from_then_on():
+    values = {"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None}
+    host = bundled_host(values)
+    reads = list(READS)
+    hostfacts.read_bundle(host, reads)
+    assert hostfacts.read_fact(host, ImageId, image="other:1") is None
+    assert hostfacts.read_fact(host, ImageId, image="other:1") is None
+    assert hostfacts.fact_misses(host.state) == {"worker-1": ["ImageId(image=other:1)"]}
+    assert [name for name, _ in host.fact_calls] == ["FactBundle", "ImageId"]
+    assert reads == READS, "the caller's list is left as it was"
+    host.state.ops[host]["pull"] = OpData(executed=True)
+    hostfacts.read_fact(host, ComposeCli)
+    assert host.bundles[-1] == ["ComposeCli", "ImageId", "ImageId"]
 
 
 def test_a_fact_outside_the_snapshot_or_its_arguments_is_read_on_its_own():
