@@ -226,19 +226,25 @@ def private_dir_created(path: str) -> str:
     return f"mkdir -m 0700 {shlex.quote(path)}"
 
 
-def root_only_installed(src: str, dest: str, private_dir: str, group: str = "root") -> str:
-    """Install `src` as `dest`, owned by root and mode 0600 at every moment,
-    then remove `private_dir` (which holds `src`) whatever the outcome. With
-    another `group` (a service's own, e.g. redis) the file is 0640: that group
-    may read it, no one else.
+def file_installed(src: str, dest: str, private_dir: str, user: str, group: str, mode: str) -> str:
+    """Install `src` as `dest` with this owner and mode, then remove
+    `private_dir` (which holds `src`) whatever the outcome.
 
     The new file is created beside `dest` under umask 077 (so never readable
-    by others), given its owner and mode, then renamed over `dest` in one step.
+    by others before its mode is set), given its owner and mode, then renamed
+    over `dest` in one step (a reader never sees half a file).
     """
     new = shlex.quote(f"{dest}.seedcore-new")
-    mode = "0600" if group == "root" else "0640"
+    owner = shlex.quote(f"{user}:{group}")
     return (
-        f"umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} && chown root:{shlex.quote(group)} {new} "
-        f"&& chmod {mode} {new} && mv -f {new} {shlex.quote(dest)}; "
+        f"umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} && chown {owner} {new} "
+        f"&& chmod {shlex.quote(mode)} {new} && mv -f {new} {shlex.quote(dest)}; "
         f"status=$?; rm -rf {shlex.quote(private_dir)}; exit $status"
     )
+
+
+def root_only_installed(src: str, dest: str, private_dir: str, group: str = "root") -> str:
+    """Install `src` as `dest`, owned by root and mode 0600 at every moment
+    (``file_installed``). With another `group` (a service's own, e.g. redis)
+    the file is 0640: that group may read it, no one else."""
+    return file_installed(src, dest, private_dir, "root", group, "0600" if group == "root" else "0640")

@@ -14,6 +14,30 @@ KEYRING_DIR = "/etc/apt/keyrings"
 SIGNATURE_ERRORS = "NO_PUBKEY|BADSIG|EXPKEYSIG|KEYEXPIRED|REVKEYSIG|is not signed"
 
 
+SOURCES_DIR = "/etc/apt/sources.list.d"
+
+
+def sources_path(filename: str) -> str:
+    return f"{SOURCES_DIR}/{filename}.sources"
+
+
+def deb822_source(uris: list[str], suites: list[str], components: list[str], architectures: list[str],
+                  signed_by: str) -> str:
+    """The deb822 text of one source (as ``apt.sources_file`` writes it). A
+    value with whitespace would be read by apt as two values or a new field:
+    refused."""
+    fields = [("Types", ["deb"]), ("URIs", uris), ("Suites", suites), ("Components", components),
+              ("Architectures", architectures), ("Signed-By", [signed_by])]
+    lines = []
+    for field, values in fields:
+        bad = [value for value in values if not value or any(c.isspace() for c in value)]
+        if bad:
+            raise ValueError(f"apt source {field} value {bad[0]!r} is empty or holds whitespace")
+        if values:
+            lines.append(f"{field}: {' '.join(values)}")
+    return "\n".join(lines) + "\n"
+
+
 def normalise_fingerprint(fingerprint: str) -> str:
     """"9DC8 5822 ..." -> "9DC85822...": gpg's own spelling."""
     return "".join(fingerprint.split()).upper()

@@ -10,15 +10,21 @@ from deploy.signed_apt import APT_HELPER, primary_fingerprints
 FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"
 
 
-def packages_missing(installed: dict, wanted: list[str]) -> bool:
-    """Whether any of `wanted` ("name" or "name=version") is not installed as
-    asked, in `installed` as pyinfra's DebPackages fact gives it."""
+def missing_packages(installed: dict, wanted: list[str]) -> list[str]:
+    """Those of `wanted` ("name" or "name=version") not installed as asked, in
+    `installed` as pyinfra's DebPackages fact gives it."""
+    missing = []
     for package in wanted:
         name, _, version = package.partition("=")
         versions = installed.get(name) or []
         if not versions or (version and version not in versions):
-            return True
-    return False
+            missing.append(package)
+    return missing
+
+
+def packages_missing(installed: dict, wanted: list[str]) -> bool:
+    """Whether any of `wanted` is not installed as asked."""
+    return bool(missing_packages(installed, wanted))
 
 
 class KeyringFingerprints(FactBase):

@@ -115,7 +115,6 @@ def install_base_tools():
         name="Install the base tools the deploy uses",
         packages=BASE_PACKAGES,
         update=True,
-        cache_time=3600,
         no_recommends=True,
     )
 

@@ -37,17 +37,24 @@ def private_dir_name() -> str:
     return f"{temp_dir or '/tmp'}/seedcore-{secrets.token_hex(16)}"
 
 
-def upload_root_only(text: str, dest: str, group: str = "root"):
-    """The commands that put `text` at `dest`, root-owned and 0600 at every moment.
+def upload(text: str, dest: str, installed):
+    """The commands that put `text` at `dest` through a private directory.
 
     The first two run as the SSH user (no sudo): a 0700 directory of its own,
-    then the SFTP upload into it. The last runs with the operation's sudo.
+    then the SFTP upload into it. The last, ``installed(staged, private_dir)``,
+    runs with the operation's sudo.
     """
     private_dir = private_dir_name()
     staged = f"{private_dir}/{os.path.basename(dest)}"
     yield StringCommand(commands.private_dir_created(private_dir), _sudo=False)
     yield FileUploadCommand(StringIO(text), staged, _sudo=False)
-    yield commands.root_only_installed(staged, dest, private_dir, group)
+    yield installed(staged, private_dir)
+
+
+def upload_root_only(text: str, dest: str, group: str = "root"):
+    """The commands that put `text` at `dest`, root-owned and 0600 at every moment."""
+    yield from upload(text, dest, lambda staged, private_dir: commands.root_only_installed(
+        staged, dest, private_dir, group))
 
 
 def is_current(text: str, digest: str | None, stat: dict | bool | None, group: str = "root") -> bool:

@@ -7,11 +7,11 @@ from pyinfra import host
 from pyinfra.api import operation
 from pyinfra.facts.apt import AptSources, AptSourcesFile
 from pyinfra.facts.deb import DebPackages
-from pyinfra.operations import apt
 
-from deploy import signed_apt
+from deploy import commands, signed_apt
 from deploy.facts.apt import KeyringFingerprints, packages_missing
 from deploy.hostfacts import read_fact
+from deploy.operations.secret_files import upload
 
 
 def key_held(keyring: str, fingerprint: str) -> bool:
@@ -77,7 +77,10 @@ def source_file(filename: str, uris: list[str], suites: list[str], components: l
     if source_listed(source):
         host.noop(f"the apt sources already list {' '.join(uris)} signed by {signed_by}")
         return
-    yield from apt.sources_file._inner(filename=filename, **source)
+    text = signed_apt.deb822_source(uris, suites, components, architectures, signed_by)
+    dest = signed_apt.sources_path(filename)
+    yield from upload(text, dest, lambda staged, private_dir: commands.file_installed(
+        staged, dest, private_dir, "root", "root", "0644"))
 
 
 @operation()

@@ -1,27 +1,28 @@
-"""pyinfra's own package, directory, file and service operations, asked first
-of the host's bundled facts.
+"""Packages, directories, files and services, decided from the host's bundled facts.
 
-Each operation reads what pyinfra's operation for the same job reads, but
-through ``read_fact`` (deploy/hostfacts.py): while the host's snapshot holds,
-a host that already is as asked costs no SSH round trip, where pyinfra 3
-reads every fact with its own command, each time. When something is to
-change, pyinfra's own operation decides and acts exactly as it always does,
-reading its facts afresh.
+The same jobs as pyinfra's ``apt.packages``, ``files.directory``,
+``files.put`` and ``systemd.service``, deciding from the facts those read,
+but through ``read_fact`` (deploy/hostfacts.py): while the host's snapshot
+holds, neither a host already as asked nor one still to change costs an SSH
+round trip to decide, where pyinfra 3 reads every fact with its own command,
+each time.
 """
 
 import hashlib
-from io import StringIO
 
-from pyinfra import host
-from pyinfra.api import operation
+from pyinfra import host, logger
+from pyinfra.api import OperationError, operation
 from pyinfra.api.command import QuoteString, StringCommand
+from pyinfra.facts.apt import noninteractive_apt
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations.util.files import generate_color_diff
 
-from deploy.facts.apt import packages_missing
+from deploy import commands
+from deploy.facts.apt import missing_packages
 from deploy.hostfacts import read_fact
+from deploy.operations.secret_files import upload
 
 
 def mode_number(mode: str | int) -> int:
@@ -56,16 +57,32 @@ def file_reads(path: str) -> list:
     return [[Sha256File, {"path": path}], [File, {"path": path}]]
 
 
+def show_diff(dest: str, text: str, existed: bool) -> None:
+    """Under --diff, the change to `dest` as pyinfra's files.put shows it."""
+    current = (host.get_fact(FileContents, path=dest) or []) if existed else []
+    host.log(f"Will {'modify' if existed else 'create'} {dest}", logger.info)
+    for line in generate_color_diff([line + "\n" for line in current], text.splitlines(keepends=True)):
+        logger.info("  %s", line)
+    logger.info("")
+
+
+def apt_install(packages: list[str], no_recommends: bool = False,
+                allow_downgrades: bool = False) -> StringCommand:
+    """apt-get install of `packages`, non-interactive, keeping changed config files."""
+    options = (["--no-install-recommends"] if no_recommends else []) + (
+        ["--allow-downgrades"] if allow_downgrades else [])
+    return StringCommand(noninteractive_apt("install"), *options, *[QuoteString(p) for p in packages])
+
+
 @operation()
-def packages(packages: list[str], update: bool = False, cache_time: int | None = None,
-             no_recommends: bool = False, allow_downgrades: bool = False):
+def packages(packages: list[str], update: bool = False, no_recommends: bool = False,
+             allow_downgrades: bool = False):
     """
-    Install apt packages unless every one is installed as asked; apt's lists
-    are refreshed (``update``) only when a package is to be installed.
+    Install those of ``packages`` not installed as asked; with ``update``,
+    refresh apt's lists first, only when something is to be installed.
 
     + packages: "name" or "name=version"
     + update: run ``apt-get update`` before installing
-    + cache_time: with ``update``, skip it when apt's lists are this recent (seconds)
     + no_recommends: install without recommended packages
     + allow_downgrades: allow a pinned version older than the installed one
 
@@ -74,19 +91,21 @@ def packages(packages: list[str], update: bool = False, cache_time: int | None =
     .. code:: python
 
         system.packages(name="Install the base tools the deploy uses",
-                        packages=["ca-certificates", "curl"], update=True, cache_time=3600)
+                        packages=["ca-certificates", "curl"], update=True)
     """
-    if not packages_missing(read_fact(host, DebPackages) or {}, packages):
+    missing = missing_packages(read_fact(host, DebPackages) or {}, packages)
+    if not missing:
         host.noop(f"installed: {', '.join(packages)}")
         return
-    yield from apt.packages._inner(packages=packages, update=update, cache_time=cache_time,
-                                   no_recommends=no_recommends, allow_downgrades=allow_downgrades)
+    if update:
+        yield noninteractive_apt("update")
+    yield apt_install(missing, no_recommends, allow_downgrades)
 
 
 @operation()
 def directory(path: str, mode: str | None = None, user: str | None = None, group: str | None = None):
     """
-    Create a directory, with this mode and owner, unless it already is so.
+    Create a directory, and give it this mode and owner, unless it already is so.
 
     + path: the directory on the host
     + mode, user, group: what it must have (None: left as it is)
@@ -98,18 +117,28 @@ def directory(path: str, mode: str | None = None, user: str | None = None, group
         system.directory(name="Create the project directory /opt/seedcore", path="/opt/seedcore",
                          mode="0755", user="root", group="root")
     """
-    if owned_as_asked(read_fact(host, Directory, path=path), mode, user, group):
+    info = read_fact(host, Directory, path=path)
+    if info is False:
+        raise OperationError(f"{path} exists and is not a directory: move it away, then run again")
+    if owned_as_asked(info, mode, user, group):
         host.noop(f"directory {path} exists")
         return
-    yield from files.directory._inner(path=path, mode=mode, user=user, group=group)
+    if not info:
+        yield StringCommand("mkdir", "-p", QuoteString(path))
+    if mode is not None and (not info or info.get("mode") != mode_number(mode)):
+        yield StringCommand("chmod", QuoteString(str(mode)), QuoteString(path))
+    if (user or group) and not owned_as_asked(info, None, user, group):
+        owner = (user or "") + (f":{group}" if group else "")
+        yield StringCommand("chown", QuoteString(owner), QuoteString(path))
 
 
 @operation()
 def text_file(text: str, dest: str, mode: str, user: str = "root", group: str = "root"):
     """
     Write ``text`` to ``dest`` with this mode and owner, unless the file
-    already has that content (compared by SHA-256), mode and owner. For files
-    anyone on the host may read; secrets go through ``secret_files``.
+    already has that content (compared by SHA-256), mode and owner. It is
+    written beside ``dest`` and renamed over it in one step. For files anyone
+    on the host may read; secrets go through ``secret_files``.
 
     + text: the file's content
     + dest: the file on the host
@@ -123,20 +152,23 @@ def text_file(text: str, dest: str, mode: str, user: str = "root", group: str = 
                          dest="/etc/docker/daemon.json", mode="0644")
     """
     digest = read_fact(host, Sha256File, path=dest)
-    if digest == hashlib.sha256(text.encode()).hexdigest() and owned_as_asked(
-            read_fact(host, File, path=dest), mode, user, group):
+    same_text = digest == hashlib.sha256(text.encode()).hexdigest()
+    if same_text and owned_as_asked(read_fact(host, File, path=dest), mode, user, group):
         host.noop(f"{dest} is up to date")
         return
-    yield from files.put._inner(src=StringIO(text), dest=dest, mode=mode, user=user, group=group)
+    if getattr(getattr(host.state, "config", None), "DIFF", False) and not same_text:
+        show_diff(dest, text, existed=digest is not None)
+    yield from upload(text, dest, lambda staged, private_dir: commands.file_installed(
+        staged, dest, private_dir, user, group, str(mode)))
 
 
 @operation()
 def service(service: str, running: bool = True, enabled: bool = True, restarted: bool = False,
             reloaded: bool = False):
     """
-    Keep a systemd service running and enabled; with ``restarted`` or
-    ``reloaded``, restart or reload it when it is running (as pyinfra's
-    ``systemd.service`` does: a stopped service is only started).
+    Keep a systemd service running (or stopped) and enabled (or disabled);
+    with ``restarted`` or ``reloaded``, restart or reload it when it is
+    running (as pyinfra's ``systemd.service`` does).
 
     + service: the unit ("docker" means "docker.service")
     + running, enabled: what it must be
@@ -149,16 +181,20 @@ def service(service: str, running: bool = True, enabled: bool = True, restarted:
         system.service(name="Enable and start Docker", service="docker")
     """
     unit = unit_name(service)
-    is_running = read_fact(host, SystemdStatus, services=[unit]).get(unit)
+    is_running = bool(read_fact(host, SystemdStatus, services=[unit]).get(unit))
     if restarted or reloaded:
+        action = "restart" if restarted else "reload"
         if is_running:
-            yield StringCommand("systemctl", "restart" if restarted else "reload", QuoteString(unit))
+            yield StringCommand("systemctl", action, QuoteString(unit))
         else:
-            host.noop(f"service {unit} is not running: nothing to {'restart' if restarted else 'reload'}")
+            host.noop(f"service {unit} is not running: nothing to {action}")
         return
-    is_enabled = read_fact(host, SystemdEnabled, services=[unit]).get(unit)
-    if bool(is_running) == running and bool(is_enabled) == enabled:
+    is_enabled = bool(read_fact(host, SystemdEnabled, services=[unit]).get(unit))
+    if is_running == running and is_enabled == enabled:
         host.noop(f"service {unit} is {'running' if running else 'stopped'} and "
                   f"{'enabled' if enabled else 'disabled'}")
         return
-    yield from systemd.service._inner(service=unit, running=running, enabled=enabled)
+    if is_running != running:
+        yield StringCommand("systemctl", "start" if running else "stop", QuoteString(unit))
+    if is_enabled != enabled:
+        yield StringCommand("systemctl", "enable" if enabled else "disable", QuoteString(unit))

@@ -26,7 +26,7 @@ def install_gcs_store():
     settings = settings_for(host)
     # iproute2: preflight names the holder of the Redis port with its `ss`.
     installed = system.packages(name="Install redis-server and iproute2",
-                                packages=STORE_PACKAGES, update=True, cache_time=3600)
+                                packages=STORE_PACKAGES, update=True)
     config = secret_files.root_only_file(
         name="Write the Redis config (root and redis only: it holds the password)",
         text=render.redis_conf(node_address(host), settings["ray_gcs_store_port"], gcs_store_password(host)),

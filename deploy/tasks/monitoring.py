@@ -68,7 +68,7 @@ def install_prometheus(inventory):
     restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(prometheus.ARGS_FILE, args)
     reload = _differs(prometheus.RULES_FILE, rules) and not restart
     system.packages(name="Install prometheus from the distribution's packages",
-                    packages=["prometheus"], update=True, cache_time=3600, no_recommends=True)
+                    packages=["prometheus"], update=True, no_recommends=True)
     system.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
                      mode="755", user="root", group="root")
     system.text_file(name="Write the alert rules", text=rules, dest=prometheus.RULES_FILE, mode="644")

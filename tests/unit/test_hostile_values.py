@@ -319,10 +319,24 @@ BUILDERS_COVERED = {
     "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers", "pull",
     "wait_healthy", "serve_deploy", "serve_deploy_stored", "refuse", "archive_containers", "drain_worker",
     "serve_route_check",
-    "registry_login", "private_dir_created", "root_only_installed",
+    "registry_login", "private_dir_created", "root_only_installed", "file_installed",
     # Integers only, an argument list for YAML (never a shell), a version test, no value at all:
     "ports_free", "ray_start_args", "_ray_start", "compose_waits", "restart_docker",
 }
+
+
+@VALUES
+def test_file_install_with_a_hostile_owner_and_path(shell, value):
+    private_dir = shell.work / f"private {value}"
+    private_dir.mkdir()
+    dest = shell.work / f"dest {value}"
+    (private_dir / value).write_text("x\n")
+    records, result = shell(commands.file_installed(str(private_dir / value), str(dest), str(private_dir),
+                                                    value, "root", "0644"))
+    assert result.returncode == 0, result.stderr
+    assert records == [["chown", f"{value}:root", f"{dest}.seedcore-new"]]
+    assert dest.read_text() == "x\n" and stat.S_IMODE(dest.stat().st_mode) == 0o644
+    assert not private_dir.exists()
 
 
 def test_every_builder_is_covered():
