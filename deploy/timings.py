@@ -2,7 +2,9 @@
 
 With SEEDCORE_TIMINGS=<path> set, a run writes (when it disconnects from its
 hosts) JSON: {"connect_s": s, "total_s": s, "phases": {phase: s},
-"operations": [[name, s], ...]}. `connect_s` is the time from the start of
+"operations": [[name, s], ...], "fact_misses": {host: [fact, ...]}}.
+`fact_misses` names the facts an operation read on its own, outside the
+host's bundled read (each one SSH round trip). `connect_s` is the time from the start of
 the process to the deploy file's first line (config, inventory, SSH
 connections); "preflight" is preflight's own time and "plan" the rest of
 loading the deploy file for every host; each operation counts for the phase
@@ -94,13 +96,14 @@ class RunTimings(BaseStateCallback):
 
     def host_disconnect(self, state, host):
         # pyinfra disconnects every host at the end of every run: the last one writes the whole run.
-        self.write()
+        self.write(getattr(state, "seedcore_fact_misses", {}))
 
-    def write(self) -> dict:
+    def write(self, fact_misses: dict | None = None) -> dict:
         now = self.now()
         loaded = self.first_op if self.first_op is not None else now
         data = summary(self.loading - self.started, now - self.started, self.preflight_s,
                        max(0.0, loaded - self.loading - self.preflight_s), self.operations)
+        data["fact_misses"] = {name: list(keys) for name, keys in sorted((fact_misses or {}).items())}
         Path(self.path).write_text(json.dumps(data, indent=2) + "\n")
         return data
 

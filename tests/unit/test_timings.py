@@ -56,6 +56,7 @@ def test_the_file_holds_connect_phases_and_operations(tmp_path):
         clock.now = end
         run.operation_end(state, op_hash)
     clock.now = 103.0
+    state.seedcore_fact_misses = {"worker-1": ["DebPackages"]}
     run.host_disconnect(state, host=None)
 
     assert json.loads(path.read_text()) == {
@@ -66,6 +67,7 @@ def test_the_file_holds_connect_phases_and_operations(tmp_path):
         "operations": [["Install and configure Docker | Enable and start Docker", 0.25],
                        ["Pull the Ray image | Pull img", 0.25],
                        ["Verify the cluster | Report the checks and fail on any red one", 1.5]],
+        "fact_misses": {"worker-1": ["DebPackages"]},
     }
 
 
