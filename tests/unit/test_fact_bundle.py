@@ -144,3 +144,19 @@ def test_the_bundle_command_reads_what_each_facts_own_command_reads(tmp_path):
     assert values[2]["mode"] == 750
     assert values[3] is None
 
+
+def test_output_without_a_final_newline_keeps_its_section(tmp_path):
+    """A file whose last line has no newline (written with printf, or by an
+    editor) is read as `cat` reads it, and the facts after it keep their own
+    values."""
+    marker = tmp_path / ".serve-deployed"
+    marker.write_text("4f1c2a9e 0123456789ab")
+    reads = [["FileText", {"path": str(marker)}], ["DebPackages", {}], ["FileText", {"path": str(marker)}]]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_tool(bin_dir, "dpkg", DPKG_L)
+    bundle = FactBundle()
+
+    values = bundle.process(_run(bundle.command(reads), bin_dir))
+
+    assert values == ["4f1c2a9e 0123456789ab", DebPackages().process(DPKG_L), "4f1c2a9e 0123456789ab"]
