@@ -19,22 +19,20 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, File, Sha256File
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from pyinfra.operations import apt, files, systemd
+from pyinfra.operations.util.files import ensure_mode_int
 
 from deploy.facts.apt import packages_missing
 from deploy.hostfacts import read_fact
 
 
-def mode_number(mode: str | int) -> int:
-    """A mode as pyinfra's File fact reports it: "0644" -> 644."""
-    return int(str(mode))
-
-
 def owned_as_asked(stat: dict | bool | None, mode: str | int | None, user: str | None,
                    group: str | None) -> bool:
-    """Whether a File or Directory fact has the mode and owner asked (None: any)."""
+    """Whether a File or Directory fact has the mode and owner asked (None: any).
+    The mode is read as pyinfra's files operations read it ("0644", "644" and
+    "0o644" are the fact's 644; a symbolic mode never matches, so it is applied)."""
     return bool(
         stat
-        and (mode is None or stat.get("mode") == mode_number(mode))
+        and (mode is None or stat.get("mode") == ensure_mode_int(mode))
         and (user is None or stat.get("user") == user)
         and (group is None or stat.get("group") == group)
     )
