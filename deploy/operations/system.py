@@ -133,8 +133,9 @@ def service(service: str, running: bool = True, enabled: bool = True, restarted:
             reloaded: bool = False):
     """
     Keep a systemd service running and enabled; with ``restarted`` or
-    ``reloaded``, restart or reload it when it is running (as pyinfra's
-    ``systemd.service`` does: a stopped service is only started).
+    ``reloaded``, restart or reload it only when it is running (as pyinfra's
+    ``systemd.service`` does). A stopped service is then left to the step
+    that starts it, where pyinfra's own would start it here.
 
     + service: the unit ("docker" means "docker.service")
     + running, enabled: what it must be
