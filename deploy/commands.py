@@ -1,5 +1,6 @@
 """Pure builders for every shell command the deploys run on a host."""
 
+import os
 import shlex
 
 COMPOSE_V2 = "docker compose"
@@ -227,8 +228,9 @@ def private_dir_created(path: str) -> str:
 
 
 def file_installed(src: str, dest: str, private_dir: str, user: str, group: str, mode: str) -> str:
-    """Install `src` as `dest` with this owner and mode, then remove
-    `private_dir` (which holds `src`) whatever the outcome.
+    """Install `src` as `dest` with this owner and mode (its directory made
+    first when missing), then remove `private_dir` (which holds `src`)
+    whatever the outcome.
 
     The new file is created beside `dest` under umask 077 (so never readable
     by others before its mode is set), given its owner and mode, then renamed
@@ -236,9 +238,10 @@ def file_installed(src: str, dest: str, private_dir: str, user: str, group: str,
     """
     new = shlex.quote(f"{dest}.seedcore-new")
     owner = shlex.quote(f"{user}:{group}")
+    parent = shlex.quote(os.path.dirname(dest) or "/")
     return (
-        f"umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} && chown {owner} {new} "
-        f"&& chmod {shlex.quote(mode)} {new} && mv -f {new} {shlex.quote(dest)}; "
+        f"mkdir -p {parent} && umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} "
+        f"&& chown {owner} {new} && chmod {shlex.quote(mode)} {new} && mv -f {new} {shlex.quote(dest)}; "
         f"status=$?; rm -rf {shlex.quote(private_dir)}; exit $status"
     )
 

@@ -16,9 +16,10 @@ A fact read with arguments looks its value up by pyinfra's own kwargs string
 import inspect
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from pyinfra.api.command import FileUploadCommand, StringCommand
-from pyinfra.api.util import get_kwargs_str
+from pyinfra.api.util import get_kwargs_str, sha1_hash
 from pyinfra.context import ctx_host, ctx_state
 
 from deploy.defaults import ALL_DEFAULTS
@@ -65,6 +66,9 @@ class FakeState:
     def __init__(self, failed_hosts=(), is_executing=False):
         self.failed_hosts = {FailedHost(name) for name in failed_hosts}
         self.is_executing = is_executing
+        # What pyinfra's own operations (files.put) read of the run's config.
+        self.config = SimpleNamespace(DIFF=False)
+        self.cwd = None
 
 
 class FakeHost:
@@ -78,6 +82,7 @@ class FakeHost:
         self.state = FakeState(failed_hosts)
         self.noops: list[str] = []
         self.fact_calls: list[tuple[str, dict]] = []
+        self.current_op_global_arguments: dict = {}
 
     def get_fact(self, cls, **kwargs):
         key = cls.__name__
@@ -94,6 +99,12 @@ class FakeHost:
 
     def noop(self, description: str) -> None:
         self.noops.append(description)
+
+    def get_temp_filename(self, hash_key: str | None = None, hash_filename: bool = True, *,
+                          temp_directory: str | None = None) -> str:
+        """As pyinfra's Host names an upload's temporary file (under /tmp)."""
+        key = sha1_hash(hash_key) if hash_filename and hash_key else hash_key
+        return f"{temp_directory or '/tmp'}/pyinfra-{key}"
 
 
 class Step:

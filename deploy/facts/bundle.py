@@ -60,7 +60,10 @@ class FactBundle(FactBase):
                      f'echo $? > "$d/{index}.rc"; }} &']
         bits.append("wait;")
         for index, (name, _) in enumerate(reads):
-            bits += [f'cat "$d/{index}"; echo', f"'{SECTION_END} {name}'", f'"$(cat "$d/{index}.rc")";']
+            # An output whose last line has no newline (a file's text) gets one,
+            # or that line would swallow the section's end.
+            bits += [f'cat "$d/{index}"; [ -z "$(tail -c 1 "$d/{index}")" ] || echo; echo',
+                     f"'{SECTION_END} {name}'", f'"$(cat "$d/{index}.rc")";']
         bits.append('rm -rf "$d"')
         return StringCommand(*bits)
 

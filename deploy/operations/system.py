@@ -17,7 +17,7 @@ from pyinfra.facts.apt import noninteractive_apt
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
-from pyinfra.operations.util.files import generate_color_diff
+from pyinfra.operations.util.files import ensure_mode_int, generate_color_diff
 
 from deploy import commands
 from deploy.facts.apt import missing_packages
@@ -25,17 +25,14 @@ from deploy.hostfacts import read_fact
 from deploy.operations.secret_files import upload
 
 
-def mode_number(mode: str | int) -> int:
-    """A mode as pyinfra's File fact reports it: "0644" -> 644."""
-    return int(str(mode))
-
-
 def owned_as_asked(stat: dict | bool | None, mode: str | int | None, user: str | None,
                    group: str | None) -> bool:
-    """Whether a File or Directory fact has the mode and owner asked (None: any)."""
+    """Whether a File or Directory fact has the mode and owner asked (None: any).
+    The mode is read as pyinfra's files operations read it ("0644", "644" and
+    "0o644" are the fact's 644; a symbolic mode never matches, so it is applied)."""
     return bool(
         stat
-        and (mode is None or stat.get("mode") == mode_number(mode))
+        and (mode is None or stat.get("mode") == ensure_mode_int(mode))
         and (user is None or stat.get("user") == user)
         and (group is None or stat.get("group") == group)
     )
@@ -125,7 +122,7 @@ def directory(path: str, mode: str | None = None, user: str | None = None, group
         return
     if not info:
         yield StringCommand("mkdir", "-p", QuoteString(path))
-    if mode is not None and (not info or info.get("mode") != mode_number(mode)):
+    if mode is not None and (not info or info.get("mode") != ensure_mode_int(mode)):
         yield StringCommand("chmod", QuoteString(str(mode)), QuoteString(path))
     if (user or group) and not owned_as_asked(info, None, user, group):
         owner = (user or "") + (f":{group}" if group else "")
@@ -153,8 +150,15 @@ def text_file(text: str, dest: str, mode: str, user: str = "root", group: str = 
     """
     digest = read_fact(host, Sha256File, path=dest)
     same_text = digest == hashlib.sha256(text.encode()).hexdigest()
-    if same_text and owned_as_asked(read_fact(host, File, path=dest), mode, user, group):
+    stat = read_fact(host, File, path=dest) if same_text else None
+    if same_text and owned_as_asked(stat, mode, user, group):
         host.noop(f"{dest} is up to date")
+        return
+    if same_text:
+        if not owned_as_asked(stat, mode, None, None):
+            yield StringCommand("chmod", QuoteString(str(mode)), QuoteString(dest))
+        if not owned_as_asked(stat, None, user, group):
+            yield StringCommand("chown", QuoteString(f"{user}:{group}"), QuoteString(dest))
         return
     if getattr(getattr(host.state, "config", None), "DIFF", False) and not same_text:
         show_diff(dest, text, existed=digest is not None)
@@ -166,9 +170,10 @@ def text_file(text: str, dest: str, mode: str, user: str = "root", group: str = 
 def service(service: str, running: bool = True, enabled: bool = True, restarted: bool = False,
             reloaded: bool = False):
     """
-    Keep a systemd service running (or stopped) and enabled (or disabled);
-    with ``restarted`` or ``reloaded``, restart or reload it when it is
-    running (as pyinfra's ``systemd.service`` does).
+    Keep a systemd service running and enabled; with ``restarted`` or
+    ``reloaded``, restart or reload it only when it is running (as pyinfra's
+    ``systemd.service`` does). A stopped service is then left to the step
+    that starts it, where pyinfra's own would start it here.
 
     + service: the unit ("docker" means "docker.service")
     + running, enabled: what it must be

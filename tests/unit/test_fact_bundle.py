@@ -1,0 +1,162 @@
+"""A FactBundle carrying pyinfra's own facts gives the values those facts give
+for the same output: the gated package, directory and service steps decide
+with the bundle's values where pyinfra's steps decide with their own."""
+
+import os
+import stat
+import subprocess
+from datetime import datetime
+
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Directory
+from pyinfra.facts.systemd import SystemdStatus
+
+from deploy.facts.apt import packages_missing
+from deploy.facts.bundle import SECTION_END, FactBundle
+from tests.harness import command_text
+
+# `dpkg -l` on a Debian 12 host: a held package (hi), a multi-arch one
+# (libc6:amd64) and one removed with its config kept (rc).
+DPKG_L = [
+    "Desired=Unknown/Install/Remove/Purge/Hold",
+    "| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend",
+    "|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)",
+    "||/ Name                        Version                        Architecture Description",
+    "+++-===========================-==============================-============-"
+    "=====================================================",
+    "ii  ca-certificates             20230311                       all          "
+    "Common CA certificates",
+    "ii  containerd.io               1.7.22-1                       amd64        "
+    "An open and reliable container runtime",
+    "ii  docker-ce                   5:27.3.1-1~debian.12~bookworm  amd64        "
+    "Docker: the open-source application container engine",
+    "hi  iproute2                    6.1.0-3                        amd64        "
+    "networking and traffic control tools",
+    "ii  libc6:amd64                 2.36-9+deb12u8                 amd64        "
+    "GNU C Library: Shared libraries",
+    "rc  redis-server                5:7.0.15-1~deb12u1             amd64        "
+    "Persistent key-value database with network interface",
+]
+
+# `systemctl show --all --property Id --property SubState docker.service`
+SYSTEMCTL_SHOW = ["Id=docker.service", "SubState=running"]
+
+# pyinfra's Linux stat command on /opt/seedcore.
+STAT = ["user=root group=root mode=drwxr-xr-x atime=1718007302 mtime=1718006000 ctime=1718006000 "
+        "size=4096 '/opt/seedcore'"]
+
+READS = [
+    ["DebPackages", {}],
+    ["SystemdStatus", {"services": ["docker.service"]}],
+    ["Directory", {"path": "/opt/seedcore"}],
+    ["Directory", {"path": "/opt/seedcore/serve"}],
+]
+
+
+def _bundle_values(sections: list[tuple[str, list[str], int]]) -> list:
+    bundle = FactBundle()
+    bundle.command(READS)
+    output = [line for name, lines, rc in sections for line in [*lines, f"{SECTION_END} {name} {rc}"]]
+    return bundle.process(output)
+
+
+def test_a_bundle_parses_dpkg_systemctl_and_stat_output_as_pyinfra_does():
+    packages, status, directory, absent = _bundle_values([
+        ("DebPackages", DPKG_L, 0),
+        ("SystemdStatus", SYSTEMCTL_SHOW, 0),
+        ("Directory", STAT, 0),
+        # pyinfra's File command prints nothing (and exits 0) for a path that does not exist.
+        ("Directory", [], 0),
+    ])
+
+    assert packages == DebPackages().process(DPKG_L) == {
+        "ca-certificates": {"20230311"},
+        "containerd.io": {"1.7.22-1"},
+        "docker-ce": {"5:27.3.1-1~debian.12~bookworm"},
+        "iproute2": {"6.1.0-3"},
+        "libc6": {"2.36-9+deb12u8"},
+    }
+    assert status == SystemdStatus().process(SYSTEMCTL_SHOW) == {"docker.service": True}
+    assert directory == Directory().process(STAT) == {
+        "user": "root",
+        "group": "root",
+        "mode": 755,
+        "atime": datetime(2024, 6, 10, 8, 15, 2),
+        "mtime": datetime(2024, 6, 10, 7, 53, 20),
+        "ctime": datetime(2024, 6, 10, 7, 53, 20),
+        "size": 4096,
+    }
+    assert absent is None is Directory().default()
+    # What the gated package step decides with them: a removed package is missing.
+    assert packages_missing(packages, ["docker-ce=5:27.3.1-1~debian.12~bookworm", "libc6"]) is False
+    assert packages_missing(packages, ["redis-server"]) is True
+
+
+def test_a_bundle_gives_each_facts_default_when_its_command_fails():
+    packages, status, directory, absent = _bundle_values([
+        ("DebPackages", [], 127),
+        ("SystemdStatus", ["System has not been booted with systemd as init system (PID 1)."], 1),
+        ("Directory", STAT, 0),
+        ("Directory", [], 0),
+    ])
+    assert (packages, status) == ({}, {})
+    assert directory["mode"] == 755 and absent is None
+
+
+def _fake_tool(directory, name, lines):
+    path = directory / name
+    path.write_text("#!/bin/bash\n" + "".join(f"echo {subprocess.list2cmdline([line])}\n" for line in lines))
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def _run(command, bin_dir) -> list[str]:
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", "-c", command_text(command)], capture_output=True, text=True, env=env,
+                            timeout=30)
+    return result.stdout.splitlines()
+
+
+def test_the_bundle_command_reads_what_each_facts_own_command_reads(tmp_path):
+    """Run on this machine (dpkg and systemctl faked, stat real): the bundle's
+    values are those of each fact read with its own command."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_tool(bin_dir, "dpkg", DPKG_L)
+    _fake_tool(bin_dir, "systemctl", SYSTEMCTL_SHOW)
+    project = tmp_path / "project dir"
+    project.mkdir(mode=0o750)
+    project.chmod(0o750)
+    reads = [
+        ["DebPackages", {}],
+        ["SystemdStatus", {"services": ["docker.service"]}],
+        ["Directory", {"path": str(project)}],
+        ["Directory", {"path": str(tmp_path / "absent")}],
+    ]
+    bundle = FactBundle()
+    values = bundle.process(_run(bundle.command(reads), bin_dir))
+
+    own = []
+    for cls, (_, kwargs) in zip((DebPackages, SystemdStatus, Directory, Directory), reads, strict=True):
+        fact = cls()
+        lines = _run(fact.command(**kwargs), bin_dir)
+        own.append(fact.process(lines) if lines else fact.default())
+    assert values == own
+    assert values[2]["mode"] == 750
+    assert values[3] is None
+
+
+def test_output_without_a_final_newline_keeps_its_section(tmp_path):
+    """A file whose last line has no newline (written with printf, or by an
+    editor) is read as `cat` reads it, and the facts after it keep their own
+    values."""
+    marker = tmp_path / ".serve-deployed"
+    marker.write_text("4f1c2a9e 0123456789ab")
+    reads = [["FileText", {"path": str(marker)}], ["DebPackages", {}], ["FileText", {"path": str(marker)}]]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_tool(bin_dir, "dpkg", DPKG_L)
+    bundle = FactBundle()
+
+    values = bundle.process(_run(bundle.command(reads), bin_dir))
+
+    assert values == ["4f1c2a9e 0123456789ab", DebPackages().process(DPKG_L), "4f1c2a9e 0123456789ab"]
