@@ -84,12 +84,15 @@ def test_the_deploy_wrote_a_green_json_report(converged, lab_state):
     assert set(report["hosts"]) == {h["name"] for h in lab_state["hosts"]}
 
 
-def test_rerun_with_nothing_changed_restarts_nothing(converged, lab_state):
+def test_rerun_with_nothing_changed_restarts_nothing(converged, lab_state, tmp_path):
+    """...and reads each host in one bundled command: no operation reads a fact of its own."""
     before = {h["name"]: labctl.started_at(lab_state, h) for h in lab_state["hosts"]}
-    run = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
+    timings = tmp_path / "timings.json"
+    run = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py", env={"SEEDCORE_TIMINGS": str(timings)})
     assert run.returncode == 0, run.output[-3000:]
     after = {h["name"]: labctl.started_at(lab_state, h) for h in lab_state["hosts"]}
     assert after == before
+    assert json.loads(timings.read_text())["fact_misses"] == {}
 
 
 # What `--dry` may still list on a converged cluster, and why each changes nothing there.
@@ -98,15 +101,11 @@ def test_rerun_with_nothing_changed_restarts_nothing(converged, lab_state):
 # (which pyinfra cannot evaluate under --dry and lists as a conditional change),
 # so none of them is here.
 CONVERGED_DRY_ALLOWED = {
-    # apt.packages(update=True, cache_time=3600): apt's lists are refreshed once
-    # they are older than an hour; every package is already installed.
-    "Install and configure Docker | Install the base tools the deploy uses",
     # python.call checks run from the control machine; they change no host.
     "Verify the cluster | Check this node's endpoints and logs from the control machine",
     "Verify the cluster | Report the checks and fail on any red one",
-    # Monitoring: apt's refresh as above; Ray's dashboards copied to the control
-    # machine and Prometheus' checks, both python.call run from the control machine.
-    "Install Prometheus | Install prometheus from the distribution's packages",
+    # Monitoring: Ray's dashboards copied to the control machine and Prometheus'
+    # checks, both python.call run from the control machine.
     "Copy Ray's Grafana dashboards | Copy Ray's Grafana dashboards from the head to the control machine",
     "Verify monitoring | Check that Prometheus answers, scrapes every target and loaded the rules",
 }
