@@ -5,18 +5,6 @@ import shlex
 
 COMPOSE_V2 = "docker compose"
 COMPOSE_V1 = "docker-compose"
-# `up --wait-timeout` came with Compose 2.17.0; `--wait` alone (2.2) can wait forever.
-COMPOSE_WAIT_TIMEOUT_SINCE = (2, 17)
-
-
-def compose_waits(cli: str, version: str | None) -> bool:
-    """Whether this Compose can bound `up --wait` itself (v2 from 2.17)."""
-    if cli != COMPOSE_V2 or not version:
-        return False
-    parts = [int(part) for part in version.split("-")[0].split(".")[:2] if part.isdigit()]
-    return tuple(parts) >= COMPOSE_WAIT_TIMEOUT_SINCE
-
-
 # The head's command with a GCS store: Ray 2.20 takes the Redis password only as
 # `ray start --redis-password`, so a shell adds it from the container's environment
 # (the compose file's root-only `environment:` mapping), never from a file or argv of ours.
@@ -68,15 +56,11 @@ def compose(cli: str, project_dir: str, compose_file: str, project: str, *action
     return f"cd {shlex.quote(project_dir)} && {shlex.join(parts)}"
 
 
-def compose_up(cli, node, version: str | None = None) -> str:
-    """`up -d`; with a Compose that bounds it, also `--wait` up to ray_head_start_timeout_s
-    (otherwise the node's healthy wait, wait_healthy, is the bound)."""
-    action = ["up", "-d", "--remove-orphans"]
-    if compose_waits(cli, version):
-        action += ["--wait", "--wait-timeout", str(int(node.settings["ray_head_start_timeout_s"]))]
+def compose_up(cli, node) -> str:
+    """`up -d`: the node's healthy wait (wait_healthy) follows, on Compose v1 and v2 alike."""
     return compose(
         cli, node.settings["ray_project_dir"], node.compose_file,
-        node.settings["ray_compose_project"], *action,
+        node.settings["ray_compose_project"], "up", "-d", "--remove-orphans",
         profile="ray" if node.role == "head" else None,
     )
 
@@ -105,21 +89,27 @@ def pull(image: str) -> str:
     return f"docker pull {shlex.quote(image)}"
 
 
-def wait_healthy(container: str, timeout_s: int) -> str:
-    """Wait, up to a deadline, for Docker to call the container healthy.
+def wait_healthy(container: str, timeout_s: int, probe_url: str = "") -> str:
+    """Wait, up to a deadline, for the container to be healthy: Docker says
+    so, or, while Docker has not checked it yet ("starting": its checks run
+    every 5 s), the URL its health check probes answers (the node runs on the
+    host's network; the same test, asked every second, with the host's curl).
 
     Exits non-zero naming the container and the last status seen.
     """
     name = shlex.quote(container)
+    probe = (f'[ "$status" = starting ] && curl -fsS -o /dev/null -m 5 {shlex.quote(probe_url)} '
+             f"2>/dev/null && exit 0; ") if probe_url else ""
     return (
         f"deadline=$(( $(date +%s) + {int(timeout_s)} )); "
         f"while :; do status=$(docker inspect -f '{{{{.State.Health.Status}}}}' {name} 2>/dev/null "
         f"|| echo missing); "
         f'[ "$status" = healthy ] && exit 0; '
+        f"{probe}"
         f'if [ "$(date +%s)" -ge "$deadline" ]; then '
         f'echo {name}" not healthy after {int(timeout_s)}s (last status: $status)" >&2; '
         f"docker logs --tail 30 {name} >&2 2>&1 || true; exit 1; fi; "
-        f"sleep 2; done"
+        f"sleep 1; done"
     )
 
 

@@ -156,13 +156,17 @@ def shm_size_mb(settings: dict) -> int:
     return settings["ray_object_store_memory_mb"] * 5 // 4
 
 
-def healthcheck(node: Node) -> dict:
+def health_probe_url(node: Node) -> str:
+    """What the node's health check asks, on the host's network: the head's GCS
+    health, a worker's metrics (served once its raylet runs)."""
     s = node.settings
     if node.role == "head":
-        url = f"http://127.0.0.1:{s['ray_dashboard_port']}/api/gcs_healthz"
-    else:
-        url = f"http://127.0.0.1:{s['ray_metrics_export_port']}/metrics"
-    probe = f"import urllib.request; urllib.request.urlopen('{url}', timeout=5)"
+        return f"http://127.0.0.1:{int(s['ray_dashboard_port'])}/api/gcs_healthz"
+    return f"http://127.0.0.1:{int(s['ray_metrics_export_port'])}/metrics"
+
+
+def healthcheck(node: Node) -> dict:
+    probe = f"import urllib.request; urllib.request.urlopen('{health_probe_url(node)}', timeout=5)"
     return {
         "test": ["CMD", "python", "-c", probe],
         "interval": "5s",

@@ -160,23 +160,22 @@ def docker_packages(settings: dict) -> list[str]:
 
 
 def install_docker(settings: dict) -> list:
-    """Docker's packages from docker_install_source; returns the operations that change them."""
-    if settings["docker_install_source"] != "docker":
-        return [system.packages(
-            name="Install Docker from the distribution's packages",
-            packages=docker_packages(settings),
-            no_recommends=True,
-        )]
-    distro_id, codename = distro_of(read_fact(host, LinuxDistribution))
-    repo_url = docker_repository_url(settings, distro_id)
+    """Docker's packages from docker_install_source; returns the operations that change them.
+    One install step for either source, so hosts of both kinds install at the same time."""
+    from_repository = settings["docker_install_source"] == "docker"
     packages = docker_packages(settings)
-    signed_repository(
-        "Docker's apt", "docker", f"{repo_url}/gpg", DOCKER_KEYRING,
-        settings["docker_apt_key_fingerprint"], "docker_apt_key_fingerprint", "docker_apt_url",
-        repo_url, [codename], ["stable"], packages,
-    )
+    if from_repository:
+        distro_id, codename = distro_of(read_fact(host, LinuxDistribution))
+        repo_url = docker_repository_url(settings, distro_id)
+        signed_repository(
+            "Docker's apt", "docker", f"{repo_url}/gpg", DOCKER_KEYRING,
+            settings["docker_apt_key_fingerprint"], "docker_apt_key_fingerprint", "docker_apt_url",
+            repo_url, [codename], ["stable"], packages,
+        )
     return [system.packages(
-        name="Install Docker from Docker's apt repository",
+        name=("Install Docker from Docker's apt repository" if from_repository
+              else "Install Docker from the distribution's packages"),
         packages=packages,
-        allow_downgrades=bool(settings["docker_version"]),
+        no_recommends=not from_repository,
+        allow_downgrades=from_repository and bool(settings["docker_version"]),
     )]

@@ -7,7 +7,7 @@ from pyinfra import host
 from pyinfra.api import operation
 
 from deploy import commands, render
-from deploy.facts.docker import UNMANAGED, ComposeCli, ComposeVersion, ImageId
+from deploy.facts.docker import UNMANAGED, ComposeCli, ImageId
 from deploy.facts.host import FileText
 from deploy.facts.ray import SERVE_MARKER_KEY, StoredServeMarker
 from deploy.hostfacts import project_containers, read_fact
@@ -277,7 +277,7 @@ def node_started(node: Node, config_hash: str, compose_default: str = commands.C
             "in this run; fix it and run the deploy again"
         )
         return
-    yield commands.compose_up(compose_cli(compose_default), node, read_fact(host, ComposeVersion))
+    yield commands.compose_up(compose_cli(compose_default), node)
 
 
 @operation()
@@ -296,7 +296,7 @@ def node_healthy(node: Node, timeout_s: int, role: str | None = None, skip_reaso
     if container is not None and container["status"] == "running" and container["health"] == "healthy":
         host.noop(f"{node.container} is healthy")
         return
-    yield commands.wait_healthy(node.container, timeout_s)
+    yield commands.wait_healthy(node.container, timeout_s, render.health_probe_url(node))
 
 
 def serve_deploy_marker(node: Node, config_digest: str, marker_path: str, head_hash: str = "") -> str | None:

@@ -85,6 +85,34 @@ def test_wait_healthy_succeeds_when_docker_says_healthy(tmp_path):
     assert result.stderr == ""
 
 
+PROBE = "http://127.0.0.1:8265/api/gcs_healthz"
+
+
+def test_wait_healthy_takes_the_probe_answering_before_dockers_first_check(tmp_path):
+    """Docker checks every 5 s; the same probe, asked every second, may answer first."""
+    _fake_tool(tmp_path, "docker", '[ "$1" = inspect ] && echo starting\n')
+    _fake_tool(tmp_path, "curl", f'echo "$@" >> {tmp_path}/curl.log; exit 0\n')
+    result = _bash(commands.wait_healthy("seedcore-ray-head", 30, PROBE), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "curl.log").read_text() == f"-fsS -o /dev/null -m 5 {PROBE}\n"
+
+
+def test_wait_healthy_never_takes_the_probe_of_a_container_docker_calls_unhealthy(tmp_path):
+    _fake_tool(tmp_path, "docker", 'case "$1" in inspect) echo unhealthy ;; esac\n')
+    _fake_tool(tmp_path, "curl", "exit 0\n")
+    result = _bash(commands.wait_healthy("seedcore-ray-head", 0, PROBE), tmp_path)
+    assert result.returncode == 1
+    assert "seedcore-ray-head not healthy after 0s (last status: unhealthy)" in result.stderr
+
+
+def test_wait_healthy_keeps_waiting_while_the_probe_fails(tmp_path):
+    _fake_tool(tmp_path, "docker", 'case "$1" in inspect) echo starting ;; esac\n')
+    _fake_tool(tmp_path, "curl", "exit 7\n")
+    result = _bash(commands.wait_healthy("seedcore-ray-worker", 0, PROBE), tmp_path)
+    assert result.returncode == 1
+    assert "seedcore-ray-worker not healthy after 0s (last status: starting)" in result.stderr
+
+
 def test_wait_healthy_gives_up_at_the_deadline(tmp_path):
     _fake_tool(tmp_path, "docker", (
         'case "$1" in inspect) echo starting ;; logs) echo "raylet: waiting for GCS" ;; esac\n'

@@ -321,7 +321,7 @@ BUILDERS_COVERED = {
     "serve_route_check",
     "registry_login", "private_dir_created", "root_only_installed", "file_installed",
     # Integers only, an argument list for YAML (never a shell), a version test, no value at all:
-    "ports_free", "ray_start_args", "_ray_start", "compose_waits", "restart_docker",
+    "ports_free", "ray_start_args", "_ray_start", "restart_docker",
 }
 
 
