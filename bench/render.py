@@ -110,6 +110,8 @@ def _all_rows(r: dict) -> list[tuple[str, str]]:
          number(r.get("rebuild_one_worker_s"), " s")),
         *[(f"Facts and plan (`--dry`) across {hosts(n)} (bare, over SSH)", number(v, " s"))
           for n, v in by_size(r.get("scale_facts_dry_s"))],
+        *[(f"`pyinfra ... exec -- true` across {hosts(n)} (the same bare hosts)", number(v, " s"))
+          for n, v in by_size(r.get("scale_exec_true_s"))],
         *[(f"`lab up --fresh` of {hosts(n)}", number(v, " s"))
           for n, v in by_size(r.get("lab_up_fresh_s"))],
         ("Memory of one bare lab host", number(r.get("bare_host_memory_mib"), " MiB")),
@@ -213,6 +215,13 @@ def comparisons(r: dict) -> str:
         (n0, v0), (n1, v1) = measured[0], measured[-1]
         lines.append(f"- `--dry` grows from {number(v0, ' s')} at {hosts(n0)} to {number(v1, ' s')} at "
                      f"{n1}: {number((v1 - v0) / (n1 - n0), ' s')} per added host.")
+    floor_ratio, exec_true = r.get("scale_exec_true_20_vs_1"), r.get("scale_exec_true_s") or {}
+    if floor_ratio and r.get("scale_20_vs_1"):
+        lines.append(f"- On the same bare hosts, pyinfra's own `exec -- true` grows "
+                     f"{number(floor_ratio, 'x')} from 1 host to 20 ({number(exec_true.get('1'), ' s')} to "
+                     f"{number(exec_true.get('20'), ' s')}): the lab's hosts share this machine's cores, "
+                     f"so every host's sshd and sudo are paid here too; `--dry` grows "
+                     f"{number(r['scale_20_vs_1'], 'x')}.")
     missed = [(key, verdict(r.get(key), comparison, limit)) for key, comparison, limit, _ in TARGETS
               if key in r and verdict(r.get(key), comparison, limit).startswith("missed")]
     if missed:

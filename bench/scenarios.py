@@ -224,6 +224,7 @@ def scale(bench: Bench) -> None:
     time `lab up` takes to create them and the memory a bare host takes."""
     r = bench.results
     dry, created = r.setdefault("scale_facts_dry_s", {}), r.setdefault("lab_up_fresh_s", {})
+    exec_true = r.setdefault("scale_exec_true_s", {})
     for count in bench.scale_sizes:
         bare = r.get("bare_host_memory_mib")
         if bare and (room := measure.fits(count, bare, running=len(lab_state.load()["hosts"]))):
@@ -238,8 +239,14 @@ def scale(bench: Bench) -> None:
         bench.measure(str(count), lambda n=repeat: median_of(n, lambda: timed(
             [PYINFRA, cluster_inventory(), "deploy/cluster.py", "--dry"])[0]), into=dry,
             label=f"scale_facts_dry_s.{count}")
+        # The lab's own floor at this size: pyinfra's connect and one command per host
+        # (the hosts share this machine's cores, so their sshd and sudo count too).
+        bench.measure(str(count), lambda n=repeat: median_of(n, lambda: timed(
+            [PYINFRA, "-y", cluster_inventory(), "exec", "--", "true"])[0]), into=exec_true,
+            label=f"scale_exec_true_s.{count}")
         bench.measure("bare_host_memory_mib", lambda: measure.host_memory_mib(lab_state.load()))
     r["scale_20_vs_1"] = ratio(dry.get("20"), dry.get("1"))
+    r["scale_exec_true_20_vs_1"] = ratio(exec_true.get("20"), exec_true.get("1"))
 
 
 def ray_up(bench: Bench) -> None:
