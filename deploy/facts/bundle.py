@@ -24,8 +24,16 @@ BUNDLEABLE = {
     )
 }
 
-# Printed after each fact's output with its exit status; no fact prints a line starting so.
+# Printed after each fact's output, on a line of its own, with the fact's place
+# in the bundle, its name and its exit status; no fact prints a line starting so.
 SECTION_END = "### seedcore-fact-end"
+
+# Facts whose command takes tens of milliseconds or more (the Docker CLI, nvidia-smi).
+SLOW = {ComposeCli, ComposeVersion, DockerEngine, ImageId, NvidiaGpus, ProjectContainers}
+
+
+def _section_end(index: int, name: str, status: str) -> str:
+    return f"printf '\\n{SECTION_END} %s %s %s\\n' {index} {name} {status};"
 
 
 def fact_key(cls, kwargs: dict) -> str:
@@ -51,31 +59,40 @@ class FactBundle(FactBase):
     def command(self, reads: list) -> StringCommand:
         # Kept for process: some of pyinfra's facts remember their arguments in command().
         self.facts = [BUNDLEABLE[name]() for name, _ in reads]
-        # Every fact's command at once (each writes its own file), then their
-        # outputs in order: the command takes as long as its slowest fact.
-        bits: list = ["d=$(mktemp -d) || exit 1;"]
-        for index, fact in enumerate(self.facts):
-            kwargs = reads[index][1]
-            bits += ["{ (", fact.command(**kwargs), f') > "$d/{index}" 2>/dev/null;',
+        slow = [index for index, fact in enumerate(self.facts) if type(fact) in SLOW]
+        bits: list = ["d=$(mktemp -d) || exit 1;"] if slow else []
+        # The slow facts (each a docker or nvidia-smi call) run side by side,
+        # each into its own file, while the others run one after the other
+        # (a few milliseconds each: forking for them would cost more).
+        for index in slow:
+            bits += ["{ (", self.facts[index].command(**reads[index][1]), f') > "$d/{index}" 2>/dev/null;',
                      f'echo $? > "$d/{index}.rc"; }} &']
-        bits.append("wait;")
-        for index, (name, _) in enumerate(reads):
-            # An output whose last line has no newline (a file's text) gets one,
-            # or that line would swallow the section's end.
-            bits += [f'cat "$d/{index}"; [ -z "$(tail -c 1 "$d/{index}")" ] || echo; echo',
-                     f"'{SECTION_END} {name}'", f'"$(cat "$d/{index}.rc")";']
-        bits.append('rm -rf "$d"')
+        for index, fact in enumerate(self.facts):
+            if index not in slow:
+                bits += ["(", fact.command(**reads[index][1]), ") 2>/dev/null;",
+                         _section_end(index, reads[index][0], '"$?"')]
+        if slow:
+            bits.append("wait;")
+            for index in slow:
+                bits += [f'cat "$d/{index}"; read -r rc < "$d/{index}.rc";',
+                         _section_end(index, reads[index][0], '"$rc"')]
+            bits.append('rm -rf "$d"')
         return StringCommand(*bits)
 
     def process(self, output):
-        values, lines = [], []
+        kept = getattr(self, "facts", [])
+        values: dict[int, object] = {}
+        lines: list[str] = []
         for line in output:
             if not line.startswith(SECTION_END):
                 lines.append(line)
                 continue
-            name, _, status = line[len(SECTION_END):].strip().partition(" ")
-            kept = getattr(self, "facts", [])
-            fact = kept[len(values)] if len(values) < len(kept) else BUNDLEABLE[name]()
-            values.append(fact.process(lines) if status.strip() == "0" and lines else fact.default())
+            index, name, status = (line[len(SECTION_END):].split() + ["", "", ""])[:3]
+            # The section end starts on a line of its own: when the output
+            # ended with a newline, that leaves one empty line, not the fact's.
+            if lines and lines[-1] == "":
+                lines.pop()
+            fact = kept[int(index)] if int(index) < len(kept) else BUNDLEABLE[name]()
+            values[int(index)] = fact.process(lines) if status == "0" and lines else fact.default()
             lines = []
-        return values
+        return [values[index] for index in sorted(values)]

@@ -161,7 +161,8 @@ def docker_packages(settings: dict) -> list[str]:
 
 def install_docker(settings: dict) -> list:
     """Docker's packages from docker_install_source; returns the operations that change them.
-    One install step for either source, so hosts of both kinds install at the same time."""
+    One install step for either source (one name that holds for both), so hosts of both
+    kinds install at the same time."""
     from_repository = settings["docker_install_source"] == "docker"
     packages = docker_packages(settings)
     if from_repository:
@@ -173,8 +174,7 @@ def install_docker(settings: dict) -> list:
             repo_url, [codename], ["stable"], packages,
         )
     return [system.packages(
-        name=("Install Docker from Docker's apt repository" if from_repository
-              else "Install Docker from the distribution's packages"),
+        name="Install Docker's packages from docker_install_source",
         packages=packages,
         no_recommends=not from_repository,
         allow_downgrades=from_repository and bool(settings["docker_version"]),

@@ -73,7 +73,7 @@ def test_ubuntu_gets_dockers_signed_repository_for_its_codename(tmp_path, versio
     assert run.code == 0, run.describe()
     for step in ("Fetch Docker's apt signing key and check its fingerprint",
                  "Add Docker's apt repository, signed by its key",
-                 "Install Docker from Docker's apt repository"):
+                 "Install Docker's packages from docker_install_source"):
         assert run.changed(step) == {head}, step
     source = prepare(deployment.path).uploads(head)["/etc/apt/sources.list.d/docker.sources"]
     assert source.splitlines() == [
@@ -112,7 +112,7 @@ def _operation_hosts(output: str) -> dict[str, set[str]]:
     return ran
 
 
-INSTALL = "Install and configure Docker | Install Docker from Docker's apt repository"
+INSTALL = "Install and configure Docker | Install Docker's packages from docker_install_source"
 
 
 @pytest.mark.parametrize("failing, line", [

@@ -82,7 +82,7 @@ def test_cpu_hosts_get_no_gpu_operation(mixed):
     for row in nvidia_rows:
         assert not (row.change | row.conditional) & CPU_HOSTS, f"{row}\n{run.describe()}"
     # Each CPU host still gets the whole CPU deploy.
-    for fragment in ("Install Docker from Docker's apt repository", "Write the node's compose file"):
+    for fragment in ("Install Docker's packages from docker_install_source", "Write the node's compose file"):
         assert CPU_HOSTS <= run.changed(fragment), run.describe()
     pulling = set().union(*(row.change for row in run.rows_matching("Pull the Ray image |")))
     assert CPU_HOSTS <= pulling, run.describe()

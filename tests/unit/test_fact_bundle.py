@@ -56,7 +56,8 @@ READS = [
 def _bundle_values(sections: list[tuple[str, list[str], int]]) -> list:
     bundle = FactBundle()
     bundle.command(READS)
-    output = [line for name, lines, rc in sections for line in [*lines, f"{SECTION_END} {name} {rc}"]]
+    output = [line for index, (name, lines, rc) in enumerate(sections)
+              for line in [*lines, "", f"{SECTION_END} {index} {name} {rc}"]]
     return bundle.process(output)
 
 

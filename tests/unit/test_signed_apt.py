@@ -161,4 +161,5 @@ def test_compose_up_leaves_the_wait_to_the_nodes_healthy_wait(cli):
     """No `--wait`: Compose would wait on Docker's own 5 s health checks; the
     healthy wait asks every second, the same way on v1 and v2."""
     command = commands.compose_up(cli, make_node())
-    assert command == f"cd /opt/seedcore && {cli} -f docker-compose.yml -p seedcore --profile ray up -d --remove-orphans"
+    assert command == (f"cd /opt/seedcore && {cli} -f docker-compose.yml -p seedcore --profile ray "
+                       "up -d --remove-orphans")
