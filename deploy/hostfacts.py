@@ -68,7 +68,9 @@ def _snapshots(state) -> dict:
 def commands_run(state) -> int:
     """How many operations have run commands, on any host, in this run so far.
     Any of them counts for every host: a head that restarts changes what its
-    workers' containers do."""
+    workers' containers do. None while the run is planned (nothing runs then)."""
+    if not state.is_executing:
+        return 0
     return sum(1 for ops in getattr(state, "ops", {}).values() for data in ops.values()
                if data.operation_meta.is_complete() and data.operation_meta.executed)
 

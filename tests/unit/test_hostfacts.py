@@ -39,6 +39,12 @@ def bundled_host(values_by_read: dict) -> FakeHost:
     return host
 
 
+def running_under_yes(host) -> None:
+    """The run executes, as under -y (no plan shown: the snapshot read while planning holds)."""
+    host.state.is_executing = True
+    host.state.check_for_changes = False
+
+
 READS = [[ListeningPorts, {}], [EpochSeconds, {}], [ComposeCli, {}], [ImageId, {"image": IMAGE}]]
 
 
@@ -55,6 +61,7 @@ def test_a_snapshot_answers_every_fact_it_holds_without_another_command():
 def test_an_operation_that_ran_commands_makes_the_host_read_its_operation_facts_again():
     host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": "docker compose",
                          "ImageId": None})
+    running_under_yes(host)
     hostfacts.read_bundle(host, READS)
     host.state.ops[host]["noop"] = OpData(executed=False)
     assert hostfacts.read_fact(host, ImageId, image=IMAGE) is None
@@ -78,6 +85,14 @@ def test_a_snapshot_read_while_planning_is_read_again_once_a_shown_plan_executes
                             ["ComposeCli", "ImageId"]]
 
 
+def test_while_planning_no_operation_has_run_a_command():
+    host = bundled_host({})
+    host.state.ops[host]["pull"] = OpData(executed=True)
+    assert hostfacts.commands_run(host.state) == 0
+    host.state.is_executing = True
+    assert hostfacts.commands_run(host.state) == 1
+
+
 def test_under_yes_the_snapshot_read_while_planning_holds_into_the_run():
     host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
     hostfacts.read_bundle(host, READS)
@@ -95,6 +110,7 @@ def test_an_operation_fact_the_snapshot_lacks_is_counted_and_bundled_from_then_o
     values = {"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None}
     host = bundled_host(values)
     reads = list(READS)
+    running_under_yes(host)
     hostfacts.read_bundle(host, reads)
     assert hostfacts.read_fact(host, ImageId, image="other:1") is None
     assert hostfacts.read_fact(host, ImageId, image="other:1") is None
@@ -122,6 +138,7 @@ def test_without_a_snapshot_a_fact_is_read_as_pyinfra_reads_it():
 def test_a_command_run_on_another_host_counts_too():
     """A head that restarts changes what its workers' containers do."""
     host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
+    running_under_yes(host)
     hostfacts.read_bundle(host, READS)
     host.state.ops["head-1"] = {"restart": OpData(executed=True)}
     hostfacts.read_fact(host, ComposeCli)
