@@ -170,6 +170,42 @@ def phases_section(r: dict) -> str:
     return "\n\n".join(parts)
 
 
+def converge_against_floor(r: dict) -> str:
+    """The fresh converge of 3 hosts beside its floor, step by step, the widest gap named."""
+    floor = r.get("floor_3_hosts") or {}
+    recorded = (r.get("timings") or {}).get("fresh_converge_3_hosts") or {}
+    phases = recorded.get("phases") or {}
+    if not floor.get("total_s") or not phases:
+        return f"{NOT_RECORDED}: it needs the floor and the converge's phases from this run."
+    own = (recorded.get("connect_s") or 0.0) + sum(
+        phases.get(name, 0.0) for name in ("preflight", "plan", "verify", "other"))
+    ours = {
+        "Docker installed and configured": phases.get("docker", 0.0),
+        "Image pulled": phases.get("pull", 0.0),
+        "Files written, Ray started, Serve answering": sum(
+            phases.get(name, 0.0) for name in ("files", "stop_start", "serve")),
+        "Only the deploy: connect, preflight, plan, verify, the rest": own,
+    }
+    by_hand = {
+        "Docker installed and configured": floor.get("install_docker_s"),
+        "Image pulled": floor.get("pull_image_s"),
+        "Files written, Ray started, Serve answering": floor.get("ray_to_health_s"),
+        "Only the deploy: connect, preflight, plan, verify, the rest": 0.0,
+    }
+    rows = [f"| {step} | {number(by_hand[step], ' s')} | {number(seconds, ' s')} | "
+            f"{number(seconds - (by_hand[step] or 0.0), ' s')} |" for step, seconds in ours.items()]
+    rows.append(f"| Total | {number(floor['total_s'], ' s')} | {number(recorded.get('total_s'), ' s')} | "
+                f"{number((recorded.get('total_s') or 0.0) - floor['total_s'], ' s')} |")
+    widest = max(ours, key=lambda step: ours[step] - (by_hand[step] or 0.0))
+    return "\n".join([
+        "| Step | Floor, by hand | This deploy | Difference |", "|---|---|---|---|", *rows, "",
+        f"The widest gap: **{widest}** ({number(ours[widest] - (by_hand[widest] or 0.0), ' s')} more "
+        "than by hand). The deploy's Docker step also installs the tools its checks use (iproute2, "
+        "procps, curl) and gpg, and checks the repository key's fingerprint before apt trusts it; "
+        "the floor does neither.",
+    ])
+
+
 def side_by_side(r: dict) -> str:
     """`ray up` against the deploy: one row per key of either dict."""
     pair = r.get("ray_up_side_by_side")
@@ -308,6 +344,12 @@ The lab hosts are containers on that one machine, so they share its cores.{runs_
 {table}
 
 ## Where the time goes
+
+### Fresh converge against its floor
+
+{converge_against_floor(r)}
+
+### Per phase
 
 {phases_section(r)}
 

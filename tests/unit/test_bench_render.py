@@ -138,3 +138,30 @@ def test_figures_from_several_runs_name_each_run():
         "- 2026-11-26T20:30:00Z, commit `a68ba0f`: headft, rayup",
         "- 2026-11-26T21:00:00Z, commit `a68ba0f`: floor, noop",
     ]
+
+
+def test_the_converge_is_set_beside_its_floor_step_by_step():
+    results = {
+        "floor_3_hosts": {"install_docker_s": 20.0, "pull_image_s": 20.0, "ray_to_health_s": 10.0,
+                          "total_s": 50.0},
+        "timings": {"fresh_converge_3_hosts": {
+            "connect_s": 0.5, "total_s": 70.0,
+            "phases": {"preflight": 0.5, "plan": 0.5, "docker": 30.0, "files": 2.0, "pull": 21.0,
+                       "stop_start": 10.0, "serve": 4.0, "verify": 1.5, "other": 0.0}}},
+    }
+    assert render.converge_against_floor(results).splitlines()[:8] == [
+        "| Step | Floor, by hand | This deploy | Difference |",
+        "|---|---|---|---|",
+        "| Docker installed and configured | 20.0 s | 30.0 s | 10.0 s |",
+        "| Image pulled | 20.0 s | 21.0 s | 1.00 s |",
+        "| Files written, Ray started, Serve answering | 10.0 s | 16.0 s | 6.00 s |",
+        "| Only the deploy: connect, preflight, plan, verify, the rest | 0.00 s | 3.00 s | 3.00 s |",
+        "| Total | 50.0 s | 70.0 s | 20.0 s |",
+        "",
+    ]
+    assert "The widest gap: **Docker installed and configured** (10.0 s more than by hand)" in (
+        render.converge_against_floor(results))
+
+
+def test_without_the_floor_the_step_table_says_so():
+    assert render.converge_against_floor({"timings": {}}).startswith(render.NOT_RECORDED)
