@@ -120,13 +120,19 @@ def directory(path: str, mode: str | None = None, user: str | None = None, group
     if owned_as_asked(info, mode, user, group):
         host.noop(f"directory {path} exists")
         return
+    # One command (one round trip) for all three.
+    steps: list = []
     if not info:
-        yield StringCommand("mkdir", "-p", QuoteString(path))
+        steps.append(["mkdir", "-p", QuoteString(path)])
     if mode is not None and (not info or info.get("mode") != ensure_mode_int(mode)):
-        yield StringCommand("chmod", QuoteString(str(mode)), QuoteString(path))
+        steps.append(["chmod", QuoteString(str(mode)), QuoteString(path)])
     if (user or group) and not owned_as_asked(info, None, user, group):
         owner = (user or "") + (f":{group}" if group else "")
-        yield StringCommand("chown", QuoteString(owner), QuoteString(path))
+        steps.append(["chown", QuoteString(owner), QuoteString(path)])
+    bits: list = []
+    for step in steps:
+        bits += (["&&"] if bits else []) + step
+    yield StringCommand(*bits)
 
 
 @operation()
