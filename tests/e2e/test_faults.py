@@ -2,6 +2,7 @@
 gone, a host unreachable, a run killed halfway, and a planted secret."""
 
 import json
+import os
 import secrets
 import shlex
 import signal
@@ -149,10 +150,15 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(converged, lab_s
         [labctl.PYINFRA, "-y", "inventories/lab.py", "deploy/cluster.py"], cwd=labctl.REPO,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    paused = False
     try:
         for line in first.stdout:
             if "--> Beginning operation run" in line:
                 break
+        # A no-op run takes seconds: held still here (the lock taken, its hosts
+        # connected), it cannot finish before the second run asks for the lock.
+        os.kill(first.pid, signal.SIGSTOP)
+        paused = True
         before = starts(lab_state)
         started = time.monotonic()
         second = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
@@ -166,6 +172,8 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(converged, lab_s
         assert refused_in < 60, refused_in
         assert starts(lab_state) == before
     finally:
+        if paused:
+            os.kill(first.pid, signal.SIGCONT)
         rest = first.communicate(timeout=900)[0]
     assert first.returncode == 0, rest[-3000:]
     code, out = labctl.run_on(lab_state, head, "if sudo test -e /opt/seedcore/deploy.lock; then echo held; "
