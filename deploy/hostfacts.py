@@ -52,7 +52,6 @@ def operation_reads(settings: dict, files: tuple = (), root_only: tuple = ()) ->
     return [
         container_reads(settings),
         [ComposeCli, {}],
-        [ComposeVersion, {}],
         [ImageId, {"image": settings["ray_image"]}],
         *[[FileText, {"path": path}] for path in files],
         *[read for path in root_only for read in ([Sha256File, {"path": path}], [File, {"path": path}])],

@@ -10,22 +10,26 @@ import json
 import os
 import shlex
 from io import StringIO
+from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, Sha256File
-from pyinfra.operations import files, python
+from pyinfra.operations import python
 
 from deploy import prometheus
 from deploy.defaults import MONITORING_DEFAULTS
 from deploy.facts.host import ListeningPorts, port_holder_problem
-from deploy.hostfacts import read_fact
+from deploy.hostfacts import project_containers, read_fact
 from deploy.monitoring_checks import monitoring_checks
 from deploy.operations import system
+from deploy.operations.ray import decide_head
 from deploy.report import table
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
 
+# Beside the dashboards copied to the control machine: the head container they came from.
+DASHBOARDS_SOURCE = ".seedcore-head-container"
 # Where Ray 2.20's head writes its Grafana dashboards, inside the head container.
 RAY_DASHBOARDS_DIR = "/tmp/ray/session_latest/metrics/grafana/dashboards"
 
@@ -96,6 +100,11 @@ def dashboards_command(container: str) -> str:
     return f"docker exec {shlex.quote(container)} python -c {shlex.quote(script)}"
 
 
+def container_id_command(container: str) -> str:
+    """Prints the container's full ID."""
+    return f"docker inspect -f '{{{{.Id}}}}' {shlex.quote(container)}"
+
+
 def parse_dashboards(output: str) -> dict[str, str]:
     """{file name: JSON text}, only names of plain .json files."""
     found = json.loads(output or "{}")
@@ -118,13 +127,40 @@ def _fetch_dashboards(state, host, container: str, local_dir: str):
     for name, text in dashboards.items():
         with open(os.path.join(local_dir, name), "w") as handle:
             handle.write(text)
+    # Which head container they came from: a later run whose head keeps running
+    # as it is uses this copy instead of reading them again.
+    ok, output = host.run_shell_command(container_id_command(container), _sudo=True)
+    marker = Path(local_dir, DASHBOARDS_SOURCE)
+    if ok and output.stdout.strip():
+        marker.write_text(output.stdout.strip() + "\n")
+    else:
+        marker.unlink(missing_ok=True)
     state.seedcore_grafana_dashboards = dashboards
     print(f"\n--> Ray's Grafana dashboards copied to {local_dir}/: {', '.join(sorted(dashboards))}\n")
 
 
+def kept_dashboards(local_dir: str, container_id: str) -> dict[str, str]:
+    """The dashboards copied from this very head container before ({} if none)."""
+    try:
+        if not container_id or Path(local_dir, DASHBOARDS_SOURCE).read_text().strip() != container_id:
+            return {}
+        return {path.name: path.read_text() for path in sorted(Path(local_dir).glob("*.json"))}
+    except OSError:
+        return {}
+
+
 @deploy("Copy Ray's Grafana dashboards", data_defaults=MONITORING_DEFAULTS)
 def fetch_dashboards():
+    """Read from the head unless this control machine holds them from the same
+    head container and the run leaves that container running."""
     settings = settings_for(host)
+    name = settings["ray_head_container"]
+    head = next((c for c in project_containers(host, settings) if c["name"] == name), None)
+    kept = head is not None and decide_head(host.state)[host.name][1] and kept_dashboards(
+        settings["monitoring_dashboards_path"], head["id"])
+    if kept:
+        host.state.seedcore_grafana_dashboards = kept
+        return
     python.call(name="Copy Ray's Grafana dashboards from the head to the control machine",
                 function=_fetch_dashboards, container=settings["ray_head_container"],
                 local_dir=settings["monitoring_dashboards_path"])
@@ -142,7 +178,7 @@ def _provision_dashboards(state, host, directory: str):
 @deploy("Provision Ray's Grafana dashboards", data_defaults=MONITORING_DEFAULTS)
 def provision_dashboards():
     directory = settings_for(host)["monitoring_grafana_dashboards_dir"]
-    files.directory(name="Create Grafana's dashboard directory", path=directory, mode="755")
+    system.directory(name="Create Grafana's dashboard directory", path=directory, mode="755")
     python.call(name="Put Ray's Grafana dashboards in Grafana's provisioning directory",
                 function=_provision_dashboards, directory=directory)
 

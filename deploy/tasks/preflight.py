@@ -10,7 +10,7 @@ from gevent.lock import Semaphore
 from pyinfra import logger
 from pyinfra.facts.server import LinuxDistribution
 
-from deploy.facts.docker import UNMANAGED, DockerEngine, ImageId
+from deploy.facts.docker import UNMANAGED, ComposeVersion, DockerEngine, ImageId
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, port_holder_problem
 from deploy.families import family_problems, install_reads
@@ -172,7 +172,8 @@ def preflight_reads(host) -> list:
     gpu = is_gpu_host(host)
     return reads + [
         [DockerEngine, {}], [LinuxDistribution, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
-        *([[NvidiaGpus, {}]] if gpu else []),
+        # A GPU host's Compose version decides how its containers ask for GPUs.
+        *([[NvidiaGpus, {}], [ComposeVersion, {}]] if gpu else []),
         *install_reads(settings, (GPU_KEYRING,) if gpu else ()),
         *docker_reads(),
         *render_reads(node),

@@ -148,12 +148,10 @@ def test_project_containers_command_inspects_each_container_once(tmp_path):
     _fake_tool(tmp_path, "docker", f"""
 echo "$*" >> {calls}
 case "$1" in
-  ps) case "$*" in
-        *managed-by*) echo 3f1c9a7e5b2d ;;
-        *compose.project=seedcore*) printf '3f1c9a7e5b2d\\nc0ffee11d00d\\n' ;;
-        *'name=^/seedcore-ray-head$'*) echo 0a0b0c0d0e0f ;;
-        *'name=^/seedcore-ray-worker$'*) echo c0ffee11d00d ;;
-      esac ;;
+  ps) printf '0a0b0c0d0e0f\\tseedcore-ray-head\\t\\t\\n'
+      printf '3f1c9a7e5b2d\\tc-3f1c\\tseedcore-deploy\\tseedcore\\n'
+      printf 'c0ffee11d00d\\tseedcore-ray-worker\\t\\tseedcore\\n'
+      printf 'deadbeef0000\\tpostgres\\t\\tbilling\\n' ;;
   inspect) shift; printf '['; sep=''
            for id in "$@"; do
              labels='{{"com.docker.compose.project": "seedcore"}}'

@@ -13,6 +13,7 @@ The argv recorded must be exactly the intended one, and no canary file
 import importlib
 import inspect
 import os
+import shlex
 import stat
 import subprocess
 from pathlib import Path
@@ -23,7 +24,7 @@ from deploy import commands
 from deploy.facts import docker as docker_facts
 from deploy.facts import gpu as gpu_facts
 from deploy.facts import host as host_facts
-from deploy.render import MANAGED_LABEL, MANAGED_VALUE
+from deploy.render import MANAGED_VALUE
 from tests.harness import CONTAINERS_KEY, command_text, make_node
 
 HOSTILE = {
@@ -123,28 +124,47 @@ def test_image_id(shell, value):
     assert records == [["docker", "image", "inspect", "-f", "{{.Id}}", value]]
 
 
-def test_name_filter_matches_only_the_exact_name():
-    # Docker reads the filter as a regular expression on "/NAME" (Go's RE2,
-    # whose syntax Python's re shares for these).
-    import re
+PS_LISTING = ("{{.ID}}\t{{.Names}}\t{{.Label \"io.seedcore.managed-by\"}}"
+              "\t{{.Label \"com.docker.compose.project\"}}")
 
-    pattern = re.compile(docker_facts.name_filter("seedcore-ray.head").removeprefix("name="))
-    assert [bool(pattern.search(f"/{name}")) for name in (
-        "seedcore-ray.head", "seedcore-rayXhead", "old-seedcore-ray.head", "seedcore-ray.head-2",
-    )] == [True, False, False, False]
-    assert docker_facts.name_filter("seedcore-ray-head") == "name=^/seedcore-ray-head$"
+
+def _docker_listing(shell, rows: list[tuple[str, str, str, str]]) -> None:
+    """A fake docker whose `ps` lists these (id, names, managed-by, project) rows."""
+    listing = shell.work.parent / "ps.txt"
+    listing.write_text("".join("\t".join(row) + "\n" for row in rows))
+    shell.work.joinpath("..", "bin", "docker").write_text(
+        '#!/bin/bash\nprintf \'%s\\0\' "$#" docker "$@" >> "$ARGV_LOG"\n'
+        f'[ "$1" = ps ] && /bin/cat {shlex.quote(str(listing))}\nexit 0\n'
+    )
 
 
 @VALUES
 def test_project_containers(shell, value):
+    """One `docker ps`; the project and names reach awk as data, whatever they hold."""
+    _docker_listing(shell, [("id-managed", "x", MANAGED_VALUE, ""), ("id-other", "y", "", "other")])
     command = docker_facts.ProjectContainers().command(project=value, names=[value, "seedcore-ray.worker"])
-    records, _ = shell(command)
+    records, result = shell(command)
+    assert result.returncode == 0, result.stderr
     assert records == [
-        ["docker", "ps", "-aq", "--filter", f"label={MANAGED_LABEL}={MANAGED_VALUE}"],
-        ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={value}"],
-        ["docker", "ps", "-aq", "--filter", docker_facts.name_filter(value)],
-        ["docker", "ps", "-aq", "--filter", "name=^/seedcore-ray\\.worker$"],
+        ["docker", "ps", "-a", "--no-trunc", "--format", PS_LISTING.replace('\\"', '"')],
+        ["docker", "inspect", "id-managed"],
     ]
+
+
+def test_project_containers_match_names_and_labels_exactly(shell):
+    _docker_listing(shell, [
+        ("id-managed", "anything", MANAGED_VALUE, ""),
+        ("id-project", "anything-else", "", "seedcore"),
+        ("id-named", "seedcore-ray-head", "", ""),
+        ("id-dotted", "seedcore-ray.worker", "", ""),
+        ("id-regex-lookalike", "seedcore-rayXworker", "", ""),
+        ("id-longer", "seedcore-ray-head-2", "", "seedcore-2"),
+        ("id-foreign", "db", "someone-else", "other"),
+    ])
+    command = docker_facts.ProjectContainers().command(
+        project="seedcore", names=["seedcore-ray-head", "seedcore-ray.worker"])
+    records, _ = shell(command)
+    assert records[1:] == [["docker", "inspect", "id-managed", "id-project", "id-named", "id-dotted"]]
 
 
 @VALUES

@@ -276,3 +276,15 @@ def test_only_plain_json_file_names_are_kept():
     output = json.dumps({"default_grafana_dashboard.json": "{}", "../evil.json": "x", ".hidden.json": "x",
                          "notes.txt": "x"})
     assert parse_dashboards(output) == {"default_grafana_dashboard.json": "{}"}
+
+
+def test_dashboards_copied_from_the_same_head_container_are_kept(tmp_path):
+    from deploy.tasks.monitoring import DASHBOARDS_SOURCE, container_id_command, kept_dashboards
+
+    assert container_id_command("seedcore-ray-head") == "docker inspect -f '{{.Id}}' seedcore-ray-head"
+    (tmp_path / "default_grafana_dashboard.json").write_text("{}")
+    assert kept_dashboards(str(tmp_path), "abc") == {}, "no record of where they came from"
+    (tmp_path / DASHBOARDS_SOURCE).write_text("abc\n")
+    assert kept_dashboards(str(tmp_path), "abc") == {"default_grafana_dashboard.json": "{}"}
+    assert kept_dashboards(str(tmp_path), "def") == {}, "another head container: read again"
+    assert kept_dashboards(str(tmp_path / "missing"), "abc") == {}
