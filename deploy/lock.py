@@ -186,9 +186,33 @@ def _release_on_disconnect(head, directory: str, token: str) -> None:
 
     def disconnect():
         try:
-            head.run_shell_command(release_command(directory, token), **_connector_args(head))
+            release(head, directory, token)
         finally:
             if close:
                 close()
 
     connector.disconnect = disconnect
+
+
+def release(head, directory: str, token: str) -> bool:
+    """Release the lock; once more over a fresh SSH connection when the run's
+    own was cut (an interrupt can land in the middle of its traffic). When
+    both fail, say so with how to clear it, and never raise: pyinfra is
+    closing every connection."""
+    error: Exception | None = None
+    for fresh in (False, True):
+        try:
+            if fresh:
+                head.connector.connect()
+            ok, output = head.run_shell_command(release_command(directory, token), **_connector_args(head))
+            if ok:
+                return True
+            error = RuntimeError(output.stderr.strip() or "the release command failed")
+        except Exception as failure:  # any failure here would leave the lock behind
+            error = failure
+    click.echo(
+        f"--> host {head.name}: could not release the deploy lock {directory} ({error}); "
+        f"ssh to {head.name} and run `sudo rm -rf {directory}` once no deploy is running",
+        err=True,
+    )
+    return False

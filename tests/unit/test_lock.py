@@ -81,3 +81,49 @@ def test_a_lock_without_owner_is_reported_with_how_to_clear_it():
         "if no deploy is running, ssh to head-1 and run `sudo rm -rf /opt/seedcore/deploy.lock`, "
         "then run again; nothing was changed"
     )
+
+
+class _Output:
+    def __init__(self, stderr: str = ""):
+        self.stderr = stderr
+
+
+class _Connector:
+    def __init__(self):
+        self.connects = 0
+
+    def connect(self):
+        self.connects += 1
+
+
+class _Head:
+    """A head whose first release attempts fail as `failures` says."""
+
+    def __init__(self, failures: list):
+        self.name = "head-1"
+        self.data = {}
+        self.connector = _Connector()
+        self.failures = list(failures)
+        self.commands = []
+
+    def run_shell_command(self, command, **kwargs):
+        self.commands.append(command)
+        failure = self.failures.pop(0) if self.failures else None
+        if isinstance(failure, Exception):
+            raise failure
+        return failure is None, _Output("" if failure is None else failure)
+
+
+def test_a_release_cut_by_an_interrupt_is_made_again_over_a_fresh_connection():
+    head = _Head([ConnectionResetError(104, "Connection reset by peer")])
+    assert lock.release(head, "/opt/seedcore/deploy.lock", "t0k3n") is True
+    assert head.connector.connects == 1
+    assert len(head.commands) == 2 and head.commands[0] == head.commands[1]
+
+
+def test_a_lock_that_cannot_be_released_is_named_with_how_to_clear_it(capsys):
+    head = _Head([ConnectionResetError(104, "Connection reset by peer"), "permission denied"])
+    assert lock.release(head, "/opt/seedcore/deploy.lock", "t0k3n") is False
+    assert capsys.readouterr().err == (
+        "--> host head-1: could not release the deploy lock /opt/seedcore/deploy.lock (permission denied); "
+        "ssh to head-1 and run `sudo rm -rf /opt/seedcore/deploy.lock` once no deploy is running\n")
