@@ -82,8 +82,9 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             ("alive nodes", checks.probe_alive_count(address, dash, expected_nodes), cluster_doomed),
             ("metrics", checks.probe_metrics(address, metrics)),
             ("serve proxy", checks.probe_text(f"http://{address}:{serve}/-/healthz", "success")),
+            # A replica behind it may have lived on a node this run lost.
             ("serve /health", checks.probe_health_route(
-                f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"])),
+                f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
         ]
         if node.gcs_store:
             probes += [
@@ -101,7 +102,7 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             probes += [
                 ("serve proxy", checks.probe_text(f"http://{address}:{serve}/-/healthz", "success")),
                 ("serve /health", checks.probe_health_route(
-                    f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"])),
+                    f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
             ]
     if node.gpus:
         probes.append(("ray GPUs", checks.probe_node_gpus(head, dash, address, node.gpus)))

@@ -336,3 +336,24 @@ def test_poll_asks_whether_a_check_is_doomed_at_most_every_few_seconds(monkeypat
 
     result = checks.poll("head-1", "gcs health", lambda: next(answers), time.monotonic() + 60, doomed)
     assert (result.ok, len(asked)) == (True, 1)
+
+
+@pytest.mark.parametrize("role", ["head", "worker"])
+def test_serve_health_stops_waiting_once_the_run_lost_a_node(monkeypatch, role):
+    """A Serve replica may have lived on the lost node: the route's check is red
+    at once with that reason, not after verify_timeout_s."""
+    from deploy.tasks import verify
+    from tests.harness import make_node
+
+    def failing(*args, **kwargs):
+        return lambda: (False, "HTTP 503")
+
+    for name in ("probe_version", "probe_text", "probe_alive_count", "probe_metrics", "probe_health_route",
+                 "probe_node_alive"):
+        monkeypatch.setattr(verify.checks, name, failing)
+    lost = "host worker-2: container seedcore-ray-worker is exited"
+    results = verify.node_checks(make_node(role=role), 3, 2, doomed=None, cluster_doomed=lambda: lost)
+    by_check = {result.check: result for result in results}
+    assert by_check["serve /health"].ok is False
+    assert by_check["serve /health"].detail.startswith(
+        "host worker-2: container seedcore-ray-worker is exited (red at once"), by_check["serve /health"]
