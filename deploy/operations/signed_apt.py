@@ -8,10 +8,10 @@ from pyinfra.api import operation
 from pyinfra.facts.apt import AptSources, AptSourcesFile
 from pyinfra.facts.deb import DebPackages
 
-from deploy import commands, signed_apt
+from deploy import signed_apt
 from deploy.facts.apt import KeyringFingerprints, packages_missing
 from deploy.hostfacts import read_fact
-from deploy.operations.secret_files import upload
+from deploy.operations import system
 
 
 def key_held(keyring: str, fingerprint: str) -> bool:
@@ -79,8 +79,7 @@ def source_file(filename: str, uris: list[str], suites: list[str], components: l
         return
     text = signed_apt.deb822_source(uris, suites, components, architectures, signed_by)
     dest = signed_apt.sources_path(filename)
-    yield from upload(text, dest, lambda staged, private_dir: commands.file_installed(
-        staged, dest, private_dir, "root", "root", "0644"))
+    yield from system.file_written(text, dest, "0644")
 
 
 @operation()

@@ -168,8 +168,13 @@ def text_file(text: str, dest: str, mode: str, user: str = "root", group: str = 
         return
     if getattr(getattr(host.state, "config", None), "DIFF", False) and not same_text:
         show_diff(dest, text, existed=digest is not None)
+    yield from file_written(text, dest, str(mode), user, group)
+
+
+def file_written(text: str, dest: str, mode: str, user: str = "root", group: str = "root"):
+    """The commands that install `text` at `dest` with this owner and mode, atomically."""
     yield from upload(text, dest, lambda staged, private_dir: commands.file_installed(
-        staged, dest, private_dir, user, group, str(mode)))
+        staged, dest, private_dir, user, group, mode))
 
 
 @operation()
