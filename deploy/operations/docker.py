@@ -8,11 +8,12 @@ import os
 from pyinfra import host
 from pyinfra.api import operation
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Sha1File
+from pyinfra.facts.files import Sha256File
 
 from deploy import commands
 from deploy.facts.apt import packages_missing
 from deploy.facts.host import FileText
+from deploy.hostfacts import read_fact
 from deploy.operations.secret_files import upload_root_only
 
 DOCKER_CONFIG = "/root/.docker/config.json"
@@ -57,12 +58,13 @@ def registry_logged_in(registry: str, user: str, password_env: str):
 
 def engine_restart_reasons(daemon_json: str, packages: list[str]) -> list[str]:
     """Why Docker needs a restart, read from facts: daemon.json on the host is
-    not the rendered text (compared as ``files.put`` compares it, by SHA1), or
-    a wanted package is not installed at its pin."""
+    not the rendered text (compared by SHA-256, as ``system.text_file`` compares
+    it), or a wanted package is not installed at its pin. Both are read from
+    the host's bundled facts (``read_fact``)."""
     reasons = []
-    if host.get_fact(Sha1File, path=DAEMON_JSON) != hashlib.sha1(daemon_json.encode()).hexdigest():
+    if read_fact(host, Sha256File, path=DAEMON_JSON) != hashlib.sha256(daemon_json.encode()).hexdigest():
         reasons.append(f"{DAEMON_JSON} changes")
-    if packages_missing(host.get_fact(DebPackages) or {}, packages):
+    if packages_missing(read_fact(host, DebPackages) or {}, packages):
         reasons.append("Docker's packages change")
     return reasons
 

@@ -30,7 +30,7 @@ LISTENING = "--- cgroups"  # deploy.facts.host.ListeningPorts
 DISK = "df -Pk"  # deploy.facts.host.DiskAvailableMb
 SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
-DAEMON_JSON_SHA1 = "sha1sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha1File
+DAEMON_JSON_SHA256 = "sha256sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha256File
 DEB_PACKAGES = "dpkg -l"  # pyinfra.facts.deb.DebPackages
 APT_SOURCES = "##PYINFRA_FILE"  # pyinfra.facts.apt.AptSources
 DOCKER_KEYRING_KEYS = f"--with-colons {DOCKER_KEYRING}"  # deploy.facts.apt.KeyringFingerprints
@@ -170,9 +170,9 @@ def inspect_record(container_id: str, name: str, image: str, role: str, config_h
     }
 
 
-def sha1sum(path: str, text: str) -> str:
-    """What `sha1sum PATH` prints for a file holding `text`."""
-    return f"{hashlib.sha1(text.encode()).hexdigest()}  {path}"
+def sha256sum(path: str, text: str) -> str:
+    """What `sha256sum PATH` prints for a file holding `text`."""
+    return f"{hashlib.sha256(text.encode()).hexdigest()}  {path}"
 
 
 def dpkg_list(packages: list[str]) -> list[str]:
@@ -244,7 +244,7 @@ def converged(record: dict, ports: list[int], serve_marker: str = "", settings: 
     }
     if settings is not None:
         daemon = daemon_json(settings, gpu=gpu)
-        base[DAEMON_JSON_SHA1] = sha1sum(DAEMON_JSON_PATH, daemon)
+        base[DAEMON_JSON_SHA256] = sha256sum(DAEMON_JSON_PATH, daemon)
         base[DAEMON_JSON] = daemon.splitlines()
         base.update(signed_repositories(settings, gpu))
     return _merged(_by_matcher(overrides), bare_debian12(LISTENING=listening(*holders)) | base)

@@ -100,7 +100,7 @@ def test_a_changed_daemon_json_restarts_docker_on_that_host_only(tmp_path):
     deployment = _cluster(tmp_path)
     converge(deployment)
     facts = deployment.data[WORKER_1]["fake_responses"]
-    facts[responses.DAEMON_JSON_SHA1] = responses.sha1sum("/etc/docker/daemon.json", '{"debug": true}\n')
+    facts[responses.DAEMON_JSON_SHA256] = responses.sha256sum("/etc/docker/daemon.json", '{"debug": true}\n')
     run = deployment.dry()
     assert run.code == 0, run.describe()
     row = run.row(RESTART_DOCKER)
