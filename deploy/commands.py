@@ -201,43 +201,35 @@ def restart_docker() -> str:
     return "systemctl restart docker"
 
 
-def registry_login(registry: str, user: str, password_file: str) -> str:
-    """`docker login` with the password read from a root-only file, which is
-    removed whatever the outcome; the password never reaches a command line."""
-    secret = shlex.quote(password_file)
-    return (
-        f"docker login --username {shlex.quote(user)} --password-stdin {shlex.quote(registry)} "
-        f"< {secret}; status=$?; rm -f {secret}; exit $status"
-    )
+def registry_login(registry: str, user: str) -> str:
+    """`docker login` with the password arriving base64-encoded on stdin; the
+    password never reaches a command line nor a file on the host."""
+    return f"base64 -d | docker login --username {shlex.quote(user)} --password-stdin {shlex.quote(registry)}"
 
 
-def private_dir_created(path: str) -> str:
-    """Create a directory only its owner can enter; fails if `path` exists
-    (so a directory planted in advance is never reused)."""
-    return f"mkdir -m 0700 {shlex.quote(path)}"
-
-
-def file_installed(src: str, dest: str, private_dir: str, user: str, group: str, mode: str) -> str:
-    """Install `src` as `dest` with this owner and mode (its directory made
-    first when missing), then remove `private_dir` (which holds `src`)
-    whatever the outcome.
+def file_from_stdin(dest: str, user: str, group: str, mode: str) -> str:
+    """Install the text arriving base64-encoded on stdin as `dest`, with this
+    owner and mode (its directory made first when missing), in one command.
 
     The new file is created beside `dest` under umask 077 (so never readable
     by others before its mode is set), given its owner and mode, then renamed
-    over `dest` in one step (a reader never sees half a file).
+    over `dest` in one step (a reader never sees half a file). On any failure
+    the half-made file is removed and `dest` is left as it was. The text
+    itself is never on a command line (``ps``) nor in pyinfra's output.
     """
     new = shlex.quote(f"{dest}.seedcore-new")
     owner = shlex.quote(f"{user}:{group}")
     parent = shlex.quote(os.path.dirname(dest) or "/")
     return (
-        f"mkdir -p {parent} && umask 077 && rm -f {new} && cp {shlex.quote(src)} {new} "
-        f"&& chown {owner} {new} && chmod {shlex.quote(mode)} {new} && mv -f {new} {shlex.quote(dest)}; "
-        f"status=$?; rm -rf {shlex.quote(private_dir)}; exit $status"
+        f"mkdir -p {parent} && umask 077 && rm -f {new} && base64 -d > {new} "
+        f"&& chown {owner} {new} && chmod {shlex.quote(mode)} {new} && mv -f {new} {shlex.quote(dest)} "
+        f"|| {{ status=$?; rm -f {new}; exit $status; }}"
     )
 
 
-def root_only_installed(src: str, dest: str, private_dir: str, group: str = "root") -> str:
-    """Install `src` as `dest`, owned by root and mode 0600 at every moment
-    (``file_installed``). With another `group` (a service's own, e.g. redis)
-    the file is 0640: that group may read it, no one else."""
-    return file_installed(src, dest, private_dir, "root", group, "0600" if group == "root" else "0640")
+def root_only_from_stdin(dest: str, group: str = "root") -> str:
+    """``file_from_stdin`` for a file owned by root and mode 0600 at every
+    moment. With another `group` (a service's own, e.g. redis) the file is
+    0640: that group may read it, no one else."""
+    return file_from_stdin(dest, "root", group, "0600" if group == "root" else "0640")
+

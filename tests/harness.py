@@ -13,6 +13,7 @@ A fact read with arguments looks its value up by pyinfra's own kwargs string
 (``get_kwargs_str``), so a fixture that forgets an argument fails loudly.
 """
 
+import base64
 import inspect
 import json
 from pathlib import Path
@@ -159,6 +160,7 @@ def node_from_fixture(spec: dict) -> Node:
 
 
 def command_text(command) -> str:
+    """The shell text of a command, as bash would run it."""
     if isinstance(command, FileUploadCommand):
         return f"upload {command.dest}: {command.src.getvalue()}"
     if isinstance(command, StringCommand):
@@ -168,10 +170,24 @@ def command_text(command) -> str:
     return str(command)
 
 
+def command_stdin(command) -> str | None:
+    """What a command is given on stdin (the ``_stdin`` connector argument), if anything."""
+    return getattr(command, "connector_arguments", {}).get("_stdin")
+
+
+def command_shown(command) -> str:
+    """A command as a fixture lists it: its shell text, then, for one fed on
+    stdin, ``<<<`` and the text it receives (base64-decoded)."""
+    stdin = command_stdin(command)
+    if stdin is None:
+        return command_text(command)
+    return f"{command_text(command)} <<< {base64.b64decode(stdin).decode()}"
+
+
 def run_operation(op, host: FakeHost, **kwargs) -> list[str]:
-    """Run an operation's body on `host`; return its commands as strings."""
+    """Run an operation's body on `host`; return its commands as fixtures list them."""
     with ctx_state.use(host.state), ctx_host.use(host):
-        return [command_text(command) for command in op._inner(**kwargs)]
+        return [command_shown(command) for command in op._inner(**kwargs)]
 
 
 def takes_node(op) -> bool:

@@ -14,10 +14,9 @@ from deploy import commands
 from deploy.facts.apt import packages_missing
 from deploy.facts.host import FileText
 from deploy.hostfacts import read_fact
-from deploy.operations.secret_files import upload_root_only
+from deploy.operations.secret_files import with_stdin
 
 DOCKER_CONFIG = "/root/.docker/config.json"
-PASSWORD_FILE = "/root/.seedcore-registry-password"
 DAEMON_JSON = "/etc/docker/daemon.json"
 
 
@@ -32,10 +31,10 @@ def logged_in(config_text: str | None, registry: str) -> bool:
 def registry_logged_in(registry: str, user: str, password_env: str):
     """
     Log the host's Docker into a registry unless it already is. The password
-    is read from the control machine's environment variable ``password_env``,
-    uploaded to a root-only file (never readable by another user, even while
-    it is written: see ``secret_files``), piped to ``--password-stdin`` and
-    removed: it never appears on a command line, in pyinfra's output or in data.
+    is read from the control machine's environment variable ``password_env``
+    and sent through the SSH channel's stdin to ``--password-stdin``: it never
+    appears on a command line, in a file on the host, in pyinfra's output or
+    in data.
 
     + registry: the registry address
     + user: the registry user
@@ -52,8 +51,7 @@ def registry_logged_in(registry: str, user: str, password_env: str):
     if logged_in(host.get_fact(FileText, path=DOCKER_CONFIG), registry):
         host.noop(f"already logged in to {registry}")
         return
-    yield from upload_root_only(os.environ.get(password_env, ""), PASSWORD_FILE)
-    yield commands.registry_login(registry, user, PASSWORD_FILE)
+    yield with_stdin(commands.registry_login(registry, user), os.environ.get(password_env, ""))
 
 
 def engine_restart_reasons(daemon_json: str, packages: list[str]) -> list[str]:

@@ -3,20 +3,20 @@ every moment, and whose content never reaches pyinfra's output.
 
 pyinfra's ``files.put`` under ``_sudo`` uploads to a temporary file with the
 SSH user's default mode (readable by other local users), copies it, and only
-then sets the mode; with ``--diff`` it prints the content. Here the text is
-uploaded as the SSH user into a fresh directory only that user can enter,
-then copied beside the destination by root under umask 077, given its owner
-and mode, and renamed over the destination in one step.
+then sets the mode; with ``--diff`` it prints the content. Here the text goes
+to one root command through its stdin (base64, so any byte survives): it is
+written beside the destination under umask 077, given its owner and mode,
+and renamed over the destination in one step. One SSH round trip per file,
+and the text is never on a command line, in a temporary file of the SSH
+user's, or in pyinfra's output.
 """
 
+import base64
 import hashlib
-import os
-import secrets
-from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import operation
-from pyinfra.api.command import FileUploadCommand, StringCommand
+from pyinfra.api.command import StringCommand
 from pyinfra.facts.files import File, Sha256File
 
 from deploy import commands
@@ -26,35 +26,19 @@ ROOT_ONLY_MODE = 600  # as pyinfra's File fact reports a mode
 GROUP_READ_MODE = 640  # the same, for a file a service's group reads
 
 
-def private_dir_name() -> str:
-    """A fresh, unguessable directory under the SSH user's temporary directory
-    (pyinfra's ``TEMP_DIR`` / ``_temp_dir``), named on the control machine."""
-    temp_dir = None
-    if getattr(host, "current_op_global_arguments", None):
-        temp_dir = host.current_op_global_arguments.get("_temp_dir")
-    if not temp_dir and hasattr(host, "get_temp_dir_config"):
-        temp_dir = host.get_temp_dir_config()
-    return f"{temp_dir or '/tmp'}/seedcore-{secrets.token_hex(16)}"
+def stdin_of(text: str) -> str:
+    """`text` as the commands of ``commands.file_from_stdin`` read it on stdin."""
+    return base64.b64encode(text.encode()).decode()
 
 
-def upload(text: str, dest: str, installed):
-    """The commands that put `text` at `dest` through a private directory.
-
-    The first two run as the SSH user (no sudo): a 0700 directory of its own,
-    then the SFTP upload into it. The last, ``installed(staged, private_dir)``,
-    runs with the operation's sudo.
-    """
-    private_dir = private_dir_name()
-    staged = f"{private_dir}/{os.path.basename(dest)}"
-    yield StringCommand(commands.private_dir_created(private_dir), _sudo=False)
-    yield FileUploadCommand(StringIO(text), staged, _sudo=False)
-    yield installed(staged, private_dir)
+def with_stdin(command: str, text: str) -> StringCommand:
+    """`command`, given `text` (base64) on its stdin."""
+    return StringCommand(command, _stdin=stdin_of(text))
 
 
-def upload_root_only(text: str, dest: str, group: str = "root"):
-    """The commands that put `text` at `dest`, root-owned and 0600 at every moment."""
-    yield from upload(text, dest, lambda staged, private_dir: commands.root_only_installed(
-        staged, dest, private_dir, group))
+def written_root_only(text: str, dest: str, group: str = "root"):
+    """The command that puts `text` at `dest`, root-owned and 0600 at every moment."""
+    yield with_stdin(commands.root_only_from_stdin(dest, group), text)
 
 
 def is_current(text: str, digest: str | None, stat: dict | bool | None, group: str = "root") -> bool:
@@ -93,4 +77,4 @@ def root_only_file(text: str, dest: str, group: str = "root"):
         host.noop(f"{dest} is up to date (root only)" if group == "root" else
                   f"{dest} is up to date (root and {group} only)")
         return
-    yield from upload_root_only(text, dest, group)
+    yield from written_root_only(text, dest, group)

@@ -22,7 +22,7 @@ from pyinfra.operations.util.files import ensure_mode_int, generate_color_diff
 from deploy import commands
 from deploy.facts.apt import missing_packages
 from deploy.hostfacts import read_fact
-from deploy.operations.secret_files import upload
+from deploy.operations.secret_files import with_stdin
 
 
 def owned_as_asked(stat: dict | bool | None, mode: str | int | None, user: str | None,
@@ -173,8 +173,7 @@ def text_file(text: str, dest: str, mode: str, user: str = "root", group: str = 
 
 def file_written(text: str, dest: str, mode: str, user: str = "root", group: str = "root"):
     """The commands that install `text` at `dest` with this owner and mode, atomically."""
-    yield from upload(text, dest, lambda staged, private_dir: commands.file_installed(
-        staged, dest, private_dir, user, group, mode))
+    yield with_stdin(commands.file_from_stdin(dest, user, group, mode), text)
 
 
 @operation()

@@ -8,6 +8,7 @@ hosts and runs deploy/cluster.py's preparation: the stage `--dry` stops after.
 Nothing is executed.
 """
 
+import base64
 import shlex
 from dataclasses import dataclass
 from io import StringIO
@@ -53,23 +54,21 @@ class Prepared:
         return [str(command) for command in self._commands(name) if isinstance(command, StringCommand)]
 
     def uploads(self, name: str) -> dict[str, str]:
-        """Every file the run would put on host `name`: destination -> text."""
+        """Every file the run would put on host `name`: destination -> text.
+        A file's text travels on the stdin of the command that installs it
+        (``commands.file_from_stdin``, which ends by renaming it over its
+        destination)."""
         files = {}
-        staged = set()
         for command in self._commands(name):
             if isinstance(command, FileUploadCommand):
                 source = command.src
-                text = source.getvalue() if isinstance(source, StringIO) else Path(source).read_text()
-                files[command.dest] = text
-                staged.add(command.dest)
-            elif isinstance(command, StringCommand):
-                # A root-only file is uploaded to a private directory, then installed
-                # by root_only_installed(staged, dest, ...): key it by its destination.
-                for path in list(staged):
-                    if f"cp {shlex.quote(path)} " in str(command):
-                        dest = shlex.split(str(command).split(" mv -f ", 1)[1].split(";", 1)[0])[1]
-                        files[dest] = files.pop(path)
-                        staged.discard(path)
+                files[command.dest] = source.getvalue() if isinstance(source, StringIO) else Path(
+                    source).read_text()
+            elif isinstance(command, StringCommand) and command.connector_arguments.get("_stdin"):
+                text = str(command)
+                if " mv -f " in text:
+                    dest = shlex.split(text.split(" mv -f ", 1)[1].split(" || ", 1)[0])[1]
+                    files[dest] = base64.b64decode(command.connector_arguments["_stdin"]).decode()
         return files
 
 

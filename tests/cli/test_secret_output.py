@@ -2,6 +2,7 @@
 file and the registry login against `@fake` hosts, with `--diff`, `-vv` and
 `--debug`. The hosts run nothing; the run goes as far as the uploads."""
 
+import base64
 import re
 import secrets
 
@@ -41,11 +42,17 @@ def secret_run(tmp_path, monkeypatch):
     return run, (token, password, store_password)
 
 
+def base64_forms(value: str) -> list[str]:
+    """What `value` looks like inside the base64 of any text holding it, at each
+    of the three offsets it may start at (less the edges its neighbours change)."""
+    return [base64.b64encode(b"\0" * shift + value.encode()).decode()[4:-4] for shift in range(3)]
+
+
 # Each flag, and what shows that it took effect in the same output.
 FLAGS = {
     "diff": (["--diff"], "Will create /opt/seedcore/serve/serve.yaml"),
-    "vv": (["-vv"], ">>> mkdir -m 0700 /tmp/seedcore-"),
-    "debug": (["--debug"], "[fake] simulating put_file on @fake/head-1: /tmp/seedcore-"),
+    "vv": (["-vv"], ">>> mkdir -p /opt/seedcore && umask 077 && rm -f /opt/seedcore/ray.env.seedcore-new"),
+    "debug": (["--debug"], "[fake] simulating command on @fake/head-1: mkdir -p /opt/seedcore && umask 077"),
     "all": (["--diff", "-vv", "--debug"], "Will create /opt/seedcore/serve/serve.yaml"),
 }
 
@@ -58,6 +65,8 @@ def test_secrets_never_appear_in_the_output(secret_run, flags):
     assert shown in result.output, result.describe()
     for value in values:
         assert value not in result.output, f"a secret was printed with {extra}"
+        for encoded in base64_forms(value):
+            assert encoded not in result.output, f"a secret was printed base64-encoded with {extra}"
     # The env file was written on both hosts (Results: hosts, success, error,
     # no change), and its text not shown.
     assert re.search(r"Write the Ray env file \(root only: it may hold secrets\)\s+2\s+2\s+-\s+-\s*$",

@@ -22,9 +22,3 @@ def head_node():
 def worker_node():
     return make_node(role="worker", address="10.0.0.11", head_address="10.0.0.10", name="worker-1")
 
-
-@pytest.fixture(autouse=True)
-def fixed_private_dir(monkeypatch):
-    """The private upload directory is random on a real run; fixtures name it."""
-    monkeypatch.setattr("deploy.operations.secret_files.private_dir_name",
-                        lambda: "/tmp/seedcore-private")

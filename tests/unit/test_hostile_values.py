@@ -24,6 +24,7 @@ from deploy import commands
 from deploy.facts import docker as docker_facts
 from deploy.facts import gpu as gpu_facts
 from deploy.facts import host as host_facts
+from deploy.operations.secret_files import stdin_of
 from deploy.render import MANAGED_VALUE
 from tests.harness import CONTAINERS_KEY, command_text, make_node
 
@@ -77,10 +78,10 @@ def shell(tmp_path):
     work.mkdir()
     log = tmp_path / "argv.log"
 
-    def run(command) -> tuple[list[list[str]], subprocess.CompletedProcess]:
+    def run(command, stdin: str | None = None) -> tuple[list[list[str]], subprocess.CompletedProcess]:
         log.write_bytes(b"")
         env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "ARGV_LOG": str(log)}
-        result = subprocess.run(["bash", "-c", command_text(command)], cwd=work, env=env,
+        result = subprocess.run(["bash", "-c", command_text(command)], cwd=work, env=env, input=stdin,
                                 capture_output=True, text=True, timeout=30)
         records = _records(log.read_text())
         canaries = sorted(p.name for p in work.rglob("CANARY*"))
@@ -312,51 +313,39 @@ def test_serve_route_check(shell, value):
 
 @VALUES
 def test_registry_login(shell, value):
-    password_file = shell.work / value
-    password_file.write_text("hunter2")
-    records, _ = shell(commands.registry_login(value, value, str(password_file)))
+    records, result = shell(commands.registry_login(value, value), stdin=stdin_of("hunter2"))
+    assert result.returncode == 0, result.stderr
     assert records == [["docker", "login", "--username", value, "--password-stdin", value]]
-    assert not password_file.exists()
 
 
 @VALUES
-def test_private_dir_and_root_only_install(shell, value):
-    private_dir = shell.work / f"private {value}"
+def test_root_only_file_from_stdin(shell, value):
     dest = shell.work / f"dest {value}"
-    records, result = shell(commands.private_dir_created(str(private_dir)))
-    assert result.returncode == 0 and records == []
-    assert stat.S_IMODE(private_dir.stat().st_mode) == 0o700
-    (private_dir / value).write_text("A=1\n")
-    records, result = shell(commands.root_only_installed(str(private_dir / value), str(dest),
-                                                         str(private_dir)))
+    records, result = shell(commands.root_only_from_stdin(str(dest)), stdin=stdin_of(value + "\n"))
     assert result.returncode == 0, result.stderr
     assert records == [["chown", "root:root", f"{dest}.seedcore-new"]]
-    assert dest.read_text() == "A=1\n" and stat.S_IMODE(dest.stat().st_mode) == 0o600
-    assert not private_dir.exists()
+    assert dest.read_text() == value + "\n" and stat.S_IMODE(dest.stat().st_mode) == 0o600
+    assert not Path(f"{dest}.seedcore-new").exists()
 
 
 BUILDERS_COVERED = {
     "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers", "pull",
     "wait_healthy", "serve_deploy", "serve_deploy_stored", "refuse", "archive_containers", "drain_worker",
     "serve_route_check",
-    "registry_login", "private_dir_created", "root_only_installed", "file_installed",
+    "registry_login", "root_only_from_stdin", "file_from_stdin",
     # Integers only, an argument list for YAML (never a shell), a version test, no value at all:
     "ports_free", "ray_start_args", "_ray_start", "restart_docker",
 }
 
 
 @VALUES
-def test_file_install_with_a_hostile_owner_and_path(shell, value):
-    private_dir = shell.work / f"private {value}"
-    private_dir.mkdir()
-    dest = shell.work / f"dest {value}"
-    (private_dir / value).write_text("x\n")
-    records, result = shell(commands.file_installed(str(private_dir / value), str(dest), str(private_dir),
-                                                    value, "root", "0644"))
+def test_file_from_stdin_with_a_hostile_owner_and_path(shell, value):
+    dest = shell.work / f"dir {value}" / f"dest {value}"
+    records, result = shell(commands.file_from_stdin(str(dest), value, "root", "0644"), stdin=stdin_of("x\n"))
     assert result.returncode == 0, result.stderr
     assert records == [["chown", f"{value}:root", f"{dest}.seedcore-new"]]
     assert dest.read_text() == "x\n" and stat.S_IMODE(dest.stat().st_mode) == 0o644
-    assert not private_dir.exists()
+    assert not Path(f"{dest}.seedcore-new").exists()
 
 
 def test_every_builder_is_covered():

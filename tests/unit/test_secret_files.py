@@ -1,17 +1,17 @@
-"""The commands secret_files.root_only_file yields, run for real in a local
-shell (the "SSH user" is the current user): the secret is never readable by
-another user, at any step, and a second run changes nothing."""
+"""The command secret_files.root_only_file yields, run for real in a local
+shell with its stdin as the SSH connector sends it: the secret is never
+readable by another user, at any moment, never on the command line, and a
+second run changes nothing."""
 
 import os
 import stat
 import subprocess
 
 import pytest
-from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.facts.files import File, Sha256File
 
 from deploy.operations import secret_files
-from tests.harness import FakeHost, command_text, run_operation
+from tests.harness import FakeHost, command_stdin, command_text, run_operation
 
 SECRET = "SEEDCORE_API_TOKEN=tok'en; $(touch CANARY)\n"
 
@@ -42,12 +42,9 @@ def scene(tmp_path, monkeypatch):
     (bin_dir / "chown").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("CHOWN_LOG", str(tmp_path / "chown.log"))
-    private = tmp_path / "tmp" / "seedcore-0123abcd"
-    private.parent.mkdir()
-    monkeypatch.setattr(secret_files, "private_dir_name", lambda: str(private))
     project = tmp_path / "opt seedcore"
     project.mkdir()
-    return tmp_path, private, project / "ray.env"
+    return tmp_path, project / "ray.env"
 
 
 def _facts(dest, as_root=True):
@@ -58,63 +55,44 @@ def _facts(dest, as_root=True):
     return {"Sha256File": {key: _fact(Sha256File, str(dest))}, "File": {key: found}}
 
 
-def _run_steps(commands, dest, private, tmp_path):
-    """Run each command as the connector would; return the modes seen after each step."""
-    seen = []
+def _run(command, tmp_path) -> subprocess.CompletedProcess:
+    """Run a command as the SSH connector would: its text by bash, its stdin fed."""
     old_umask = os.umask(0o022)  # an SSH user's usual default: files 0644
     try:
-        for command in commands:
-            if isinstance(command, FileUploadCommand):
-                assert command.connector_arguments == {"_sudo": False}
-                # SFTP creates the file with the SSH user's default mode.
-                with open(command.dest, "w") as handle:
-                    handle.write(command.src.getvalue())
-            else:
-                assert isinstance(command, (str, StringCommand))
-                result = subprocess.run(["bash", "-c", command_text(command)], cwd=tmp_path,
-                                        capture_output=True, text=True)
-                assert result.returncode == 0, result.stderr
-            seen.append({
-                "dest": _mode(dest),
-                "private_dir": _mode(private),
-                "new": _mode(f"{dest}.seedcore-new"),
-            })
+        return subprocess.run(["bash", "-c", command_text(command)], cwd=tmp_path,
+                              input=command_stdin(command), capture_output=True, text=True)
     finally:
         os.umask(old_umask)
-    return seen
 
 
 @pytest.mark.parametrize("before", [None, 0o600, 0o644], ids=["absent", "root_only", "world_readable"])
 def test_secret_is_root_only_at_every_step(scene, before):
-    tmp_path, private, dest = scene
+    tmp_path, dest = scene
     if before is not None:
         dest.write_text("OLD=1\n")
         dest.chmod(before)
     host = FakeHost(facts=_facts(dest))
     commands = list(run_operation_commands(dest, host))
 
-    assert [type(c).__name__ for c in commands] == ["StringCommand", "FileUploadCommand", "str"]
-    assert commands[0].connector_arguments == {"_sudo": False}
-    seen = _run_steps(commands, dest, private, tmp_path)
+    # One command, the secret on its stdin only.
+    assert [type(c).__name__ for c in commands] == ["StringCommand"]
+    assert "SEEDCORE_API_TOKEN" not in command_text(commands[0])
+    result = _run(commands[0], tmp_path)
+    assert result.returncode == 0, result.stderr
 
-    # 1: the private dir exists, 0700; the destination is as it was.
-    # 2: the upload (0644 by default) sits inside that 0700 dir.
-    # 3: the destination is replaced, 0600; the private dir is gone.
-    assert seen == [
-        {"dest": before, "private_dir": 0o700, "new": None},
-        {"dest": before, "private_dir": 0o700, "new": None},
-        {"dest": 0o600, "private_dir": None, "new": None},
-    ]
     assert dest.read_text() == SECRET
-    # Between its copy and its chmod, the new file was already 0600.
+    assert _mode(dest) == 0o600
+    assert not os.path.exists(f"{dest}.seedcore-new")
+    # Between its write and its chmod, the new file was already 0600.
     assert (tmp_path / "chown.log").read_text() == "root:root 600\n"
     assert not list(tmp_path.rglob("CANARY"))
     assert host.noops == []
 
 
 def test_second_run_changes_nothing(scene):
-    tmp_path, private, dest = scene
-    _run_steps(list(run_operation_commands(dest, FakeHost(facts=_facts(dest)))), dest, private, tmp_path)
+    tmp_path, dest = scene
+    for command in run_operation_commands(dest, FakeHost(facts=_facts(dest))):
+        assert _run(command, tmp_path).returncode == 0
 
     host = FakeHost(facts=_facts(dest))
     assert run_operation(secret_files.root_only_file, host, text=SECRET, dest=str(dest)) == []
@@ -122,21 +100,26 @@ def test_second_run_changes_nothing(scene):
 
 
 def test_changed_text_is_written_again(scene):
-    tmp_path, private, dest = scene
-    _run_steps(list(run_operation_commands(dest, FakeHost(facts=_facts(dest)))), dest, private, tmp_path)
+    tmp_path, dest = scene
+    for command in run_operation_commands(dest, FakeHost(facts=_facts(dest))):
+        assert _run(command, tmp_path).returncode == 0
 
     host = FakeHost(facts=_facts(dest))
     changed = run_operation(secret_files.root_only_file, host, text=SECRET + "B=2\n", dest=str(dest))
-    assert changed[1] == f"upload {private}/ray.env: {SECRET}B=2\n"
+    assert len(changed) == 1 and changed[0].endswith(f" <<< {SECRET}B=2\n")
 
 
-def test_a_planted_private_dir_stops_the_write(scene):
-    """An existing directory at the private path (planted by another user) is never reused."""
-    tmp_path, private, dest = scene
-    private.mkdir(mode=0o777)
+def test_a_failed_write_leaves_the_old_file_and_no_half_made_one(scene, monkeypatch):
+    """When a step fails (here chown), the destination keeps its old text and mode,
+    the new file beside it is removed, and the command fails."""
+    tmp_path, dest = scene
+    dest.write_text("OLD=1\n")
+    dest.chmod(0o600)
+    (tmp_path / "bin" / "chown").write_text("#!/bin/bash\nexit 1\n")
     commands = list(run_operation_commands(dest, FakeHost(facts=_facts(dest))))
-    result = subprocess.run(["bash", "-c", command_text(commands[0])], capture_output=True, text=True)
-    assert result.returncode != 0
+    assert _run(commands[0], tmp_path).returncode != 0
+    assert dest.read_text() == "OLD=1\n" and _mode(dest) == 0o600
+    assert not os.path.exists(f"{dest}.seedcore-new")
 
 
 def run_operation_commands(dest, host):
