@@ -147,7 +147,8 @@ def phases_section(r: dict) -> str:
     timings = r.get("timings") or {}
     parts = []
     for label, title in (("fresh_converge_3_hosts", "Fresh converge, 3 hosts"),
-                         ("noop_rerun_3_hosts", "No-op re-run, 3 hosts")):
+                         ("noop_rerun_3_hosts", "No-op re-run, 3 hosts"),
+                         ("rebuild_one_worker", "Rebuild of one lost worker (all 3 hosts in the run)")):
         recorded = timings.get(label)
         if not recorded or not recorded.get("phases"):
             parts.append(f"**{title}**: {NOT_RECORDED} (the deploy wrote no `SEEDCORE_TIMINGS` file).")
@@ -170,10 +171,16 @@ def phases_section(r: dict) -> str:
     return "\n\n".join(parts)
 
 
-def converge_against_floor(r: dict) -> str:
-    """The fresh converge of 3 hosts beside its floor, step by step, the widest gap named."""
-    floor = r.get("floor_3_hosts") or {}
-    recorded = (r.get("timings") or {}).get("fresh_converge_3_hosts") or {}
+RAY_STEP = "Files written, Ray started, Serve answering"
+
+
+def converge_against_floor(r: dict, floor_key: str = "floor_3_hosts",
+                           label: str = "fresh_converge_3_hosts", ray_floor: str = "ray_to_health_s") -> str:
+    """A converge (by default the fresh one of 3 hosts) beside its floor, step
+    by step, the widest gap named: `floor_key` names the floor's figures,
+    `label` the converge's SEEDCORE_TIMINGS, `ray_floor` the floor's Ray step."""
+    floor = r.get(floor_key) or {}
+    recorded = (r.get("timings") or {}).get(label) or {}
     phases = recorded.get("phases") or {}
     if not floor.get("total_s") or not phases:
         return f"{NOT_RECORDED}: it needs the floor and the converge's phases from this run."
@@ -182,14 +189,13 @@ def converge_against_floor(r: dict) -> str:
     ours = {
         "Docker installed and configured": phases.get("docker", 0.0),
         "Image pulled": phases.get("pull", 0.0),
-        "Files written, Ray started, Serve answering": sum(
-            phases.get(name, 0.0) for name in ("files", "stop_start", "serve")),
+        RAY_STEP: sum(phases.get(name, 0.0) for name in ("files", "stop_start", "serve")),
         "Only the deploy: connect, preflight, plan, verify, the rest": own,
     }
     by_hand = {
         "Docker installed and configured": floor.get("install_docker_s"),
         "Image pulled": floor.get("pull_image_s"),
-        "Files written, Ray started, Serve answering": floor.get("ray_to_health_s"),
+        RAY_STEP: floor.get(ray_floor),
         "Only the deploy: connect, preflight, plan, verify, the rest": 0.0,
     }
     rows = [f"| {step} | {number(by_hand[step], ' s')} | {number(seconds, ' s')} | "
@@ -204,6 +210,13 @@ def converge_against_floor(r: dict) -> str:
         "procps, curl) and gpg, and checks the repository key's fingerprint before apt trusts it; "
         "the floor does neither.",
     ])
+
+
+def rebuild_against_floor(r: dict) -> str:
+    """The rebuild of one lost worker beside its floor, step by step. The deploy's
+    run covers the whole inventory (the other hosts read and found current, the
+    whole cluster verified); the floor touches the lost worker only."""
+    return converge_against_floor(r, "rebuild_one_worker_floor", "rebuild_one_worker", "ray_to_alive_s")
 
 
 def side_by_side(r: dict) -> str:
@@ -348,6 +361,13 @@ The lab hosts are containers on that one machine, so they share its cores.{runs_
 ### Fresh converge against its floor
 
 {converge_against_floor(r)}
+
+### Rebuild of a lost worker against its floor
+
+The floor installs Docker, pulls and starts Ray on the lost host only; the deploy's run also reads
+the other hosts, finds them current, and verifies the whole cluster.
+
+{rebuild_against_floor(r)}
 
 ### Per phase
 

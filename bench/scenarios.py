@@ -138,7 +138,9 @@ def rebuild_worker(bench: Bench) -> None:
     bench.measure("rebuild_one_worker_floor",
                   lambda: floor.worker(lab_state.load(), name, cluster_inventory()))
     lab_hosts.recreate(name)
-    bench.measure("rebuild_one_worker_s", lambda: deploy("deploy/rebuild.py"))
+    timings = r.setdefault("timings", {})
+    bench.measure("rebuild_one_worker_s",
+                  lambda: deploy("deploy/rebuild.py", timings=timings, label="rebuild_one_worker"))
     r["rebuild_one_worker_vs_floor"] = ratio(r.get("rebuild_one_worker_s"),
                                              (r.get("rebuild_one_worker_floor") or {}).get("total_s"))
 

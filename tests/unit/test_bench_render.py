@@ -165,3 +165,19 @@ def test_the_converge_is_set_beside_its_floor_step_by_step():
 
 def test_without_the_floor_the_step_table_says_so():
     assert render.converge_against_floor({"timings": {}}).startswith(render.NOT_RECORDED)
+
+
+def test_the_rebuild_is_set_beside_its_own_floor():
+    results = {
+        "rebuild_one_worker_floor": {"install_docker_s": 15.0, "pull_image_s": 20.0, "ray_to_alive_s": 3.0,
+                                     "total_s": 38.0},
+        "timings": {"rebuild_one_worker": {
+            "connect_s": 0.5, "total_s": 50.0,
+            "phases": {"preflight": 0.5, "plan": 0.5, "docker": 20.0, "files": 1.0, "pull": 21.0,
+                       "stop_start": 4.0, "serve": 0.0, "verify": 2.5, "other": 0.0}}},
+    }
+    lines = render.rebuild_against_floor(results).splitlines()
+    assert lines[2] == "| Docker installed and configured | 15.0 s | 20.0 s | 5.00 s |"
+    assert lines[4] == "| Files written, Ray started, Serve answering | 3.00 s | 5.00 s | 2.00 s |"
+    assert lines[6] == "| Total | 38.0 s | 50.0 s | 12.0 s |"
+    assert "**Rebuild of one lost worker (all 3 hosts in the run)**" in render.phases_section(results)
