@@ -319,8 +319,9 @@ def on_paper(r: dict) -> str:
         "(`deploy/rollout.py`) "
         "pulls everywhere before it stops anything, so pulls are off the downtime path. What it does not "
         "offer: a bound on how many hosts pull at once, peer-to-peer image distribution, or a pre-pull "
-        "step apart from a rollout; pyinfra's fact rounds stay one SSH round trip per fact per host "
-        "(bounded by pyinfra's `--parallel`).",
+        "step apart from a rollout. Facts cost one SSH command per host per run (bundled, all hosts at "
+        "once, bounded by pyinfra's `--parallel`), and each file one more; what grows with hosts "
+        "past that is pyinfra's own planning, about 30 operations per host.",
     ])
 
 
