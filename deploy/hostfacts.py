@@ -3,13 +3,19 @@
 `read_fact(host, Fact, **kwargs)` answers like `host.get_fact` (pyinfra 3
 keeps no fact cache: each call is one SSH command). When the run keeps a
 snapshot of the host (`prefetch`, one bundled command per host, all hosts at
-once), a fact in it is answered from there while it still holds: no operation
-has run a command (on any host) since, and the run has not stopped to show
-its plan between (without `-y`, pyinfra shows the changes and waits for a
-yes: the hosts are read again once it executes). Otherwise the host's
-operation facts are read again in one command. A fact an operation reads
-that the snapshot lacks is read on its own, and kept in the host's bundle
-from then on; the run counts these misses (`fact_misses`).
+once), a fact in it is answered from there while it still holds, and the run
+has not stopped to show its plan between (without `-y`, pyinfra shows the
+changes and waits for a yes: the hosts are read again once it executes).
+
+What "holds" means depends on the fact. The Docker CLI facts (`CLUSTER_FACTS`:
+containers, images, Compose) hold while no operation has run a command on any
+host (a head that restarts changes what its workers' containers do); the
+others (files, packages, apt sources, services) hold while no operation has
+run a command on this host. A fact that no longer holds is read again with the
+rest of its kind (the host's operation facts of that kind) in one command: a
+file step re-reads the host's files and packages, never its containers. A
+fact an operation reads that the snapshot lacks is read on its own, and kept
+in the host's bundle from then on; the run counts these misses (`fact_misses`).
 """
 
 from gevent.pool import Pool
@@ -21,7 +27,7 @@ from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from deploy.facts.apt import KeyringFingerprints
 from deploy.facts.bundle import BUNDLEABLE, FactBundle, fact_key
-from deploy.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
+from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
 from deploy.facts.host import FileText
 
 # What is worth re-reading once a host changed: the facts operations decide with.
@@ -29,6 +35,16 @@ OPERATION_FACTS = (
     ProjectContainers, ComposeCli, ComposeVersion, ImageId, FileText, File, Sha256File, Directory,
     DebPackages, AptSources, KeyringFingerprints, SystemdStatus, SystemdEnabled,
 )
+
+
+# Changed by any host's commands, and each read costs a Docker CLI call.
+CLUSTER_FACTS = (ProjectContainers, ComposeCli, ComposeVersion, ImageId, DockerEngine)
+CLUSTER, LOCAL = "cluster", "local"
+
+
+def kind_of(cls) -> str:
+    """Which commands make a fact of this class stale: any host's (CLUSTER) or its host's own (LOCAL)."""
+    return CLUSTER if cls in CLUSTER_FACTS else LOCAL
 
 
 def container_reads(settings: dict) -> list:
@@ -64,20 +80,21 @@ def _snapshots(state) -> dict:
     return state.seedcore_snapshots
 
 
-def commands_run(state) -> int:
-    """How many operations have run commands, on any host, in this run so far.
-    Any of them counts for every host: a head that restarts changes what its
-    workers' containers do. None while the run is planned (nothing runs then)."""
+def commands_run(state, host=None) -> int:
+    """How many operations have run commands in this run so far: on `host`,
+    or on any host. None while the run is planned (nothing runs then)."""
     if not state.is_executing:
         return 0
-    return sum(1 for ops in getattr(state, "ops", {}).values() for data in ops.values()
+    ops = getattr(state, "ops", {})
+    by_host = [ops.get(host, {})] if host is not None else ops.values()
+    return sum(1 for host_ops in by_host for data in host_ops.values()
                if data.operation_meta.is_complete() and data.operation_meta.executed)
 
 
-def _stamp(state, host) -> tuple:
+def _stamp(state, host, kind: str) -> tuple:
     # Under -y no plan is shown, so nothing waits between planning and executing.
     shown_plan = bool(getattr(state, "check_for_changes", True))
-    return bool(state.is_executing) and shown_plan, commands_run(state)
+    return bool(state.is_executing) and shown_plan, commands_run(state, None if kind == CLUSTER else host)
 
 
 def fact_misses(state) -> dict[str, list[str]]:
@@ -92,16 +109,30 @@ def _missed(state, host, cls, kwargs: dict, reads: list) -> None:
     reads.append([cls, dict(kwargs)])
 
 
+def _read(host, reads: list) -> dict:
+    wire = [[cls.__name__, kwargs] for cls, kwargs in reads]
+    values = host.get_fact(FactBundle, reads=wire)
+    return {fact_key(cls, kwargs): value for (cls, kwargs), value in zip(reads, values, strict=False)}
+
+
 def read_bundle(host, reads: list) -> dict:
     """Read `reads` ([Fact, kwargs] pairs) on `host` in one command and keep
     them as the host's snapshot; returns {fact_key: value}."""
     state = host.state
-    stamp = _stamp(state, host)
-    wire = [[cls.__name__, kwargs] for cls, kwargs in reads]
-    values = host.get_fact(FactBundle, reads=wire)
-    snapshot = {fact_key(cls, kwargs): value for (cls, kwargs), value in zip(reads, values, strict=False)}
-    _snapshots(state)[host.name] = (stamp, snapshot, list(reads))
+    stamps = {kind: _stamp(state, host, kind) for kind in (CLUSTER, LOCAL)}
+    snapshot = _read(host, reads)
+    _snapshots(state)[host.name] = (stamps, snapshot, list(reads))
     return snapshot
+
+
+def _refreshed(host, kind: str, stamps: dict, snapshot: dict, reads: list) -> None:
+    """Read the host's operation facts of this kind again, in one command; drop
+    the other facts of this kind (read on their own from then on)."""
+    again = [read for read in reads if read[0] in OPERATION_FACTS and kind_of(read[0]) == kind]
+    for key in [key for key in snapshot if kind_of(BUNDLEABLE[key.split("(", 1)[0]]) == kind]:
+        del snapshot[key]
+    snapshot.update(_read(host, again) if again else {})
+    stamps[kind] = _stamp(host.state, host, kind)
 
 
 def prefetch(state, reads_for) -> None:
@@ -126,10 +157,10 @@ def read_fact(host, cls, **kwargs):
     kept = getattr(state, "seedcore_snapshots", {}).get(host.name)
     if kept is None or cls.__name__ not in BUNDLEABLE:
         return host.get_fact(cls, **kwargs)
-    stamp, snapshot, reads = kept
-    if stamp != _stamp(state, host):
-        reads = [read for read in reads if read[0] in OPERATION_FACTS]
-        snapshot = read_bundle(host, reads)
+    stamps, snapshot, reads = kept
+    kind = kind_of(cls)
+    if stamps[kind] != _stamp(state, host, kind):
+        _refreshed(host, kind, stamps, snapshot, reads)
     key = fact_key(cls, kwargs)
     if key in snapshot:
         return snapshot[key]

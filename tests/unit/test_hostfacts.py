@@ -1,5 +1,7 @@
 """A host's facts are read once, in one command, and kept only while they hold."""
 
+from pyinfra.facts.files import File, Sha256File
+
 from deploy import hostfacts
 from deploy.facts.bundle import FactBundle
 from deploy.facts.docker import ComposeCli, ImageId
@@ -144,3 +146,31 @@ def test_a_command_run_on_another_host_counts_too():
     hostfacts.read_fact(host, ComposeCli)
     assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"],
                             ["ComposeCli", "ImageId"]]
+
+
+def test_a_step_on_the_host_reads_its_files_again_without_its_containers():
+    """A file step decides with the host's files: after a command on the host,
+    only the facts that command could change are read again, without a Docker call."""
+    host = bundled_host({"ComposeCli": "docker compose", "ImageId": None, "Sha256File": "ab",
+                         "File": {"mode": 600}})
+    running_under_yes(host)
+    reads = [[ComposeCli, {}], [ImageId, {"image": IMAGE}], [Sha256File, {"path": "/opt/a"}],
+             [File, {"path": "/opt/a"}]]
+    hostfacts.read_bundle(host, reads)
+    host.state.ops[host]["write"] = OpData(executed=True)
+    assert hostfacts.read_fact(host, Sha256File, path="/opt/a") == "ab"
+    assert hostfacts.read_fact(host, File, path="/opt/a") == {"mode": 600}
+    assert host.bundles[1:] == [["Sha256File", "File"]]
+    assert hostfacts.read_fact(host, ComposeCli) == "docker compose"
+    assert host.bundles[2:] == [["ComposeCli", "ImageId"]]
+
+
+def test_a_command_on_another_host_leaves_this_hosts_files_standing():
+    host = bundled_host({"ImageId": None, "Sha256File": "ab"})
+    running_under_yes(host)
+    hostfacts.read_bundle(host, [[ImageId, {"image": IMAGE}], [Sha256File, {"path": "/opt/a"}]])
+    host.state.ops["head-1"] = {"restart": OpData(executed=True)}
+    assert hostfacts.read_fact(host, Sha256File, path="/opt/a") == "ab"
+    assert len(host.bundles) == 1
+    hostfacts.read_fact(host, ImageId, image=IMAGE)
+    assert host.bundles[1:] == [["ImageId"]]
