@@ -138,7 +138,7 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
         LogSignatureCounts, container=node.container,
         signatures=list(checks.LOG_SIGNATURES.values()),
     )
-    results += checks.log_results(host.name, node.container, counts or {})
+    results += checks.log_results(host.name, node.container, counts)
     if node.role == "head" and node.gcs_store:
         results.append(checks.gcs_storage_result(
             host.name, host.get_fact(GcsStorageType, container=node.container)))
