@@ -160,10 +160,15 @@ def probe_health_route(url: str, expected_version: str):
     return probe
 
 
-def log_results(host: str, container: str, counts: dict[str, int]) -> list[Result]:
-    """One result per error signature: red when the container logged it."""
+def log_results(host: str, container: str, counts: dict[str, int] | None) -> list[Result]:
+    """One result per error signature: red when the container logged it, or
+    when its logs could not be read (`counts` None: the container is missing)."""
     results = []
     for check, signature in LOG_SIGNATURES.items():
+        if counts is None:
+            detail = f"{container} logs not read: no such container"
+            results.append(Result(host, f"log:{check}", False, detail))
+            continue
         count = counts.get(signature, 0)
         detail = f"{count} x '{signature}' in {container} logs"
         results.append(Result(host, f"log:{check}", count == 0, detail))

@@ -3,6 +3,7 @@ every expected target is up (/api/v1/targets) and the rule group is loaded
 (/api/v1/rules). Each is polled like the node checks (deploy.checks.poll)."""
 
 import time
+from collections.abc import Callable
 
 import requests
 
@@ -38,11 +39,31 @@ def targets_verdict(active: list[dict], expected: dict[str, str]) -> tuple[bool,
     return True, f"all {len(expected)} targets up"
 
 
-def probe_targets(base: str, expected: dict[str, str]):
-    def probe():
-        active = _json(f"{base}/api/v1/targets?state=active")["data"]["activeTargets"]
-        return targets_verdict(active, expected)
-    return probe
+class TargetsProbe:
+    """Polls /api/v1/targets for `expected` (scrape URL -> what it is); keeps
+    the expected targets that were not up at its last answer (`not_up`)."""
+
+    def __init__(self, base: str, expected: dict[str, str]):
+        self.base, self.expected, self.not_up = base, expected, []
+
+    def __call__(self) -> tuple[bool, str]:
+        active = _json(f"{self.base}/api/v1/targets?state=active")["data"]["activeTargets"]
+        health = {target["scrapeUrl"]: target["health"] for target in active}
+        self.not_up = [url for url in self.expected if health.get(url) != "up"]
+        return targets_verdict(active, self.expected)
+
+
+def probe_targets(base: str, expected: dict[str, str]) -> TargetsProbe:
+    return TargetsProbe(base, expected)
+
+
+def lost_targets(not_up: list[str], target_hosts: dict[str, str], lost: dict[str, str]) -> str | None:
+    """Why targets that are not up cannot come up in this run: the host each
+    belongs to (`target_hosts`: scrape URL -> host name) was lost (`lost`:
+    host name -> why), or None while any of them may still come up."""
+    reasons = sorted({f"host {target_hosts[url]}: {lost[target_hosts[url]]}"
+                      for url in not_up if target_hosts.get(url) in lost})
+    return "; ".join(reasons) or None
 
 
 def rules_verdict(groups: list[dict], names: list[str]) -> tuple[bool, str]:
@@ -64,11 +85,21 @@ def probe_rules(base: str, names: list[str]):
 
 
 def monitoring_checks(host_name: str, base: str, expected: dict[str, str], names: list[str],
-                      timeout_s: int) -> list[checks.Result]:
+                      timeout_s: int, target_hosts: dict[str, str] | None = None,
+                      lost: Callable[[], dict[str, str]] | None = None) -> list[checks.Result]:
+    """Prometheus' three checks, polled until green or `timeout_s`. The targets
+    check is red at once when a target that is not up belongs to a host the run
+    lost (`lost()`: host name -> why; `target_hosts`: scrape URL -> host name)."""
     deadline = time.monotonic() + timeout_s
-    probes = [
-        ("prometheus ready", probe_ready(base)),
-        ("prometheus targets up", probe_targets(base, expected)),
-        ("prometheus rules loaded", probe_rules(base, names)),
+    targets = probe_targets(base, expected)
+
+    def targets_doomed() -> str | None:
+        if lost is None or not target_hosts:
+            return None
+        return lost_targets(targets.not_up, target_hosts, lost())
+
+    return [
+        checks.poll(host_name, "prometheus ready", probe_ready(base), deadline),
+        checks.poll(host_name, "prometheus targets up", targets, deadline, targets_doomed),
+        checks.poll(host_name, "prometheus rules loaded", probe_rules(base, names), deadline),
     ]
-    return [checks.poll(host_name, check, probe, deadline) for check, probe in probes]

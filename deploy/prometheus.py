@@ -62,6 +62,12 @@ def expected_targets(inventory) -> dict[str, str]:
     }
 
 
+def target_hosts(inventory) -> dict[str, str]:
+    """scrape URL -> the name of the host it is on, for every expected target."""
+    return {f"http://{group['targets'][0]}/metrics": group["labels"]["host"]
+            for group in scrape_targets(inventory)}
+
+
 def targets_file(inventory) -> str:
     return json.dumps(scrape_targets(inventory), indent=2, sort_keys=True) + "\n"
 

@@ -3,6 +3,7 @@ reach hosts over SSH, read the lab's state. Kept free of assertions."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -112,23 +113,29 @@ def started_at(state: dict, host: dict) -> dict[str, str]:
     return {name.lstrip("/"): when for name, when in pairs}
 
 
-def changed_operations(dry_output: str, conditional: bool = False) -> list[str]:
-    """Operation names that `pyinfra --dry` lists with a change on some host
-    (or, with `conditional`, with a change or a conditional change)."""
-    lines = dry_output.splitlines()
+def change_rows(output: str) -> list[tuple[str, str, str]]:
+    """pyinfra's "Detected changes" table as (operation, change, conditional
+    change) cells, e.g. ("Install ...", "2 (a, b)", "-"); [] without a table."""
+    lines = output.splitlines()
     try:
         start = next(i for i, line in enumerate(lines) if "--> Detected changes:" in line)
     except StopIteration:
         return []
-    changed = []
+    rows = []
+    # The header line follows the title; the table ends at the first blank line.
     for line in lines[start + 2:]:
         if not line.strip():
             break
-        cells = [cell for cell in line.strip().split("  ") if cell.strip()]
-        columns = cells[1:3] if conditional else cells[1:2]
-        if any(cell.strip() != "-" for cell in columns):
-            changed.append(cells[0].strip())
-    return changed
+        operation, change, conditional = (re.split(r"\s{2,}", line.strip()) + ["-", "-"])[:3]
+        rows.append((operation, change, conditional))
+    return rows
+
+
+def changed_operations(dry_output: str, conditional: bool = False) -> list[str]:
+    """Operation names that `pyinfra --dry` lists with a change on some host
+    (or, with `conditional`, with a change or a conditional change)."""
+    return [operation for operation, change, maybe in change_rows(dry_output)
+            if change != "-" or (conditional and maybe != "-")]
 
 
 def record_figure(name: str, value) -> None:

@@ -159,10 +159,11 @@ def docker_packages(settings: dict) -> list[str]:
     return official_package_list(settings)
 
 
-def install_docker(settings: dict) -> list:
-    """Docker's packages from docker_install_source; returns the operations that change them.
-    One install step for either source (one name that holds for both), so hosts of both
-    kinds install at the same time."""
+def install_docker(settings: dict, before_packages=None) -> list:
+    """Docker's packages from docker_install_source, with `before_packages()`
+    (an operation) just before the package step; returns the operations that
+    change Docker, the package step last. One install step for either source
+    (one name that holds for both), so hosts of both kinds install at the same time."""
     from_repository = settings["docker_install_source"] == "docker"
     packages = docker_packages(settings)
     if from_repository:
@@ -173,7 +174,8 @@ def install_docker(settings: dict) -> list:
             settings["docker_apt_key_fingerprint"], "docker_apt_key_fingerprint", "docker_apt_url",
             repo_url, [codename], ["stable"], packages,
         )
-    return [system.packages(
+    before = [before_packages()] if before_packages else []
+    return [*before, system.packages(
         name="Install Docker's packages from docker_install_source",
         packages=packages,
         no_recommends=not from_repository,

@@ -68,7 +68,7 @@ def engine_restart_reasons(daemon_json: str, packages: list[str]) -> list[str]:
 
 
 @operation()
-def engine_restarted(daemon_json: str, packages: list[str], changes: tuple = ()):
+def engine_restarted(daemon_json: str, packages: list[str], changes: tuple = (), first_install=None):
     """
     Restart Docker when its packages or daemon.json change, and only then.
 
@@ -77,21 +77,34 @@ def engine_restarted(daemon_json: str, packages: list[str], changes: tuple = ())
     installed at its pin. Once the run executes, the steps in ``changes`` have
     already run and the facts show their outcome, so their results decide.
 
+    Docker installed for the first time in this run needs no restart: its
+    package starts it, and daemon.json is written before the packages, so it
+    starts with it. ``first_install`` is that install step, given only where
+    Docker was absent when the run began.
+
     + daemon_json: the daemon.json text the deploy writes
     + packages: the packages Docker comes from ("name" or "name=version")
     + changes: the operations that install those packages and write daemon.json
+    + first_install: the package step, where Docker was absent when the run began
 
     **Example:**
 
     .. code:: python
 
         docker.engine_restarted(name="Restart Docker because its packages or daemon.json changed",
-                                daemon_json=text, packages=["docker.io"], changes=[put])
+                                daemon_json=text, packages=["docker.io"], changes=[put, install])
     """
+    first = "Docker is installed for the first time, after daemon.json: its package starts it with it"
     if host.state.is_executing:
+        if first_install is not None and first_install.did_change():
+            host.noop(first)
+            return
         if not any(change.did_change() for change in changes):
             host.noop("neither Docker's packages nor daemon.json changed")
             return
+    elif first_install is not None:
+        host.noop(first)
+        return
     elif not engine_restart_reasons(daemon_json, packages):
         host.noop("Docker's packages and daemon.json are as wanted")
         return

@@ -6,7 +6,9 @@ from pyinfra.api import deploy
 from pyinfra.operations import server
 
 from deploy.defaults import DOCKER_DEFAULTS
+from deploy.facts.docker import DockerEngine
 from deploy.families import host_family
+from deploy.hostfacts import read_fact
 from deploy.operations import docker, system
 from deploy.render import daemon_json
 from deploy.topology import settings_for
@@ -24,17 +26,18 @@ def install_docker(gpu: bool = False):
     settings = settings_for(host)
     family = host_family(host)
     family.install_base_tools()
-    changes = family.install_docker(settings)
     daemon = daemon_json(settings, gpu=gpu)
-    changes.append(
-        system.text_file(name="Write /etc/docker/daemon.json", text=daemon, dest=DAEMON_JSON, mode="0644")
-    )
+    # daemon.json goes first: a Docker installed for the first time then starts with it.
+    changes = family.install_docker(settings, before_packages=lambda: system.text_file(
+        name="Write /etc/docker/daemon.json", text=daemon, dest=DAEMON_JSON, mode="0644"))
     system.service(name="Enable and start Docker", service="docker")
+    absent = not read_fact(host, DockerEngine)["installed"]
     docker.engine_restarted(
         name="Restart Docker because its packages or daemon.json changed",
         daemon_json=daemon,
         packages=family.docker_packages(settings),
         changes=changes,
+        first_install=changes[-1] if absent else None,
     )
     if settings["docker_registry_login"]:
         docker.registry_logged_in(

@@ -26,6 +26,7 @@ from deploy.monitoring_checks import monitoring_checks
 from deploy.operations import system
 from deploy.operations.ray import decide_head
 from deploy.report import table
+from deploy.tasks.verify import lost_hosts
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
 
 # Beside the dashboards copied to the control machine: the head container they came from.
@@ -190,7 +191,9 @@ class MonitoringFailed(Exception):
 def _verify(state, host, inventory):
     base = prometheus_url(inventory)
     results = monitoring_checks(host.name, base, prometheus.expected_targets(inventory),
-                                prometheus.rule_names(), settings_for(host)["verify_timeout_s"])
+                                prometheus.rule_names(), settings_for(host)["verify_timeout_s"],
+                                target_hosts=prometheus.target_hosts(inventory),
+                                lost=lambda: lost_hosts(state))
     print(f"\n--> Monitoring checks ({base})\n" + table({host.name: results}, {}) + "\n")
     failures = [r for r in results if not r.ok]
     if failures:

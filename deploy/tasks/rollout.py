@@ -7,7 +7,7 @@ that fails (a pull, a restart, its checks) stops every later batch.
 
 import time
 
-from pyinfra import logger
+from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import python
 
@@ -19,6 +19,7 @@ from deploy.operations.ray import failed_during_run, is_current
 from deploy.plan import Plan, gpu_layout
 from deploy.release import write_record
 from deploy.tasks.lifecycle import compose_default
+from deploy.tasks.verify import container_problem
 from deploy.topology import Node, head_host, node_for, settings_for, worker_hosts
 from deploy.validate import port_keys
 
@@ -49,14 +50,25 @@ def announce_once(state, message: str) -> None:
         logger.warning(message)
 
 
-def check_worker_green(node: Node) -> None:
+def check_worker_green(node: Node, on_host=None) -> None:
+    """Poll the restarted worker until it is ALIVE at the head and serves its
+    metrics, up to rollout_batch_timeout_s; red at once when its container
+    exited or is gone (`on_host`, the worker's host, defaults to the running
+    operation's). Raises BatchNotGreen when red."""
     s = node.settings
+    on_host = on_host or host
     deadline = time.monotonic() + s["rollout_batch_timeout_s"]
+
+    def doomed() -> str | None:
+        containers = project_containers(on_host, s, fresh=True)
+        return container_problem(next((c for c in containers if c["name"] == node.container), None),
+                                 node.container)
+
     results = [
         checks.poll(node.name, "node alive", checks.probe_node_alive(
-            node.head_address, s["ray_dashboard_port"], node.address), deadline),
+            node.head_address, s["ray_dashboard_port"], node.address), deadline, doomed),
         checks.poll(node.name, "metrics", checks.probe_metrics(
-            node.address, s["ray_metrics_export_port"]), deadline),
+            node.address, s["ray_metrics_export_port"]), deadline, doomed),
     ]
     red = [r for r in results if not r.ok]
     if red:

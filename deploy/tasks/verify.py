@@ -53,16 +53,20 @@ def container_problem(container: dict | None, name: str) -> str | None:
     return None
 
 
+def lost_hosts(state) -> dict[str, str]:
+    """Hosts this run has lost, with why: failed earlier in the run, or a node
+    whose container is gone (found by this run's checks)."""
+    lost = {failed.name: f"failed earlier in this run ({failure_reason(state, failed.name)})"
+            for failed in state.failed_hosts}
+    lost.update(lost_nodes_of(state))
+    return lost
+
+
 def lost_members(state, host_name: str, all_hosts: list[str]) -> str | None:
     """Why the cluster cannot reach its full node count in this run, or None."""
-    failed = {h.name for h in state.failed_hosts}
-    reasons = [
-        f"host {name} failed earlier in this run ({failure_reason(state, name)})" for name in all_hosts
-        if name != host_name and name in failed
-    ]
-    lost = sorted(lost_nodes_of(state).items())
-    reasons += [f"host {name}: {why}" for name, why in lost if name != host_name]
-    return "; ".join(reasons) or None
+    lost = lost_hosts(state)
+    return "; ".join(f"host {name}: {lost[name]}" for name in all_hosts
+                     if name != host_name and name in lost) or None
 
 
 def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None
@@ -134,7 +138,7 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
         LogSignatureCounts, container=node.container,
         signatures=list(checks.LOG_SIGNATURES.values()),
     )
-    results += checks.log_results(host.name, node.container, counts or {})
+    results += checks.log_results(host.name, node.container, counts)
     if node.role == "head" and node.gcs_store:
         results.append(checks.gcs_storage_result(
             host.name, host.get_fact(GcsStorageType, container=node.container)))

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.control import change_rows
 from tests.cli import responses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,20 +78,8 @@ class Run:
         self.rows = self._parse_changes()
 
     def _parse_changes(self) -> list[Row]:
-        lines = self.output.splitlines()
-        try:
-            start = next(i for i, line in enumerate(lines) if line.startswith("--> Detected changes:"))
-        except StopIteration:
-            return []
-        rows = []
-        # The header line follows the title; the table ends at the first blank line.
-        for line in lines[start + 2:]:
-            if not line.strip():
-                break
-            cells = re.split(r"\s{2,}", line.strip())
-            operation, change, conditional = (cells + ["-", "-"])[:3]
-            rows.append(Row(operation, _hosts(change), _hosts(conditional)))
-        return rows
+        return [Row(operation, _hosts(change), _hosts(conditional))
+                for operation, change, conditional in change_rows(self.output)]
 
     @property
     def has_change_table(self) -> bool:

@@ -286,6 +286,14 @@ def test_log_results_mark_a_found_signature_red():
     assert all(r.host == "head-1" for r in results)
 
 
+def test_log_results_of_a_missing_container_are_red_not_ok():
+    results = checks.log_results("worker-1", "seedcore-ray-worker", None)
+    assert [(r.check, r.ok, r.detail) for r in results] == [
+        ("log:metrics_port_clash", False, "seedcore-ray-worker logs not read: no such container"),
+        ("log:serve_future_race", False, "seedcore-ray-worker logs not read: no such container"),
+    ]
+
+
 def test_log_results_treat_a_missing_count_as_zero():
     results = checks.log_results("worker-1", "seedcore-ray-worker", {})
     assert all(r.ok for r in results)

@@ -136,6 +136,17 @@ def test_log_signature_counts_command_counts_each_signature(tmp_path):
     }
 
 
+def test_log_signature_counts_of_a_missing_container_are_none(tmp_path):
+    from deploy.facts.docker import LogSignatureCounts
+
+    _fake_tool(tmp_path, "docker", 'if [ "$1" = inspect ]; then exit 1; fi\n'
+                                   'echo "Address already in use"\n')
+    fact = LogSignatureCounts()
+    command = fact.command(container="seedcore-ray-worker", signatures=["Address already in use"])
+    output = _run(command, tmp_path)
+    assert fact.process(output) is None
+
+
 NAMES = ["seedcore-ray-head", "seedcore-ray-worker"]
 
 

@@ -170,8 +170,11 @@ def test_project_containers_match_names_and_labels_exactly(shell):
 
 @VALUES
 def test_log_signature_counts(shell, value):
-    records, _ = shell(docker_facts.LogSignatureCounts().command(container=value, signatures=[value, "x"]))
-    assert records == [["docker", "logs", value], ["docker", "logs", value]]
+    signature = value.replace("\n", " ")  # a signature is one line
+    fact = docker_facts.LogSignatureCounts()
+    records, result = shell(fact.command(container=value, signatures=[signature, "x"]))
+    assert records == [["docker", "inspect", "--type", "container", value], ["docker", "logs", value]]
+    assert fact.process(result.stdout.splitlines()) == {signature: 0, "x": 0}
 
 
 @VALUES

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from pyinfra.api import Inventory
 
+from deploy import monitoring_checks as mchecks
 from deploy import prometheus, render, validate
 from deploy.monitoring_checks import rules_verdict, targets_verdict
 from deploy.tasks.monitoring import dashboards_command, parse_dashboards
@@ -79,6 +80,15 @@ def test_expected_targets_are_the_scrape_urls_prometheus_reports():
         "http://10.0.0.11:8080/metrics": "worker-1 node",
         "http://10.0.0.10:44227/metrics": "head-1 dashboard",
         "http://10.0.0.10:44217/metrics": "head-1 autoscaler",
+    }
+
+
+def test_each_target_is_known_by_the_host_it_is_on():
+    assert prometheus.target_hosts(_inventory(workers=1)) == {
+        "http://10.0.0.10:8080/metrics": "head-1",
+        "http://10.0.0.11:8080/metrics": "worker-1",
+        "http://10.0.0.10:44227/metrics": "head-1",
+        "http://10.0.0.10:44217/metrics": "head-1",
     }
 
 
@@ -288,3 +298,48 @@ def test_dashboards_copied_from_the_same_head_container_are_kept(tmp_path):
     assert kept_dashboards(str(tmp_path), "abc") == {"default_grafana_dashboard.json": "{}"}
     assert kept_dashboards(str(tmp_path), "def") == {}, "another head container: read again"
     assert kept_dashboards(str(tmp_path / "missing"), "abc") == {}
+
+
+def _prometheus_answers(monkeypatch, worker_health: str):
+    """A Prometheus that is ready, has the rules, and reports worker-1's target as `worker_health`."""
+    inventory = _inventory(workers=2)
+    targets = [{"scrapeUrl": url, "health": "up"} for url in prometheus.expected_targets(inventory)]
+    targets[1]["health"] = worker_health  # worker-1 node
+    answers = {
+        "/api/v1/targets?state=active": {"data": {"activeTargets": targets}},
+        "/api/v1/rules?type=alert": {"data": {"groups": [{
+            "name": prometheus.RULE_GROUP, "rules": [{"name": name} for name in RULE_NAMES]}]}},
+    }
+    monkeypatch.setattr(mchecks, "_json", lambda url: answers[url[len("http://prom:9090"):]])
+    monkeypatch.setattr(mchecks, "probe_ready", lambda base: lambda: (True, "ready"))
+    return inventory
+
+
+def _checks(inventory, lost: dict, timeout_s: int):
+    return mchecks.monitoring_checks("prom-1", "http://prom:9090", prometheus.expected_targets(inventory),
+                                     RULE_NAMES, timeout_s, target_hosts=prometheus.target_hosts(inventory),
+                                     lost=lambda: lost)
+
+
+def test_a_target_on_a_host_the_run_lost_is_red_at_once(monkeypatch):
+    inventory = _prometheus_answers(monkeypatch, "down")
+    lost = {"worker-1": "container seedcore-ray-worker is exited, not running"}
+    ready, targets, rules = _checks(inventory, lost, timeout_s=300)
+    assert (ready.ok, rules.ok) == (True, True)
+    assert targets.ok is False and targets.seconds < 5
+    assert targets.detail.startswith(
+        "host worker-1: container seedcore-ray-worker is exited, not running (red at once"), targets.detail
+
+
+def test_a_down_target_on_a_host_not_lost_is_waited_for(monkeypatch):
+    inventory = _prometheus_answers(monkeypatch, "down")
+    _, targets, _ = _checks(inventory, {"worker-2": "failed earlier in this run (a pull)"}, timeout_s=1)
+    assert targets.ok is False
+    assert "worker-1 node http://10.0.0.11:8080/metrics is down" in targets.detail
+    assert "gave up after" in targets.detail
+
+
+def test_targets_all_up_are_green_whatever_was_lost(monkeypatch):
+    inventory = _prometheus_answers(monkeypatch, "up")
+    _, targets, _ = _checks(inventory, {"worker-2": "gone"}, timeout_s=1)
+    assert targets.ok is True
