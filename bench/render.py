@@ -63,6 +63,7 @@ def by_size(figures: dict | None) -> list[tuple[str, object]]:
 ROW_KEYS = {
     "Floor, 3 bare hosts": "floor_3_hosts",
     "Fresh converge, 3": "fresh_converge_3_hosts_s",
+    "Fresh converge against its floor, each pair": "fresh_converge_pairs",
     "No-op re-run": "noop_rerun_3_hosts_s",
     "`pyinfra inventories/lab.py exec": "pyinfra_exec_true_3_hosts_s",
     "Containers restarted": "noop_rerun_containers_restarted",
@@ -95,6 +96,9 @@ def _all_rows(r: dict) -> list[tuple[str, str]]:
          number(floor.get("ray_to_health_s"), " s")),
         ("Floor, 3 bare hosts: total", number(floor.get("total_s"), " s")),
         ("Fresh converge, 3 bare hosts to verified", number(r.get("fresh_converge_3_hosts_s"), " s")),
+        ("Fresh converge against its floor, each pair (converge / floor)", "; ".join(
+            f"{number(pair.get('converge_s'), ' s')} / {number(pair.get('floor_s'), ' s')} = "
+            f"{number(pair.get('ratio'), 'x')}" for pair in r.get("fresh_converge_pairs") or [])),
         *[(f"Fresh converge, {hosts(n)} bare to verified", number(v, " s"))
           for n, v in by_size(r.get("converge_hosts_s")) if n != "3"],
         ("No-op re-run, 3 hosts (median)", number(r.get("noop_rerun_3_hosts_s"), " s")),
@@ -389,6 +393,10 @@ the other hosts, finds them current, and verifies the whole cluster.
   daemon.json, the same image pulled, then `docker run` with the options and `ray start` command the
   deploy renders for that inventory (`bench/byhand.py` reads them from `deploy/render.py`), head then
   workers, `serve deploy` of the rendered config, until `/health` answers and every node is alive.
+- **Pairs**: the floor and the fresh converge are measured `--pairs` times (default 3), each on hosts
+  recreated bare; the pair with the median ratio is published (its floor, converge and phases), and
+  every pair is listed under Figures: a pull of the same image varies by tens of percent from run to
+  run on this machine.
   The converge it is compared with runs on the same hosts recreated bare.
 - **No-op re-run**: the deploy again with nothing changed; it must restart no container. Its floor is
   `pyinfra inventories/lab.py exec -- true` on the same hosts.

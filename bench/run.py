@@ -49,6 +49,8 @@ def parser() -> argparse.ArgumentParser:
     parsed = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parsed.add_argument("--repeat", type=int, default=3, help="runs per cheap figure (median kept)")
+    parsed.add_argument("--pairs", type=int, default=3,
+                        help="floor and fresh converge pairs (the pair with the median ratio is published)")
     parsed.add_argument("--only", type=scenario_list, default=list(scenarios.SCENARIOS),
                         help="scenarios to run, comma-separated (default all: "
                         f"{','.join(scenarios.SCENARIOS)})")
@@ -97,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.render_only:
         write(json.loads((OUT / "results.json").read_text()))
         return 0
-    bench = scenarios.Bench(repeat=args.repeat, sizes=args.sizes, scale_sizes=args.scale_sizes,
-                            distros=args.distros)
+    bench = scenarios.Bench(repeat=args.repeat, pairs=args.pairs, sizes=args.sizes,
+                            scale_sizes=args.scale_sizes, distros=args.distros)
     if args.merge and (OUT / "results.json").exists():
         kept = json.loads((OUT / "results.json").read_text())
         bench.failures.update(kept.pop("failures", None) or {})

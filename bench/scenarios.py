@@ -30,6 +30,7 @@ TIMINGS_ENV = "SEEDCORE_TIMINGS"
 @dataclass
 class Bench:
     repeat: int = 3
+    pairs: int = 3
     sizes: list[int] = field(default_factory=lambda: [1, 3, 10])
     scale_sizes: list[int] = field(default_factory=lambda: [1, 5, 10, 20, 50, 100])
     distros: str = "bookworm,trixie"
@@ -83,18 +84,44 @@ def head_of(state: dict) -> dict:
 
 
 def fresh_converge_vs_floor(bench: Bench) -> None:
-    """Item 1: the floor on 3 bare hosts, then the converge on the same hosts recreated bare."""
+    """Item 1: the floor on 3 bare hosts, then the converge on the same hosts
+    recreated bare, `bench.pairs` times: on this machine a pull of the same image
+    varies by tens of percent from one run to the next, so one pair is luck. The
+    pair with the median ratio is published (its floor, converge and phases);
+    every pair is kept in `fresh_converge_pairs`."""
     r = bench.results
-    timings = r.setdefault("timings", {})
-    state = lab_up(bench, 3)
-    bench.measure("floor_3_hosts", lambda: floor.cluster(state, cluster_inventory()))
-    state = lab_up(bench, 3)
-    bench.measure("fresh_converge_3_hosts_s",
-                  lambda: deploy(timings=timings, label="fresh_converge_3_hosts"))
-    r["fresh_converge_3_hosts_vs_floor"] = ratio(r.get("fresh_converge_3_hosts_s"),
-                                                 (r.get("floor_3_hosts") or {}).get("total_s"))
+    pairs = []
+    for index in range(1, max(1, bench.pairs) + 1):
+        pair: dict = {}
+        state = lab_up(bench, 3)
+        bench.measure("floor", lambda state=state: floor.cluster(state, cluster_inventory()), into=pair,
+                      label=f"floor_3_hosts (pair {index})")
+        state = lab_up(bench, 3)
+        timings: dict = {}
+        bench.measure("converge_s",
+                      lambda timings=timings: deploy(timings=timings, label="fresh_converge_3_hosts"),
+                      into=pair, label=f"fresh_converge_3_hosts_s (pair {index})")
+        pair["timings"] = timings.get("fresh_converge_3_hosts")
+        pair["ratio"] = ratio(pair.get("converge_s"), (pair.get("floor") or {}).get("total_s"))
+        pairs.append(pair)
+    r["fresh_converge_pairs"] = [
+        {"floor_s": (pair.get("floor") or {}).get("total_s"), "converge_s": pair.get("converge_s"),
+         "ratio": pair["ratio"]} for pair in pairs]
+    chosen = median_pair(pairs)
+    r["floor_3_hosts"] = chosen.get("floor")
+    r["fresh_converge_3_hosts_s"] = chosen.get("converge_s")
+    r.setdefault("timings", {})["fresh_converge_3_hosts"] = chosen.get("timings")
+    r["fresh_converge_3_hosts_vs_floor"] = chosen.get("ratio")
     r.setdefault("converge_hosts_s", {})["3"] = r.get("fresh_converge_3_hosts_s")
     bench.measure("ray_image_bytes", lambda: measure.image_bytes(state, head_of(state)))
+
+
+def median_pair(pairs: list[dict]) -> dict:
+    """The pair whose ratio is the median of those measured (the lower of the two
+    middle ones for an even count); {} when none was."""
+    measured = sorted((pair for pair in pairs if pair.get("ratio") is not None),
+                      key=lambda pair: pair["ratio"])
+    return measured[(len(measured) - 1) // 2] if measured else {}
 
 
 def noop(bench: Bench) -> None:

@@ -86,3 +86,13 @@ def test_a_figure_measured_again_successfully_clears_its_earlier_failure():
     measured(results, failures, "bare_host_memory_mib", lambda: 10.1)
     assert results == {"bare_host_memory_mib": 10.1}
     assert failures == {}
+
+
+def test_the_published_pair_is_the_one_with_the_median_ratio():
+    from bench.scenarios import median_pair
+
+    pairs = [{"ratio": 1.5, "id": "a"}, {"ratio": None, "id": "failed"}, {"ratio": 1.1, "id": "b"},
+             {"ratio": 1.3, "id": "c"}]
+    assert median_pair(pairs)["id"] == "c"
+    assert median_pair(pairs[:1] + pairs[2:3])["id"] == "b"  # two: the lower middle
+    assert median_pair([{"ratio": None}]) == {}

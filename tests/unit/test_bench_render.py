@@ -181,3 +181,11 @@ def test_the_rebuild_is_set_beside_its_own_floor():
     assert lines[4] == "| Files written, Ray started, Serve answering | 3.00 s | 5.00 s | 2.00 s |"
     assert lines[6] == "| Total | 38.0 s | 50.0 s | 12.0 s |"
     assert "**Rebuild of one lost worker (all 3 hosts in the run)**" in render.phases_section(results)
+
+
+def test_every_floor_and_converge_pair_is_listed():
+    results = {"fresh_converge_pairs": [{"floor_s": 50.0, "converge_s": 60.0, "ratio": 1.2},
+                                        {"floor_s": 40.0, "converge_s": None, "ratio": None}]}
+    rows = dict(render.figures_rows(results))
+    assert rows["Fresh converge against its floor, each pair (converge / floor)"] == (
+        f"60.0 s / 50.0 s = 1.20x; {render.FAILED} / 40.0 s = {render.FAILED}")
