@@ -8,7 +8,7 @@ from pyinfra.facts.deb import DebArch, DebPackages
 from pyinfra.facts.files import Directory
 from pyinfra.facts.server import LinuxDistribution
 
-from deploy.facts.apt import AptRelease, KeyringFingerprints
+from deploy.facts.apt import AptRelease, KeyringFingerprints, missing_packages
 from deploy.families.os_release import distro_of, id_like
 from deploy.gpu import toolkit_release_problem, toolkit_uri
 from deploy.hostfacts import read_fact
@@ -110,13 +110,17 @@ def install_reads(settings: dict, keyrings: tuple = ()) -> list:
     return reads
 
 
-def install_base_tools():
-    return system.packages(
+def install_base_tools() -> bool:
+    """The tools the deploy's steps and checks use, apt's lists refreshed first
+    when one is missing. Returns whether this step refreshes the lists in this
+    run (decided from the facts read when the run began)."""
+    system.packages(
         name="Install the base tools the deploy uses",
         packages=BASE_PACKAGES,
         update=True,
         no_recommends=True,
     )
+    return bool(missing_packages(read_fact(host, DebPackages) or {}, BASE_PACKAGES))
 
 
 def signed_repository(what: str, filename: str, key_url: str, keyring: str, fingerprint: str,
@@ -159,11 +163,14 @@ def docker_packages(settings: dict) -> list[str]:
     return official_package_list(settings)
 
 
-def install_docker(settings: dict, before_packages=None) -> list:
+def install_docker(settings: dict, before_packages=None, lists_refreshed: bool = False) -> list:
     """Docker's packages from docker_install_source, with `before_packages()`
     (an operation) just before the package step; returns the operations that
     change Docker, the package step last. One install step for either source
-    (one name that holds for both), so hosts of both kinds install at the same time."""
+    (one name that holds for both), so hosts of both kinds install at the same time.
+    From the distribution, apt's lists are refreshed before a package is installed
+    unless an earlier step refreshes them in this run (`lists_refreshed`); from
+    Docker's repository, the checked refresh does it."""
     from_repository = settings["docker_install_source"] == "docker"
     packages = docker_packages(settings)
     if from_repository:
@@ -178,6 +185,7 @@ def install_docker(settings: dict, before_packages=None) -> list:
     return [*before, system.packages(
         name="Install Docker's packages from docker_install_source",
         packages=packages,
+        update=not from_repository and not lists_refreshed,
         no_recommends=not from_repository,
         allow_downgrades=from_repository and bool(settings["docker_version"]),
     )]

@@ -25,11 +25,12 @@ def docker_reads() -> list:
 def install_docker(gpu: bool = False):
     settings = settings_for(host)
     family = host_family(host)
-    family.install_base_tools()
+    lists_refreshed = family.install_base_tools()
     daemon = daemon_json(settings, gpu=gpu)
     # daemon.json goes first: a Docker installed for the first time then starts with it.
     changes = family.install_docker(settings, before_packages=lambda: system.text_file(
-        name="Write /etc/docker/daemon.json", text=daemon, dest=DAEMON_JSON, mode="0644"))
+        name="Write /etc/docker/daemon.json", text=daemon, dest=DAEMON_JSON, mode="0644"),
+        lists_refreshed=lists_refreshed)
     system.service(name="Enable and start Docker", service="docker")
     absent = not read_fact(host, DockerEngine)["installed"]
     docker.engine_restarted(

@@ -8,6 +8,7 @@ packages the run would send.
 
 import pytest
 
+from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment
 from tests.cli.inprocess import prepare
 
@@ -144,3 +145,27 @@ def test_distro_packages_and_compose_v1(distro):
         assert "download.docker.com" not in shell
         # docker.io comes with Compose v1: the node is started with docker-compose.
         assert "docker-compose -f" in shell
+
+
+def _updates(shell: list[str]) -> int:
+    return sum(1 for command in shell if "apt-get" in command and command.rstrip().endswith(" update"))
+
+
+def test_docker_from_the_distribution_refreshes_apt_once(tmp_path):
+    """A bare host refreshes its lists with the base tools, and only then; a host
+    that already has the base tools (its lists may be weeks old) refreshes them
+    before installing docker.io."""
+    from deploy.families.debian import BASE_PACKAGES
+
+    deployment = Deployment(tmp_path)
+    deployment.head(docker_install_source="distro")
+    tools_installed = responses.bare_debian12(DEB_PACKAGES=responses.dpkg_list(BASE_PACKAGES))
+    deployment.worker("worker-1", WORKER_IPS[0], docker_install_source="distro", facts=tools_installed)
+    deployment.write()
+    prepared = prepare(deployment.path)
+    bare, tooled = prepared.shell(HEAD), prepared.shell("@fake/worker-1")
+    assert _updates(bare) == 1
+    assert _updates(tooled) == 1
+    install = next(i for i, command in enumerate(tooled)
+                   if "install --no-install-recommends docker.io" in command)
+    assert _updates(tooled[:install]) == 1
