@@ -128,11 +128,13 @@ def read_bundle(host, reads: list) -> dict:
 def _refreshed(host, kind: str, stamps: dict, snapshot: dict, reads: list) -> None:
     """Read the host's operation facts of this kind again, in one command; drop
     the other facts of this kind (read on their own from then on)."""
+    # Stamped before the read: a step that ends while it is under way makes it stale.
+    stamp = _stamp(host.state, host, kind)
     again = [read for read in reads if read[0] in OPERATION_FACTS and kind_of(read[0]) == kind]
     for key in [key for key in snapshot if kind_of(BUNDLEABLE[key.split("(", 1)[0]]) == kind]:
         del snapshot[key]
     snapshot.update(_read(host, again) if again else {})
-    stamps[kind] = _stamp(host.state, host, kind)
+    stamps[kind] = stamp
 
 
 def prefetch(state, reads_for) -> None:

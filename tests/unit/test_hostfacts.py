@@ -174,3 +174,22 @@ def test_a_command_on_another_host_leaves_this_hosts_files_standing():
     assert len(host.bundles) == 1
     hostfacts.read_fact(host, ImageId, image=IMAGE)
     assert host.bundles[1:] == [["ImageId"]]
+
+
+def test_a_step_that_ends_while_the_host_is_read_again_makes_that_read_stale():
+    host = bundled_host({"ImageId": None})
+    running_under_yes(host)
+    hostfacts.read_bundle(host, [[ImageId, {"image": IMAGE}]])
+    host.state.ops["head-1"] = {"restart": OpData(executed=True)}
+    plain = host.get_fact
+
+    def slow_read(cls, **kwargs):
+        # While this read is under way, another host's step ends.
+        host.state.ops["head-1"]["start"] = OpData(executed=True)
+        host.get_fact = plain
+        return plain(cls, **kwargs)
+
+    host.get_fact = slow_read
+    hostfacts.read_fact(host, ImageId, image=IMAGE)
+    hostfacts.read_fact(host, ImageId, image=IMAGE)
+    assert host.bundles == [["ImageId"], ["ImageId"], ["ImageId"]]
