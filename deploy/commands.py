@@ -89,26 +89,36 @@ def pull(image: str) -> str:
     return f"docker pull {shlex.quote(image)}"
 
 
+# What `docker inspect` tells the wait: the health, the container's state, its restart policy.
+HEALTH_FORMAT = "{{.State.Health.Status}} {{.State.Status}} {{.HostConfig.RestartPolicy.Name}}"
+
+
 def wait_healthy(container: str, timeout_s: int, probe_url: str = "") -> str:
     """Wait, up to a deadline, for the container to be healthy: Docker says
     so, or, while Docker has not checked it yet ("starting": its checks run
     every 5 s), the URL its health check probes answers (the node runs on the
     host's network; the same test, asked every second, with the host's curl).
 
-    Exits non-zero naming the container and the last status seen.
+    Stops at once when the container can no longer turn healthy: it is
+    missing, dead, or exited with no restart policy (Docker will not start it
+    again). Exits non-zero naming the container and the last status seen.
     """
     name = shlex.quote(container)
     probe = (f'[ "$status" = starting ] && curl -fsS -o /dev/null -m 5 {shlex.quote(probe_url)} '
              f"2>/dev/null && exit 0; ") if probe_url else ""
+    logs = f"docker logs --tail 30 {name} >&2 2>&1 || true; exit 1"
     return (
         f"deadline=$(( $(date +%s) + {int(timeout_s)} )); "
-        f"while :; do status=$(docker inspect -f '{{{{.State.Health.Status}}}}' {name} 2>/dev/null "
-        f"|| echo missing); "
+        f"while :; do set -- $(docker inspect -f {shlex.quote(HEALTH_FORMAT)} {name} 2>/dev/null "
+        f"|| echo missing); status=${{1:-missing}}; state=${{2:-}}; policy=${{3:-}}; "
         f'[ "$status" = healthy ] && exit 0; '
         f"{probe}"
+        f'case "$status/$state/$policy" in missing/*|*/dead/*|*/exited/no|*/exited/) '
+        f'echo {name}" cannot turn healthy: it is ${{state:-missing}} and Docker will not start it '
+        f'again (last status: $status)" >&2; {logs};; esac; '
         f'if [ "$(date +%s)" -ge "$deadline" ]; then '
         f'echo {name}" not healthy after {int(timeout_s)}s (last status: $status)" >&2; '
-        f"docker logs --tail 30 {name} >&2 2>&1 || true; exit 1; fi; "
+        f"{logs}; fi; "
         f"sleep 1; done"
     )
 

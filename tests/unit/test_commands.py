@@ -75,7 +75,8 @@ def test_wait_healthy_text_names_the_deadline_and_container():
     command = commands.wait_healthy("seedcore-ray-head", 180)
     assert "+ 180 ))" in command
     assert 'echo seedcore-ray-head" not healthy after 180s (last status: $status)" >&2' in command
-    assert "docker inspect -f '{{.State.Health.Status}}' seedcore-ray-head" in command
+    assert ("docker inspect -f '{{.State.Health.Status}} {{.State.Status}} "
+            "{{.HostConfig.RestartPolicy.Name}}' seedcore-ray-head") in command
 
 
 def test_wait_healthy_succeeds_when_docker_says_healthy(tmp_path):
@@ -123,11 +124,28 @@ def test_wait_healthy_gives_up_at_the_deadline(tmp_path):
     assert "raylet: waiting for GCS" in result.stderr
 
 
-def test_wait_healthy_reports_a_missing_container(tmp_path):
+def test_wait_healthy_stops_at_once_on_a_missing_container(tmp_path):
     _fake_tool(tmp_path, "docker", 'echo "Error: No such object: $4" >&2; exit 1\n')
-    result = _bash(commands.wait_healthy("seedcore-ray-head", 0), tmp_path)
+    result = _bash(commands.wait_healthy("seedcore-ray-head", 300), tmp_path)
     assert result.returncode == 1
-    assert "(last status: missing)" in result.stderr
+    assert ("seedcore-ray-head cannot turn healthy: it is missing and Docker will not start it again "
+            "(last status: missing)") in result.stderr
+
+
+def test_wait_healthy_stops_at_once_on_an_exited_container_docker_will_not_restart(tmp_path):
+    _fake_tool(tmp_path, "docker", (
+        'case "$1" in inspect) echo "unhealthy exited no" ;; logs) echo "raylet: fatal" ;; esac\n'))
+    result = _bash(commands.wait_healthy("seedcore-ray-worker", 300), tmp_path)
+    assert result.returncode == 1
+    assert "seedcore-ray-worker cannot turn healthy: it is exited" in result.stderr
+    assert "raylet: fatal" in result.stderr
+
+
+def test_wait_healthy_keeps_waiting_on_an_exited_container_docker_restarts(tmp_path):
+    _fake_tool(tmp_path, "docker", 'case "$1" in inspect) echo "unhealthy exited unless-stopped" ;; esac\n')
+    result = _bash(commands.wait_healthy("seedcore-ray-worker", 1), tmp_path)
+    assert result.returncode == 1
+    assert "seedcore-ray-worker not healthy after 1s (last status: unhealthy)" in result.stderr
 
 
 # --------------------------------------------------------------------------- ports_free

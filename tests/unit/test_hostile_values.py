@@ -232,7 +232,7 @@ def test_pull(shell, value):
 def test_wait_healthy(shell, value):
     records, result = shell(commands.wait_healthy(value, 30))
     assert result.returncode == 0
-    assert records == [["docker", "inspect", "-f", "{{.State.Health.Status}}", value]]
+    assert records == [["docker", "inspect", "-f", commands.HEALTH_FORMAT, value]]
 
 
 @VALUES
@@ -245,7 +245,7 @@ def test_wait_healthy_names_the_container_at_the_deadline(shell, value, tmp_path
     records, result = shell(commands.wait_healthy(value, 0))
     assert result.returncode == 1
     assert result.stderr == f"{value} not healthy after 0s (last status: starting)\n"
-    assert records == [["docker", "inspect", "-f", "{{.State.Health.Status}}", value],
+    assert records == [["docker", "inspect", "-f", commands.HEALTH_FORMAT, value],
                        ["docker", "logs", "--tail", "30", value]]
 
 
