@@ -26,14 +26,23 @@ def probe_ready(base: str):
     return probe
 
 
+def _health(active: list[dict]) -> dict[str, tuple[str, str]]:
+    return {target["scrapeUrl"]: (target["health"], target.get("lastError", "")) for target in active}
+
+
+def not_up(active: list[dict], expected: dict[str, str]) -> list[str]:
+    """The scrape URLs of `expected` that `active` (/api/v1/targets' activeTargets) does not report up."""
+    health = _health(active)
+    return [url for url in expected if health.get(url, ("missing", ""))[0] != "up"]
+
+
 def targets_verdict(active: list[dict], expected: dict[str, str]) -> tuple[bool, str]:
     """`active`: /api/v1/targets' activeTargets; `expected`: scrape URL -> what it is."""
-    health = {target["scrapeUrl"]: (target["health"], target.get("lastError", "")) for target in active}
+    health = _health(active)
     bad = []
-    for url, what in expected.items():
+    for url in not_up(active, expected):
         state, error = health.get(url, ("missing", ""))
-        if state != "up":
-            bad.append(f"{what} {url} is {state}" + (f" ({error})" if error else ""))
+        bad.append(f"{expected[url]} {url} is {state}" + (f" ({error})" if error else ""))
     if bad:
         return False, "; ".join(bad)
     return True, f"all {len(expected)} targets up"
@@ -41,16 +50,14 @@ def targets_verdict(active: list[dict], expected: dict[str, str]) -> tuple[bool,
 
 class TargetsProbe:
     """Polls /api/v1/targets for `expected` (scrape URL -> what it is); keeps
-    the expected targets that were not up at its last answer (`not_up`)."""
+    its last answer (`active`)."""
 
     def __init__(self, base: str, expected: dict[str, str]):
-        self.base, self.expected, self.not_up = base, expected, []
+        self.base, self.expected, self.active = base, expected, []
 
     def __call__(self) -> tuple[bool, str]:
-        active = _json(f"{self.base}/api/v1/targets?state=active")["data"]["activeTargets"]
-        health = {target["scrapeUrl"]: target["health"] for target in active}
-        self.not_up = [url for url in self.expected if health.get(url) != "up"]
-        return targets_verdict(active, self.expected)
+        self.active = _json(f"{self.base}/api/v1/targets?state=active")["data"]["activeTargets"]
+        return targets_verdict(self.active, self.expected)
 
 
 def probe_targets(base: str, expected: dict[str, str]) -> TargetsProbe:
@@ -96,7 +103,7 @@ def monitoring_checks(host_name: str, base: str, expected: dict[str, str], names
     def targets_doomed() -> str | None:
         if lost is None or not target_hosts:
             return None
-        return lost_targets(targets.not_up, target_hosts, lost())
+        return lost_targets(not_up(targets.active, expected), target_hosts, lost())
 
     return [
         checks.poll(host_name, "prometheus ready", probe_ready(base), deadline),

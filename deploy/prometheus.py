@@ -54,18 +54,20 @@ def _group(target: str, component: str, host_name: str, role: str) -> dict:
     return {"targets": [target], "labels": {"component": component, "host": host_name, "role": role}}
 
 
+def scrape_url(group: dict) -> str:
+    """The URL Prometheus reports for a target group of `scrape_targets`."""
+    return f"http://{group['targets'][0]}/metrics"
+
+
 def expected_targets(inventory) -> dict[str, str]:
     """scrape URL -> "host component", every target verify expects up."""
-    return {
-        f"http://{group['targets'][0]}/metrics": f"{group['labels']['host']} {group['labels']['component']}"
-        for group in scrape_targets(inventory)
-    }
+    return {scrape_url(group): f"{group['labels']['host']} {group['labels']['component']}"
+            for group in scrape_targets(inventory)}
 
 
 def target_hosts(inventory) -> dict[str, str]:
     """scrape URL -> the name of the host it is on, for every expected target."""
-    return {f"http://{group['targets'][0]}/metrics": group["labels"]["host"]
-            for group in scrape_targets(inventory)}
+    return {scrape_url(group): group["labels"]["host"] for group in scrape_targets(inventory)}
 
 
 def targets_file(inventory) -> str:

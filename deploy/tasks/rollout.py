@@ -19,7 +19,7 @@ from deploy.operations.ray import failed_during_run, is_current
 from deploy.plan import Plan, gpu_layout
 from deploy.release import write_record
 from deploy.tasks.lifecycle import compose_default
-from deploy.tasks.verify import container_problem
+from deploy.tasks.verify import node_container_problem
 from deploy.topology import Node, head_host, node_for, settings_for, worker_hosts
 from deploy.validate import port_keys
 
@@ -60,9 +60,7 @@ def check_worker_green(node: Node, on_host=None) -> None:
     deadline = time.monotonic() + s["rollout_batch_timeout_s"]
 
     def doomed() -> str | None:
-        containers = project_containers(on_host, s, fresh=True)
-        return container_problem(next((c for c in containers if c["name"] == node.container), None),
-                                 node.container)
+        return node_container_problem(on_host, node)
 
     results = [
         checks.poll(node.name, "node alive", checks.probe_node_alive(

@@ -53,6 +53,13 @@ def container_problem(container: dict | None, name: str) -> str | None:
     return None
 
 
+def node_container_problem(host, node: Node) -> str | None:
+    """Why `node`'s container on `host`, read now, cannot turn green by waiting, or None."""
+    containers = project_containers(host, node.settings, fresh=True)
+    return container_problem(next((c for c in containers if c["name"] == node.container), None),
+                             node.container)
+
+
 def lost_hosts(state) -> dict[str, str]:
     """Hosts this run has lost, with why: failed earlier in the run, or a node
     whose container is gone (found by this run's checks)."""
@@ -123,9 +130,7 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
 
 def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[str]):
     def doomed():
-        containers = project_containers(host, node.settings, fresh=True)
-        own = next((c for c in containers if c["name"] == node.container), None)
-        problem = container_problem(own, node.container)
+        problem = node_container_problem(host, node)
         if problem:
             lost_nodes_of(state)[host.name] = problem
         return problem
