@@ -275,6 +275,14 @@ def comparisons(r: dict) -> str:
                      f"{number(exec_true.get('20'), ' s')}): the lab's hosts share this machine's cores, "
                      f"so every host's sshd and sudo are paid here too; `--dry` grows "
                      f"{number(r['scale_20_vs_1'], 'x')}.")
+    phases = r.get("scale_dry_phases_s") or {}
+    if phases.get("1") and phases.get("20"):
+        one, twenty = phases["1"], phases["20"]
+        grown = ", ".join(f"{what} {number(one[key], ' s')} to {number(twenty[key], ' s')}" for what, key in (
+            ("connect (imports, config, SSH)", "connect_s"),
+            ("preflight (every host's facts, all hosts at once)", "preflight_s"),
+            ("plan (the deploy file, host after host)", "plan_s")))
+        lines.append(f"- Where `--dry` grows from 1 host to 20 (one run each, `SEEDCORE_TIMINGS`): {grown}.")
     missed = [(key, verdict(r.get(key), comparison, limit)) for key, comparison, limit, _ in TARGETS
               if key in r and verdict(r.get(key), comparison, limit).startswith("missed")]
     if missed:
@@ -324,8 +332,9 @@ def on_paper(r: dict) -> str:
         "pulls everywhere before it stops anything, so pulls are off the downtime path. What it does not "
         "offer: a bound on how many hosts pull at once, peer-to-peer image distribution, or a pre-pull "
         "step apart from a rollout. Facts cost one SSH command per host per run (bundled, all hosts at "
-        "once, bounded by pyinfra's `--parallel`), and each file one more; what grows with hosts "
-        "past that is pyinfra's own planning, about 30 operations per host.",
+        "once, bounded by pyinfra's `--parallel`), one more on a host that installs from a checked "
+        "apt repository (its Release file, all hosts at once), and each file one more; what grows "
+        "with hosts past that is pyinfra's own planning, about 30 operations per host.",
     ])
 
 

@@ -67,13 +67,14 @@ def lab_up(bench: Bench, hosts: int, fresh: bool = True) -> dict:
 
 
 def deploy(entry: str = "deploy/cluster.py", inventory: str = "", timings: dict | None = None,
-           label: str = "") -> float:
-    """Seconds of one deploy run; with `timings`, its SEEDCORE_TIMINGS breakdown goes in
-    timings[label] (None when the deploy wrote none)."""
+           label: str = "", dry: bool = False) -> float:
+    """Seconds of one deploy run (with `dry`, of its `--dry`); with `timings`, its
+    SEEDCORE_TIMINGS breakdown goes in timings[label] (None when the deploy wrote none)."""
     inventory = inventory or cluster_inventory()
     path = OUT / f"timings-{label or 'run'}.json"
     path.unlink(missing_ok=True)
-    seconds, _, _ = timed([PYINFRA, "-y", inventory, entry], env={TIMINGS_ENV: str(path)})
+    command = [PYINFRA, inventory, entry, "--dry"] if dry else [PYINFRA, "-y", inventory, entry]
+    seconds, _, _ = timed(command, env={TIMINGS_ENV: str(path)})
     if timings is not None:
         timings[label] = json.loads(path.read_text()) if path.exists() else None
     return seconds
@@ -254,6 +255,7 @@ def scale(bench: Bench) -> None:
     r = bench.results
     dry, created = r.setdefault("scale_facts_dry_s", {}), r.setdefault("lab_up_fresh_s", {})
     exec_true = r.setdefault("scale_exec_true_s", {})
+    phases = r.setdefault("scale_dry_phases_s", {})
     for count in bench.scale_sizes:
         bare = r.get("bare_host_memory_mib")
         if bare and (room := measure.fits(count, bare, running=len(lab_state.load()["hosts"]))):
@@ -273,9 +275,24 @@ def scale(bench: Bench) -> None:
         bench.measure(str(count), lambda n=repeat: median_of(n, lambda: timed(
             [PYINFRA, "-y", cluster_inventory(), "exec", "--", "true"])[0]), into=exec_true,
             label=f"scale_exec_true_s.{count}")
+        if count <= 20:
+            bench.measure(str(count), lambda n=count: dry_phases(n), into=phases,
+                          label=f"scale_dry_phases_s.{count}")
         bench.measure("bare_host_memory_mib", lambda: measure.host_memory_mib(lab_state.load()))
     r["scale_20_vs_1"] = ratio(dry.get("20"), dry.get("1"))
     r["scale_exec_true_20_vs_1"] = ratio(exec_true.get("20"), exec_true.get("1"))
+
+
+def dry_phases(count: int) -> dict:
+    """Where one `--dry` across `count` hosts spent its time (SEEDCORE_TIMINGS):
+    connect (imports, config, SSH), preflight (facts), plan, total."""
+    timings: dict = {}
+    deploy(timings=timings, label=f"scale_dry_{count}", dry=True)
+    written = timings[f"scale_dry_{count}"]
+    if not written:
+        raise RuntimeError("the --dry run wrote no timings")
+    return {"connect_s": written["connect_s"], "preflight_s": written["phases"]["preflight"],
+            "plan_s": written["phases"]["plan"], "total_s": written["total_s"]}
 
 
 def ray_up(bench: Bench) -> None:

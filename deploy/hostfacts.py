@@ -125,6 +125,16 @@ def read_bundle(host, reads: list) -> dict:
     return snapshot
 
 
+def add_to_bundle(host, reads: list) -> dict:
+    """Read `reads` on `host` in one command and add them to its snapshot (taken
+    by read_bundle): facts whose arguments come from the snapshot's answers."""
+    stamps, snapshot, kept = _snapshots(host.state)[host.name]
+    added = _read(host, reads)
+    snapshot.update(added)
+    kept += reads
+    return added
+
+
 def _refreshed(host, kind: str, stamps: dict, snapshot: dict, reads: list) -> None:
     """Read the host's operation facts of this kind again, in one command; drop
     the other facts of this kind (read on their own from then on)."""
@@ -137,15 +147,20 @@ def _refreshed(host, kind: str, stamps: dict, snapshot: dict, reads: list) -> No
     stamps[kind] = stamp
 
 
-def prefetch(state, reads_for) -> None:
+def prefetch(state, reads_for, add: bool = False) -> None:
     """Read each active host's `reads_for(host)` in one command, all hosts at
     once (as pyinfra's get_facts does, in a pool of its own: while the deploy
-    file loads, pyinfra's pool is full of the hosts loading it)."""
+    file loads, pyinfra's pool is full of the hosts loading it). With `add`,
+    the reads join each host's snapshot (a host with none to read is skipped)."""
     hosts = list(state.inventory.get_active_hosts())
 
     def read(host):
         with ctx_host.use(host):
-            read_bundle(host, reads_for(host))
+            reads = reads_for(host)
+            if not add:
+                read_bundle(host, reads)
+            elif reads:
+                add_to_bundle(host, reads)
 
     pool = Pool(max(1, min(len(hosts), state.config.PARALLEL or len(hosts))))
     for host in hosts:

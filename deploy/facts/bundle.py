@@ -9,7 +9,7 @@ from pyinfra.facts.files import Directory, File, Sha256File
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
-from deploy.facts.apt import KeyringFingerprints
+from deploy.facts.apt import AptRelease, KeyringFingerprints
 from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, EpochSeconds, FileText, ListeningPorts
@@ -18,7 +18,7 @@ from deploy.facts.host import DiskAvailableMb, EpochSeconds, FileText, Listening
 BUNDLEABLE = {
     cls.__name__: cls
     for cls in (
-        AptSources, ComposeCli, ComposeVersion, DebArch, DebPackages, Directory, DiskAvailableMb,
+        AptRelease, AptSources, ComposeCli, ComposeVersion, DebArch, DebPackages, Directory, DiskAvailableMb,
         DockerEngine, EpochSeconds, File, FileText, ImageId, KeyringFingerprints, LinuxDistribution,
         ListeningPorts, NvidiaGpus, ProjectContainers, Sha256File, SystemdEnabled, SystemdStatus,
     )
@@ -28,8 +28,8 @@ BUNDLEABLE = {
 # in the bundle, its name and its exit status; no fact prints a line starting so.
 SECTION_END = "### seedcore-fact-end"
 
-# Facts whose command takes tens of milliseconds or more (the Docker CLI, nvidia-smi).
-SLOW = {ComposeCli, ComposeVersion, DockerEngine, ImageId, NvidiaGpus, ProjectContainers}
+# Facts whose command takes tens of milliseconds or more (the Docker CLI, nvidia-smi, a fetch).
+SLOW = {AptRelease, ComposeCli, ComposeVersion, DockerEngine, ImageId, NvidiaGpus, ProjectContainers}
 
 
 def _section_end(index: int, name: str, status: str) -> str:

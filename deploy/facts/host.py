@@ -58,8 +58,8 @@ class ListeningPorts(FactBase):
         return (
             "if ! command -v ss >/dev/null 2>&1; then "
             f"echo '{NO_SS}'; cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; exit 0; fi; "
-            "ss -Hltnp 2>/dev/null; echo '--- cgroups'; "
-            "for pid in $(ss -Hltnp 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
+            "s=$(ss -Hltnp 2>/dev/null); printf '%s\\n' \"$s\"; echo '--- cgroups'; "
+            "for pid in $(printf '%s\\n' \"$s\" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do "
             "echo \"$pid $(grep -o -m1 '[0-9a-f]\\{64\\}' /proc/$pid/cgroup 2>/dev/null | head -n1)\"; "
             "done"
         )

@@ -41,6 +41,13 @@ def family_problems(host, settings: dict) -> list[str]:
     return family.preflight_problems(host, settings, facts)
 
 
+def release_reads(host, settings: dict) -> list:
+    """The Release files preflight reads on `host` (none for a host no family serves)."""
+    facts = read_fact(host, LinuxDistribution)
+    family = family_for(facts)
+    return family.release_reads(host, settings, facts) if family else []
+
+
 def install_reads(settings: dict, keyrings: tuple = ()) -> list:
     """The facts every family's install steps read (for a host's bundle, read
     before its family is known)."""

@@ -62,6 +62,20 @@ def release_problems(repo_url: str, distro_id: str, codename: str, arch: str,
     return []
 
 
+def release_reads(host, settings: dict, facts: dict) -> list:
+    """The Release files preflight reads on this host, as [AptRelease, kwargs]
+    pairs: their URLs come from its codename and architecture, so they are read
+    in a round of their own, every host at once, after the host's first bundle."""
+    urls = []
+    if settings["docker_install_source"] == "docker":
+        distro_id, codename = distro_of(facts)
+        if distro_id in DOCKER_LAYOUT:
+            urls.append(release_url(docker_repository_url(settings, distro_id), codename))
+    if is_gpu_host(host):
+        urls.append(f"{toolkit_uri(settings, read_fact(host, DebArch) or 'amd64')}/Release")
+    return [[AptRelease, {"url": url}] for url in urls]
+
+
 def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
     """Facts only: the repositories this host installs from answer it (their
     Release files, fetched on the host with apt-helper): Docker's carries its
@@ -70,7 +84,7 @@ def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
     problems = docker_repository_problems(host, settings, facts, arch)
     if is_gpu_host(host):
         repo = toolkit_uri(settings, arch)
-        problem = toolkit_release_problem(repo, host.get_fact(AptRelease, url=f"{repo}/Release"))
+        problem = toolkit_release_problem(repo, read_fact(host, AptRelease, url=f"{repo}/Release"))
         problems += [problem] if problem else []
     return problems
 
@@ -82,7 +96,7 @@ def docker_repository_problems(host, settings: dict, facts: dict, arch: str) -> 
     if distro_id not in DOCKER_LAYOUT:
         return [unsupported_layout_problem(distro_id)]
     repo_url = docker_repository_url(settings, distro_id)
-    release = host.get_fact(AptRelease, url=release_url(repo_url, codename))
+    release = read_fact(host, AptRelease, url=release_url(repo_url, codename))
     return release_problems(repo_url, distro_id, codename, arch, release)
 
 

@@ -13,7 +13,7 @@ from pyinfra.facts.server import LinuxDistribution
 from deploy.facts.docker import UNMANAGED, ComposeVersion, DockerEngine, ImageId
 from deploy.facts.gpu import NvidiaGpus
 from deploy.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, port_holder_problem
-from deploy.families import family_problems, install_reads
+from deploy.families import family_problems, install_reads, release_reads
 from deploy.gpu import gpu_count_problem
 from deploy.hostfacts import operation_reads, prefetch, project_containers, read_fact
 from deploy.operations.ray import decide_head
@@ -181,6 +181,14 @@ def preflight_reads(host) -> list:
     ]
 
 
+def repository_reads(host) -> list:
+    """The Release files preflight fetches on a Ray node's host (none on the
+    store or monitoring-only hosts, which install no Docker of the deploy's)."""
+    if role_of(host) in ("store", "monitoring"):
+        return []
+    return release_reads(host, settings_for(host))
+
+
 def run_preflight(state, allow_docker_down: bool = False) -> None:
     """Raise InventoryError listing every problem; return when all is well."""
     # Once per run: the deploy file runs once per host. Kept on the run's own
@@ -204,8 +212,10 @@ def _check(state, allow_docker_down: bool) -> None:
     state.seedcore_failed_at_start = {h.name for h in state.failed_hosts}
     problems = check_inventory(state.inventory)
     if not problems:
-        # One command per host, every host at once.
+        # One command per host, every host at once; then, every host at once,
+        # the Release files whose URLs the first answers decide.
         prefetch(state, preflight_reads)
+        prefetch(state, repository_reads, add=True)
         clocks = {}
         for host in state.inventory.get_active_hosts():
             problems += [

@@ -189,3 +189,14 @@ def test_every_floor_and_converge_pair_is_listed():
     rows = dict(render.figures_rows(results))
     assert rows["Fresh converge against its floor, each pair (converge / floor)"] == (
         f"60.0 s / 50.0 s = 1.20x; {render.FAILED} / 40.0 s = {render.FAILED}")
+
+
+def test_where_dry_grows_is_written_from_its_phases():
+    results = {**RESULTS, "scale_dry_phases_s": {
+        "1": {"connect_s": 0.6, "preflight_s": 0.15, "plan_s": 0.05, "total_s": 0.9},
+        "20": {"connect_s": 1.0, "preflight_s": 1.4, "plan_s": 0.3, "total_s": 2.9}}}
+    assert ("- Where `--dry` grows from 1 host to 20 (one run each, `SEEDCORE_TIMINGS`): connect "
+            "(imports, config, SSH) 0.60 s to 1.00 s, preflight (every host's facts, all hosts at once) "
+            "0.15 s to 1.40 s, plan (the deploy file, host after host) 0.05 s to 0.30 s."
+            in render.comparisons(results).splitlines())
+    assert not any(line.startswith("- Where `--dry` grows") for line in render.comparisons(RESULTS).splitlines())

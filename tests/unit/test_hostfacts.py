@@ -193,3 +193,18 @@ def test_a_step_that_ends_while_the_host_is_read_again_makes_that_read_stale():
     hostfacts.read_fact(host, ImageId, image=IMAGE)
     hostfacts.read_fact(host, ImageId, image=IMAGE)
     assert host.bundles == [["ImageId"], ["ImageId"], ["ImageId"]]
+
+
+def test_facts_added_to_a_snapshot_are_answered_from_it():
+    """The Release files read in preflight's second round join the host's snapshot."""
+    from deploy.facts.apt import AptRelease
+
+    url = "http://mirror.lab/debian/dists/trixie/Release"
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": "docker compose",
+                         "ImageId": None, "AptRelease": {"fetched": True, "codename": "trixie"}})
+    hostfacts.read_bundle(host, READS)
+    hostfacts.add_to_bundle(host, [[AptRelease, {"url": url}]])
+    assert hostfacts.read_fact(host, AptRelease, url=url) == {"fetched": True, "codename": "trixie"}
+    assert hostfacts.read_fact(host, ComposeCli) == "docker compose"
+    assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"], ["AptRelease"]]
+    assert [name for name, _ in host.fact_calls] == ["FactBundle", "FactBundle"]

@@ -212,3 +212,34 @@ def test_a_gpu_host_whose_toolkit_repository_does_not_answer_is_refused():
         "amd64/Release could not be fetched (Temporary failure resolving 'nvidia.github.io'); point "
         "gpu_toolkit_apt_url at a mirror that carries NVIDIA's container toolkit",
     ]
+
+
+def _release_urls_read(host, settings) -> list[str]:
+    host.fact_calls.clear()
+    host_problems(host, settings, allow_docker_down=False)
+    return [kwargs["url"] for name, kwargs in host.fact_calls if name == "AptRelease"]
+
+
+def test_the_release_round_reads_every_release_file_preflight_checks():
+    """Preflight's second round fetches, every host at once, the Release files
+    host_problems then reads: none is left to fetch one host at a time."""
+    from deploy.families import release_reads
+
+    toolkit = "https://nvidia.github.io/libnvidia-container/stable/deb/amd64/Release"
+    gpu = _host(groups=("ray_workers", "gpu"),
+                NvidiaGpus={"working": True, "count": 1, "driver": "580.159.04",
+                            "names": ["NVIDIA H100 80GB HBM3"], "error": ""},
+                AptRelease={f"url={toolkit}": RELEASE, DOCKER_BOOKWORM: RELEASE})
+    rocky = _host(LinuxDistribution={"name": "Rocky Linux", "major": 9, "minor": 4,
+                                     "release_meta": {"ID": "rocky", "VERSION_CODENAME": ""}})
+    cases = [
+        (_host(), make_settings(), [DOCKER_BOOKWORM.removeprefix("url=")]),
+        (_host(), make_settings({"docker_install_source": "distro"}), []),
+        (gpu, make_settings(), [DOCKER_BOOKWORM.removeprefix("url="), toolkit]),
+        (rocky, make_settings(), []),
+    ]
+    for host, settings, urls in cases:
+        fetched = [kwargs["url"] for fact, kwargs in release_reads(host, settings)
+                   if fact.__name__ == "AptRelease"]
+        assert fetched == urls
+        assert sorted(_release_urls_read(host, settings)) == sorted(urls)
