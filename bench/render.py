@@ -70,6 +70,7 @@ ROW_KEYS = {
     "Verify only": "verify_only_3_hosts_s",
     "Verify with one worker": "verify_dead_worker_s",
     "Worker floor": "rebuild_one_worker_floor",
+    "Rebuild against its floor, each pair": "rebuild_one_worker_pairs",
     "Rebuild of one lost worker": "rebuild_one_worker_s",
     "Memory of one bare lab host": "bare_host_memory_mib",
     "Ray image size": "ray_image_bytes",
@@ -84,6 +85,12 @@ def figures_rows(r: dict) -> list[tuple[str, str]]:
             if all(key in r for prefix, key in ROW_KEYS.items() if label.startswith(prefix))]
 
 
+def each_pair(pairs: list | None, measured: str) -> str:
+    """Every pair of a run, as `measured / floor = ratio`."""
+    return "; ".join(f"{number(pair.get(measured), ' s')} / {number(pair.get('floor_s'), ' s')} = "
+                     f"{number(pair.get('ratio'), 'x')}" for pair in pairs or [])
+
+
 def _all_rows(r: dict) -> list[tuple[str, str]]:
     floor = r.get("floor_3_hosts") or {}
     worker_floor = r.get("rebuild_one_worker_floor") or {}
@@ -96,9 +103,8 @@ def _all_rows(r: dict) -> list[tuple[str, str]]:
          number(floor.get("ray_to_health_s"), " s")),
         ("Floor, 3 bare hosts: total", number(floor.get("total_s"), " s")),
         ("Fresh converge, 3 bare hosts to verified", number(r.get("fresh_converge_3_hosts_s"), " s")),
-        ("Fresh converge against its floor, each pair (converge / floor)", "; ".join(
-            f"{number(pair.get('converge_s'), ' s')} / {number(pair.get('floor_s'), ' s')} = "
-            f"{number(pair.get('ratio'), 'x')}" for pair in r.get("fresh_converge_pairs") or [])),
+        ("Fresh converge against its floor, each pair (converge / floor)",
+         each_pair(r.get("fresh_converge_pairs"), "converge_s")),
         *[(f"Fresh converge, {hosts(n)} bare to verified", number(v, " s"))
           for n, v in by_size(r.get("converge_hosts_s")) if n != "3"],
         ("No-op re-run, 3 hosts (median)", number(r.get("noop_rerun_3_hosts_s"), " s")),
@@ -112,6 +118,8 @@ def _all_rows(r: dict) -> list[tuple[str, str]]:
          number(worker_floor.get("total_s"), " s")),
         ("Rebuild of one lost worker, bare to green (`deploy/rebuild.py`)",
          number(r.get("rebuild_one_worker_s"), " s")),
+        ("Rebuild against its floor, each pair (rebuild / floor)",
+         each_pair(r.get("rebuild_one_worker_pairs"), "rebuild_s")),
         *[(f"Facts and plan (`--dry`) across {hosts(n)} (bare, over SSH)", number(v, " s"))
           for n, v in by_size(r.get("scale_facts_dry_s"))],
         *[(f"`pyinfra ... exec -- true` across {hosts(n)} (the same bare hosts)", number(v, " s"))

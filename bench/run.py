@@ -50,7 +50,8 @@ def parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parsed.add_argument("--repeat", type=int, default=3, help="runs per cheap figure (median kept)")
     parsed.add_argument("--pairs", type=int, default=3,
-                        help="floor and fresh converge pairs (the pair with the median ratio is published)")
+                        help="floor-and-fresh-converge pairs, and floor-and-rebuild pairs "
+                             "(of each, the pair with the median ratio is published)")
     parsed.add_argument("--only", type=scenario_list, default=list(scenarios.SCENARIOS),
                         help="scenarios to run, comma-separated (default all: "
                         f"{','.join(scenarios.SCENARIOS)})")

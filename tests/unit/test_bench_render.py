@@ -189,6 +189,10 @@ def test_every_floor_and_converge_pair_is_listed():
     rows = dict(render.figures_rows(results))
     assert rows["Fresh converge against its floor, each pair (converge / floor)"] == (
         f"60.0 s / 50.0 s = 1.20x; {render.FAILED} / 40.0 s = {render.FAILED}")
+    assert "Rebuild against its floor, each pair (rebuild / floor)" not in rows
+    results["rebuild_one_worker_pairs"] = [{"floor_s": 30.0, "rebuild_s": 36.0, "ratio": 1.2}]
+    rows = dict(render.figures_rows(results))
+    assert rows["Rebuild against its floor, each pair (rebuild / floor)"] == "36.0 s / 30.0 s = 1.20x"
 
 
 def test_where_dry_grows_is_written_from_its_phases():
