@@ -19,6 +19,7 @@ in the host's bundle from then on; the run counts these misses (`fact_misses`).
 """
 
 from gevent.pool import Pool
+from pyinfra.api.state import BaseStateCallback
 from pyinfra.context import ctx_host
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
@@ -80,21 +81,75 @@ def _snapshots(state) -> dict:
     return state.seedcore_snapshots
 
 
+class CommandTally(BaseStateCallback):
+    """The operations that ran commands, per host and in all, kept as pyinfra
+    reports each operation finishing on a host (one look per finished
+    operation, where scanning every host's operations on each read grows with
+    hosts times operations). pyinfra reports an operation just before it sets
+    its result: one whose result is not set yet stays `finishing` until it is."""
+
+    def __init__(self):
+        self.finishing: dict = {}
+        self.ran: dict = {}
+        self.total = 0
+
+    def operation_host_success(self, state, host, op_hash, retry_count: int = 0):
+        self.finishing.setdefault(host, []).append(op_hash)
+
+    def operation_host_error(self, state, host, op_hash, retry_count: int = 0, max_retries: int = 0):
+        self.finishing.setdefault(host, []).append(op_hash)
+
+    def settle(self, state, host) -> None:
+        """Count `host`'s finished operations whose result is now set."""
+        waiting = []
+        for op_hash in self.finishing.pop(host, []):
+            meta = state.ops[host][op_hash].operation_meta
+            if not meta.is_complete():
+                waiting.append(op_hash)
+            elif meta.executed:
+                self.ran[host] = self.ran.get(host, 0) + 1
+                self.total += 1
+        if waiting:
+            self.finishing[host] = waiting
+
+    def progress(self, state, host=None) -> tuple[int, tuple]:
+        """(operations that ran commands, operations finishing): on `host`, or on any host."""
+        for each in [host] if host is not None else list(self.finishing):
+            self.settle(state, each)
+        if host is not None:
+            return self.ran.get(host, 0), tuple(self.finishing.get(host, ()))
+        return self.total, tuple((name, op) for name, ops in self.finishing.items() for op in ops)
+
+
+def _tally(state) -> CommandTally:
+    """The run's CommandTally, registered the first time a snapshot is stamped
+    (while the deploy files load, before any operation runs)."""
+    tally = getattr(state, "seedcore_tally", None)
+    if tally is None:
+        tally = state.seedcore_tally = CommandTally()
+        state.add_callback_handler(tally)
+    return tally
+
+
+def _progress(state, host=None) -> tuple[int, tuple]:
+    tally = _tally(state)
+    return tally.progress(state, host) if state.is_executing else (0, ())
+
+
 def commands_run(state, host=None) -> int:
     """How many operations have run commands in this run so far: on `host`,
-    or on any host. None while the run is planned (nothing runs then)."""
-    if not state.is_executing:
-        return 0
-    ops = getattr(state, "ops", {})
-    by_host = [ops.get(host, {})] if host is not None else ops.values()
-    return sum(1 for host_ops in by_host for data in host_ops.values()
-               if data.operation_meta.is_complete() and data.operation_meta.executed)
+    or on any host (one whose result pyinfra is setting counts as having run).
+    0 while the run is planned (nothing runs then)."""
+    ran, finishing = _progress(state, host)
+    return ran + len(finishing)
 
 
 def _stamp(state, host, kind: str) -> tuple:
     # Under -y no plan is shown, so nothing waits between planning and executing.
     shown_plan = bool(getattr(state, "check_for_changes", True))
-    return bool(state.is_executing) and shown_plan, commands_run(state, None if kind == CLUSTER else host)
+    # The operations still finishing are part of the stamp: once their results
+    # are set the stamp differs, whether they ran commands or not.
+    return bool(state.is_executing) and shown_plan, _progress(state, None if kind == CLUSTER else host)
 
 
 def fact_misses(state) -> dict[str, list[str]]:

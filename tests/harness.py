@@ -70,6 +70,15 @@ class FakeState:
         # What pyinfra's own operations (files.put) read of the run's config.
         self.config = SimpleNamespace(DIFF=False)
         self.cwd = None
+        self.callback_handlers: list = []
+
+    def add_callback_handler(self, handler) -> None:
+        self.callback_handlers.append(handler)
+
+    def trigger_callbacks(self, method_name: str, *args) -> None:
+        """As pyinfra's State: each handler's method, with the state first."""
+        for handler in self.callback_handlers:
+            getattr(handler, method_name)(self, *args)
 
 
 class FakeHost:

@@ -12,16 +12,25 @@ IMAGE = "registry.example.com/seedcore/ray:2.20.0"
 
 
 class Meta:
-    def __init__(self, executed: bool):
+    def __init__(self, executed: bool, complete: bool = True):
         self.executed = executed
+        self.complete = complete
 
     def is_complete(self) -> bool:
-        return True
+        return self.complete
 
 
 class OpData:
-    def __init__(self, executed: bool):
-        self.operation_meta = Meta(executed)
+    def __init__(self, executed: bool, complete: bool = True):
+        self.operation_meta = Meta(executed, complete)
+
+
+def finished(state, on, op_hash: str, executed: bool, complete: bool = True) -> OpData:
+    """An operation finishing on host `on`, as pyinfra reports it to the run's callbacks."""
+    data = OpData(executed, complete)
+    state.ops.setdefault(on, {})[op_hash] = data
+    state.trigger_callbacks("operation_host_success", on, op_hash, 0)
+    return data
 
 
 def bundled_host(values_by_read: dict) -> FakeHost:
@@ -65,10 +74,10 @@ def test_an_operation_that_ran_commands_makes_the_host_read_its_operation_facts_
                          "ImageId": None})
     running_under_yes(host)
     hostfacts.read_bundle(host, READS)
-    host.state.ops[host]["noop"] = OpData(executed=False)
+    finished(host.state, host, "noop", executed=False)
     assert hostfacts.read_fact(host, ImageId, image=IMAGE) is None
     assert len(host.bundles) == 1
-    host.state.ops[host]["pull"] = OpData(executed=True)
+    finished(host.state, host, "pull", executed=True)
     assert hostfacts.read_fact(host, ImageId, image=IMAGE) is None
     # Re-read in one command, only what operations decide with.
     assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"],
@@ -89,10 +98,13 @@ def test_a_snapshot_read_while_planning_is_read_again_once_a_shown_plan_executes
 
 def test_while_planning_no_operation_has_run_a_command():
     host = bundled_host({})
-    host.state.ops[host]["pull"] = OpData(executed=True)
+    assert hostfacts.commands_run(host.state) == 0
+    finished(host.state, host, "pull", executed=True)
     assert hostfacts.commands_run(host.state) == 0
     host.state.is_executing = True
     assert hostfacts.commands_run(host.state) == 1
+    assert hostfacts.commands_run(host.state, host) == 1
+    assert hostfacts.commands_run(host.state, "head-1") == 0
 
 
 def test_under_yes_the_snapshot_read_while_planning_holds_into_the_run():
@@ -103,7 +115,7 @@ def test_under_yes_the_snapshot_read_while_planning_holds_into_the_run():
     hostfacts.read_fact(host, ComposeCli)
     hostfacts.read_fact(host, ImageId, image=IMAGE)
     assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"]]
-    host.state.ops[host]["pull"] = OpData(executed=True)
+    finished(host.state, host, "pull", executed=True)
     hostfacts.read_fact(host, ImageId, image=IMAGE)
     assert host.bundles[1:] == [["ComposeCli", "ImageId"]]
 
@@ -119,7 +131,7 @@ def test_an_operation_fact_the_snapshot_lacks_is_counted_and_bundled_from_then_o
     assert hostfacts.fact_misses(host.state) == {"worker-1": ["ImageId(image=other:1)"]}
     assert [name for name, _ in host.fact_calls] == ["FactBundle", "ImageId"]
     assert reads == READS, "the caller's list is left as it was"
-    host.state.ops[host]["pull"] = OpData(executed=True)
+    finished(host.state, host, "pull", executed=True)
     hostfacts.read_fact(host, ComposeCli)
     assert host.bundles[-1] == ["ComposeCli", "ImageId", "ImageId"]
 
@@ -142,7 +154,7 @@ def test_a_command_run_on_another_host_counts_too():
     host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
     running_under_yes(host)
     hostfacts.read_bundle(host, READS)
-    host.state.ops["head-1"] = {"restart": OpData(executed=True)}
+    finished(host.state, "head-1", "restart", executed=True)
     hostfacts.read_fact(host, ComposeCli)
     assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"],
                             ["ComposeCli", "ImageId"]]
@@ -157,7 +169,7 @@ def test_a_step_on_the_host_reads_its_files_again_without_its_containers():
     reads = [[ComposeCli, {}], [ImageId, {"image": IMAGE}], [Sha256File, {"path": "/opt/a"}],
              [File, {"path": "/opt/a"}]]
     hostfacts.read_bundle(host, reads)
-    host.state.ops[host]["write"] = OpData(executed=True)
+    finished(host.state, host, "write", executed=True)
     assert hostfacts.read_fact(host, Sha256File, path="/opt/a") == "ab"
     assert hostfacts.read_fact(host, File, path="/opt/a") == {"mode": 600}
     assert host.bundles[1:] == [["Sha256File", "File"]]
@@ -169,7 +181,7 @@ def test_a_command_on_another_host_leaves_this_hosts_files_standing():
     host = bundled_host({"ImageId": None, "Sha256File": "ab"})
     running_under_yes(host)
     hostfacts.read_bundle(host, [[ImageId, {"image": IMAGE}], [Sha256File, {"path": "/opt/a"}]])
-    host.state.ops["head-1"] = {"restart": OpData(executed=True)}
+    finished(host.state, "head-1", "restart", executed=True)
     assert hostfacts.read_fact(host, Sha256File, path="/opt/a") == "ab"
     assert len(host.bundles) == 1
     hostfacts.read_fact(host, ImageId, image=IMAGE)
@@ -180,12 +192,12 @@ def test_a_step_that_ends_while_the_host_is_read_again_makes_that_read_stale():
     host = bundled_host({"ImageId": None})
     running_under_yes(host)
     hostfacts.read_bundle(host, [[ImageId, {"image": IMAGE}]])
-    host.state.ops["head-1"] = {"restart": OpData(executed=True)}
+    finished(host.state, "head-1", "restart", executed=True)
     plain = host.get_fact
 
     def slow_read(cls, **kwargs):
         # While this read is under way, another host's step ends.
-        host.state.ops["head-1"]["start"] = OpData(executed=True)
+        finished(host.state, "head-1", "start", executed=True)
         host.get_fact = plain
         return plain(cls, **kwargs)
 
@@ -208,3 +220,40 @@ def test_facts_added_to_a_snapshot_are_answered_from_it():
     assert hostfacts.read_fact(host, ComposeCli) == "docker compose"
     assert host.bundles == [["ListeningPorts", "EpochSeconds", "ComposeCli", "ImageId"], ["AptRelease"]]
     assert [name for name, _ in host.fact_calls] == ["FactBundle", "FactBundle"]
+
+
+def test_an_operation_whose_result_is_not_set_yet_makes_the_snapshot_stale_once_it_is():
+    """pyinfra reports an operation finishing just before it sets its result: a
+    read in between counts it as finishing, and once its result is set the host
+    is read again, whether it ran commands or not."""
+    host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": None, "ImageId": None})
+    running_under_yes(host)
+    hostfacts.read_bundle(host, READS)
+    data = finished(host.state, "head-1", "restart", executed=False, complete=False)
+    assert hostfacts.commands_run(host.state) == 1
+    hostfacts.read_fact(host, ComposeCli)
+    assert len(host.bundles) == 2
+    data.operation_meta.complete = True
+    assert hostfacts.commands_run(host.state) == 0
+    hostfacts.read_fact(host, ComposeCli)
+    assert len(host.bundles) == 3
+    hostfacts.read_fact(host, ComposeCli)
+    assert len(host.bundles) == 3
+
+
+def test_counting_looks_at_each_finished_operation_once():
+    """Each read costs the operations finished since the last one, not every
+    host's every operation."""
+    host = bundled_host({})
+    host.state.is_executing = True
+    assert hostfacts.commands_run(host.state) == 0
+    for index in range(50):
+        finished(host.state, f"worker-{index}", "pull", executed=True)
+    assert hostfacts.commands_run(host.state) == 50
+    looked = []
+    for data in (ops["pull"] for ops in host.state.ops.values() if "pull" in ops):
+        meta = data.operation_meta
+        meta.is_complete = lambda meta=meta: looked.append(meta) or True
+    assert hostfacts.commands_run(host.state) == 50
+    assert hostfacts.commands_run(host.state, "worker-3") == 1
+    assert looked == []
