@@ -62,18 +62,25 @@ def release_problems(repo_url: str, distro_id: str, codename: str, arch: str,
     return []
 
 
+def release_urls(host, settings: dict, facts: dict) -> dict[str, str]:
+    """The Release files this host installs from, by repository: "docker" (Docker's,
+    with docker_install_source='docker' on a distribution its layout has) and
+    "toolkit" (NVIDIA's, on a GPU host). Their URLs come from the host's codename
+    and architecture."""
+    urls = {}
+    distro_id, codename = distro_of(facts)
+    if settings["docker_install_source"] == "docker" and distro_id in DOCKER_LAYOUT:
+        urls["docker"] = release_url(docker_repository_url(settings, distro_id), codename)
+    if is_gpu_host(host):
+        urls["toolkit"] = f"{toolkit_uri(settings, read_fact(host, DebArch) or 'amd64')}/Release"
+    return urls
+
+
 def release_reads(host, settings: dict, facts: dict) -> list:
     """The Release files preflight reads on this host, as [AptRelease, kwargs]
-    pairs: their URLs come from its codename and architecture, so they are read
-    in a round of their own, every host at once, after the host's first bundle."""
-    urls = []
-    if settings["docker_install_source"] == "docker":
-        distro_id, codename = distro_of(facts)
-        if distro_id in DOCKER_LAYOUT:
-            urls.append(release_url(docker_repository_url(settings, distro_id), codename))
-    if is_gpu_host(host):
-        urls.append(f"{toolkit_uri(settings, read_fact(host, DebArch) or 'amd64')}/Release")
-    return [[AptRelease, {"url": url}] for url in urls]
+    pairs: their URLs depend on the host's first bundle, so they are read in a
+    round of their own, every host at once."""
+    return [[AptRelease, {"url": url}] for url in release_urls(host, settings, facts).values()]
 
 
 def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
@@ -81,23 +88,24 @@ def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
     Release files, fetched on the host with apt-helper): Docker's carries its
     codename and architecture; on a GPU host, NVIDIA's toolkit repository."""
     arch = read_fact(host, DebArch) or "amd64"
-    problems = docker_repository_problems(host, settings, facts, arch)
-    if is_gpu_host(host):
-        repo = toolkit_uri(settings, arch)
-        problem = toolkit_release_problem(repo, read_fact(host, AptRelease, url=f"{repo}/Release"))
+    urls = release_urls(host, settings, facts)
+    problems = docker_repository_problems(host, settings, facts, arch, urls.get("docker"))
+    if "toolkit" in urls:
+        problem = toolkit_release_problem(toolkit_uri(settings, arch),
+                                          read_fact(host, AptRelease, url=urls["toolkit"]))
         problems += [problem] if problem else []
     return problems
 
 
-def docker_repository_problems(host, settings: dict, facts: dict, arch: str) -> list[str]:
+def docker_repository_problems(host, settings: dict, facts: dict, arch: str, url: str | None) -> list[str]:
+    """Why Docker's repository cannot serve this host; `url` is its Release file (release_urls)."""
     if settings["docker_install_source"] != "docker":
         return []
     distro_id, codename = distro_of(facts)
-    if distro_id not in DOCKER_LAYOUT:
+    if url is None:
         return [unsupported_layout_problem(distro_id)]
-    repo_url = docker_repository_url(settings, distro_id)
-    release = read_fact(host, AptRelease, url=release_url(repo_url, codename))
-    return release_problems(repo_url, distro_id, codename, arch, release)
+    release = read_fact(host, AptRelease, url=url)
+    return release_problems(docker_repository_url(settings, distro_id), distro_id, codename, arch, release)
 
 
 def official_package_list(settings: dict) -> list[str]:
