@@ -30,17 +30,20 @@ def _health(active: list[dict]) -> dict[str, tuple[str, str]]:
     return {target["scrapeUrl"]: (target["health"], target.get("lastError", "")) for target in active}
 
 
+def _not_up(health: dict[str, tuple[str, str]], expected: dict[str, str]) -> list[str]:
+    return [url for url in expected if health.get(url, ("missing", ""))[0] != "up"]
+
+
 def not_up(active: list[dict], expected: dict[str, str]) -> list[str]:
     """The scrape URLs of `expected` that `active` (/api/v1/targets' activeTargets) does not report up."""
-    health = _health(active)
-    return [url for url in expected if health.get(url, ("missing", ""))[0] != "up"]
+    return _not_up(_health(active), expected)
 
 
 def targets_verdict(active: list[dict], expected: dict[str, str]) -> tuple[bool, str]:
     """`active`: /api/v1/targets' activeTargets; `expected`: scrape URL -> what it is."""
     health = _health(active)
     bad = []
-    for url in not_up(active, expected):
+    for url in _not_up(health, expected):
         state, error = health.get(url, ("missing", ""))
         bad.append(f"{expected[url]} {url} is {state}" + (f" ({error})" if error else ""))
     if bad:
