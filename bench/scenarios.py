@@ -84,36 +84,49 @@ def head_of(state: dict) -> dict:
     return next(host for host in state["hosts"] if host["role"] == "head")
 
 
-def fresh_converge_vs_floor(bench: Bench) -> None:
-    """Item 1: the floor on 3 bare hosts, then the converge on the same hosts
-    recreated bare, `bench.pairs` times: on this machine a pull of the same image
-    varies by tens of percent from one run to the next, so one pair is luck. The
-    pair with the median ratio is published (its floor, converge and phases);
-    every pair is kept in `fresh_converge_pairs`."""
-    r = bench.results
+def against_floor(bench: Bench, bare, by_hand, deployed, floor_label: str, label: str) -> tuple[dict, list]:
+    """`bench.pairs` pairs of the floor (`by_hand(state)`) and the deploy
+    (`deployed(timings)`, seconds, its SEEDCORE_TIMINGS under `label`), each on
+    hosts made bare by `bare()` (which returns the lab's state): on this machine
+    a pull of the same image varies by tens of percent from one try to the
+    next, so one pair is luck. Returns the pair with the median ratio
+    ({"floor", "seconds", "timings", "ratio"}) and every pair as
+    {"floor_s", "seconds", "ratio"}."""
     pairs = []
     for index in range(1, max(1, bench.pairs) + 1):
         pair: dict = {}
-        state = lab_up(bench, 3)
-        bench.measure("floor", lambda state=state: floor.cluster(state, cluster_inventory()), into=pair,
-                      label=f"floor_3_hosts (pair {index})")
-        state = lab_up(bench, 3)
+        state = bare()
+        bench.measure("floor", lambda state=state: by_hand(state), into=pair,
+                      label=f"{floor_label} (pair {index})")
+        bare()
         timings: dict = {}
-        bench.measure("converge_s",
-                      lambda timings=timings: deploy(timings=timings, label="fresh_converge_3_hosts"),
-                      into=pair, label=f"fresh_converge_3_hosts_s (pair {index})")
-        pair["timings"] = timings.get("fresh_converge_3_hosts")
-        pair["ratio"] = ratio(pair.get("converge_s"), (pair.get("floor") or {}).get("total_s"))
+        bench.measure("seconds", lambda timings=timings: deployed(timings), into=pair,
+                      label=f"{label}_s (pair {index})")
+        pair["timings"] = timings.get(label)
+        pair["ratio"] = ratio(pair.get("seconds"), (pair.get("floor") or {}).get("total_s"))
         pairs.append(pair)
-    r["fresh_converge_pairs"] = [
-        {"floor_s": (pair.get("floor") or {}).get("total_s"), "converge_s": pair.get("converge_s"),
-         "ratio": pair["ratio"]} for pair in pairs]
-    chosen = median_pair(pairs)
+    listed = [{"floor_s": (pair.get("floor") or {}).get("total_s"), "seconds": pair.get("seconds"),
+               "ratio": pair["ratio"]} for pair in pairs]
+    return median_pair(pairs), listed
+
+
+def fresh_converge_vs_floor(bench: Bench) -> None:
+    """Item 1: the floor on 3 bare hosts against the converge on the same hosts
+    recreated bare, in pairs (against_floor): the median pair is published (its
+    floor, converge and phases), every pair is kept in `fresh_converge_pairs`."""
+    r = bench.results
+    chosen, listed = against_floor(
+        bench, lambda: lab_up(bench, 3), lambda state: floor.cluster(state, cluster_inventory()),
+        lambda timings: deploy(timings=timings, label="fresh_converge_3_hosts"),
+        "floor_3_hosts", "fresh_converge_3_hosts")
+    r["fresh_converge_pairs"] = [{"floor_s": pair["floor_s"], "converge_s": pair["seconds"],
+                                  "ratio": pair["ratio"]} for pair in listed]
     r["floor_3_hosts"] = chosen.get("floor")
-    r["fresh_converge_3_hosts_s"] = chosen.get("converge_s")
+    r["fresh_converge_3_hosts_s"] = chosen.get("seconds")
     r.setdefault("timings", {})["fresh_converge_3_hosts"] = chosen.get("timings")
     r["fresh_converge_3_hosts_vs_floor"] = chosen.get("ratio")
     r.setdefault("converge_hosts_s", {})["3"] = r.get("fresh_converge_3_hosts_s")
+    state = lab_state.load()
     bench.measure("ray_image_bytes", lambda: measure.image_bytes(state, head_of(state)))
 
 
@@ -159,32 +172,23 @@ def dead_worker(bench: Bench) -> None:
 
 def rebuild_worker(bench: Bench) -> None:
     """Item 2: a lost worker rebuilt bare to green, against its own floor, in
-    `bench.pairs` pairs on the worker recreated bare each time (as the fresh
-    converge: one pull of the same image varies by half from one try to the
-    next). The pair with the median ratio is published; every pair is kept in
-    `rebuild_one_worker_pairs`."""
+    pairs on the worker recreated bare each time (against_floor): the median
+    pair is published, every pair is kept in `rebuild_one_worker_pairs`."""
     r = bench.results
     name = lab_state.load()["hosts"][-1]["name"]
-    pairs = []
-    for index in range(1, max(1, bench.pairs) + 1):
-        pair: dict = {}
+
+    def bare() -> dict:
         lab_hosts.recreate(name)
-        bench.measure("floor", lambda: floor.worker(lab_state.load(), name, cluster_inventory()),
-                      into=pair, label=f"rebuild_one_worker_floor (pair {index})")
-        lab_hosts.recreate(name)
-        timings: dict = {}
-        bench.measure("rebuild_s", lambda timings=timings: deploy(
-            "deploy/rebuild.py", timings=timings, label="rebuild_one_worker"),
-            into=pair, label=f"rebuild_one_worker_s (pair {index})")
-        pair["timings"] = timings.get("rebuild_one_worker")
-        pair["ratio"] = ratio(pair.get("rebuild_s"), (pair.get("floor") or {}).get("total_s"))
-        pairs.append(pair)
-    r["rebuild_one_worker_pairs"] = [
-        {"floor_s": (pair.get("floor") or {}).get("total_s"), "rebuild_s": pair.get("rebuild_s"),
-         "ratio": pair["ratio"]} for pair in pairs]
-    chosen = median_pair(pairs)
+        return lab_state.load()
+
+    chosen, listed = against_floor(
+        bench, bare, lambda state: floor.worker(state, name, cluster_inventory()),
+        lambda timings: deploy("deploy/rebuild.py", timings=timings, label="rebuild_one_worker"),
+        "rebuild_one_worker_floor", "rebuild_one_worker")
+    r["rebuild_one_worker_pairs"] = [{"floor_s": pair["floor_s"], "rebuild_s": pair["seconds"],
+                                      "ratio": pair["ratio"]} for pair in listed]
     r["rebuild_one_worker_floor"] = chosen.get("floor")
-    r["rebuild_one_worker_s"] = chosen.get("rebuild_s")
+    r["rebuild_one_worker_s"] = chosen.get("seconds")
     r.setdefault("timings", {})["rebuild_one_worker"] = chosen.get("timings")
     r["rebuild_one_worker_vs_floor"] = chosen.get("ratio")
 

@@ -96,3 +96,28 @@ def test_the_published_pair_is_the_one_with_the_median_ratio():
     assert median_pair(pairs)["id"] == "c"
     assert median_pair(pairs[:1] + pairs[2:3])["id"] == "b"  # two: the lower middle
     assert median_pair([{"ratio": None}]) == {}
+
+
+def test_pairs_against_the_floor_each_start_bare_and_a_failed_one_is_recorded():
+    from bench.scenarios import Bench, against_floor
+
+    bench = Bench(pairs=3)
+    made_bare, seconds = [], iter([12.0, 11.0, 99.0])
+    floors = iter([10.0, 10.0, 10.0])
+
+    def deployed(timings):
+        value = next(seconds)
+        if value == 99.0:
+            raise RuntimeError("the deploy failed")
+        timings["run"] = {"total_s": value}
+        return value
+
+    chosen, listed = against_floor(
+        bench, lambda: made_bare.append(1) or {"hosts": []}, lambda state: {"total_s": next(floors)},
+        deployed, "floor_x", "run")
+    assert len(made_bare) == 6  # bare before each floor and before each deploy
+    assert listed == [{"floor_s": 10.0, "seconds": 12.0, "ratio": 1.2},
+                      {"floor_s": 10.0, "seconds": 11.0, "ratio": 1.1},
+                      {"floor_s": 10.0, "seconds": None, "ratio": None}]
+    assert chosen["seconds"] == 11.0 and chosen["timings"] == {"total_s": 11.0}
+    assert "run_s (pair 3)" in bench.failures
