@@ -51,6 +51,7 @@ if str(REPO) not in sys.path:
 from bench.inventory import cluster_inventory  # noqa: E402
 from deploy import checks, render  # noqa: E402
 from deploy.commands import ray_start_args, remove_labelled_containers  # noqa: E402
+from deploy.reach import FROM_CONTROL  # noqa: E402
 from deploy.topology import Node, node_for  # noqa: E402
 from lab import control as labctl  # noqa: E402
 from lab.inventory import host_entry  # noqa: E402
@@ -338,8 +339,8 @@ def _env() -> dict:
 def alive_ids(head_ip: str, port: int) -> dict[str, str]:
     """node_id -> node_ip of every ALIVE node ({} while the dashboard does not answer)."""
     try:
-        return {node["node_id"]: node["node_ip"] for node in checks.alive_nodes(head_ip, port)}
-    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return {node["node_id"]: node["node_ip"] for node in checks.alive_nodes(FROM_CONTROL, head_ip, port)}
+    except (OSError, ValueError, KeyError, TypeError):
         return {}
 
 

@@ -1,15 +1,16 @@
-"""The endpoint checks of a verify, run from the control machine with requests.
+"""The endpoint checks of a verify. Each probe reaches its endpoint through a
+`deploy.reach.Reach` (the SSH connection of the host being checked, in a run).
 
 Each check returns a `Result`; `poll` retries one until it passes or its
 deadline passes, and keeps what it saw last.
 """
 
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-REQUEST_TIMEOUT_S = 5
+from deploy.reach import Reach
+
 RETRY_PAUSE_S = 0.5
 # `doomed` may read a host over SSH: asked on the first red answer, then at most this often.
 DOOMED_PAUSE_S = 2
@@ -33,13 +34,6 @@ class Result:
         return asdict(self)
 
 
-def _get(url: str):
-    # Imported when a check runs: requests costs a run's start a tenth of a second.
-    import requests
-
-    return requests.get(url, timeout=REQUEST_TIMEOUT_S)
-
-
 def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline: float,
          doomed: Callable[[], str | None] | None = None) -> Result:
     """Run `probe` until it passes or `deadline` (a time.monotonic value) passes.
@@ -48,14 +42,12 @@ def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline:
     green in this run (a container that exited, a host that failed): the
     check is then red at once with that reason instead of waiting.
     """
-    import requests
-
     started = time.monotonic()
     asked = None
     while True:
         try:
             ok, detail = probe()
-        except (requests.RequestException, ValueError, KeyError, TypeError) as error:
+        except (OSError, ValueError, KeyError, TypeError) as error:
             # Unreachable, or an answer of the wrong shape: a red check, not a crash.
             ok, detail = False, f"{type(error).__name__}: {error}"
         reason = None
@@ -74,20 +66,20 @@ def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline:
         time.sleep(RETRY_PAUSE_S)
 
 
-def alive_nodes(address: str, dashboard_port: int) -> list[dict]:
+def alive_nodes(reach: Reach, address: str, dashboard_port: int) -> list[dict]:
     """The head's list of ALIVE nodes (node_ip, resources_total, ...)."""
     url = (
         f"http://{address}:{dashboard_port}/api/v0/nodes"
         "?filter_keys=state&filter_predicates=%3D&filter_values=ALIVE&detail=1"
     )
-    response = _get(url)
+    response = reach.get(url)
     response.raise_for_status()
     return response.json()["data"]["result"]["result"]
 
 
-def probe_version(address: str, port: int, expected: str):
+def probe_version(reach: Reach, address: str, port: int, expected: str):
     def probe():
-        response = _get(f"http://{address}:{port}/api/version")
+        response = reach.get(f"http://{address}:{port}/api/version")
         if response.status_code != 200:
             return False, f"HTTP {response.status_code}"
         version = response.json().get("ray_version")
@@ -95,18 +87,18 @@ def probe_version(address: str, port: int, expected: str):
     return probe
 
 
-def probe_text(url: str, expected: str):
+def probe_text(reach: Reach, url: str, expected: str):
     def probe():
-        response = _get(url)
+        response = reach.get(url)
         body = response.text.strip()
         ok = response.status_code == 200 and expected in body
         return ok, f"HTTP {response.status_code}: {body[:80]}"
     return probe
 
 
-def probe_metrics(address: str, port: int):
+def probe_metrics(reach: Reach, address: str, port: int):
     def probe():
-        response = _get(f"http://{address}:{port}/metrics")
+        response = reach.get(f"http://{address}:{port}/metrics")
         series = {
             line.split("{")[0].split(" ")[0]
             for line in response.text.splitlines()
@@ -117,23 +109,23 @@ def probe_metrics(address: str, port: int):
     return probe
 
 
-def probe_alive_count(address: str, port: int, expected: int):
+def probe_alive_count(reach: Reach, address: str, port: int, expected: int):
     def probe():
-        count = len(alive_nodes(address, port))
+        count = len(alive_nodes(reach, address, port))
         return count == expected, f"{count} ALIVE nodes (expected {expected})"
     return probe
 
 
-def probe_node_alive(head_address: str, port: int, node_ip: str):
+def probe_node_alive(reach: Reach, head_address: str, port: int, node_ip: str):
     def probe():
-        ips = sorted(node["node_ip"] for node in alive_nodes(head_address, port))
+        ips = sorted(node["node_ip"] for node in alive_nodes(reach, head_address, port))
         return node_ip in ips, f"{node_ip} {'in' if node_ip in ips else 'not in'} ALIVE nodes {ips}"
     return probe
 
 
-def probe_node_gpus(head_address: str, port: int, node_ip: str, expected: int):
+def probe_node_gpus(reach: Reach, head_address: str, port: int, node_ip: str, expected: int):
     def probe():
-        node = next((n for n in alive_nodes(head_address, port) if n["node_ip"] == node_ip), None)
+        node = next((n for n in alive_nodes(reach, head_address, port) if n["node_ip"] == node_ip), None)
         if node is None:
             return False, f"{node_ip} not in ALIVE nodes"
         gpus = int((node.get("resources_total") or {}).get("GPU", 0))
@@ -149,9 +141,9 @@ def container_gpu_result(host: str, container: str, listed: list[str] | None, ex
                   f"{len(listed)} GPUs inside {container} (expected {expected})")
 
 
-def probe_health_route(url: str, expected_version: str):
+def probe_health_route(reach: Reach, url: str, expected_version: str):
     def probe():
-        response = _get(url)
+        response = reach.get(url)
         if response.status_code != 200:
             return False, f"HTTP {response.status_code}: {response.text[:80]}"
         body = response.json()
@@ -195,11 +187,12 @@ def _resp(*parts: str) -> bytes:
     return out
 
 
-def redis_ask(address: str, password: str, *command: str) -> str:
+def redis_ask(reach: Reach, address: str, password: str, *command: str) -> str:
     """AUTH, one command, then QUIT on the Redis at "host:port" (Redis answers all
     three, then closes); the raw reply of the command."""
     host, _, port = address.rpartition(":")
-    with socket.create_connection((host.strip("[]"), int(port)), timeout=REQUEST_TIMEOUT_S) as sock:
+    sock = reach.open(host, int(port))
+    try:
         sock.sendall(_resp("AUTH", password) + _resp(*command) + _resp("QUIT"))
         reply = b""
         while len(reply) < 1 << 20:
@@ -207,31 +200,33 @@ def redis_ask(address: str, password: str, *command: str) -> str:
             if not chunk:
                 break
             reply += chunk
+    finally:
+        sock.close()
     auth, _, rest = reply.partition(b"\r\n")
     if auth != b"+OK":
         raise ValueError(f"AUTH answered {auth.decode(errors='replace')[:80]!r}")
     return rest.decode(errors="replace").removesuffix("+OK\r\n")
 
 
-def probe_gcs_store(address: str, password: str):
+def probe_gcs_store(reach: Reach, address: str, password: str):
     """The GCS store answers PING once authenticated."""
     def probe():
         try:
-            reply = redis_ask(address, password, "PING")
+            reply = redis_ask(reach, address, password, "PING")
         except OSError as error:
-            return False, f"{address}: {type(error).__name__}: {error}"
+            return False, f"{type(error).__name__}: {error}"
         return reply.startswith("+PONG"), f"{address} answered {reply.strip()[:60]!r}"
     return probe
 
 
-def probe_gcs_tables(address: str, password: str, namespace: str):
+def probe_gcs_tables(reach: Reach, address: str, password: str, namespace: str):
     """Ray's GCS keeps its tables in the store: Ray 2.20 writes them all into one
     Redis hash named after RAY_external_storage_namespace."""
     def probe():
         try:
-            reply = redis_ask(address, password, "HLEN", namespace)
+            reply = redis_ask(reach, address, password, "HLEN", namespace)
         except OSError as error:
-            return False, f"{address}: {type(error).__name__}: {error}"
+            return False, f"{type(error).__name__}: {error}"
         count = int(reply[1:].split("\r\n", 1)[0]) if reply.startswith(":") else 0
         return count > 0, f"{count} GCS entries under namespace {namespace} in {address}"
     return probe

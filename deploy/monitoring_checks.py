@@ -1,27 +1,24 @@
-"""The monitoring host's checks, from the control machine: Prometheus answers,
+"""The monitoring host's checks, through that host's SSH connection: Prometheus answers,
 every expected target is up (/api/v1/targets) and the rule group is loaded
 (/api/v1/rules). Each is polled like the node checks (deploy.checks.poll)."""
 
 import time
 from collections.abc import Callable
 
-import requests
-
 from deploy import checks
 from deploy.prometheus import RULE_GROUP
+from deploy.reach import FROM_CONTROL, Reach
 
-REQUEST_TIMEOUT_S = 5
 
-
-def _json(url: str) -> dict:
-    response = requests.get(url, timeout=REQUEST_TIMEOUT_S)
+def _json(reach: Reach, url: str) -> dict:
+    response = reach.get(url)
     response.raise_for_status()
     return response.json()
 
 
-def probe_ready(base: str):
+def probe_ready(reach: Reach, base: str):
     def probe():
-        response = requests.get(f"{base}/-/ready", timeout=REQUEST_TIMEOUT_S)
+        response = reach.get(f"{base}/-/ready")
         return response.status_code == 200, f"GET {base}/-/ready: HTTP {response.status_code}"
     return probe
 
@@ -55,16 +52,16 @@ class TargetsProbe:
     """Polls /api/v1/targets for `expected` (scrape URL -> what it is); keeps
     its last answer (`active`)."""
 
-    def __init__(self, base: str, expected: dict[str, str]):
-        self.base, self.expected, self.active = base, expected, []
+    def __init__(self, reach: Reach, base: str, expected: dict[str, str]):
+        self.reach, self.base, self.expected, self.active = reach, base, expected, []
 
     def __call__(self) -> tuple[bool, str]:
-        self.active = _json(f"{self.base}/api/v1/targets?state=active")["data"]["activeTargets"]
+        self.active = _json(self.reach, f"{self.base}/api/v1/targets?state=active")["data"]["activeTargets"]
         return targets_verdict(self.active, self.expected)
 
 
-def probe_targets(base: str, expected: dict[str, str]) -> TargetsProbe:
-    return TargetsProbe(base, expected)
+def probe_targets(reach: Reach, base: str, expected: dict[str, str]) -> TargetsProbe:
+    return TargetsProbe(reach, base, expected)
 
 
 def lost_targets(not_up: list[str], target_hosts: dict[str, str], lost: dict[str, str]) -> str | None:
@@ -88,20 +85,21 @@ def rules_verdict(groups: list[dict], names: list[str]) -> tuple[bool, str]:
     return True, f"rule group {RULE_GROUP}: {len(names)} alert rules loaded"
 
 
-def probe_rules(base: str, names: list[str]):
+def probe_rules(reach: Reach, base: str, names: list[str]):
     def probe():
-        return rules_verdict(_json(f"{base}/api/v1/rules?type=alert")["data"]["groups"], names)
+        return rules_verdict(_json(reach, f"{base}/api/v1/rules?type=alert")["data"]["groups"], names)
     return probe
 
 
 def monitoring_checks(host_name: str, base: str, expected: dict[str, str], names: list[str],
                       timeout_s: int, target_hosts: dict[str, str] | None = None,
-                      lost: Callable[[], dict[str, str]] | None = None) -> list[checks.Result]:
+                      lost: Callable[[], dict[str, str]] | None = None,
+                      reach: Reach = FROM_CONTROL) -> list[checks.Result]:
     """Prometheus' three checks, polled until green or `timeout_s`. The targets
     check is red at once when a target that is not up belongs to a host the run
     lost (`lost()`: host name -> why; `target_hosts`: scrape URL -> host name)."""
     deadline = time.monotonic() + timeout_s
-    targets = probe_targets(base, expected)
+    targets = probe_targets(reach, base, expected)
 
     def targets_doomed() -> str | None:
         if lost is None or not target_hosts:
@@ -109,7 +107,7 @@ def monitoring_checks(host_name: str, base: str, expected: dict[str, str], names
         return lost_targets(not_up(targets.active, expected), target_hosts, lost())
 
     return [
-        checks.poll(host_name, "prometheus ready", probe_ready(base), deadline),
+        checks.poll(host_name, "prometheus ready", probe_ready(reach, base), deadline),
         checks.poll(host_name, "prometheus targets up", targets, deadline, targets_doomed),
-        checks.poll(host_name, "prometheus rules loaded", probe_rules(base, names), deadline),
+        checks.poll(host_name, "prometheus rules loaded", probe_rules(reach, base, names), deadline),
     ]

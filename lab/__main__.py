@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
         "or docker (the lab's apt mirror); default: bookworm hosts distro, trixie hosts docker",
     )
     up.add_argument("--fresh", action="store_true", help="recreate every host bare")
+    up.add_argument("--bastion", action="store_true",
+                    help="add a bastion; this machine then reaches the other hosts only by SSH through it")
     commands.add_parser("down", help="remove the lab's hosts, registry, volumes and network")
     status = commands.add_parser("status", help="list the hosts and whether SSH works")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         if args.command == "up":
-            current = lifecycle.up(args.hosts, fresh=args.fresh, distros=args.distros, sources=args.sources)
+            current = lifecycle.up(args.hosts, fresh=args.fresh, distros=args.distros, sources=args.sources,
+                                   with_bastion=args.bastion)
             names = ", ".join(host["name"] for host in current["hosts"])
             print(f"lab up in {time.monotonic() - started:.1f} s: {names}; state in .lab/state.json")
         elif args.command == "down":

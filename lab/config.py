@@ -108,5 +108,17 @@ def mirror_url() -> str:
     return f"http://{mirror_ip()}"
 
 
+# The bastion (`up --bastion`): the one lab host the control machine may reach, by SSH
+# only, as its own user; every other host is reached through it (ProxyJump).
+BASTION_NAME = f"{LAB_NAME}-bastion"
+BASTION_ALIAS = "seedcore-bastion"
+BASTION_USER = "jump"
+SSH_CONFIG = LAB_DIR / "ssh_config"
+
+
+def bastion_ip() -> str:
+    return str(SUBNET.network_address + 9)
+
+
 def gateway_ip() -> str:
     return str(SUBNET.network_address + 1)

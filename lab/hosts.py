@@ -124,6 +124,12 @@ def remove(name: str) -> None:
 def create(index: int, image: str, distro: str) -> str:
     """Start host `index` bare from `image` (Debian `distro`), with a fresh docker volume; return its name."""
     name = host_name(index)
+    boot(name, host_ip(index), image, distro, role_for(index), index)
+    return name
+
+
+def boot(name: str, ip: str, image: str, distro: str, role: str, index: int = 0) -> None:
+    """Start the systemd container `name` at `ip`, bare, with a fresh docker volume."""
     remove(name)
     volume = host_volume(name)
     docker.run("volume", "create", *docker.label_args(), volume)
@@ -136,7 +142,7 @@ def create(index: int, image: str, distro: str) -> str:
         name,
         *docker.label_args(),
         "--label",
-        f"{ROLE_LABEL}={role_for(index)}",
+        f"{ROLE_LABEL}={role}",
         "--label",
         f"{INDEX_LABEL}={index}",
         "--label",
@@ -144,22 +150,21 @@ def create(index: int, image: str, distro: str) -> str:
         "--network",
         NETWORK,
         "--ip",
-        host_ip(index),
+        ip,
         *SYSTEMD_FLAGS,
         "--volume",
         f"{volume}:/var/lib/docker",
         image,
     )
-    return name
 
 
-def authorize(name: str) -> None:
-    """Write the lab's public key as the login user's only authorized key."""
-    home = f"/home/{SSH_USER}/.ssh"
+def authorize(name: str, user: str = SSH_USER) -> None:
+    """Write the lab's public key as `user`'s only authorized key."""
+    home = f"/home/{user}/.ssh"
     script = (
-        f"install -d -m 700 -o {SSH_USER} -g {SSH_USER} {home} && "
+        f"install -d -m 700 -o {user} -g {user} {home} && "
         f"cat > {home}/authorized_keys && "
-        f"chown {SSH_USER}:{SSH_USER} {home}/authorized_keys && chmod 600 {home}/authorized_keys"
+        f"chown {user}:{user} {home}/authorized_keys && chmod 600 {home}/authorized_keys"
     )
     # A host just started may still be setting itself up (its entrypoint remounts
     # /sys and the cgroups before systemd): an early exec can fail, so try again.

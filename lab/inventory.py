@@ -33,6 +33,9 @@ def host_entry(state: dict, entry: dict) -> tuple[str, dict]:
         "docker_install_source": entry.get("install_source", "distro"),
         "docker_insecure_registries": [state["registry"]["address"]],
     }
+    if state.get("bastion"):
+        # Every host through the bastion (ProxyJump in the lab's ssh config).
+        data["ssh_config_file"] = state["bastion"]["ssh_config"]
     if data["docker_install_source"] == "docker":
         mirror = state["apt_mirror"]
         data.update(

@@ -5,7 +5,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from lab import docker, hosts, images, log, mirror, network, plan, registry, ssh, state
+from lab import bastion, docker, hosts, images, log, mirror, network, plan, registry, ssh, state
 from lab.config import (
     DEFAULT_DISTRO,
     DISTROS,
@@ -13,6 +13,7 @@ from lab.config import (
     HOST_PREFIX,
     LOCK_FILE,
     MAX_HOSTS,
+    SSH_CONFIG,
     host_ip,
     mirror_url,
 )
@@ -47,13 +48,14 @@ def _prepare() -> tuple[dict[str, str], dict]:
     return tags, published
 
 
-def _save(entries: list[dict], tags: dict[str, str], published: dict) -> dict:
+def _save(entries: list[dict], tags: dict[str, str], published: dict, jump: dict | None = None) -> dict:
     current = state.build(
         entries,
         registry.address(),
         registry.push_address(),
         tags["ray_reference"],
         {"url": mirror_url(), **published},
+        jump,
     )
     state.save(current)
     return current
@@ -72,12 +74,17 @@ def _recorded_sources() -> dict[int, tuple[str, str]]:
     }
 
 
-def up(count: int, fresh: bool = False, distros: str | None = None, sources: str | None = None) -> dict:
+def up(count: int, fresh: bool = False, distros: str | None = None, sources: str | None = None,
+       with_bastion: bool = False) -> dict:
     """Make the lab match: `count` hosts (first is the head) of the releases
-    `distros` lists, registry, apt mirror, state file."""
+    `distros` lists, registry, apt mirror, state file; with `with_bastion`, a
+    bastion and this machine's guard (see lab/bastion.py), else neither."""
     if not 1 <= count <= MAX_HOSTS:
         raise LabError(f"--hosts must be between 1 and {MAX_HOSTS}")
     with locked():
+        # The hosts are brought up and checked directly; the guard comes back at the end.
+        bastion.guard_off()
+        SSH_CONFIG.unlink(missing_ok=True)
         raised = hosts.raise_inotify_limit(count)
         if raised:
             log.step(raised)
@@ -127,7 +134,15 @@ def up(count: int, fresh: bool = False, distros: str | None = None, sources: str
 
         entries = _concurrently(bring, work)
         hosts.wait_ready(entries)
-        return _save(entries, tags, published)
+        jump = None
+        if with_bastion:
+            jump = bastion.ensure(images.host_tag(tags, DEFAULT_DISTRO), DEFAULT_DISTRO)
+            bastion.guard_on()
+            log.step(f"bastion {jump['name']} at {jump['ip']} (user {jump['user']}): this machine reaches "
+                     f"the hosts only by SSH through it ({jump['ssh_config']})")
+        else:
+            bastion.remove()
+        return _save(entries, tags, published, jump)
 
 
 def _concurrently(function, items: list) -> list:
@@ -159,6 +174,8 @@ def down() -> None:
     """Remove every lab container, volume and the network; images stay as a cache."""
     with locked():
         docker.ping()
+        bastion.guard_off()
+        SSH_CONFIG.unlink(missing_ok=True)
         containers = docker.lab_objects("container")
         if containers:
             log.step(f"removing {', '.join(containers)}")

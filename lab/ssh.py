@@ -4,7 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from lab.config import KNOWN_HOSTS, LAB_DIR, SSH_KEY, SSH_USER
+from lab.config import BASTION_ALIAS, KNOWN_HOSTS, LAB_DIR, SSH_CONFIG, SSH_KEY, SSH_USER, bastion_ip
 from lab.errors import LabError
 
 
@@ -32,14 +32,21 @@ def public_key() -> str:
     return SSH_KEY.with_suffix(".pub").read_text().strip() + "\n"
 
 
+def config_file() -> str:
+    """The ssh config of a bastion lab (hosts through the bastion), else none."""
+    return str(SSH_CONFIG) if SSH_CONFIG.exists() else "/dev/null"
+
+
 def keyscan(ip: str, timeout: int = 3) -> list[str]:
-    """The host's public keys as known_hosts lines; empty while sshd does not answer."""
-    result = subprocess.run(
-        ["ssh-keyscan", "-T", str(timeout), "-t", "ed25519,ecdsa,rsa", ip],
-        capture_output=True,
-        text=True,
-        timeout=timeout * 4 + 5,
-    )
+    """The host's public keys as known_hosts lines; empty while sshd does not answer.
+    On a bastion lab a host is scanned from the bastion (this machine cannot reach it)."""
+    scan = ["ssh-keyscan", "-T", str(timeout), "-t", "ed25519,ecdsa,rsa", ip]
+    if SSH_CONFIG.exists() and ip != bastion_ip():
+        scan = ["ssh", "-F", str(SSH_CONFIG), "-o", "BatchMode=yes", BASTION_ALIAS, " ".join(scan)]
+    try:
+        result = subprocess.run(scan, capture_output=True, text=True, timeout=timeout * 4 + 15)
+    except subprocess.TimeoutExpired:
+        return []
     return [line for line in result.stdout.splitlines() if line and not line.startswith("#")]
 
 
@@ -59,7 +66,7 @@ def command(ip: str, remote: str = "", connect_timeout: int = 5, batch: bool = T
     return [
         "ssh",
         "-F",
-        "/dev/null",
+        config_file(),
         "-i",
         str(SSH_KEY),
         "-o",

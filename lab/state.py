@@ -24,10 +24,13 @@ from lab.errors import LabError, LabNotUp
 HOST_KEYS = ("name", "ip", "role", "distro", "install_source")
 
 
-def build(hosts: list[dict], registry_address: str, push_address: str, ray_image: str, mirror: dict) -> dict:
+def build(hosts: list[dict], registry_address: str, push_address: str, ray_image: str, mirror: dict,
+          bastion: dict | None = None) -> dict:
     """`mirror`: {"url": ..., "key_fingerprint": ..., "versions": {codename: {package: version}}}
-    (the versions of the packages repacked for the mirror); each host entry carries HOST_KEYS."""
+    (the versions of the packages repacked for the mirror); each host entry carries HOST_KEYS;
+    `bastion`: {"name", "ip", "user", "alias", "ssh_config"} on a bastion lab, else None."""
     return {
+        "bastion": bastion,
         "network": NETWORK,
         "subnet": str(SUBNET),
         "ssh_user": SSH_USER,

@@ -25,6 +25,7 @@ from deploy.hostfacts import project_containers, read_fact
 from deploy.monitoring_checks import monitoring_checks
 from deploy.operations import system
 from deploy.operations.ray import decide_head
+from deploy.reach import through
 from deploy.report import table
 from deploy.tasks.verify import lost_hosts
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
@@ -190,11 +191,12 @@ class MonitoringFailed(Exception):
 
 def _verify(state, host, inventory):
     base = prometheus_url(inventory)
+    reach = through(host)
     results = monitoring_checks(host.name, base, prometheus.expected_targets(inventory),
                                 prometheus.rule_names(), settings_for(host)["verify_timeout_s"],
                                 target_hosts=prometheus.target_hosts(inventory),
-                                lost=lambda: lost_hosts(state))
-    print(f"\n--> Monitoring checks ({base})\n" + table({host.name: results}, {}) + "\n")
+                                lost=lambda: lost_hosts(state), reach=reach)
+    print(f"\n--> Monitoring checks ({base}, {reach.where})\n" + table({host.name: results}, {}) + "\n")
     failures = [r for r in results if not r.ok]
     if failures:
         raise MonitoringFailed(
@@ -203,7 +205,7 @@ def _verify(state, host, inventory):
 
 @deploy("Verify monitoring", data_defaults=MONITORING_DEFAULTS)
 def verify_monitoring(inventory):
-    python.call(name="Check that Prometheus answers, scrapes every target and loaded the rules",
+    python.call(name="Check through the monitoring host that Prometheus answers, scrapes and has its rules",
                 function=_verify, inventory=inventory)
 
 

@@ -17,6 +17,7 @@ from deploy.hostfacts import project_containers
 from deploy.operations import ray, rollout
 from deploy.operations.ray import failed_during_run, is_current
 from deploy.plan import Plan, gpu_layout
+from deploy.reach import through
 from deploy.release import write_record
 from deploy.tasks.lifecycle import compose_default
 from deploy.tasks.verify import node_container_problem
@@ -58,15 +59,16 @@ def check_worker_green(node: Node, on_host=None) -> None:
     s = node.settings
     on_host = on_host or host
     deadline = time.monotonic() + s["rollout_batch_timeout_s"]
+    reach = through(on_host)
 
     def doomed() -> str | None:
         return node_container_problem(on_host, node)
 
     results = [
         checks.poll(node.name, "node alive", checks.probe_node_alive(
-            node.head_address, s["ray_dashboard_port"], node.address), deadline, doomed),
+            reach, node.head_address, s["ray_dashboard_port"], node.address), deadline, doomed),
         checks.poll(node.name, "metrics", checks.probe_metrics(
-            node.address, s["ray_metrics_export_port"]), deadline, doomed),
+            reach, node.address, s["ray_metrics_export_port"]), deadline, doomed),
     ]
     red = [r for r in results if not r.ok]
     if red:

@@ -1,4 +1,4 @@
-"""Verify every node from the control machine, then report per host.
+"""Verify every node through its host's SSH connection, then report per host.
 
 Two operations: each host runs its own checks (never failing), then each
 host reports; the first to report prints the cluster's table and writes the
@@ -17,6 +17,7 @@ from deploy.facts.docker import LogSignatureCounts
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
 from deploy.facts.ray import GcsStorageType
 from deploy.hostfacts import project_containers
+from deploy.reach import FROM_CONTROL, Reach, through
 from deploy.report import document, table, write
 from deploy.runwatch import failure_reason
 from deploy.topology import Node
@@ -76,10 +77,11 @@ def lost_members(state, host_name: str, all_hosts: list[str]) -> str | None:
                      if name != host_name and name in lost) or None
 
 
-def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None
-                ) -> list[checks.Result]:
-    """The node's checks, each polled until green or `timeout_s`. `doomed` says why
-    no check of this node can turn green; `cluster_doomed` why the node count cannot."""
+def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None,
+                reach: Reach = FROM_CONTROL) -> list[checks.Result]:
+    """The node's checks, each polled until green or `timeout_s`, every endpoint
+    reached through `reach`. `doomed` says why no check of this node can turn
+    green; `cluster_doomed` why the node count cannot."""
     s = node.settings
     deadline = time.monotonic() + timeout_s
     dash, metrics, serve = s["ray_dashboard_port"], s["ray_metrics_export_port"], s["serve_http_port"]
@@ -88,35 +90,35 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
     probes = []
     if node.role == "head":
         probes += [
-            ("dashboard version", checks.probe_version(address, dash, s["ray_version"])),
-            ("gcs health", checks.probe_text(f"http://{address}:{dash}/api/gcs_healthz", "success")),
-            ("alive nodes", checks.probe_alive_count(address, dash, expected_nodes), cluster_doomed),
-            ("metrics", checks.probe_metrics(address, metrics)),
-            ("serve proxy", checks.probe_text(f"http://{address}:{serve}/-/healthz", "success")),
+            ("dashboard version", checks.probe_version(reach, address, dash, s["ray_version"])),
+            ("gcs health", checks.probe_text(reach, f"http://{address}:{dash}/api/gcs_healthz", "success")),
+            ("alive nodes", checks.probe_alive_count(reach, address, dash, expected_nodes), cluster_doomed),
+            ("metrics", checks.probe_metrics(reach, address, metrics)),
+            ("serve proxy", checks.probe_text(reach, f"http://{address}:{serve}/-/healthz", "success")),
             # A replica behind it may have lived on a node this run lost.
-            ("serve /health", checks.probe_health_route(
+            ("serve /health", checks.probe_health_route(reach,
                 f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
         ]
         if node.gcs_store:
             probes += [
-                ("gcs store", checks.probe_gcs_store(node.gcs_store, node.gcs_store_password)),
+                ("gcs store", checks.probe_gcs_store(reach, node.gcs_store, node.gcs_store_password)),
                 ("gcs tables in store", checks.probe_gcs_tables(
-                    node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"])),
+                    reach, node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"])),
             ]
     else:
         probes += [
-            ("metrics", checks.probe_metrics(address, metrics)),
-            ("node alive", checks.probe_node_alive(head, dash, address)),
+            ("metrics", checks.probe_metrics(reach, address, metrics)),
+            ("node alive", checks.probe_node_alive(reach, head, dash, address)),
         ]
         if s["serve_proxy_location"] == "EveryNode":
             # The node's own proxy and health replica: a client may use any node.
             probes += [
-                ("serve proxy", checks.probe_text(f"http://{address}:{serve}/-/healthz", "success")),
-                ("serve /health", checks.probe_health_route(
+                ("serve proxy", checks.probe_text(reach, f"http://{address}:{serve}/-/healthz", "success")),
+                ("serve /health", checks.probe_health_route(reach,
                     f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
             ]
     if node.gpus:
-        probes.append(("ray GPUs", checks.probe_node_gpus(head, dash, address, node.gpus)))
+        probes.append(("ray GPUs", checks.probe_node_gpus(reach, head, dash, address, node.gpus)))
     results = []
     for check, probe, *extra in probes:
         reasons = [doomed, *extra]
@@ -138,7 +140,8 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
     def cluster_doomed():
         return lost_members(state, host.name, all_hosts)
 
-    results = node_checks(node, expected_nodes, node.settings["verify_timeout_s"], doomed, cluster_doomed)
+    results = node_checks(node, expected_nodes, node.settings["verify_timeout_s"], doomed, cluster_doomed,
+                          through(host))
     counts = host.get_fact(
         LogSignatureCounts, container=node.container,
         signatures=list(checks.LOG_SIGNATURES.values()),
@@ -175,7 +178,7 @@ def _report(state, host, report_path: str, all_hosts: list[str]):
 
 @deploy("Verify the cluster", data_defaults=VERIFY_DEFAULTS)
 def verify_node(node: Node, expected_nodes: int, all_hosts: list[str]):
-    python.call(name="Check this node's endpoints and logs from the control machine",
+    python.call(name="Check this node's endpoints and logs through its SSH connection",
                 function=_check_host, node=node, expected_nodes=expected_nodes, all_hosts=all_hosts)
     python.call(name="Report the checks and fail on any red one",
                 function=_report, report_path=node.settings["verify_report_path"],

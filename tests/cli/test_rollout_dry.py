@@ -54,7 +54,7 @@ ORDERED_RESTART = [
     ("Start the Ray worker", set(WORKERS)),
 ]
 VERIFY_STEPS = [
-    "Verify the cluster | Check this node's endpoints and logs from the control machine",
+    "Verify the cluster | Check this node's endpoints and logs through its SSH connection",
     "Verify the cluster | Report the checks and fail on any red one",
 ]
 # Rows of operations that touch a node's container or image.

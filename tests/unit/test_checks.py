@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from deploy import checks
+from deploy.reach import FROM_CONTROL
 
 NODES = {
     "result": True,
@@ -102,13 +103,13 @@ def _now():
 def test_probes_pass_against_a_healthy_head(server):
     a, p = server.address, server.port
     probes = {
-        "version": checks.probe_version(a, p, "2.20.0"),
-        "gcs": checks.probe_text(f"http://{a}:{p}/api/gcs_healthz", "success"),
-        "alive": checks.probe_alive_count(a, p, 2),
-        "node": checks.probe_node_alive(a, p, "10.0.0.11"),
-        "metrics": checks.probe_metrics(a, p),
-        "proxy": checks.probe_text(f"http://{a}:{p}/-/healthz", "success"),
-        "health": checks.probe_health_route(f"http://{a}:{p}/health", "2.20.0"),
+        "version": checks.probe_version(FROM_CONTROL, a, p, "2.20.0"),
+        "gcs": checks.probe_text(FROM_CONTROL, f"http://{a}:{p}/api/gcs_healthz", "success"),
+        "alive": checks.probe_alive_count(FROM_CONTROL, a, p, 2),
+        "node": checks.probe_node_alive(FROM_CONTROL, a, p, "10.0.0.11"),
+        "metrics": checks.probe_metrics(FROM_CONTROL, a, p),
+        "proxy": checks.probe_text(FROM_CONTROL, f"http://{a}:{p}/-/healthz", "success"),
+        "health": checks.probe_health_route(FROM_CONTROL, f"http://{a}:{p}/health", "2.20.0"),
     }
     results = {name: checks.poll("head-1", name, probe, _now()) for name, probe in probes.items()}
     assert {name: r.ok for name, r in results.items()} == dict.fromkeys(probes, True)
@@ -121,7 +122,7 @@ def test_probes_pass_against_a_healthy_head(server):
 
 
 def test_alive_nodes_asks_the_state_api_for_alive_nodes_only(server):
-    nodes = checks.alive_nodes(server.address, server.port)
+    nodes = checks.alive_nodes(FROM_CONTROL, server.address, server.port)
     assert [node["node_ip"] for node in nodes] == ["10.0.0.10", "10.0.0.11"]
     (request,) = server.requests
     assert request.startswith("/api/v0/nodes?")
@@ -132,7 +133,7 @@ def test_alive_nodes_asks_the_state_api_for_alive_nodes_only(server):
 
 def test_result_carries_host_check_and_seconds(server):
     url = f"http://{server.address}:{server.port}/api/gcs_healthz"
-    result = checks.poll("head-1", "gcs health", checks.probe_text(url, "success"), _now())
+    result = checks.poll("head-1", "gcs health", checks.probe_text(FROM_CONTROL, url, "success"), _now())
     record = result.as_dict()
     seconds = record.pop("seconds")
     assert record == {"host": "head-1", "check": "gcs health", "ok": True, "detail": "HTTP 200: success"}
@@ -145,7 +146,7 @@ def test_result_carries_host_check_and_seconds(server):
 def test_wrong_ray_version(server):
     server.routes["/api/version"] = (200, "application/json", json.dumps({"ray_version": "2.9.3"}))
     result = checks.poll("head-1", "dashboard version",
-                         checks.probe_version(server.address, server.port, "2.20.0"), _now())
+                         checks.probe_version(FROM_CONTROL, server.address, server.port, "2.20.0"), _now())
     assert not result.ok
     assert result.detail.startswith("ray_version 2.9.3 (expected 2.20.0)")
     assert "gave up after" in result.detail
@@ -154,14 +155,14 @@ def test_wrong_ray_version(server):
 def test_version_endpoint_missing(server):
     del server.routes["/api/version"]
     result = checks.poll("head-1", "dashboard version",
-                         checks.probe_version(server.address, server.port, "2.20.0"), _now())
+                         checks.probe_version(FROM_CONTROL, server.address, server.port, "2.20.0"), _now())
     assert not result.ok
     assert result.detail.startswith("HTTP 404")
 
 
 def test_gcs_not_healthy(server):
     server.routes["/api/gcs_healthz"] = (503, "text/plain", "GCS is not reachable: Deadline Exceeded")
-    result = checks.poll("head-1", "gcs health", checks.probe_text(
+    result = checks.poll("head-1", "gcs health", checks.probe_text(FROM_CONTROL,
         f"http://{server.address}:{server.port}/api/gcs_healthz", "success"), _now())
     assert not result.ok
     assert result.detail.startswith("HTTP 503: GCS is not reachable")
@@ -169,28 +170,30 @@ def test_gcs_not_healthy(server):
 
 def test_text_probe_needs_status_200_even_when_the_body_matches(server):
     server.routes["/-/healthz"] = (500, "text/plain", "success? no: proxy draining")
-    result = checks.poll("head-1", "serve proxy", checks.probe_text(
+    result = checks.poll("head-1", "serve proxy", checks.probe_text(FROM_CONTROL,
         f"http://{server.address}:{server.port}/-/healthz", "success"), _now())
     assert not result.ok
 
 
 def test_too_few_alive_nodes(server):
     result = checks.poll("head-1", "alive nodes",
-                         checks.probe_alive_count(server.address, server.port, 3), _now())
+                         checks.probe_alive_count(FROM_CONTROL, server.address, server.port, 3), _now())
     assert not result.ok
     assert result.detail.startswith("2 ALIVE nodes (expected 3)")
 
 
 def test_worker_missing_from_alive_nodes(server):
     result = checks.poll("worker-2", "node alive",
-                         checks.probe_node_alive(server.address, server.port, "10.0.0.12"), _now())
+                         checks.probe_node_alive(FROM_CONTROL,
+                             server.address, server.port, "10.0.0.12"), _now())
     assert not result.ok
     assert result.detail.startswith("10.0.0.12 not in ALIVE nodes ['10.0.0.10', '10.0.0.11']")
 
 
 def test_metrics_without_ray_series(server):
     server.routes["/metrics"] = (200, "text/plain", "# HELP up\npython_info{version=\"3.10\"} 1.0\n")
-    result = checks.poll("worker-1", "metrics", checks.probe_metrics(server.address, server.port), _now())
+    result = checks.poll("worker-1", "metrics", checks.probe_metrics(FROM_CONTROL,
+        server.address, server.port), _now())
     assert not result.ok
     assert result.detail.startswith("HTTP 200, 0 ray_ series")
 
@@ -198,7 +201,7 @@ def test_metrics_without_ray_series(server):
 def test_health_route_reports_the_body(server):
     server.routes["/health"] = (200, "application/json",
                                 json.dumps({"status": "ok", "ray_version": "2.9.3", "alive_nodes": 2}))
-    result = checks.poll("head-1", "serve /health", checks.probe_health_route(
+    result = checks.poll("head-1", "serve /health", checks.probe_health_route(FROM_CONTROL,
         f"http://{server.address}:{server.port}/health", "2.20.0"), _now())
     assert not result.ok
     assert "'ray_version': '2.9.3'" in result.detail
@@ -206,7 +209,7 @@ def test_health_route_reports_the_body(server):
 
 def test_health_route_missing(server):
     del server.routes["/health"]
-    result = checks.poll("head-1", "serve /health", checks.probe_health_route(
+    result = checks.poll("head-1", "serve /health", checks.probe_health_route(FROM_CONTROL,
         f"http://{server.address}:{server.port}/health", "2.20.0"), _now())
     assert not result.ok
     assert result.detail.startswith("HTTP 404: Not Found")
@@ -214,9 +217,10 @@ def test_health_route_missing(server):
 
 def test_nothing_listening(closed_port):
     result = checks.poll("head-1", "dashboard version",
-                         checks.probe_version("127.0.0.1", closed_port, "2.20.0"), _now())
+                         checks.probe_version(FROM_CONTROL, "127.0.0.1", closed_port, "2.20.0"), _now())
     assert not result.ok
-    assert result.detail.startswith("ConnectionError: ")
+    assert result.detail.startswith("Unreachable: ")
+    assert "not reachable from the control machine" in result.detail
     assert "gave up after" in result.detail
 
 
@@ -224,7 +228,7 @@ def test_state_api_error_status_is_a_failed_check(server):
     server.routes["/api/v0/nodes"] = (500, "application/json",
                                       json.dumps({"result": False, "msg": "GCS unavailable", "data": {}}))
     result = checks.poll("head-1", "alive nodes",
-                         checks.probe_alive_count(server.address, server.port, 2), _now())
+                         checks.probe_alive_count(FROM_CONTROL, server.address, server.port, 2), _now())
     assert not result.ok
     assert result.detail.startswith("HTTPError: 500")
 
@@ -235,7 +239,7 @@ def test_state_api_answer_of_the_wrong_shape_is_a_failed_check(server):
         json.dumps({"result": False, "msg": "Failed to query nodes: DataSourceUnavailable", "data": {}}),
     )
     result = checks.poll("head-1", "alive nodes",
-                         checks.probe_alive_count(server.address, server.port, 2), _now())
+                         checks.probe_alive_count(FROM_CONTROL, server.address, server.port, 2), _now())
     assert not result.ok
     assert "gave up after" in result.detail
 

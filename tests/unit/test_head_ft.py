@@ -12,6 +12,7 @@ from pyinfra.api import Inventory
 from deploy import checks, commands, render, validate
 from deploy.operations.ray import rendered_env
 from deploy.plan import plan_for
+from deploy.reach import FROM_CONTROL
 from deploy.topology import node_for
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
@@ -247,20 +248,20 @@ def fake_redis():
 
 def test_store_answers_ping_after_auth(fake_redis):
     address, seen = fake_redis
-    assert checks.probe_gcs_store(address, PASSWORD)() == (True, f"{address} answered '+PONG'")
+    assert checks.probe_gcs_store(FROM_CONTROL, address, PASSWORD)() == (True, f"{address} answered '+PONG'")
     assert seen[0] == [b"AUTH", PASSWORD.encode(), b"PING", b"QUIT"]
 
 
 def test_store_with_another_password_is_red(fake_redis):
     address, _ = fake_redis
-    result = checks.poll("head-1", "gcs store", checks.probe_gcs_store(address, "wrong"), 0)
+    result = checks.poll("head-1", "gcs store", checks.probe_gcs_store(FROM_CONTROL, address, "wrong"), 0)
     assert not result.ok
     assert result.detail.startswith("ValueError: AUTH answered '-WRONGPASS")
 
 
 def test_gcs_tables_are_counted_in_the_namespace_hash(fake_redis):
     address, seen = fake_redis
-    ok, detail = checks.probe_gcs_tables(address, PASSWORD, "seedcore")()
+    ok, detail = checks.probe_gcs_tables(FROM_CONTROL, address, PASSWORD, "seedcore")()
     assert (ok, detail) == (True, f"80 GCS entries under namespace seedcore in {address}")
     assert seen[0][2:4] == [b"HLEN", b"seedcore"]
 
@@ -269,8 +270,9 @@ def test_store_unreachable_is_red_not_a_crash():
     with socket.socket() as probe_socket:
         probe_socket.bind(("127.0.0.1", 0))
         port = probe_socket.getsockname()[1]
-    ok, detail = checks.probe_gcs_store(f"127.0.0.1:{port}", PASSWORD)()
-    assert not ok and detail.startswith(f"127.0.0.1:{port}: ConnectionRefusedError")
+    ok, detail = checks.probe_gcs_store(FROM_CONTROL, f"127.0.0.1:{port}", PASSWORD)()
+    assert not ok
+    assert detail.startswith(f"Unreachable: 127.0.0.1:{port} not reachable from the control machine")
 
 
 def test_gcs_storage_type_is_green_only_for_redis():

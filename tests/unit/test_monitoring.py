@@ -310,8 +310,8 @@ def _prometheus_answers(monkeypatch, worker_health: str):
         "/api/v1/rules?type=alert": {"data": {"groups": [{
             "name": prometheus.RULE_GROUP, "rules": [{"name": name} for name in RULE_NAMES]}]}},
     }
-    monkeypatch.setattr(mchecks, "_json", lambda url: answers[url[len("http://prom:9090"):]])
-    monkeypatch.setattr(mchecks, "probe_ready", lambda base: lambda: (True, "ready"))
+    monkeypatch.setattr(mchecks, "_json", lambda reach, url: answers[url[len("http://prom:9090"):]])
+    monkeypatch.setattr(mchecks, "probe_ready", lambda reach, base: lambda: (True, "ready"))
     return inventory
 
 

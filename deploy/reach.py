@@ -1,0 +1,125 @@
+"""How a check reaches an endpoint of the cluster: through the SSH connection
+pyinfra already holds to a host, or straight from the control machine.
+
+Every check and gate (verify, the rollout's batch gates, the monitoring and
+GCS store checks) opens its TCP connections with a `Reach`. Through a host,
+the connection is a `direct-tcpip` channel of that host's SSH transport: sshd
+on the host connects to the endpoint, so the request comes from the host (a
+cluster address the firewall admits) and the control machine needs nothing
+but the SSH port, bastions (ProxyJump) included. Opening a channel on a live
+transport costs one SSH round trip and starts no process on the host, which
+is why this was chosen over running a probe command on the host (a process
+per request) or over a fresh SSH session per check.
+
+pyinfra's SSH connector keeps its paramiko client as `connector.client`; that
+attribute is the one pyinfra name read here. A host without one (the
+`@local` or `@fake` connectors) is reached from the control machine, and
+every result says which.
+"""
+
+import http.client
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# Seconds for one connection: opening it and each read on it.
+TIMEOUT_S = 5
+# Ray 2.20's dashboard answers a request without a User-Agent with a 500.
+USER_AGENT = "seedcore-deploy"
+# The most one HTTP answer may hold (Prometheus' targets on a large fleet stay far below).
+MAX_BODY_BYTES = 32 << 20
+
+
+class Unreachable(ConnectionError):
+    """The endpoint could not be reached (refused, filtered, no route, channel refused)."""
+
+
+class HTTPError(ValueError):
+    """The endpoint answered with an HTTP error status."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    text: str
+
+    def json(self):
+        return json.loads(self.text)
+
+    url: str = ""
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise HTTPError(f"{self.status_code} from {self.url}: {self.text[:80]}")
+
+
+def _direct(address: str, port: int, timeout: float):
+    return socket.create_connection((address.strip("[]"), int(port)), timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Opens connections to endpoints; `where` names where they come from."""
+
+    where: str
+    connect: Callable[[str, int, float], object] = _direct
+
+    def open(self, address: str, port: int, timeout: float = TIMEOUT_S):
+        """A connected socket-like object (sendall, recv, makefile, close)."""
+        try:
+            conn = self.connect(address, int(port), timeout)
+        except OSError as error:
+            raise Unreachable(f"{address}:{port} not reachable {self.where}: {error}") from None
+        except Exception as error:  # paramiko's ChannelException / SSHException: the channel was refused
+            raise Unreachable(f"{address}:{port} not reachable {self.where}: "
+                              f"{type(error).__name__}: {error}") from None
+        conn.settimeout(timeout)
+        return conn
+
+    def get(self, url: str, timeout: float = TIMEOUT_S) -> Response:
+        """GET `url` (plain http) over one connection of this reach."""
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"only http://host:port/path URLs are fetched, not {url!r}")
+        port = parts.port or 80
+        conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
+        conn.sock = self.open(parts.hostname, port, timeout)
+        try:
+            path = parts.path or "/"
+            conn.request("GET", path + (f"?{parts.query}" if parts.query else ""),
+                         headers={"Connection": "close", "Accept": "*/*", "User-Agent": USER_AGENT})
+            answer = conn.getresponse()
+            body = answer.read(MAX_BODY_BYTES + 1)
+            if len(body) > MAX_BODY_BYTES:
+                raise ValueError(f"{url}: answer larger than {MAX_BODY_BYTES} bytes")
+            return Response(answer.status, body.decode("utf-8", errors="replace"), url)
+        except (OSError, http.client.HTTPException) as error:
+            raise Unreachable(f"GET {url} {self.where}: {type(error).__name__}: {error}") from None
+        finally:
+            conn.close()
+
+
+FROM_CONTROL = Reach("from the control machine")
+
+
+def _ssh_client(host):
+    return getattr(getattr(host, "connector", None), "client", None)
+
+
+def through(host) -> Reach:
+    """A Reach whose connections are channels of `host`'s SSH connection
+    (from the control machine when the host has no SSH connection)."""
+    client = _ssh_client(host)
+    if client is None or client.get_transport() is None:
+        return FROM_CONTROL
+
+    def connect(address: str, port: int, timeout: float):
+        transport = client.get_transport()
+        if transport is None or not transport.is_active():
+            raise Unreachable(f"the SSH connection to {host.name} is closed")
+        return transport.open_channel("direct-tcpip", (address.strip("[]"), port),
+                                      ("127.0.0.1", 0), timeout=timeout)
+
+    return Reach(f"from host {host.name} (through its SSH connection)", connect)

@@ -1,0 +1,170 @@
+"""Checks reach their endpoints through a host's SSH connection: a real paramiko
+transport to an in-process SSH server that serves direct-tcpip channels, in
+front of a local HTTP server and a local Redis-like TCP peer."""
+
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import paramiko
+import pytest
+
+from deploy import checks
+from deploy.reach import FROM_CONTROL, Unreachable, through
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.server.paths.append(self.path)
+        if self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"ray_node_cpu 1\n", b"ray_node_mem 2\n"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        body = b"success" if self.path == "/api/gcs_healthz" else b"Not Found"
+        self.send_response(200 if self.path == "/api/gcs_healthz" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.paths = []
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _SSHServer(paramiko.ServerInterface):
+    """Accepts anyone, and opens a direct-tcpip channel only to `allowed` ports."""
+
+    def __init__(self, allowed: set[int]):
+        self.allowed, self.requested = allowed, []
+
+    def get_allowed_auths(self, username):
+        return "none"
+
+    def check_auth_none(self, username):
+        return paramiko.AUTH_SUCCESSFUL
+
+    def check_channel_direct_tcpip_request(self, chanid, origin, destination):
+        self.requested.append(destination)
+        if destination[1] not in self.allowed:
+            return paramiko.OPEN_FAILED_CONNECT_FAILED
+        return paramiko.OPEN_SUCCEEDED
+
+
+def _pump(source, sink):
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, sink):
+            try:
+                end.close()
+            except OSError:
+                pass
+
+
+def _serve_channels(transport, interface):
+    while transport.is_active():
+        channel = transport.accept(0.2)
+        if channel is None:
+            continue
+        address, port = interface.requested[-1]
+        upstream = socket.create_connection((address, port), timeout=5)
+        threading.Thread(target=_pump, args=(channel, upstream), daemon=True).start()
+        threading.Thread(target=_pump, args=(upstream, channel), daemon=True).start()
+
+
+@dataclass
+class _Connector:
+    client: object
+
+
+@dataclass
+class _Host:
+    name: str
+    connector: object
+
+
+class _Client:
+    def __init__(self, transport):
+        self.transport = transport
+
+    def get_transport(self):
+        return self.transport
+
+
+@pytest.fixture
+def ssh_host(http_server):
+    """A host whose pyinfra connector holds a live paramiko client."""
+    server_end, client_end = socket.socketpair()
+    interface = _SSHServer({http_server.server_address[1]})
+    server = paramiko.Transport(server_end)
+    server.add_server_key(paramiko.RSAKey.generate(1024))
+    server.start_server(event=threading.Event(), server=interface)
+    threading.Thread(target=_serve_channels, args=(server, interface), daemon=True).start()
+    client = paramiko.Transport(client_end)
+    client.start_client(timeout=10)
+    client.auth_none("seedcore")
+    yield _Host("worker-1", _Connector(_Client(client))), interface
+    client.close()
+    server.close()
+
+
+def test_a_check_travels_through_the_hosts_ssh_connection(ssh_host, http_server):
+    host, interface = ssh_host
+    port = http_server.server_address[1]
+    reach = through(host)
+    url = f"http://127.0.0.1:{port}/api/gcs_healthz"
+    result = checks.poll("worker-1", "gcs health", checks.probe_text(reach, url, "success"), 0)
+    assert result.ok, result.detail
+    assert interface.requested == [("127.0.0.1", port)]
+    assert http_server.paths == ["/api/gcs_healthz"]
+    assert reach.where == "from host worker-1 (through its SSH connection)"
+
+
+def test_a_chunked_answer_is_read_whole_through_the_channel(ssh_host, http_server):
+    host, _ = ssh_host
+    response = through(host).get(f"http://127.0.0.1:{http_server.server_address[1]}/chunked")
+    assert (response.status_code, response.text) == (200, "ray_node_cpu 1\nray_node_mem 2\n")
+
+
+def test_a_channel_the_host_cannot_open_is_red_naming_where_from(ssh_host):
+    host, _ = ssh_host
+    probe = checks.probe_metrics(through(host), "127.0.0.1", 9)
+    result = checks.poll("worker-1", "metrics", probe, 0)
+    assert not result.ok
+    assert result.detail.startswith("Unreachable: 127.0.0.1:9 not reachable from host worker-1")
+
+
+def test_a_closed_ssh_connection_is_unreachable_not_a_crash(ssh_host):
+    host, _ = ssh_host
+    reach = through(host)
+    host.connector.client.transport.close()
+    with pytest.raises(Unreachable, match="the SSH connection to worker-1 is closed"):
+        reach.open("127.0.0.1", 80)
+
+
+def test_a_host_without_an_ssh_connection_is_reached_from_the_control_machine():
+    assert through(_Host("local", object())) is FROM_CONTROL
+
+
+def test_only_plain_http_urls_are_fetched():
+    with pytest.raises(ValueError, match="only http://"):
+        FROM_CONTROL.get("file:///etc/passwd")
