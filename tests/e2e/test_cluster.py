@@ -107,7 +107,8 @@ CONVERGED_DRY_ALLOWED = {
     # Monitoring: Ray's dashboards copied to the control machine and Prometheus'
     # checks, both python.call run from the control machine.
     "Copy Ray's Grafana dashboards | Copy Ray's Grafana dashboards from the head to the control machine",
-    "Verify monitoring | Check through the monitoring host that Prometheus answers, scrapes and has its rules",
+    "Verify monitoring | Check through the monitoring host that Prometheus answers, scrapes and has its "
+    "rules",
 }
 
 
