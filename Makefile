@@ -2,7 +2,8 @@
 #   make demo     the cluster deployed to a mixed local lab (a Debian 12 head, Debian 13 workers
 #                 installing Docker from the lab's apt mirror), verified; prints each host's release,
 #                 Docker source and Compose version, the dashboard URL and the Prometheus URL
-#                 (the last lab host is the monitoring host)
+#                 (the last lab host is the monitoring host), or with LAB_BASTION=1 the ssh line
+#                 that opens them through the bastion
 #   make test     ruff, then the whole test suite (LAB=0 skips the end-to-end tier,
 #                 and with it the engine: only the venv, no root, no dockerd)
 #   make venv     .venv with the project's and the test tools' requirements
@@ -18,6 +19,8 @@ VENV_STAMP := $(VENV)/.requirements-stamp
 LAB_HOSTS ?= 3
 # Debian release per lab host, in order; the last repeats for the rest.
 LAB_DISTROS ?= bookworm,trixie
+# LAB_BASTION=1: the hosts behind a bastion this machine reaches by SSH only.
+LAB_BASTION ?=
 
 .PHONY: demo test lint bench venv engine promtool lab lab-down lab-status
 
@@ -25,11 +28,7 @@ demo: lab
 	$(VENV)/bin/pyinfra -y inventories/lab.py deploy/cluster.py
 	@$(VENV)/bin/python -m lab status
 	@$(VENV)/bin/python -m lab versions
-	@$(VENV)/bin/python -c "from lab.state import require_up; s = require_up(); \
-	head = next(h for h in s['hosts'] if h['role'] == 'head'); \
-	print('Ray dashboard: http://%s:8265   Serve health: http://%s:8000/health' % (head['ip'], head['ip']))"
-	@$(VENV)/bin/python -c "from lab.state import require_up; s = require_up(); \
-	print('Prometheus: http://%s:9090/targets   alerts: http://%s:9090/alerts' % (s['hosts'][-1]['ip'], s['hosts'][-1]['ip']))"
+	@$(VENV)/bin/python -m lab view
 
 # Benchmarks on the lab (takes it over): docs/benchmarks.md and docs/benchmarks.json, naming
 # the commit. The full run is what gets published; a quick check, for example:
@@ -67,7 +66,7 @@ promtool:
 	scripts/ensure-promtool.sh
 
 lab: engine venv
-	$(VENV)/bin/python -m lab up --hosts $(LAB_HOSTS) --distros $(LAB_DISTROS)
+	$(VENV)/bin/python -m lab up --hosts $(LAB_HOSTS) --distros $(LAB_DISTROS) $(if $(LAB_BASTION),--bastion)
 
 lab-down:
 	$(PYTHON) -m lab down

@@ -440,7 +440,7 @@ def parse_serve_applications(value):
 
 def connection_problems(inventory) -> list[str]:
     """What stops pyinfra before any deploy file runs: an inventory without a
-    single host, an ssh_key file that is not on this machine."""
+    single host, an ssh_key or ssh_config_file that is not on this machine."""
     hosts = list(inventory)
     if not hosts:
         return [
@@ -454,6 +454,14 @@ def connection_problems(inventory) -> list[str]:
             problems.append(
                 f"{inventory_name()}: host {host.name}: ssh_key {key} does not exist on this machine: "
                 "fix the path (or create the key) before the run"
+            )
+        config = host.data.get("ssh_config_file")
+        if isinstance(config, str) and config and (config.startswith("~") or not os.path.isfile(config)):
+            why = ("starts with ~, which pyinfra does not expand" if config.startswith("~")
+                   else "is not a file on this machine")
+            problems.append(
+                f"{inventory_name()}: host {host.name}: ssh_config_file {config} {why} (without it the "
+                "host would be dialled directly, not through its ProxyJump): give the file's absolute path"
             )
     return problems
 

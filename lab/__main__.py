@@ -1,5 +1,5 @@
-"""`python -m lab up [--hosts N] [--distros LIST] [--sources LIST] [--fresh] | down | status [--json]
-| versions | ssh NAME [COMMAND...]`."""
+"""`python -m lab up [--hosts N] [--distros LIST] [--sources LIST] [--fresh] [--bastion] | down
+| status [--json] | versions | view | ssh NAME [COMMAND...]`."""
 
 import argparse
 import json
@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="list the hosts and whether SSH works")
     status.add_argument("--json", action="store_true", help="print JSON")
     commands.add_parser("versions", help="each host's release, Docker source, Docker and Compose versions")
+    commands.add_parser("view", help="where the dashboard, Serve and Prometheus answer (through the bastion "
+                        "on a bastion lab)")
     login = commands.add_parser("ssh", help="SSH to a lab host as the lab user (host keys checked)")
     login.add_argument("name", help="host name, e.g. seedcore-lab-1")
     login.add_argument("remote", nargs=argparse.REMAINDER, help="command to run instead of a shell")
@@ -92,6 +94,28 @@ def _print_table(report: dict) -> None:
             print(f"  {codename}: " + ", ".join(f"{name} {version}" for name, version in packages.items()))
 
 
+def _view() -> None:
+    """The endpoints from this machine: straight to the hosts, or on a bastion
+    lab the deploy's own ssh line (deploy/view.py) over the lab's inventory."""
+    current = state.require_up()
+    head = next(h for h in current["hosts"] if h["role"] == "head")
+    monitor = current["hosts"][-1]
+    if not current.get("bastion"):
+        print(f"Ray dashboard: http://{head['ip']}:8265   Serve health: http://{head['ip']}:8000/health")
+        print(f"Prometheus: http://{monitor['ip']}:9090/targets   alerts: http://{monitor['ip']}:9090/alerts")
+        return
+    from pyinfra.api import Inventory
+
+    from deploy.view import view_lines
+    from lab.inventory import host_entry
+
+    entries = [host_entry(current, host) for host in current["hosts"]]
+    inventory = Inventory((entries, {}), ray_head=([entries[0][0]], {}),
+                          ray_workers=([name for name, _ in entries[1:]], {}),
+                          monitoring=([entries[-1][0]], {}))
+    print("\n".join(view_lines(inventory)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.monotonic()
@@ -116,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                     ("COMPOSE", "compose"),
                 ],
             )
+        elif args.command == "view":
+            _view()
         elif args.command == "ssh":
             return _ssh(args.name, args.remote)
         else:

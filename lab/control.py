@@ -73,17 +73,27 @@ def write_inventory(name: str, body: str) -> str:
     return str(path)
 
 
+def _client(state: dict, address: str, user: str, sock=None) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    client.load_host_keys(state["known_hosts"])
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(address, username=user, key_filename=state["ssh_key"], look_for_keys=False,
+                   allow_agent=False, timeout=15, banner_timeout=15, auth_timeout=15, sock=sock)
+    return client
+
+
 class Ssh:
-    """SSH to a lab host as its non-root user, host keys checked."""
+    """SSH to a lab host as its non-root user, host keys checked; on a bastion
+    lab through the bastion, as its own user (this machine cannot reach the host)."""
 
     def __init__(self, state: dict, host: dict):
-        self.client = paramiko.SSHClient()
-        self.client.load_host_keys(state["known_hosts"])
-        self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        self.client.connect(
-            host["ip"], username=state["ssh_user"], key_filename=state["ssh_key"],
-            look_for_keys=False, allow_agent=False, timeout=15,
-        )
+        self.jump, sock = None, None
+        if state.get("bastion"):
+            jump = state["bastion"]
+            self.jump = _client(state, jump["ip"], jump["user"])
+            sock = self.jump.get_transport().open_channel(
+                "direct-tcpip", (host["ip"], 22), ("127.0.0.1", 0), timeout=15)
+        self.client = _client(state, host["ip"], state["ssh_user"], sock)
 
     def run(self, command: str, timeout: int = 120) -> tuple[int, str]:
         _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
@@ -92,6 +102,8 @@ class Ssh:
 
     def close(self):
         self.client.close()
+        if self.jump is not None:
+            self.jump.close()
 
 
 def run_on(state: dict, host: dict, command: str, timeout: int = 120) -> tuple[int, str]:

@@ -21,6 +21,7 @@ from deploy.reach import FROM_CONTROL, Reach, through
 from deploy.report import document, table, write
 from deploy.runwatch import failure_reason
 from deploy.topology import Node
+from deploy.view import view_lines
 
 # Container states that do not come back by themselves.
 DEAD_STATES = ("exited", "dead", "created", "removing")
@@ -168,6 +169,8 @@ def _report(state, host, report_path: str, all_hosts: list[str]):
             report = document(ordered, missing)
             write(report_path, report)
             print("\n--> Verify report (" + report_path + ")\n" + table(ordered, missing) + "\n")
+            if getattr(state, "inventory", None) is not None:
+                print("\n".join(view_lines(state.inventory)) + "\n")
             state.seedcore_verify_reported = True
     failures = [r for r in results.get(host.name, []) if not r.ok]
     if failures:

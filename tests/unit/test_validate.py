@@ -534,3 +534,21 @@ def test_connection_problems_missing_key(inventory_file, tmp_path):
     ]
     with pytest.raises(validate.InventoryError, match="worker-1: ssh_key"):
         validate.refuse_unconnectable(inventory)
+
+
+def test_connection_problems_an_ssh_config_that_would_not_be_read(inventory_file, tmp_path):
+    present = tmp_path / "ssh_config"
+    present.write_text("Host 10.0.0.*\n    ProxyJump jump@192.0.2.9\n")
+    inventory = _inventory(["head-1"], ["worker-1", "worker-2"], host_data={
+        "head-1": {"ssh_config_file": str(present)},
+        "worker-1": {"ssh_config_file": "~/.ssh/seedcore_config"},
+        "worker-2": {"ssh_config_file": str(tmp_path / "gone")},
+    })
+    assert validate.connection_problems(inventory) == [
+        f"{inventory_file}: host worker-1: ssh_config_file ~/.ssh/seedcore_config starts with ~, which "
+        "pyinfra does not expand (without it the host would be dialled directly, not through its "
+        "ProxyJump): give the file's absolute path",
+        f"{inventory_file}: host worker-2: ssh_config_file {tmp_path / 'gone'} is not a file on this "
+        "machine (without it the host would be dialled directly, not through its ProxyJump): give the "
+        "file's absolute path",
+    ]
