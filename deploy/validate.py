@@ -12,6 +12,7 @@ import sys
 import yaml
 from pyinfra.api.exceptions import PyinfraError
 
+from deploy.bastion import bastion_problems
 from deploy.defaults import ALL_DEFAULTS, CHOICES, ENV_KEYS, ENV_NAME, PATTERNS, RANGES, REQUIRED_TYPES
 from deploy.gpu import looks_like_gpu_image
 from deploy.prometheus import AUTOSCALER_METRICS_PORT
@@ -440,7 +441,8 @@ def parse_serve_applications(value):
 
 def connection_problems(inventory) -> list[str]:
     """What stops pyinfra before any deploy file runs: an inventory without a
-    single host, an ssh_key or ssh_config_file that is not on this machine."""
+    single host, an ssh_key or ssh_config_file that is not on this machine, a
+    bastion (the first ProxyJump hop) that does not let us in."""
     hosts = list(inventory)
     if not hosts:
         return [
@@ -463,6 +465,8 @@ def connection_problems(inventory) -> list[str]:
                 f"{inventory_name()}: host {host.name}: ssh_config_file {config} {why} (without it the "
                 "host would be dialled directly, not through its ProxyJump): give the file's absolute path"
             )
+    if not problems:
+        problems += bastion_problems(hosts, inventory_name())
     return problems
 
 
