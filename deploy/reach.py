@@ -19,6 +19,7 @@ every result says which.
 
 import http.client
 import json
+import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,6 +103,19 @@ class Reach:
 
 
 FROM_CONTROL = Reach("from the control machine")
+
+
+class _RefusedChannels(logging.Filter):
+    """paramiko logs each refused channel ("Secsh channel 3 open FAILED: ..."); a
+    check that retries while its endpoint comes up would print one such line per
+    try. The check's own result says what was refused, and from where."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Secsh channel") and "open FAILED" in message)
+
+
+logging.getLogger("paramiko.transport").addFilter(_RefusedChannels())
 
 
 def _ssh_client(host):

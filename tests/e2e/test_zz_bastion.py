@@ -129,3 +129,24 @@ def test_two_hops_the_bastion_then_the_head(behind, tmp_path):
     assert run.returncode == 0, run.output[-3000:]
     # sshd on the target saw the connection come from the head, the second hop.
     assert f"client={head['ip']} " in run.output, run.output[-2000:]
+
+
+def test_a_bastion_refusing_our_user_stops_the_run_in_one_line_before_any_host(behind, tmp_path):
+    config = tmp_path / "ssh_config"
+    jump = behind["bastion"]
+    config.write_text(open(jump["ssh_config"]).read().replace(f"User {jump['user']}", "User nobody"))
+    inventory = labctl.write_inventory(
+        "refusing_bastion",
+        f"""
+        for _name, data in ray_head + ray_workers:
+            data["ssh_config_file"] = {str(config)!r}
+        """,
+    )
+    run = labctl.pyinfra(inventory, "deploy/cluster.py")
+    assert run.returncode != 0
+    lines = [line.strip() for line in run.output.splitlines() if "the bastion " in line]
+    assert len(lines) == 1, run.output[-3000:]
+    assert f"the bastion {jump['alias']} (ProxyJump of " in lines[0]
+    assert "refused the login of user nobody" in lines[0]
+    assert "nothing was changed on any host" in run.output
+    assert "--> Connecting to hosts" not in run.output

@@ -168,3 +168,10 @@ def test_a_host_without_an_ssh_connection_is_reached_from_the_control_machine():
 def test_only_plain_http_urls_are_fetched():
     with pytest.raises(ValueError, match="only http://"):
         FROM_CONTROL.get("file:///etc/passwd")
+
+
+def test_a_refused_channel_is_not_also_logged_by_paramiko(ssh_host, caplog):
+    host, _ = ssh_host
+    with caplog.at_level("DEBUG", logger="paramiko.transport"):
+        checks.poll("worker-1", "metrics", checks.probe_metrics(through(host), "127.0.0.1", 9), 0)
+    assert not [r for r in caplog.records if "open FAILED" in r.getMessage()]
