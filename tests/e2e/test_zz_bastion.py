@@ -122,6 +122,7 @@ def test_two_hops_the_bastion_then_the_head(behind, tmp_path):
         _state = load()
         _name, _data = host_entry(_state, next(h for h in _state["hosts"] if h["name"] == {target['name']!r}))
         _data["ssh_config_file"] = {str(config)!r}
+        _data["_sudo"] = False  # sudo would drop SSH_CONNECTION from the environment
         two_hops = [(_name, _data)]
         """,
     )
