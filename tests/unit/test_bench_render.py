@@ -123,7 +123,7 @@ def test_a_figure_this_run_did_not_try_is_left_out_and_a_failed_one_is_shown_fai
     rows = dict(render.figures_rows({"noop_rerun_3_hosts_s": None, "verify_only_3_hosts_s": 6.0}))
     assert rows == {
         "No-op re-run, 3 hosts (median)": "failed (see `failures` in docs/benchmarks.json)",
-        "Verify only, 3 hosts (median)": "6.00 s",
+        "Verify only, 3 hosts (median), every check through the hosts' SSH connections": "6.00 s",
     }
 
 
