@@ -118,19 +118,16 @@ class _RefusedChannels(logging.Filter):
 logging.getLogger("paramiko.transport").addFilter(_RefusedChannels())
 
 
-def _ssh_client(host):
-    return getattr(getattr(host, "connector", None), "client", None)
-
-
 def through(host) -> Reach:
-    """A Reach whose connections are channels of `host`'s SSH connection
-    (from the control machine when the host has no SSH connection)."""
-    client = _ssh_client(host)
-    if client is None or client.get_transport() is None:
+    """A Reach whose connections are channels of `host`'s SSH connection (from
+    the control machine when its connector is not SSH: `@local`, `@fake`)."""
+    connector = getattr(host, "connector", None)
+    if not hasattr(connector, "client"):
         return FROM_CONTROL
 
     def connect(address: str, port: int, timeout: float):
-        transport = client.get_transport()
+        client = connector.client
+        transport = client.get_transport() if client is not None else None
         if transport is None or not transport.is_active():
             raise Unreachable(f"the SSH connection to {host.name} is closed")
         return transport.open_channel("direct-tcpip", (address.strip("[]"), port),

@@ -175,3 +175,10 @@ def test_a_refused_channel_is_not_also_logged_by_paramiko(ssh_host, caplog):
     with caplog.at_level("DEBUG", logger="paramiko.transport"):
         checks.poll("worker-1", "metrics", checks.probe_metrics(through(host), "127.0.0.1", 9), 0)
     assert not [r for r in caplog.records if "open FAILED" in r.getMessage()]
+
+
+def test_an_ssh_host_not_connected_is_unreachable_never_tried_from_the_control_machine():
+    reach = through(_Host("worker-2", _Connector(None)))
+    assert reach is not FROM_CONTROL
+    with pytest.raises(Unreachable, match="the SSH connection to worker-2 is closed"):
+        reach.get("http://127.0.0.1:9/")
