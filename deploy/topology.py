@@ -196,7 +196,17 @@ def node_tls(host, head) -> TlsFiles | None:
 
     own = settings_for(host)
     return node_files(cluster["tls_dir"], host.name, node_address(host), own["tls_cert_days"],
-                      own["tls_renew_days"], cluster["tls_ca_cert"], cluster["tls_ca_key"])
+                      renew_days(own, role_of(host)), cluster["tls_ca_cert"], cluster["tls_ca_key"])
+
+
+def renew_days(settings: dict, role: str) -> int:
+    """When a node's certificate is issued again: under tls_renew_days days left for
+    a worker, under half that for the head. Certificates issued together expire
+    together; so the workers renew in earlier runs (one by one, or batch by batch
+    with deploy/rollout.py) and the head, whose restart the workers follow
+    without the GCS store, last and alone."""
+    days = settings["tls_renew_days"]
+    return max(1, days // 2) if role == "head" else days
 
 
 def secret_values(host) -> dict:

@@ -146,9 +146,9 @@ def check_tls_days(s: dict) -> list[str]:
     if renew >= cert:
         problems.append(f"tls_renew_days={renew} is not below tls_cert_days={cert}: every run would "
                         "issue the node certificates again (and restart every node); lower it")
-    if warn >= renew:
-        problems.append(f"tls_expiry_warn_days={warn} is not below tls_renew_days={renew}: verify would be "
-                        "red on certificates no run renews yet; lower it")
+    if warn >= max(1, renew // 2):
+        problems.append(f"tls_expiry_warn_days={warn} is not below half of tls_renew_days={renew} (when the "
+                        "head renews): verify would be red on certificates no run renews yet; lower it")
     return problems
 
 

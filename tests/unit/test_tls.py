@@ -16,7 +16,7 @@ from pyinfra.api import Inventory
 
 from deploy import checks, pki, render, tls_store, validate
 from deploy.plan import plan_for
-from deploy.topology import node_for, settings_for
+from deploy.topology import node_for, renew_days, role_of, settings_for
 from tests.harness import make_node
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
@@ -232,6 +232,24 @@ def test_a_renewed_worker_certificate_restarts_that_worker_only(tmp_path):
     assert [name for name in before if before[name] != after[name]] == ["worker-2"]
 
 
+def test_workers_renew_before_the_head(tmp_path):
+    """Certificates issued in one run expire together: at 20 days left the workers
+    are issued new ones and the head keeps its own until under 15 (half of 30)."""
+    inventory = _inventory(tmp_path, tls_cert_days=40)
+    first = {h.name: node_for(h, inventory).tls.cert for h in inventory}
+    for host in inventory:
+        host.data.tls_cert_days = 365
+    # 40-day certificates: 40 left, not under 30, so kept; pretend 20 are left.
+    later = NOW + datetime.timedelta(days=20)
+    renewed = {h.name: pki.renewal_reason(first[h.name], node_for(h, inventory).tls.ca_cert,
+                                          node_for(h, inventory).tls.key, h.data.ray_node_ip,
+                                          renew_days(settings_for(h), role_of(h)),
+                                          now=pki.load_cert(first[h.name]).not_valid_before_utc
+                                          + (later - NOW)) is not None
+               for h in inventory}
+    assert renewed == {"head-1": False, "worker-1": True, "worker-2": True}
+
+
 def test_a_second_plan_changes_nothing(tmp_path):
     inventory = _inventory(tmp_path)
     def planned():
@@ -256,7 +274,7 @@ def _argv(monkeypatch):
 
 @pytest.mark.parametrize("data, expected", [
     ({"tls_renew_days": 400}, "tls_renew_days=400 is not below tls_cert_days=365"),
-    ({"tls_expiry_warn_days": 30}, "tls_expiry_warn_days=30 is not below tls_renew_days=30"),
+    ({"tls_expiry_warn_days": 15}, "tls_expiry_warn_days=15 is not below half of tls_renew_days=30"),
     ({"tls_cert_days": 1}, "tls_cert_days=1 is out of range"),
     ({"tls_host_dir": "/etc/tls dir; rm -rf /"}, "tls_host_dir"),
     ({"tls_host_dir": "relative/dir"}, "tls_host_dir"),
