@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from deploy import pki
 from deploy.reach import Reach
 
 RETRY_PAUSE_S = 0.5
@@ -230,3 +231,18 @@ def probe_gcs_tables(reach: Reach, address: str, password: str, namespace: str):
         count = int(reply[1:].split("\r\n", 1)[0]) if reply.startswith(":") else 0
         return count > 0, f"{count} GCS entries under namespace {namespace} in {address}"
     return probe
+
+
+def tls_expiry_result(host: str, cert_text: str | None, path: str, warn_days: int, now=None) -> Result:
+    """Days left on the node certificate as it is on the host (its PEM, read back;
+    never the key): red under `warn_days`, or when it is missing or unreadable."""
+    if not cert_text or not cert_text.strip():
+        return Result(host, "tls certificate", False, f"{path} is missing on the host")
+    try:
+        left = pki.days_left(cert_text, now)
+        not_after = pki.load_cert(cert_text).not_valid_after_utc
+    except ValueError as error:
+        return Result(host, "tls certificate", False, f"{path} cannot be read as a certificate: {error}")
+    return Result(host, "tls certificate", left >= warn_days,
+                  f"{left:.0f} days left (notAfter {not_after:%Y-%m-%d %H:%M} UTC; red under "
+                  f"tls_expiry_warn_days={warn_days})")

@@ -180,6 +180,32 @@ MONITORING_DEFAULTS = {
     "monitoring_dashboards_path": "reports/grafana",
 }
 
+# ---------------------------------------------------------------------------
+# tls_: mutual TLS on Ray's gRPC (GCS, raylets, workers, Ray Client). The
+# cluster-wide keys (tls_enabled, tls_dir, tls_ca_cert, tls_ca_key) are read
+# from the head. Ray's TLS does not cover the dashboard's HTTP or Jobs API.
+# ---------------------------------------------------------------------------
+TLS_DEFAULTS = {
+    # RAY_USE_TLS=1 with a cluster CA and a certificate per node.
+    "tls_enabled": True,
+    # On the control machine (relative to where pyinfra runs): the CA and every
+    # node's key and certificate, made once and reused. Keep it out of git, back it up.
+    "tls_dir": ".seedcore/tls/default",
+    # The operators' own CA (certificate and key, PEM, on the control machine)
+    # signs the node certificates instead of the one in tls_dir; both or neither.
+    "tls_ca_cert": "",
+    "tls_ca_key": "",
+    # On every host: the CA certificate, the node's certificate and key (root only),
+    # mounted read-only at the same path into the Ray container.
+    "tls_host_dir": "/etc/seedcore/tls",
+    # Validity of a node certificate issued by the deploy.
+    "tls_cert_days": 365,
+    # A run issues a node's certificate again (same key) when fewer days are left.
+    "tls_renew_days": 30,
+    # Verify is red for a node whose certificate on its host has fewer days left.
+    "tls_expiry_warn_days": 14,
+}
+
 ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
@@ -188,6 +214,7 @@ ALL_DEFAULTS = {
     **ROLLOUT_DEFAULTS,
     **VERIFY_DEFAULTS,
     **MONITORING_DEFAULTS,
+    **TLS_DEFAULTS,
 }
 
 # Types of the keys whose default is None.
@@ -228,6 +255,9 @@ RANGES = {
     "rollout_batch_timeout_s": (1, None, ""),
     "verify_timeout_s": (1, None, ""),
     "monitoring_port": PORT,
+    "tls_cert_days": (2, 3650, ""),
+    "tls_renew_days": (1, 3649, ""),
+    "tls_expiry_warn_days": (1, 3649, ""),
 }
 
 # String keys with a closed set of values.
@@ -252,6 +282,7 @@ ENV_NAME = (r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name: [A-Za-z_][
 # Docker's own rule for container names.
 CONTAINER_NAME = (r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", "[a-zA-Z0-9][a-zA-Z0-9_.-]* (Docker's container names)")
 APT_PACKAGE = (r"[a-z0-9][a-z0-9.+-]*(=[A-Za-z0-9.+~:_-]+)?", "apt package names (optionally =version)")
+CONTROL_PATH = (r"[A-Za-z0-9._/~-]+", "a path of letters, digits and . _ / ~ -")
 # For a list key, every item must match.
 PATTERNS = {
     "docker_version": APT_VERSION,
@@ -292,6 +323,12 @@ PATTERNS = {
     "monitoring_grafana_dashboards_dir": (
         r"(/[A-Za-z0-9._-]+)+", "an absolute path of letters, digits and . _ - (no spaces, quotes or $)"),
     "monitoring_dashboards_path": (r"[A-Za-z0-9._/-]+", "a path of letters, digits and . _ / -"),
+    # tls_: paths on the control machine, and the host directory Compose mounts.
+    "tls_dir": CONTROL_PATH,
+    "tls_ca_cert": CONTROL_PATH,
+    "tls_ca_key": CONTROL_PATH,
+    "tls_host_dir": (r"(/[A-Za-z0-9._-]+)+",
+                     "an absolute path of letters, digits and . _ - (no spaces, quotes or $)"),
 }
 
 # Mapping keys whose entries become environment variables: names must be

@@ -70,6 +70,7 @@ def env_file(node: Node) -> str:
     ]
     lines += gcs_store_env(node)
     lines += monitoring_env(node)
+    lines += tls_env(node)
     if s["ray_env"] or node.secret_env:
         lines += [
             "",
@@ -77,6 +78,42 @@ def env_file(node: Node) -> str:
             "# which Compose v1 and v2 read alike whatever the values hold.",
         ]
     return "\n".join(lines) + "\n"
+
+
+TLS_CA_CERT = "ca.crt"
+TLS_CERT = "node.crt"
+TLS_KEY = "node.key"
+
+
+def tls_paths(settings: dict) -> dict[str, str]:
+    """Where a node's TLS files are, on its host and (mounted at the same path) in its container."""
+    base = settings["tls_host_dir"]
+    return {"ca": f"{base}/{TLS_CA_CERT}", "cert": f"{base}/{TLS_CERT}", "key": f"{base}/{TLS_KEY}"}
+
+
+def tls_env(node: Node) -> list[str]:
+    """Mutual TLS on Ray's gRPC (none while it is off): every Ray process, and every
+    `docker exec` into the container (it inherits this env), uses these files."""
+    if node.tls is None:
+        return []
+    paths = tls_paths(node.settings)
+    return [
+        "# Mutual TLS on Ray's gRPC between nodes and processes, Ray Client included (tls_enabled).",
+        "# Not covered by it: the dashboard's HTTP and Jobs API (8265) and Serve's HTTP.",
+        "RAY_USE_TLS=1",
+        f"RAY_TLS_SERVER_CERT={paths['cert']}",
+        f"RAY_TLS_SERVER_KEY={paths['key']}",
+        f"RAY_TLS_CA_CERT={paths['ca']}",
+    ]
+
+
+def tls_digest(node: Node) -> str:
+    """What, of the TLS files, needs the node restarted when it changes: the CA
+    certificate and the node's certificate (a renewed certificate keeps its key).
+    Ray's processes read them when they start."""
+    if node.tls is None:
+        return ""
+    return hashlib.sha256((node.tls.ca_cert + node.tls.cert).encode()).hexdigest()
 
 
 def monitoring_env(node: Node) -> list[str]:
@@ -187,7 +224,8 @@ def _service(node: Node, config_hash: str) -> dict:
         "shm_size": f"{shm_size_mb(s)}m",
         "ulimits": {"nofile": {"soft": s["ray_nofile_limit"], "hard": s["ray_nofile_limit"]}},
         "env_file": [ENV_FILE],
-        "volumes": [f"{project_dir}/{SERVE_DIR}:{CONTAINER_SERVE_DIR}:ro"],
+        "volumes": [f"{project_dir}/{SERVE_DIR}:{CONTAINER_SERVE_DIR}:ro"] + (
+            [f"{s['tls_host_dir']}:{s['tls_host_dir']}:ro"] if node.tls is not None else []),
         # Compose interpolates `$` in the command too: `$$` keeps it literal.
         "command": [arg.replace("$", "$$") for arg in ray_start_args(node)],
         "healthcheck": healthcheck(node),
@@ -233,6 +271,8 @@ def config_hash(node: Node, head_hash: str = "") -> str:
         "app": health_app_source(),
         "head": head_hash,
     }
+    if node.tls is not None:
+        material["tls"] = tls_digest(node)
     digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
     return digest[:16]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from deploy.defaults import ALL_DEFAULTS
 from deploy.gpu import gpu_image
+from deploy.pki import TlsFiles
 
 HEAD_GROUP = "ray_head"
 WORKER_GROUP = "ray_workers"
@@ -133,6 +134,9 @@ class Node:
     # Monitoring (head only): RAY_PROMETHEUS_HOST and RAY_GRAFANA_HOST ("" = unset).
     prometheus_url: str = ""
     grafana_url: str = ""
+    # Mutual TLS on Ray's gRPC: the CA certificate, the node's certificate and
+    # key (None = off). The key never appears in a repr.
+    tls: TlsFiles | None = field(default=None, repr=False)
 
     @property
     def image(self) -> str:
@@ -174,7 +178,35 @@ def node_for(host, inventory, gpus: int = 0, gpu_mode: str = "devices") -> Node:
         cluster_size=(1 if head is not None else 0) + len(worker_hosts(inventory)),
         prometheus_url=prometheus_url(inventory) if role_of(host) == "head" else "",
         grafana_url=settings_for(host)["monitoring_grafana_url"] if role_of(host) == "head" else "",
+        tls=node_tls(host, head),
     )
+
+
+def node_tls(host, head) -> TlsFiles | None:
+    """The node's TLS files from the control machine's store (issued or renewed
+    there when needed), or None when the head's tls_enabled is off. The
+    cluster-wide keys (tls_enabled, tls_dir, tls_ca_cert, tls_ca_key) are the head's."""
+    if head is None:
+        return None
+    cluster = settings_for(head)
+    if not cluster["tls_enabled"]:
+        return None
+    # Imported here: only a run with TLS on pays for loading `cryptography`'s store code.
+    from deploy.tls_store import node_files
+
+    own = settings_for(host)
+    return node_files(cluster["tls_dir"], host.name, node_address(host), own["tls_cert_days"],
+                      renew_days(own, role_of(host)), cluster["tls_ca_cert"], cluster["tls_ca_key"])
+
+
+def renew_days(settings: dict, role: str) -> int:
+    """When a node's certificate is issued again: under tls_renew_days days left for
+    a worker, under half that for the head. Certificates issued together expire
+    together; so the workers renew in earlier runs (one by one, or batch by batch
+    with deploy/rollout.py) and the head, whose restart the workers follow
+    without the GCS store, last and alone."""
+    days = settings["tls_renew_days"]
+    return max(1, days // 2) if role == "head" else days
 
 
 def secret_values(host) -> dict:

@@ -28,7 +28,7 @@ from deploy.topology import (
     settings_for,
 )
 
-KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_")
+KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_", "tls_")
 
 HEAD_PORT_KEYS = (
     "ray_gcs_port",
@@ -132,7 +132,40 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
         )
     problems += [f"host {host_name}: {line}" for line in check_apt_keys(s)]
     problems += check_serve_applications(host_name, s)
+    problems += [f"host {host_name}: {line}" for line in check_tls_days(s)]
     return problems
+
+
+def check_tls_days(s: dict) -> list[str]:
+    """Renewal inside a certificate's life, and verify's warning before renewal:
+    otherwise every run would issue certificates again, or verify would be red on
+    a certificate no run renews yet."""
+    cert, renew, warn = s["tls_cert_days"], s["tls_renew_days"], s["tls_expiry_warn_days"]
+    if not all(_type_ok(value, int) for value in (cert, renew, warn)):
+        return []  # check_keys reports it
+    problems = []
+    if renew >= cert:
+        problems.append(f"tls_renew_days={renew} is not below tls_cert_days={cert}: every run would "
+                        "issue the node certificates again (and restart every node); lower it")
+    if warn >= max(1, renew // 2):
+        problems.append(f"tls_expiry_warn_days={warn} is not below half of tls_renew_days={renew} (when the "
+                        "head renews): verify would be red on certificates no run renews yet; lower it")
+    return problems
+
+
+def check_tls_ca(head) -> list[str]:
+    """The operators' CA, when given: both files, readable on this machine (read from the head)."""
+    s = settings_for(head)
+    if not s["tls_enabled"]:
+        return []
+    cert, key = s["tls_ca_cert"], s["tls_ca_key"]
+    if not (isinstance(cert, str) and isinstance(key, str)) or not (cert or key):
+        return []
+    if not (cert and key):
+        return [f"host {head.name}: tls_ca_cert and tls_ca_key go together (the operators' CA): "
+                "set both, or neither for the cluster's own CA in tls_dir"]
+    return [f"host {head.name}: {name} {path} cannot be read on this machine: give the path of a PEM file"
+            for name, path in (("tls_ca_cert", cert), ("tls_ca_key", key)) if not os.access(path, os.R_OK)]
 
 
 # Newline, carriage return and NUL: each would end a line of the env file, the
@@ -511,6 +544,8 @@ def check_inventory(inventory) -> list[str]:
 
     problems += check_gcs_store(inventory, set(heads) | set(workers))
     problems += check_monitoring(inventory, set(heads), set(workers))
+    if len(heads) == 1 and not check_keys(heads[0], inventory.get_host(heads[0]).data.dict()):
+        problems += check_tls_ca(inventory.get_host(heads[0]))
 
     addresses: dict[str, tuple[str, str]] = {}
     versions: dict[str, str] = {}

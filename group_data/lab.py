@@ -9,3 +9,6 @@ verify_timeout_s = 300
 # (no CAP_SYS_RESOURCE), so containers inside them get less than the 65536
 # default; Ray only warns below 4096.
 ray_nofile_limit = 16384
+
+# The lab cluster's CA and node certificates, on this machine, beside the lab's keys.
+tls_dir = ".lab/tls"

@@ -7,3 +7,6 @@ ray_image = "registry.seedcore.internal:5000/seedcore/ray:2.20.0"
 
 # deploy/rollout.py: a release staging has not verified is refused.
 rollout_stage = "prod"
+
+# The prod cluster's CA and node certificates on the control machine (never committed).
+tls_dir = ".seedcore/tls/prod"

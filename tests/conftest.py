@@ -11,6 +11,18 @@ SKIP_BANNER = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _tls_store_in_a_temporary_directory(request, monkeypatch, tmp_path_factory):
+    """Inventories without tls_dir keep their CA and node certificates in one
+    directory of this test session's, never in the repository (the README's
+    key table is compared with the real defaults)."""
+    from deploy.defaults import ALL_DEFAULTS
+
+    if "docs" in request.node.path.parts:
+        return
+    monkeypatch.setitem(ALL_DEFAULTS, "tls_dir", str(tmp_path_factory.getbasetemp() / "tls-store"))
+
+
 def pytest_collection_modifyitems(config, items):
     if not LAB_OFF:
         return

@@ -15,9 +15,11 @@ from deploy import checks
 from deploy.defaults import VERIFY_DEFAULTS
 from deploy.facts.docker import LogSignatureCounts
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
+from deploy.facts.host import FileText
 from deploy.facts.ray import GcsStorageType
 from deploy.hostfacts import project_containers
 from deploy.reach import FROM_CONTROL, Reach, through
+from deploy.render import tls_paths
 from deploy.report import document, table, write
 from deploy.runwatch import failure_reason
 from deploy.topology import Node
@@ -148,6 +150,11 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
         signatures=list(checks.LOG_SIGNATURES.values()),
     )
     results += checks.log_results(host.name, node.container, counts)
+    if node.tls is not None:
+        # What is really on the host: its certificate's PEM, read back now (never the key).
+        path = tls_paths(node.settings)["cert"]
+        results.append(checks.tls_expiry_result(host.name, host.get_fact(FileText, path=path), path,
+                                                 node.settings["tls_expiry_warn_days"]))
     if node.role == "head" and node.gcs_store:
         results.append(checks.gcs_storage_result(
             host.name, host.get_fact(GcsStorageType, container=node.container)))

@@ -166,6 +166,8 @@ class Deployment:
                 "fake_delay_jitter": 0,
                 "verify_timeout_s": 1,
                 "verify_report_path": str(self.directory / "verify.json"),
+                # The cluster's CA and node certificates, in this test's directory.
+                "tls_dir": str(self.directory / "tls"),
                 "fake_responses": facts if facts is not None else responses.bare_debian12(),
             }
             if ip is not None:

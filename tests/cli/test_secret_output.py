@@ -72,3 +72,26 @@ def test_secrets_never_appear_in_the_output(secret_run, flags):
     assert re.search(r"Write the Ray env file \(root only: it may hold secrets\)\s+2\s+2\s+-\s+-\s*$",
                      result.output, re.MULTILINE), result.describe()
     assert "SEEDCORE_API_TOKEN=" not in result.output
+
+
+@pytest.mark.parametrize("flags", list(FLAGS), ids=list(FLAGS))
+def test_tls_keys_never_appear_in_the_output(secret_run, tmp_path, flags):
+    """The node keys (made in this test's tls_dir by the run) are written on the
+    hosts, and neither they nor the CA key are shown, plainly or base64-encoded."""
+    run, _ = secret_run
+    extra, shown = FLAGS[flags]
+    result = run(*extra)
+    assert shown in result.output, result.describe()
+    keys = [path.read_text() for path in (tmp_path / "tls").rglob("*.key")]
+    assert len(keys) == 3, "the CA key and two node keys"
+    for key in keys:
+        # A P-256 PKCS#8 key: 36 bytes of fixed header (48 base64 characters), the
+        # 32-byte private value, then the public key, which the certificates show.
+        body = "".join(key.strip().splitlines()[1:-1])
+        private = body[48:90]
+        assert private not in result.output, f"a TLS key was printed with {extra}"
+        for encoded in base64_forms(private):
+            assert encoded not in result.output, f"a TLS key was printed base64-encoded with {extra}"
+    assert "PRIVATE KEY" not in result.output
+    assert re.search(r"Write the node's TLS key \(root only, never shown\)\s+2\s+2\s+-\s+-\s*$",
+                     result.output, re.MULTILINE), result.describe()

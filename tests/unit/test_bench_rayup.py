@@ -3,6 +3,7 @@
 import pytest
 
 from bench import rayup
+from deploy.defaults import ALL_DEFAULTS
 
 IMAGE = "172.29.9.2:5000/seedcore/ray:2.20.0-abc123"
 HEAD_START = (
@@ -33,6 +34,9 @@ def lab_state(workers: int = 2) -> dict:
 def config(group_data=None, state=None) -> dict:
     state = state or lab_state()
     data = rayup.lab_group_data() if group_data is None else group_data
+    # group_data/lab.py's tls_dir is the real lab's: these made-up hosts get their
+    # certificates in the session's store (tests/conftest.py points the default there).
+    data = {**data, "tls_dir": ALL_DEFAULTS["tls_dir"]}
     nodes = rayup.lab_nodes(state, data)
     return rayup.cluster_config(state, nodes, rayup.rayup_image(state["ray_image"]))
 
