@@ -108,5 +108,14 @@ def mirror_url() -> str:
     return f"http://{mirror_ip()}"
 
 
+# A container on the lab network that is in no inventory (`lab up --outsider`):
+# what an attacker who reaches the hosts' network sees.
+OUTSIDER_NAME = f"{LAB_NAME}-outsider"
+
+
+def outsider_ip() -> str:
+    return str(SUBNET.network_address + 5)
+
+
 def gateway_ip() -> str:
     return str(SUBNET.network_address + 1)
