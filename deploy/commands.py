@@ -29,12 +29,21 @@ def _ray_start(node) -> list[str]:
             f"--port={s['ray_gcs_port']}",
             f"--dashboard-host={s['ray_dashboard_host']}",
             f"--dashboard-port={s['ray_dashboard_port']}",
+            f"--dashboard-grpc-port={s['ray_dashboard_grpc_port']}",
+            f"--ray-client-server-port={s['ray_client_server_port']}",
         ]
     else:
         args.append(f"--address={node.gcs_address}")
     args += [
         f"--dashboard-agent-listen-port={s['ray_dashboard_agent_port']}",
         f"--metrics-export-port={s['ray_metrics_export_port']}",
+        # Every port pinned: the host firewall names each (deploy/ports.py).
+        f"--node-manager-port={s['ray_node_manager_port']}",
+        f"--object-manager-port={s['ray_object_manager_port']}",
+        f"--min-worker-port={s['ray_min_worker_port']}",
+        f"--max-worker-port={s['ray_max_worker_port']}",
+        f"--dashboard-agent-grpc-port={s['ray_dashboard_agent_grpc_port']}",
+        f"--runtime-env-agent-port={s['ray_runtime_env_agent_port']}",
         f"--object-store-memory={s['ray_object_store_memory_mb'] * 1024 * 1024}",
         "--disable-usage-stats",
     ]

@@ -66,6 +66,21 @@ RAY_DEFAULTS = {
     "ray_metrics_export_port": 8080,
     # The dashboard's own metrics server (DASHBOARD_METRIC_PORT); must differ from the above.
     "ray_dashboard_metrics_port": 44227,
+    # Every other port Ray listens on, pinned (none random) so the firewall can name each.
+    # The raylet's node manager (`--node-manager-port`) and object manager (`--object-manager-port`).
+    "ray_node_manager_port": 8077,
+    "ray_object_manager_port": 8076,
+    # The ports Ray's worker processes (tasks, actors, Serve replicas) listen on, low to high.
+    "ray_min_worker_port": 10002,
+    "ray_max_worker_port": 19999,
+    # The dashboard agent's gRPC port and the runtime-env agent's port (every node).
+    "ray_dashboard_agent_grpc_port": 8079,
+    "ray_runtime_env_agent_port": 8078,
+    # Head only: Ray Client (`ray.init("ray://head:PORT")`), the dashboard's gRPC port, and the
+    # autoscaler's metrics server (AUTOSCALER_METRIC_PORT).
+    "ray_client_server_port": 10001,
+    "ray_dashboard_grpc_port": 8266,
+    "ray_autoscaler_metrics_port": 44217,
     "ray_object_store_memory_mb": 2048,
     # CPUs Ray may schedule on; 0 = all the host has.
     "ray_num_cpus": 0,
@@ -206,6 +221,21 @@ TLS_DEFAULTS = {
     "tls_expiry_warn_days": 14,
 }
 
+# ---------------------------------------------------------------------------
+# firewall_: the host firewall (nftables, table inet seedcore) on every host
+# ---------------------------------------------------------------------------
+FIREWALL_DEFAULTS = {
+    # True: every port the cluster opens admits only the sources its allow-list names.
+    # False: the deploy leaves the host's firewall alone (and preflight ignores ufw/firewalld).
+    "firewall_manage": True,
+    # Addresses or networks (CIDR) admitted to every managed port on every host: operators,
+    # bastions, a load balancer. The cluster's own nodes are always admitted.
+    "firewall_allow_cidrs": [],
+    # Addresses or networks admitted to Serve's HTTP port only (serve_http_port); [] = the cluster
+    # (and firewall_allow_cidrs) only.
+    "firewall_serve_cidrs": [],
+}
+
 ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
@@ -215,6 +245,7 @@ ALL_DEFAULTS = {
     **VERIFY_DEFAULTS,
     **MONITORING_DEFAULTS,
     **TLS_DEFAULTS,
+    **FIREWALL_DEFAULTS,
 }
 
 # Types of the keys whose default is None.
@@ -239,6 +270,15 @@ RANGES = {
     "ray_dashboard_agent_port": PORT,
     "ray_metrics_export_port": PORT,
     "ray_dashboard_metrics_port": PORT,
+    "ray_node_manager_port": PORT,
+    "ray_object_manager_port": PORT,
+    "ray_min_worker_port": PORT,
+    "ray_max_worker_port": PORT,
+    "ray_dashboard_agent_grpc_port": PORT,
+    "ray_runtime_env_agent_port": PORT,
+    "ray_client_server_port": PORT,
+    "ray_dashboard_grpc_port": PORT,
+    "ray_autoscaler_metrics_port": PORT,
     "ray_object_store_memory_mb": (1, None, "leaves Ray no object store (and Compose no shm_size)"),
     "ray_num_cpus": (0, None, ""),
     "ray_nofile_limit": (1024, 1048576, ""),

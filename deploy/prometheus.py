@@ -20,9 +20,6 @@ RULES_FILE = f"{SEEDCORE_DIR}/alerts.yml"
 RULES_TEMPLATE = "alerts.yml"
 SCRAPE_JOB = "ray"
 RULE_GROUP = "seedcore"
-# Ray 2.20's autoscaler monitor serves its metrics on the head here
-# (AUTOSCALER_METRIC_PORT; the deploy does not move it).
-AUTOSCALER_METRICS_PORT = 44217
 HEADER = "# Managed by the seedcore deploy; edits here are overwritten.\n"
 
 
@@ -46,7 +43,8 @@ def scrape_targets(inventory) -> list[dict]:
         groups.append(_group(host_port(address, s["ray_metrics_export_port"]), "node", host.name, role))
     s, address = settings_for(head), node_address(head)
     groups.append(_group(host_port(address, s["ray_dashboard_metrics_port"]), "dashboard", head.name, "head"))
-    groups.append(_group(host_port(address, AUTOSCALER_METRICS_PORT), "autoscaler", head.name, "head"))
+    autoscaler = host_port(address, s["ray_autoscaler_metrics_port"])
+    groups.append(_group(autoscaler, "autoscaler", head.name, "head"))
     return groups
 
 

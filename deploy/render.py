@@ -58,6 +58,8 @@ def env_file(node: Node) -> str:
         "# The dashboard's own metrics server, kept apart from the per-node",
         "# --metrics-export-port: their clash is the 'Address already in use' error.",
         f"DASHBOARD_METRIC_PORT={s['ray_dashboard_metrics_port']}",
+        "# The autoscaler's metrics server (head), pinned like every port Ray opens.",
+        f"AUTOSCALER_METRIC_PORT={s['ray_autoscaler_metrics_port']}",
         "# Serve proxy checks get time to answer on a slow start, so the controller's",
         "# 'assert not dest.done()' race (fixed upstream in Ray 2.56) is not triggered.",
         f"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S={s['serve_proxy_ready_check_timeout_s']}",

@@ -14,8 +14,9 @@ from pyinfra.api.exceptions import PyinfraError
 
 from deploy.bastion import bastion_problems
 from deploy.defaults import ALL_DEFAULTS, CHOICES, ENV_KEYS, ENV_NAME, PATTERNS, RANGES, REQUIRED_TYPES
+from deploy.firewall import firewall_problems
 from deploy.gpu import looks_like_gpu_image
-from deploy.prometheus import AUTOSCALER_METRICS_PORT
+from deploy.ports import describe, node_ports, overlaps
 from deploy.render import HEALTH_APP_NAME
 from deploy.topology import (
     GCS_STORE_GROUP,
@@ -28,18 +29,8 @@ from deploy.topology import (
     settings_for,
 )
 
-KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_", "tls_")
-
-HEAD_PORT_KEYS = (
-    "ray_gcs_port",
-    "ray_dashboard_port",
-    "ray_dashboard_agent_port",
-    "ray_metrics_export_port",
-    "ray_dashboard_metrics_port",
-    "serve_http_port",
-)
-WORKER_PORT_KEYS = ("ray_dashboard_agent_port", "ray_metrics_export_port", "serve_http_port")
-
+KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_", "tls_",
+                "firewall_")
 
 class InventoryError(PyinfraError):
     """The inventory or its data is wrong; nothing was changed."""
@@ -47,10 +38,6 @@ class InventoryError(PyinfraError):
 
 def inventory_name() -> str:
     return next((arg for arg in sys.argv[1:] if arg.endswith(".py")), "the inventory")
-
-
-def port_keys(role: str) -> tuple[str, ...]:
-    return HEAD_PORT_KEYS if role == "head" else WORKER_PORT_KEYS
 
 
 def _type_name(expected) -> str:
@@ -88,19 +75,7 @@ def check_keys(host_name: str, data: dict) -> list[str]:
 
 def check_values(host_name: str, role: str, s: dict) -> list[str]:
     """Ports, image reference and Serve config of one host."""
-    problems = []
-    seen: dict[int, str] = {}
-    for key in port_keys(role):
-        port = s[key]
-        if not _type_ok(port, int) or not 1 <= port <= 65535:
-            continue  # check_rules reports it
-        if port in seen:
-            problems.append(
-                f"host {host_name}: {key} and {seen[port]} are both {port}: "
-                "two services cannot share a port; give each its own"
-            )
-        else:
-            seen[port] = key
+    problems = port_problems(host_name, role, s)
     image = s["ray_image"]
     if isinstance(image, str) and not _has_tag(image):
         problems.append(
@@ -166,6 +141,36 @@ def check_tls_ca(head) -> list[str]:
                 "set both, or neither for the cluster's own CA in tls_dir"]
     return [f"host {head.name}: {name} {path} cannot be read on this machine: give the path of a PEM file"
             for name, path in (("tls_ca_cert", cert), ("tls_ca_key", key)) if not os.access(path, os.R_OK)]
+
+
+def port_problems(host_name: str, role: str, s: dict) -> list[str]:
+    """Two ports (or a port and a range) of one Ray node that overlap, and a
+    worker range that runs backwards."""
+    entries = node_ports(role, s)
+    if not all(_type_ok(low, int) and _type_ok(high, int) and 1 <= low <= high <= 65535
+               for _, low, high in entries):
+        low, high = s["ray_min_worker_port"], s["ray_max_worker_port"]
+        if _type_ok(low, int) and _type_ok(high, int) and low > high:
+            return [f"host {host_name}: ray_min_worker_port={low} is above ray_max_worker_port={high}: "
+                    "give the lowest worker port first"]
+        return []  # check_rules reports the value out of range
+    problems = []
+    for index, entry in enumerate(entries):
+        for other in entries[:index]:
+            if not overlaps(entry, other):
+                continue
+            if entry[1] == entry[2] and other[1] == other[2]:
+                problems.append(
+                    f"host {host_name}: {entry[0]} and {other[0]} are both {entry[1]}: "
+                    "two services cannot share a port; give each its own"
+                )
+            else:
+                single = entry[0] if entry[1] == entry[2] else other[0]
+                problems.append(
+                    f"host {host_name}: {describe(entry)} and {describe(other)} overlap: two services "
+                    f"cannot share a port; move {single} outside the range"
+                )
+    return problems
 
 
 # Newline, carriage return and NUL: each would end a line of the env file, the
@@ -396,16 +401,17 @@ def check_monitoring(inventory, heads: set[str], workers: set[str]) -> list[str]
         port = s["monitoring_port"]
         if not _type_ok(port, int):
             continue  # check_keys reports it
-        taken = {}
+        taken = []
         if host.name in heads | workers:
-            taken = {s[key]: key for key in reversed(port_keys("head" if host.name in heads else "worker"))}
-        if host.name in heads:
-            taken[AUTOSCALER_METRICS_PORT] = "Ray's autoscaler metrics port"
+            taken = node_ports("head" if host.name in heads else "worker", s)
         if host.name in stores:
-            taken[s["ray_gcs_store_port"]] = "ray_gcs_store_port"
-        if port in taken:
+            taken.append(("ray_gcs_store_port", s["ray_gcs_store_port"], s["ray_gcs_store_port"]))
+        clash = next((entry for entry in taken if _type_ok(entry[1], int) and _type_ok(entry[2], int)
+                      and entry[1] <= port <= entry[2]), None)
+        if clash:
             problems.append(
-                f"host {host.name}: monitoring_port {port} is also {taken[port]} on this host: "
+                f"host {host.name}: monitoring_port {port} is also "
+                f"{clash[0] if clash[1] == clash[2] else describe(clash)} on this host: "
                 "two services cannot share a port; give Prometheus another (e.g. 9090)"
             )
     return problems
@@ -566,6 +572,7 @@ def check_inventory(inventory) -> list[str]:
         role = "head" if host.name in heads else "worker"
         problems += check_rules(host.name, settings)
         problems += check_values(host.name, role, settings)
+        problems += firewall_problems(host, settings)
         if not is_gpu_host(host):
             problems += check_cpu_image(host.name, settings)
         address = node_address(host)

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from lab import lifecycle, ssh, state, versions
+from lab import lifecycle, outsider, ssh, state, versions
 from lab.config import DEFAULT_HOSTS, DISTROS
 from lab.errors import LabError
 
@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--fresh", action="store_true", help="recreate every host bare")
     up.add_argument("--bastion", action="store_true",
                     help="add a bastion; this machine then reaches the other hosts only by SSH through it")
+    up.add_argument("--outsider", action="store_true",
+                    help="also start a container on the lab network that is in no inventory (firewall tests)")
     commands.add_parser("down", help="remove the lab's hosts, registry, volumes and network")
     status = commands.add_parser("status", help="list the hosts and whether SSH works")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -124,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             current = lifecycle.up(args.hosts, fresh=args.fresh, distros=args.distros, sources=args.sources,
                                    with_bastion=args.bastion)
             names = ", ".join(host["name"] for host in current["hosts"])
+            if args.outsider:
+                names += f"; outsider at {outsider.ensure(current)}"
             print(f"lab up in {time.monotonic() - started:.1f} s: {names}; state in .lab/state.json")
         elif args.command == "down":
             lifecycle.down()

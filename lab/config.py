@@ -120,5 +120,14 @@ def bastion_ip() -> str:
     return str(SUBNET.network_address + 9)
 
 
+# A container on the lab network that is in no inventory (`lab up --outsider`):
+# what an attacker who reaches the hosts' network sees.
+OUTSIDER_NAME = f"{LAB_NAME}-outsider"
+
+
+def outsider_ip() -> str:
+    return str(SUBNET.network_address + 5)
+
+
 def gateway_ip() -> str:
     return str(SUBNET.network_address + 1)

@@ -1,6 +1,6 @@
 """Each lab host's pyinfra host data, from the lab's state (used by inventories/lab.py)."""
 
-from lab.config import STATE_FILE
+from lab.config import STATE_FILE, gateway_ip
 from lab.errors import LabNotUp
 
 # What a host installing from the lab's mirror installs: Debian's package names,
@@ -32,6 +32,10 @@ def host_entry(state: dict, entry: dict) -> tuple[str, dict]:
         "ray_image": state["ray_image"],
         "docker_install_source": entry.get("install_source", "distro"),
         "docker_insecure_registries": [state["registry"]["address"]],
+        # The e2e tests and `make demo` reach the dashboard, Serve, metrics and
+        # Prometheus from this machine, which the lab network sees as its
+        # gateway: the host firewall admits it like an operator's address.
+        "firewall_allow_cidrs": [f"{gateway_ip()}/32"],
     }
     if state.get("bastion"):
         # Every host through the bastion (ProxyJump in the lab's ssh config).

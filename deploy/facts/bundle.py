@@ -12,15 +12,16 @@ from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from deploy.facts.apt import AptRelease, KeyringFingerprints
 from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
 from deploy.facts.gpu import NvidiaGpus
-from deploy.facts.host import DiskAvailableMb, EpochSeconds, FileText, ListeningPorts
+from deploy.facts.host import ActiveFirewalls, DiskAvailableMb, EpochSeconds, FileText, ListeningPorts
 
 # The facts a bundle may carry, by class name (each fact's own command and process are used).
 BUNDLEABLE = {
     cls.__name__: cls
     for cls in (
-        AptRelease, AptSources, ComposeCli, ComposeVersion, DebArch, DebPackages, Directory, DiskAvailableMb,
-        DockerEngine, EpochSeconds, File, FileText, ImageId, KeyringFingerprints, LinuxDistribution,
-        ListeningPorts, NvidiaGpus, ProjectContainers, Sha256File, SystemdEnabled, SystemdStatus,
+        ActiveFirewalls, AptRelease, AptSources, ComposeCli, ComposeVersion, DebArch, DebPackages, Directory,
+        DiskAvailableMb, DockerEngine, EpochSeconds, File, FileText, ImageId, KeyringFingerprints,
+        LinuxDistribution, ListeningPorts, NvidiaGpus, ProjectContainers, Sha256File, SystemdEnabled,
+        SystemdStatus,
     )
 }
 

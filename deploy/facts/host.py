@@ -137,3 +137,28 @@ class EpochSeconds(FactBase):
 
     def process(self, output):
         return int("".join(output).strip())
+
+
+class ActiveFirewalls(FactBase):
+    """
+    The firewall managers active on the host, of those that would fight the
+    deploy's own rules: ``ufw`` (``ufw status``: active) and ``firewalld``
+    (``firewall-cmd --state``: running). Run with sudo (ufw needs root).
+
+    Returns a sorted list of names; ``[]`` when neither is active.
+    """
+
+    @staticmethod
+    def default():
+        return []
+
+    def command(self) -> str:
+        return (
+            "if command -v ufw >/dev/null 2>&1 && timeout 10 ufw status 2>/dev/null "
+            "| grep -q '^Status: active'; then echo ufw; fi; "
+            "if command -v firewall-cmd >/dev/null 2>&1 && timeout 10 firewall-cmd --state 2>/dev/null "
+            "| grep -qx running; then echo firewalld; fi; true"
+        )
+
+    def process(self, output):
+        return sorted({line.strip() for line in output if line.strip() in ("ufw", "firewalld")})

@@ -132,17 +132,18 @@ def install_reads(settings: dict, keyrings: tuple = ()) -> list:
     return reads
 
 
-def install_base_tools() -> bool:
+def install_base_tools(lists_refreshed: bool = False) -> bool:
     """The tools the deploy's steps and checks use, apt's lists refreshed first
-    when one is missing. Returns whether this step refreshes the lists in this
-    run (decided from the facts read when the run began)."""
+    when one is missing, unless an earlier step refreshes them in this run
+    (`lists_refreshed`). Returns whether the lists are refreshed in this run by
+    now (decided from the facts read when the run began)."""
     system.packages(
         name="Install the base tools the deploy uses",
         packages=BASE_PACKAGES,
-        update=True,
+        update=not lists_refreshed,
         no_recommends=True,
     )
-    return bool(missing_packages(read_fact(host, DebPackages) or {}, BASE_PACKAGES))
+    return lists_refreshed or bool(missing_packages(read_fact(host, DebPackages) or {}, BASE_PACKAGES))
 
 
 def signed_repository(what: str, filename: str, key_url: str, keyring: str, fingerprint: str,

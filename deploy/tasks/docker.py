@@ -11,6 +11,7 @@ from deploy.families import host_family
 from deploy.hostfacts import read_fact
 from deploy.operations import docker, system
 from deploy.render import daemon_json
+from deploy.tasks.firewall import firewall_refreshes_lists
 from deploy.topology import settings_for
 
 DAEMON_JSON = "/etc/docker/daemon.json"
@@ -25,7 +26,8 @@ def docker_reads() -> list:
 def install_docker(gpu: bool = False):
     settings = settings_for(host)
     family = host_family(host)
-    lists_refreshed = family.install_base_tools()
+    # The host firewall, installed first, may have refreshed apt's lists already.
+    lists_refreshed = family.install_base_tools(lists_refreshed=firewall_refreshes_lists(host))
     daemon = daemon_json(settings, gpu=gpu)
     # daemon.json goes first: a Docker installed for the first time then starts with it.
     changes = family.install_docker(settings, before_packages=lambda: system.text_file(

@@ -12,8 +12,8 @@ from pyinfra.api import deploy
 from deploy.commands import COMPOSE_V1, COMPOSE_V2
 from deploy.defaults import RAY_DEFAULTS
 from deploy.operations import ray
+from deploy.ports import port_keys
 from deploy.topology import Node
-from deploy.validate import port_keys
 
 
 def compose_default(settings: dict) -> str:

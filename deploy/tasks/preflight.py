@@ -17,9 +17,11 @@ from deploy.families import family_problems, install_reads, release_reads
 from deploy.gpu import gpu_count_problem
 from deploy.hostfacts import operation_reads, prefetch, project_containers, read_fact
 from deploy.operations.ray import decide_head
+from deploy.ports import port_keys
 from deploy.render import ENV_FILE
 from deploy.tasks.compose import render_reads
 from deploy.tasks.docker import docker_reads
+from deploy.tasks.firewall import firewall_problems, firewall_reads
 from deploy.tasks.gcs_store import store_reads
 from deploy.tasks.gpu import KEYRING as GPU_KEYRING
 from deploy.tasks.monitoring import port_problems as monitoring_port_problems
@@ -27,7 +29,7 @@ from deploy.tasks.monitoring import prometheus_reads
 from deploy.tasks.serve import marker_path
 from deploy.timings import add_preflight_time
 from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
-from deploy.validate import InventoryError, check_inventory, inventory_name, port_keys
+from deploy.validate import InventoryError, check_inventory, inventory_name
 
 # pyinfra loads the deploy file for all hosts at once: one runs preflight,
 # the others wait for its outcome (the plan reads what it decided).
@@ -77,12 +79,14 @@ def store_problems(host, settings: dict) -> list[str]:
 def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     """Every problem of one host, each line naming it."""
     role = role_of(host)
+    # ufw or firewalld would fight the deploy's own firewall, on every kind of host.
+    firewalls = firewall_problems(host)
     if role == "store":
-        return [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
+        return firewalls + [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
     # Monitoring: Prometheus' port, and nothing of a Ray node on a host that is not one.
     monitoring = monitoring_port_problems(host, settings) if is_monitoring_host(host) else []
     if role == "monitoring":
-        return monitoring
+        return firewalls + monitoring
     # This one names the host itself.
     named = []
     if is_gpu_host(host):
@@ -111,8 +115,8 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
                 f"only {free} MiB free under /var/lib/docker, {need} MiB needed for the images: "
                 "free some space or lower docker_min_free_mb"
             )
-    return ([line for line in named if line] + [f"host {host.name}: {problem}" for problem in problems]
-            + monitoring)
+    return (firewalls + [line for line in named if line]
+            + [f"host {host.name}: {problem}" for problem in problems] + monitoring)
 
 
 def gcs_address_of(container: dict) -> str:
@@ -158,7 +162,7 @@ def preflight_reads(host) -> list:
     bundled command: a host already as asked then needs no other read."""
     settings = settings_for(host)
     role = role_of(host)
-    reads = [[ListeningPorts, {}], [EpochSeconds, {}]]
+    reads = [[ListeningPorts, {}], [EpochSeconds, {}], *firewall_reads(settings)]
     if role == "store":
         return reads + store_reads()
     if is_monitoring_host(host):

@@ -17,12 +17,12 @@ from deploy.hostfacts import project_containers
 from deploy.operations import ray, rollout
 from deploy.operations.ray import failed_during_run, is_current
 from deploy.plan import Plan, gpu_layout
+from deploy.ports import port_keys
 from deploy.reach import through
 from deploy.release import write_record
 from deploy.tasks.lifecycle import compose_default
 from deploy.tasks.verify import node_container_problem
 from deploy.topology import Node, head_host, node_for, settings_for, worker_hosts
-from deploy.validate import port_keys
 
 
 class BatchNotGreen(Exception):

@@ -261,7 +261,7 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
     the head; a GPU node's driver answers with its GPUs."""
     from deploy import render
     from deploy.operations.ray import rendered_env
-    from deploy.validate import port_keys
+    from deploy.ports import port_keys
 
     env = [f"{key}={value}" for key, value in rendered_env(node).items()]
     record = inspect_record(container_id(name), node.container, node.image, node.role,

@@ -20,6 +20,7 @@ def test_dry_run_on_bare_hosts_lists_the_whole_install(bare_dry_run):
     out = bare_dry_run.output
     assert bare_dry_run.returncode == 0, out
     for step in (
+        "Write the firewall rules (root only)",
         "Install Docker's packages from docker_install_source",
         "Write /etc/docker/daemon.json",
         "Write the Ray env file",

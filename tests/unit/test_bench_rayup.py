@@ -6,15 +6,20 @@ from bench import rayup
 from deploy.defaults import ALL_DEFAULTS
 
 IMAGE = "172.29.9.2:5000/seedcore/ray:2.20.0-abc123"
+PINNED = (
+    "--node-manager-port=8077 --object-manager-port=8076 --min-worker-port=10002 "
+    "--max-worker-port=19999 --dashboard-agent-grpc-port=8079 --runtime-env-agent-port=8078 "
+)
 HEAD_START = (
     "ray start --node-ip-address=172.29.9.11 --head --port=6379 --dashboard-host=0.0.0.0 "
-    "--dashboard-port=8265 --dashboard-agent-listen-port=52365 --metrics-export-port=8080 "
-    "--object-store-memory=536870912 --disable-usage-stats "
+    "--dashboard-port=8265 --dashboard-grpc-port=8266 --ray-client-server-port=10001 "
+    "--dashboard-agent-listen-port=52365 --metrics-export-port=8080 " + PINNED
+    + "--object-store-memory=536870912 --disable-usage-stats "
     "--autoscaling-config=~/ray_bootstrap_config.yaml"
 )
 WORKER_START = (
     "ray start --address=172.29.9.11:6379 --dashboard-agent-listen-port=52365 "
-    "--metrics-export-port=8080 --object-store-memory=536870912 --disable-usage-stats"
+    "--metrics-export-port=8080 " + PINNED + "--object-store-memory=536870912 --disable-usage-stats"
 )
 
 

@@ -36,3 +36,28 @@ def test_the_inotify_limit_is_raised_for_many_hosts_and_never_lowered(tmp_path):
     assert limit.read_text() == "1600\n"
     assert raise_inotify_limit(3, limit) == ""
     assert limit.read_text() == "1600\n"
+
+
+def test_the_outsider_sits_apart_from_the_registry_mirror_gateway_and_hosts():
+    taken = {config.gateway_ip(), config.registry_ip(), config.mirror_ip(), config.host_ip(1)}
+    assert config.outsider_ip() not in taken
+    assert ipaddress.ip_address(config.outsider_ip()) in config.SUBNET
+    assert config.OUTSIDER_NAME.startswith(config.LAB_NAME)
+
+
+def test_the_outsider_pulls_the_hosts_ray_image_through_the_registry_loopback_address():
+    from lab import outsider
+    from lab.registry import push_address
+
+    state = {"registry": {"address": "172.29.77.2:5000"},
+             "ray_image": "172.29.77.2:5000/seedcore/ray:2.20.0-abc123"}
+    assert outsider.image_of(state) == f"{push_address()}/seedcore/ray:2.20.0-abc123"
+
+
+def test_lab_hosts_admit_the_gateway_through_the_firewall():
+    from lab.inventory import host_entry
+
+    state = {"ssh_user": "seedcore", "ssh_key": "k", "known_hosts": "h", "ray_image": "i:1",
+             "registry": {"address": "r:5000"}}
+    _, data = host_entry(state, {"name": "h-1", "ip": config.host_ip(1), "install_source": "distro"})
+    assert data["firewall_allow_cidrs"] == [f"{config.gateway_ip()}/32"]

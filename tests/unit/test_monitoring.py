@@ -233,7 +233,7 @@ def test_two_monitoring_hosts_are_refused():
 def test_prometheus_on_the_head_cannot_take_a_ray_port():
     inventory = _inventory(monitoring="head-1", head_data={"monitoring_port": 44217})
     assert validate.check_inventory(inventory) == [
-        WHERE + "host head-1: monitoring_port 44217 is also Ray's autoscaler metrics port on this host: two "
+        WHERE + "host head-1: monitoring_port 44217 is also ray_autoscaler_metrics_port on this host: two "
         "services cannot share a port; give Prometheus another (e.g. 9090)"]
     inventory = _inventory(monitoring="worker-1", head_data={})
     inventory.get_host("worker-1").data.monitoring_port = 8080

@@ -24,6 +24,7 @@ def _host(groups=("ray_head",), **facts):
         "DockerEngine": RUNNING,
         "ProjectContainers": {CONTAINERS_KEY: [_container()]},
         "ListeningPorts": {},
+        "ActiveFirewalls": [],
         "ImageId": {f"image={IMAGE}": "sha256:7c3e"},
         "LinuxDistribution": {"name": "Debian", "major": 12, "minor": None,
                               "release_meta": {"ID": "debian", "VERSION_CODENAME": "bookworm"}},
@@ -243,3 +244,22 @@ def test_the_release_round_reads_every_release_file_preflight_checks():
                    if fact.__name__ == "AptRelease"]
         assert fetched == urls
         assert sorted(_release_urls_read(host, settings)) == sorted(urls)
+
+
+def test_an_active_ufw_or_firewalld_stops_the_run_naming_it():
+    host = _host(ActiveFirewalls=["firewalld", "ufw"])
+    problems = host_problems(host, make_settings(), allow_docker_down=False)
+    assert [line.split(":")[1].split()[0] for line in problems] == ["firewalld", "ufw"]
+    assert all(line.startswith("host head-1: ") and "firewall_manage=False" in line for line in problems)
+
+
+def test_an_active_ufw_is_left_alone_when_the_firewall_is_not_managed():
+    host = FakeHost(name="store-1", groups=("ray_gcs_store",), data={"firewall_manage": False},
+                    facts={"ListeningPorts": {}})
+    assert host_problems(host, make_settings({"firewall_manage": False}), allow_docker_down=False) == []
+
+
+def test_ufw_is_named_on_a_store_host_too():
+    host = FakeHost(name="store-1", groups=("ray_gcs_store",),
+                    facts={"ListeningPorts": {}, "ActiveFirewalls": ["ufw"]})
+    assert [line.split(": ")[1].split()[0] for line in host_problems(host, make_settings(), False)] == ["ufw"]

@@ -11,6 +11,10 @@ from tests.harness import DEFAULT_IMAGE, make_node
 
 NOTES = RAY_DEFAULTS["ray_notes_env"]
 
+# Every port Ray would otherwise choose at random, pinned (deploy/ports.py).
+PINNED = ["--node-manager-port=8077", "--object-manager-port=8076", "--min-worker-port=10002",
+          "--max-worker-port=19999", "--dashboard-agent-grpc-port=8079", "--runtime-env-agent-port=8078"]
+
 
 def _env_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line and not line.startswith("#")]
@@ -54,6 +58,8 @@ RAY_SERVE_PROXY_HEARTBEAT_TIMEOUT_S=30
 # The dashboard's own metrics server, kept apart from the per-node
 # --metrics-export-port: their clash is the 'Address already in use' error.
 DASHBOARD_METRIC_PORT=44227
+# The autoscaler's metrics server (head), pinned like every port Ray opens.
+AUTOSCALER_METRIC_PORT=44217
 # Serve proxy checks get time to answer on a slow start, so the controller's
 # 'assert not dest.done()' race (fixed upstream in Ray 2.56) is not triggered.
 RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S=30
@@ -273,17 +279,35 @@ def test_only_the_head_service_has_the_ray_profile(head_node, worker_node):
 def test_head_starts_ray_as_the_head(head_node):
     assert _service(head_node)["command"] == [
         "ray", "start", "--block", "--node-ip-address=10.0.0.10", "--head", "--port=6379",
-        "--dashboard-host=0.0.0.0", "--dashboard-port=8265", "--dashboard-agent-listen-port=52365",
-        "--metrics-export-port=8080", "--object-store-memory=2147483648", "--disable-usage-stats",
+        "--dashboard-host=0.0.0.0", "--dashboard-port=8265", "--dashboard-grpc-port=8266",
+        "--ray-client-server-port=10001", "--dashboard-agent-listen-port=52365",
+        "--metrics-export-port=8080", *PINNED, "--object-store-memory=2147483648", "--disable-usage-stats",
     ]
 
 
 def test_worker_joins_the_head(worker_node):
     assert _service(worker_node)["command"] == [
         "ray", "start", "--block", "--node-ip-address=10.0.0.11", "--address=10.0.0.10:6379",
-        "--dashboard-agent-listen-port=52365", "--metrics-export-port=8080",
+        "--dashboard-agent-listen-port=52365", "--metrics-export-port=8080", *PINNED,
         "--object-store-memory=2147483648", "--disable-usage-stats",
     ]
+
+
+def test_every_port_a_node_opens_is_pinned_by_its_key(head_node, worker_node):
+    """No Ray port is left to chance: each managed port key reaches `ray start` or the env file."""
+    from deploy.ports import node_ports
+
+    for node in (head_node, worker_node):
+        settings = {**node.settings, **{key: 30000 + index for index, key in enumerate(
+            key for key in node.settings if key.startswith("ray_") and key.endswith("_port"))}}
+        settings["ray_min_worker_port"], settings["ray_max_worker_port"] = 31000, 31999
+        changed = make_node(role=node.role, settings=settings)
+        said = " ".join(_service(changed)["command"]) + "\n" + render.env_file(changed)
+        for name, low, high in node_ports(node.role, settings):
+            if name.startswith(("ray_", "serve_")) and name != "serve_http_port":
+                assert str(low) in said, name
+            if "-" in name:
+                assert str(low) in said and str(high) in said, name
 
 
 def test_num_cpus_and_extra_args_only_when_set():

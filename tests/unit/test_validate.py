@@ -552,3 +552,39 @@ def test_connection_problems_an_ssh_config_that_would_not_be_read(inventory_file
         "machine (without it the host would be dialled directly, not through its ProxyJump): give the "
         "file's absolute path",
     ]
+
+
+# --------------------------------------------------------------------------- pinned ports
+
+def test_a_pinned_port_inside_the_worker_range_is_refused():
+    problems = validate.check_values("head-1", "head", make_settings({"ray_client_server_port": 10500,
+                                                                      "ray_image": IMAGE}))
+    assert problems == [
+        "host head-1: ray_min_worker_port-ray_max_worker_port (10002-19999) and ray_client_server_port "
+        "(10500) overlap: two services cannot share a port; move ray_client_server_port outside the range"]
+
+
+def test_two_new_pinned_ports_on_one_port_name_both_keys():
+    problems = validate.check_values("worker-1", "worker", make_settings({
+        "ray_node_manager_port": 8079, "ray_image": IMAGE}))
+    assert problems == ["host worker-1: ray_dashboard_agent_grpc_port and ray_node_manager_port are both "
+                        "8079: two services cannot share a port; give each its own"]
+
+
+def test_a_worker_range_running_backwards_is_refused():
+    problems = validate.check_values("worker-1", "worker", make_settings({
+        "ray_min_worker_port": 20000, "ray_max_worker_port": 10002, "ray_image": IMAGE}))
+    assert problems == ["host worker-1: ray_min_worker_port=20000 is above ray_max_worker_port=10002: "
+                        "give the lowest worker port first"]
+
+
+def test_a_worker_range_may_hold_a_head_only_port_on_a_worker():
+    assert validate.check_values("worker-1", "worker", make_settings({
+        "ray_client_server_port": 10500, "ray_image": IMAGE})) == []
+
+
+def test_firewall_problems_reach_check_inventory(inventory_file):
+    inventory = _inventory(["head-1"], ["worker-1"], all_data={"firewall_allow_cidrs": ["10.0.0.1/8"]},
+                           host_data=_addresses(("head-1", "10.0.0.10"), ("worker-1", "10.0.0.11")))
+    problems = validate.check_inventory(inventory)
+    assert len(problems) == 2 and all("firewall_allow_cidrs '10.0.0.1/8'" in line for line in problems)
