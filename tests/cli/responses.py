@@ -40,6 +40,7 @@ ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
 RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
 FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"  # what AptRelease prints when the fetch fails
 LOCK = "/deploy.lock"  # deploy.lock.take_command / release_command
+ACTIVE_FIREWALLS = "ufw status"  # deploy.facts.host.ActiveFirewalls
 
 # -- what a Debian 12 host says ---------------------------------------------
 

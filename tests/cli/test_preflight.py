@@ -150,3 +150,31 @@ def test_a_gpu_and_distribution_problem_do_not_hide_the_hosts_other_problems(dep
     problem_line(lines, deployment.path, f"host {gpu}: port 8080 (ray_metrics_export_port)")
     problem_line(lines, deployment.path, f"host {gpu}: only 900 MiB free")
     assert len(lines) == 4, lines
+
+
+def test_an_active_ufw_stops_the_run_before_any_change(deployment):
+    deployment.head()
+    worker = deployment.worker(facts=responses.bare_debian12(ACTIVE_FIREWALLS="ufw"))
+    lines = assert_refused(deployment.dry(), deployment.path)
+    line = problem_line(lines, deployment.path, f"host {worker}: ufw is active")
+    assert "firewall_manage=False" in line
+    assert len(lines) == 1, lines
+
+
+def test_an_active_ufw_is_left_alone_with_firewall_manage_off(deployment):
+    deployment.head(firewall_manage=False)
+    deployment.worker(facts=responses.bare_debian12(ACTIVE_FIREWALLS="ufw"), firewall_manage=False)
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert "Install the host firewall" not in run.output
+
+
+def test_a_bare_host_gets_its_firewall_before_docker(deployment):
+    deployment.head()
+    deployment.worker()
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    for step in ("Install nftables from the distribution's packages", "Write the firewall rules (root only)",
+                 "Enable and start the firewall (loads its rules)"):
+        assert step in run.output, step
+    assert run.output.index("Write the firewall rules") < run.output.index("Install Docker's packages")
