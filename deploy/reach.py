@@ -118,19 +118,25 @@ class _RefusedChannels(logging.Filter):
 logging.getLogger("paramiko.transport").addFilter(_RefusedChannels())
 
 
-def through(host) -> Reach:
-    """A Reach whose connections are channels of `host`'s SSH connection (from
-    the control machine when its connector is not SSH: `@local`, `@fake`)."""
-    connector = getattr(host, "connector", None)
-    if not hasattr(connector, "client"):
-        return FROM_CONTROL
+def over_ssh(name: str, client_of: Callable[[], object]) -> Reach:
+    """A Reach whose connections are direct-tcpip channels of the paramiko
+    client `client_of()` returns (read at each connection), to host `name`."""
 
     def connect(address: str, port: int, timeout: float):
-        client = connector.client
+        client = client_of()
         transport = client.get_transport() if client is not None else None
         if transport is None or not transport.is_active():
-            raise Unreachable(f"the SSH connection to {host.name} is closed")
+            raise Unreachable(f"the SSH connection to {name} is closed")
         return transport.open_channel("direct-tcpip", (address.strip("[]"), port),
                                       ("127.0.0.1", 0), timeout=timeout)
 
-    return Reach(f"from host {host.name} (through its SSH connection)", connect)
+    return Reach(f"from host {name} (through its SSH connection)", connect)
+
+
+def through(host) -> Reach:
+    """A Reach through pyinfra's SSH connection to `host` (from the control
+    machine when its connector is not SSH: `@local`, `@fake`)."""
+    connector = getattr(host, "connector", None)
+    if not hasattr(connector, "client"):
+        return FROM_CONTROL
+    return over_ssh(host.name, lambda: connector.client)

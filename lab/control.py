@@ -7,11 +7,13 @@ import re
 import subprocess
 import sys
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
+from deploy.reach import over_ssh
 from lab import state as lab_state
 
 REPO = Path(__file__).resolve().parents[1]
@@ -104,6 +106,17 @@ class Ssh:
         self.client.close()
         if self.jump is not None:
             self.jump.close()
+
+
+@contextmanager
+def reach_from(state: dict, host: dict):
+    """A deploy.reach.Reach whose connections start on `host` (through SSH to it),
+    for endpoints the firewall keeps to the cluster."""
+    ssh = Ssh(state, host)
+    try:
+        yield over_ssh(host["name"], lambda: ssh.client)
+    finally:
+        ssh.close()
 
 
 def run_on(state: dict, host: dict, command: str, timeout: int = 120) -> tuple[int, str]:

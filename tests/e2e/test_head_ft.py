@@ -15,7 +15,6 @@ import pytest
 import requests
 
 from deploy.checks import redis_ask
-from deploy.reach import FROM_CONTROL
 from lab import control as labctl
 from lab import headft
 
@@ -65,7 +64,9 @@ def test_moving_the_running_cluster_onto_the_store(restore_lab, lab_state, roles
     assert checks["gcs storage type"]["detail"] == (
         "the GCS reports StorageType::REDIS_PERSIST; expected StorageType::REDIS_PERSIST")
     # What verify saw, seen again here: Redis holds the GCS tables under the namespace.
-    entries = redis_ask(FROM_CONTROL, f"{store['ip']}:6379", headft.PASSWORD, "HLEN", "seedcore")
+    # From the head: the store's firewall admits the head(s) only.
+    with labctl.reach_from(lab_state, head) as reach:
+        entries = redis_ask(reach, f"{store['ip']}:6379", headft.PASSWORD, "HLEN", "seedcore")
     assert entries.startswith(":") and int(entries[1:].split()[0]) > 0, entries
     # Redis listens on the store's private address only; its config is root and redis only.
     code, out = labctl.run_on(
