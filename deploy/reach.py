@@ -21,9 +21,12 @@ import http.client
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from deploy.tls_session import TlsSession
 
 # Seconds for one connection: opening it and each read on it.
 TIMEOUT_S = 5
@@ -67,8 +70,9 @@ class Reach:
     where: str
     connect: Callable[[str, int, float], object] = _direct
 
-    def open(self, address: str, port: int, timeout: float = TIMEOUT_S):
-        """A connected socket-like object (sendall, recv, makefile, close)."""
+    def open(self, address: str, port: int, timeout: float = TIMEOUT_S, tls: ssl.SSLContext | None = None):
+        """A connected socket-like object (sendall, recv, makefile, close); with
+        `tls`, a TLS session on it whose server certificate names `address`."""
         try:
             conn = self.connect(address, int(port), timeout)
         except OSError as error:
@@ -77,26 +81,38 @@ class Reach:
             raise Unreachable(f"{address}:{port} not reachable {self.where}: "
                               f"{type(error).__name__}: {error}") from None
         conn.settimeout(timeout)
-        return conn
+        if tls is None:
+            return conn
+        try:
+            return TlsSession(conn, tls, server_hostname=address.strip("[]"))
+        except (OSError, ssl.SSLError) as error:
+            conn.close()
+            raise Unreachable(f"TLS to {address}:{port} {self.where} failed: "
+                              f"{type(error).__name__}: {error}") from None
 
-    def get(self, url: str, timeout: float = TIMEOUT_S) -> Response:
-        """GET `url` (plain http) over one connection of this reach."""
+    def get(self, url: str, timeout: float = TIMEOUT_S, tls: ssl.SSLContext | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+        """GET `url` over one connection of this reach: http://, or https:// with
+        the client context `tls` (which CAs to trust, which certificate to show)."""
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"only http://host:port/path URLs are fetched, not {url!r}")
-        port = parts.port or 80
+        secure = parts.scheme == "https"
+        if parts.scheme not in ("http", "https") or not parts.hostname or secure != bool(tls):
+            raise ValueError(
+                f"only http:// URLs, or https:// URLs with a TLS context, are fetched, not {url!r}")
+        port = parts.port or (443 if tls else 80)
         conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
-        conn.sock = self.open(parts.hostname, port, timeout)
+        conn.sock = self.open(parts.hostname, port, timeout, tls=tls)
         try:
             path = parts.path or "/"
             conn.request("GET", path + (f"?{parts.query}" if parts.query else ""),
-                         headers={"Connection": "close", "Accept": "*/*", "User-Agent": USER_AGENT})
+                         headers={"Connection": "close", "Accept": "*/*", "User-Agent": USER_AGENT,
+                                  **(headers or {})})
             answer = conn.getresponse()
             body = answer.read(MAX_BODY_BYTES + 1)
             if len(body) > MAX_BODY_BYTES:
                 raise ValueError(f"{url}: answer larger than {MAX_BODY_BYTES} bytes")
             return Response(answer.status, body.decode("utf-8", errors="replace"), url)
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, ssl.SSLError, http.client.HTTPException) as error:
             raise Unreachable(f"GET {url} {self.where}: {type(error).__name__}: {error}") from None
         finally:
             conn.close()

@@ -3,6 +3,7 @@ transport to an in-process SSH server that serves direct-tcpip channels, in
 front of a local HTTP server and a local Redis-like TCP peer."""
 
 import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,8 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import paramiko
 import pytest
 
-from deploy import checks
+from deploy import checks, pki
 from deploy.reach import FROM_CONTROL, Unreachable, through
+from deploy.tls_session import client_context
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -19,6 +21,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         self.server.paths.append(self.path)
+        self.server.authorizations.append(self.headers.get("Authorization"))
         if self.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -37,11 +40,66 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+def _serve(httpd):
+    httpd.paths, httpd.authorizations = [], []
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    return httpd
+
+
 @pytest.fixture
 def http_server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.paths = []
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    httpd = _serve(ThreadingHTTPServer(("127.0.0.1", 0), _Handler))
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _ca():
+    key, cert = pki.make_ca("test cluster CA")
+    return key, cert
+
+
+@pytest.fixture(scope="module")
+def cluster_ca():
+    return _ca()
+
+
+def _server_files(tmp_path, ca, address="127.0.0.1", name="head"):
+    key = pki.key_pem(pki.new_key())
+    cert = pki.issue_node_cert(ca[0], ca[1], key, name, address, 30)
+    (tmp_path / f"{name}.key").write_text(key)
+    (tmp_path / f"{name}.crt").write_text(cert)
+    return str(tmp_path / f"{name}.crt"), str(tmp_path / f"{name}.key")
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """An HTTPS server: the handshake runs in the handler's thread, so a refused
+    client does not stop the listener."""
+
+    def __init__(self, address, handler, context):
+        super().__init__(address, handler)
+        self.context = context
+
+    def get_request(self):
+        sock, peer = super().get_request()
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), peer
+
+    def finish_request(self, request, client_address):
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(request, client_address)
+
+
+@pytest.fixture
+def https_server(tmp_path, cluster_ca):
+    """An HTTPS server with a certificate of the cluster CA for 127.0.0.1 that
+    asks for (but does not require) a client certificate."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cadata=cluster_ca[1])
+    context.load_cert_chain(*_server_files(tmp_path, cluster_ca))
+    context.verify_mode = ssl.CERT_OPTIONAL
+    httpd = _serve(_TLSServer(("127.0.0.1", 0), _Handler, context))
     yield httpd
     httpd.shutdown()
     httpd.server_close()
@@ -111,10 +169,10 @@ class _Client:
 
 
 @pytest.fixture
-def ssh_host(http_server):
+def ssh_host(http_server, https_server):
     """A host whose pyinfra connector holds a live paramiko client."""
     server_end, client_end = socket.socketpair()
-    interface = _SSHServer({http_server.server_address[1]})
+    interface = _SSHServer({http_server.server_address[1], https_server.server_address[1]})
     server = paramiko.Transport(server_end)
     server.add_server_key(paramiko.RSAKey.generate(1024))
     server.start_server(event=threading.Event(), server=interface)
@@ -165,9 +223,72 @@ def test_a_host_without_an_ssh_connection_is_reached_from_the_control_machine():
     assert through(_Host("local", object())) is FROM_CONTROL
 
 
-def test_only_plain_http_urls_are_fetched():
+def test_only_http_urls_or_https_urls_with_a_tls_context_are_fetched(cluster_ca):
     with pytest.raises(ValueError, match="only http://"):
         FROM_CONTROL.get("file:///etc/passwd")
+    with pytest.raises(ValueError, match="with a TLS context"):
+        FROM_CONTROL.get("https://127.0.0.1:9/")
+    with pytest.raises(ValueError, match="with a TLS context"):
+        FROM_CONTROL.get("http://127.0.0.1:9/", tls=client_context(cluster_ca[1]))
+
+
+def test_https_travels_through_the_hosts_ssh_connection_with_its_headers(ssh_host, https_server, cluster_ca):
+    host, interface = ssh_host
+    port = https_server.server_address[1]
+    response = through(host).get(f"https://127.0.0.1:{port}/api/gcs_healthz",
+                                 tls=client_context(cluster_ca[1]),
+                                 headers={"Authorization": "Basic c2VlZGNvcmU6cHc="})
+    assert (response.status_code, response.text) == (200, "success")
+    assert interface.requested == [("127.0.0.1", port)]
+    assert https_server.authorizations == ["Basic c2VlZGNvcmU6cHc="]
+
+
+def test_a_chunked_https_answer_is_read_whole(https_server, cluster_ca):
+    response = FROM_CONTROL.get(f"https://127.0.0.1:{https_server.server_address[1]}/chunked",
+                                tls=client_context(cluster_ca[1]))
+    assert (response.status_code, response.text) == (200, "ray_node_cpu 1\nray_node_mem 2\n")
+
+
+def test_a_server_certificate_of_another_ca_is_unreachable_naming_tls(ssh_host, https_server):
+    host, _ = ssh_host
+    other = client_context(_ca()[1])
+    refused = "TLS to 127.0.0.1:.* from host worker-1 .*failed: SSLCertVerificationError"
+    with pytest.raises(Unreachable, match=refused):
+        through(host).get(f"https://127.0.0.1:{https_server.server_address[1]}/", tls=other)
+    assert https_server.paths == []
+
+
+def test_a_certificate_for_another_address_is_refused(tmp_path, cluster_ca):
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*_server_files(tmp_path, cluster_ca, address="10.9.9.9", name="elsewhere"))
+    httpd = _serve(_TLSServer(("127.0.0.2", 0), _Handler, context))
+    try:
+        with pytest.raises(Unreachable, match="SSLCertVerificationError.*127.0.0.2"):
+            FROM_CONTROL.get(f"https://127.0.0.2:{httpd.server_address[1]}/", tls=client_context(cluster_ca[1]))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_client_certificate_is_shown_when_given(tmp_path, https_server, cluster_ca):
+    seen = []
+    original = _Handler.do_GET
+
+    def do_get(handler):
+        seen.append(handler.connection.getpeercert())
+        original(handler)
+
+    cert, key = _server_files(tmp_path, cluster_ca, name="control")
+    _Handler.do_GET = do_get
+    try:
+        FROM_CONTROL.get(f"https://127.0.0.1:{https_server.server_address[1]}/api/gcs_healthz",
+                         tls=client_context(cluster_ca[1], cert, key))
+        FROM_CONTROL.get(f"https://127.0.0.1:{https_server.server_address[1]}/api/gcs_healthz",
+                         tls=client_context(cluster_ca[1]))
+    finally:
+        _Handler.do_GET = original
+    assert ("commonName", "control") in [pair for rdn in seen[0]["subject"] for pair in rdn]
+    assert seen[1] in (None, {})
 
 
 def test_a_refused_channel_is_not_also_logged_by_paramiko(ssh_host, caplog):
