@@ -264,7 +264,8 @@ def test_a_certificate_for_another_address_is_refused(tmp_path, cluster_ca):
     httpd = _serve(_TLSServer(("127.0.0.2", 0), _Handler, context))
     try:
         with pytest.raises(Unreachable, match="SSLCertVerificationError.*127.0.0.2"):
-            FROM_CONTROL.get(f"https://127.0.0.2:{httpd.server_address[1]}/", tls=client_context(cluster_ca[1]))
+            FROM_CONTROL.get(f"https://127.0.0.2:{httpd.server_address[1]}/",
+                             tls=client_context(cluster_ca[1]))
     finally:
         httpd.shutdown()
         httpd.server_close()
