@@ -82,9 +82,10 @@ def lost_members(state, host_name: str, all_hosts: list[str]) -> str | None:
 
 def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None,
                 reach: Reach = FROM_CONTROL) -> list[checks.Result]:
-    """The node's checks, each polled until green or `timeout_s`, every endpoint
-    reached through `reach`. `doomed` says why no check of this node can turn
-    green; `cluster_doomed` why the node count cannot."""
+    """The node's checks, polled side by side until green or `timeout_s`, every
+    endpoint reached through `reach` (each try on a channel of its own).
+    `doomed` says why no check of this node can turn green; `cluster_doomed`
+    why the node count cannot."""
     s = node.settings
     deadline = time.monotonic() + timeout_s
     dash, metrics, serve = s["ray_dashboard_port"], s["ray_metrics_export_port"], s["serve_http_port"]
@@ -122,15 +123,17 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             ]
     if node.gpus:
         probes.append(("ray GPUs", checks.probe_node_gpus(reach, head, dash, address, node.gpus)))
-    results = []
+    # The node's checks turning red together read its container once.
+    doomed = checks.shared(doomed) if doomed else None
+    polls = []
     for check, probe, *extra in probes:
         reasons = [doomed, *extra]
 
         def why(reasons=reasons):
             return "; ".join(r for r in (f() for f in reasons if f) if r) or None
 
-        results.append(checks.poll(name, check, probe, deadline, why))
-    return results
+        polls.append((check, probe, why))
+    return checks.poll_all(name, polls, deadline)
 
 
 def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[str]):
