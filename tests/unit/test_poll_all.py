@@ -28,11 +28,11 @@ def test_results_keep_the_order_of_the_checks_not_the_order_they_answer_in():
 
 
 def test_checks_run_side_by_side():
-    polls = [(f"check {index}", _after(0.3), None) for index in range(6)]
+    polls = [(f"check {index}", _after(0.5), None) for index in range(6)]
     started = time.monotonic()
     results = checks.poll_all("head-1", polls, time.monotonic() + 10, in_flight=6)
     assert all(r.ok for r in results)
-    assert time.monotonic() - started < 1.2  # one after another: 1.8 s
+    assert time.monotonic() - started < 2  # one after another: 3 s
 
 
 def test_no_more_than_in_flight_checks_are_out_at_once():
