@@ -30,6 +30,7 @@ from deploy.facts.apt import KeyringFingerprints
 from deploy.facts.bundle import BUNDLEABLE, FactBundle, fact_key
 from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
 from deploy.facts.host import FileText
+from deploy.run_context import run_of
 
 # What is worth re-reading once a host changed: the facts operations decide with.
 OPERATION_FACTS = (
@@ -76,9 +77,7 @@ def operation_reads(settings: dict, files: tuple = (), root_only: tuple = ()) ->
 
 
 def _snapshots(state) -> dict:
-    if not hasattr(state, "seedcore_snapshots"):
-        state.seedcore_snapshots = {}
-    return state.seedcore_snapshots
+    return run_of(state).snapshots
 
 
 class CommandTally(BaseStateCallback):
@@ -124,11 +123,11 @@ class CommandTally(BaseStateCallback):
 def _tally(state) -> CommandTally:
     """The run's CommandTally, registered the first time a snapshot is stamped
     (while the deploy files load, before any operation runs)."""
-    tally = getattr(state, "seedcore_tally", None)
-    if tally is None:
-        tally = state.seedcore_tally = CommandTally()
-        state.add_callback_handler(tally)
-    return tally
+    run = run_of(state)
+    if run.tally is None:
+        run.tally = CommandTally()
+        state.add_callback_handler(run.tally)
+    return run.tally
 
 
 def _progress(state, host=None) -> tuple[int, tuple]:
@@ -154,13 +153,11 @@ def _stamp(state, host, kind: str) -> tuple:
 
 def fact_misses(state) -> dict[str, list[str]]:
     """{host name: [fact key, ...]}: operation facts this run read outside a host's snapshot."""
-    return getattr(state, "seedcore_fact_misses", {})
+    return run_of(state).fact_misses
 
 
 def _missed(state, host, cls, kwargs: dict, reads: list) -> None:
-    if not hasattr(state, "seedcore_fact_misses"):
-        state.seedcore_fact_misses = {}
-    state.seedcore_fact_misses.setdefault(host.name, []).append(fact_key(cls, kwargs))
+    run_of(state).fact_misses.setdefault(host.name, []).append(fact_key(cls, kwargs))
     reads.append([cls, dict(kwargs)])
 
 
@@ -226,7 +223,7 @@ def prefetch(state, reads_for, add: bool = False) -> None:
 def read_fact(host, cls, **kwargs):
     """`host.get_fact(cls, **kwargs)`, answered from the host's snapshot while it holds."""
     state = host.state
-    kept = getattr(state, "seedcore_snapshots", {}).get(host.name)
+    kept = run_of(state).snapshots.get(host.name)
     if kept is None or cls.__name__ not in BUNDLEABLE:
         return host.get_fact(cls, **kwargs)
     stamps, snapshot, reads = kept

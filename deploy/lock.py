@@ -23,17 +23,15 @@ import time
 import uuid
 
 import click
-from gevent.lock import Semaphore
 from pyinfra.api.exceptions import PyinfraError
 
+from deploy.run_context import run_of
 from deploy.topology import head_host, settings_for
 
 LOCK_NAME = "deploy.lock"
 OWNER_FILE = "owner"
 # A deploy never legitimately runs this long: past it, a held lock is called stale.
 STALE_AFTER_S = 6 * 3600
-# pyinfra loads the deploy file for all hosts at once: one of them takes the lock.
-_TAKING = Semaphore()
 
 
 class LockHeld(PyinfraError):
@@ -147,15 +145,16 @@ def hold_lock(state) -> None:
     another run holds it. A no-op under --dry."""
     if is_dry():
         return
-    with _TAKING:
-        taken = getattr(state, "seedcore_lock", None)
-        if isinstance(taken, LockHeld):
-            raise taken
-        if taken is None:
+    # pyinfra loads the deploy file for all hosts at once: one of them takes the lock.
+    run = run_of(state)
+    with run.lock_gate:
+        if isinstance(run.lock, LockHeld):
+            raise run.lock
+        if run.lock is None:
             try:
                 _take(state)
             except LockHeld as refusal:
-                state.seedcore_lock = refusal
+                run.lock = refusal
                 raise
 
 
@@ -174,7 +173,7 @@ def _take(state) -> None:
     if lines[0] != "taken":
         raise LockHeld(held_message(head.name, directory, parse_owner(lines[1:]), time.time(),
                                     socket.gethostname()))
-    state.seedcore_lock = (head, directory, token)
+    run_of(state).lock = (head, directory, token)
     _release_on_disconnect(head, directory, token)
 
 

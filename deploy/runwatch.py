@@ -13,6 +13,7 @@ from pyinfra import logger
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.state import BaseStateCallback
 
+from deploy.run_context import run_of
 from deploy.timings import time_run
 
 # The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
@@ -48,11 +49,10 @@ def _connect_message(error) -> str:
 
 def watch(state) -> RunWatch:
     """The run's watcher, registered on the first call (with the Ctrl-C handler)."""
-    existing = getattr(state, "seedcore_watch", None)
-    if existing is not None:
-        return existing
-    watcher = RunWatch()
-    state.seedcore_watch = watcher
+    run = run_of(state)
+    if run.watch is not None:
+        return run.watch
+    watcher = run.watch = RunWatch()
     state.add_callback_handler(watcher)
     time_run(state)  # SEEDCORE_TIMINGS: where the run's time went
     try:

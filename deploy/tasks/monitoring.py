@@ -27,6 +27,7 @@ from deploy.operations import system
 from deploy.operations.ray import decide_head
 from deploy.reach import through
 from deploy.report import table
+from deploy.run_context import run_of
 from deploy.tasks.verify import lost_hosts
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
 
@@ -137,7 +138,7 @@ def _fetch_dashboards(state, host, container: str, local_dir: str):
         marker.write_text(output.stdout.strip() + "\n")
     else:
         marker.unlink(missing_ok=True)
-    state.seedcore_grafana_dashboards = dashboards
+    run_of(state).grafana_dashboards = dashboards
     print(f"\n--> Ray's Grafana dashboards copied to {local_dir}/: {', '.join(sorted(dashboards))}\n")
 
 
@@ -161,7 +162,7 @@ def fetch_dashboards():
     kept = head is not None and decide_head(host.state)[host.name][1] and kept_dashboards(
         settings["monitoring_dashboards_path"], head["id"])
     if kept:
-        host.state.seedcore_grafana_dashboards = kept
+        run_of(host.state).grafana_dashboards = kept
         return
     python.call(name="Copy Ray's Grafana dashboards from the head to the control machine",
                 function=_fetch_dashboards, container=settings["ray_head_container"],
@@ -169,7 +170,7 @@ def fetch_dashboards():
 
 
 def _provision_dashboards(state, host, directory: str):
-    dashboards = getattr(state, "seedcore_grafana_dashboards", None)
+    dashboards = run_of(state).grafana_dashboards
     if not dashboards:
         raise RuntimeError(f"host {host.name}: no Ray dashboards were fetched from the head in this run")
     for name, text in sorted(dashboards.items()):

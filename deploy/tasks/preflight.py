@@ -6,7 +6,6 @@ hosts, so one run reports every problem and no host is touched if any.
 
 import time
 
-from gevent.lock import Semaphore
 from pyinfra import logger
 from pyinfra.facts.server import LinuxDistribution
 
@@ -19,6 +18,7 @@ from deploy.hostfacts import operation_reads, prefetch, project_containers, read
 from deploy.operations.ray import decide_head
 from deploy.ports import port_keys
 from deploy.render import ENV_FILE
+from deploy.run_context import run_of
 from deploy.tasks.compose import render_reads
 from deploy.tasks.docker import docker_reads
 from deploy.tasks.firewall import firewall_problems, firewall_reads
@@ -31,9 +31,6 @@ from deploy.timings import add_preflight_time
 from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name
 
-# pyinfra loads the deploy file for all hosts at once: one runs preflight,
-# the others wait for its outcome (the plan reads what it decided).
-_CHECKING = Semaphore()
 DOCKER_ROOT = "/var/lib/docker"
 
 # Beyond this, logs and Ray's own timestamps no longer line up across hosts.
@@ -199,10 +196,13 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
     # state, so a second run in the same process checks again.
     # The other hosts wait for it (the plan reads what it decided); after a
     # refusal they pass by: the first host's refusal stops the run.
-    with _CHECKING:
-        if getattr(state, "seedcore_preflight_done", False):
+    # pyinfra loads the deploy file for all hosts at once: one runs preflight,
+    # the others wait for its outcome (the plan reads what it decided).
+    run = run_of(state)
+    with run.preflight_gate:
+        if run.preflight_done:
             return
-        state.seedcore_preflight_done = True
+        run.preflight_done = True
         started = time.monotonic()
         try:
             _check(state, allow_docker_down)
@@ -213,7 +213,7 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
 def _check(state, allow_docker_down: bool) -> None:
     # Hosts already lost when the run starts do not stop the others; any host
     # failing after this point does (see operations.ray.failed_during_run).
-    state.seedcore_failed_at_start = {h.name for h in state.failed_hosts}
+    run_of(state).failed_at_start = {h.name for h in state.failed_hosts}
     problems = check_inventory(state.inventory)
     if not problems:
         # One command per host, every host at once; then, every host at once,

@@ -7,7 +7,6 @@ JSON file, and every host with a red check fails, naming the check.
 
 import time
 
-from gevent.lock import Semaphore
 from pyinfra.api import deploy
 from pyinfra.operations import python
 
@@ -21,27 +20,23 @@ from deploy.hostfacts import project_containers
 from deploy.reach import FROM_CONTROL, Reach, through
 from deploy.render import tls_paths
 from deploy.report import document, table, write
+from deploy.run_context import run_of
 from deploy.runwatch import failure_reason
 from deploy.topology import Node
 from deploy.view import view_lines
 
 # Container states that do not come back by themselves.
 DEAD_STATES = ("exited", "dead", "created", "removing")
-_REPORT_LOCK = Semaphore()
 
 
 def results_of(state) -> dict[str, list[checks.Result]]:
-    """This run's check results by host, kept on the run's own state."""
-    if not hasattr(state, "seedcore_verify_results"):
-        state.seedcore_verify_results = {}
-    return state.seedcore_verify_results
+    """This run's check results by host."""
+    return run_of(state).verify_results
 
 
 def lost_nodes_of(state) -> dict[str, str]:
     """Host name -> why its node cannot turn green in this run (its container exited...)."""
-    if not hasattr(state, "seedcore_lost_nodes"):
-        state.seedcore_lost_nodes = {}
-    return state.seedcore_lost_nodes
+    return run_of(state).lost_nodes
 
 
 class VerifyFailed(Exception):
@@ -169,8 +164,9 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
 
 def _report(state, host, report_path: str, all_hosts: list[str]):
     results = results_of(state)
-    with _REPORT_LOCK:
-        if not getattr(state, "seedcore_verify_reported", False):
+    run = run_of(state)
+    with run.report_gate:
+        if not run.verify_reported:
             ordered = {name: results[name] for name in all_hosts if name in results}
             missing = {name: failure_reason(state, name) for name in all_hosts if name not in results}
             report = document(ordered, missing)
@@ -178,7 +174,7 @@ def _report(state, host, report_path: str, all_hosts: list[str]):
             print("\n--> Verify report (" + report_path + ")\n" + table(ordered, missing) + "\n")
             if getattr(state, "inventory", None) is not None:
                 print("\n".join(view_lines(state.inventory)) + "\n")
-            state.seedcore_verify_reported = True
+            run.verify_reported = True
     failures = [r for r in results.get(host.name, []) if not r.ok]
     if failures:
         raise VerifyFailed(
