@@ -30,6 +30,7 @@ from deploy.facts.apt import KeyringFingerprints
 from deploy.facts.bundle import BUNDLEABLE, FactBundle, fact_key
 from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
 from deploy.facts.host import FileText
+from deploy.pyinfra_seam import operation_done, parallel_limit
 from deploy.run_context import run_of
 
 # What is worth re-reading once a host changed: the facts operations decide with.
@@ -102,10 +103,10 @@ class CommandTally(BaseStateCallback):
         """Count `host`'s finished operations whose result is now set."""
         waiting = []
         for op_hash in self.finishing.pop(host, []):
-            meta = state.ops[host][op_hash].operation_meta
-            if not meta.is_complete():
+            done, ran = operation_done(state, host, op_hash)
+            if not done:
                 waiting.append(op_hash)
-            elif meta.executed:
+            elif ran:
                 self.ran[host] = self.ran.get(host, 0) + 1
                 self.total += 1
         if waiting:
@@ -214,7 +215,7 @@ def prefetch(state, reads_for, add: bool = False) -> None:
             elif reads:
                 add_to_bundle(host, reads)
 
-    pool = Pool(max(1, min(len(hosts), state.config.PARALLEL or len(hosts))))
+    pool = Pool(parallel_limit(state, len(hosts)))
     for host in hosts:
         pool.spawn(read, host)
     pool.join(raise_error=True)

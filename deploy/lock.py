@@ -25,6 +25,7 @@ import uuid
 import click
 from pyinfra.api.exceptions import PyinfraError
 
+from deploy.pyinfra_seam import before_disconnect
 from deploy.run_context import run_of
 from deploy.topology import head_host, settings_for
 
@@ -180,17 +181,7 @@ def _take(state) -> None:
 def _release_on_disconnect(head, directory: str, token: str) -> None:
     """pyinfra disconnects from every host at the end of a run, whatever its
     outcome: release the lock just before the head's connection closes."""
-    connector = head.connector
-    close = getattr(connector, "disconnect", None)
-
-    def disconnect():
-        try:
-            release(head, directory, token)
-        finally:
-            if close:
-                close()
-
-    connector.disconnect = disconnect
+    before_disconnect(head, lambda: release(head, directory, token))
 
 
 def release(head, directory: str, token: str) -> bool:

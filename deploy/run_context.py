@@ -10,19 +10,12 @@ time in preflight, in taking the lock and in printing the verify report are
 the run's too: two runs in one process (the tests) never share one.
 """
 
-from __future__ import annotations
-
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from gevent.lock import Semaphore
-
-if TYPE_CHECKING:
-    from deploy.hostfacts import CommandTally
-    from deploy.runwatch import RunWatch
-    from deploy.timings import RunTimings
+from pyinfra.api.state import BaseStateCallback
 
 
 @dataclass
@@ -40,7 +33,8 @@ class RunContext:
     snapshots: dict[str, tuple] = field(default_factory=dict)
     # Facts read outside a host's snapshot: {host name: [fact key, ...]}.
     fact_misses: dict[str, list[str]] = field(default_factory=dict)
-    tally: CommandTally | None = None
+    # The run's own pyinfra callbacks: hostfacts.CommandTally, timings.RunTimings, runwatch.RunWatch.
+    tally: BaseStateCallback | None = None
     # The deploy lock: (head, directory, token) once held, or the refusal (LockHeld).
     lock: tuple | Exception | None = None
     # The head decision: {host name: (role, current, ...)}, made once per run.
@@ -53,8 +47,8 @@ class RunContext:
     grafana_dashboards: dict[str, str] | None = None
     # The rollout's plan announced once.
     announced: bool = False
-    timings: RunTimings | None = None
-    watch: RunWatch | None = None
+    timings: BaseStateCallback | None = None
+    watch: BaseStateCallback | None = None
     # One host at a time: in preflight's checks, in taking the lock, in the verify report.
     preflight_gate: Semaphore = field(default_factory=Semaphore, repr=False)
     lock_gate: Semaphore = field(default_factory=Semaphore, repr=False)
