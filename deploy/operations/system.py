@@ -216,11 +216,13 @@ def service(service: str, running: bool = True, enabled: bool = True, restarted:
 
 
 @operation()
-def absent(path: str):
+def absent(path: str, installed_now: bool = False):
     """
     Remove a file or symbolic link, unless it is already gone.
 
     + path: the file or link on the host
+    + installed_now: a package this run installs puts it there (so it is removed
+      even though the host, read before the install, has none yet)
 
     **Example:**
 
@@ -228,7 +230,7 @@ def absent(path: str):
 
         system.absent(name="Remove nginx's default site (port 80)", path="/etc/nginx/sites-enabled/default")
     """
-    if read_fact(host, File, path=path) is None:
+    if read_fact(host, File, path=path) is None and not installed_now:
         host.noop(f"{path} is absent")
         return
     yield StringCommand("rm", "-f", "--", QuoteString(path))

@@ -73,7 +73,7 @@ def install_web_door(inventory):
     system.packages(name="Install nginx from the distribution's packages", packages=PACKAGES,
                     update=not firewall_refreshes_lists(host), no_recommends=True)
     system.absent(name="Remove nginx's default site (port 80): nginx opens only the doors",
-                  path=web.DEFAULT_SITE)
+                  path=web.DEFAULT_SITE, installed_now=fresh)
     system.directory(name="Create the door's directory", path=web.DOOR_DIR, mode="755", user="root",
                      group="root")
     system.text_file(name="Write the door's certificate", text=tls.cert, dest=web.CERT_FILE, mode="644")
