@@ -5,6 +5,7 @@ Each check returns a `Result`; `poll` retries one until it passes or its
 deadline passes, and keeps what it saw last.
 """
 
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -246,3 +247,25 @@ def tls_expiry_result(host: str, cert_text: str | None, path: str, warn_days: in
     return Result(host, "tls certificate", left >= warn_days,
                   f"{left:.0f} days left (notAfter {not_after:%Y-%m-%d %H:%M} UTC; red under "
                   f"tls_expiry_warn_days={warn_days})")
+
+
+def basic_auth(user: str, password: str) -> str:
+    """An HTTP Basic Authorization header value."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def probe_door(reach: Reach, url: str, tls, user: str, password: str):
+    """A web door: without credentials it must answer 401, with them 200."""
+
+    def probe():
+        anonymous = reach.get(url, tls=tls)
+        if anonymous.status_code != 401:
+            return False, (f"GET {url} without the password {reach.where}: HTTP {anonymous.status_code}, "
+                           "not 401: the door is open")
+        answer = reach.get(url, tls=tls, headers={"Authorization": basic_auth(user, password)})
+        if answer.status_code != 200:
+            return False, (f"GET {url} with the password {reach.where}: HTTP {answer.status_code} "
+                           f"(401 without it): {answer.text[:80]}")
+        return True, f"{url}: 401 without the password, 200 with it"
+
+    return probe

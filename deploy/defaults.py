@@ -236,6 +236,30 @@ FIREWALL_DEFAULTS = {
     "firewall_serve_cidrs": [],
 }
 
+# ---------------------------------------------------------------------------
+# web_: the web door, nginx from the distribution in front of the dashboard (on
+# the head) and Prometheus (on the monitoring host): TLS and a password
+# ---------------------------------------------------------------------------
+WEB_DEFAULTS = {
+    # True: nginx on the head and the monitoring host, the only way people reach the
+    # dashboard and Prometheus from outside the cluster. False: nginx is left alone.
+    "web_manage": True,
+    # The user name people give; the password is in the control machine's environment
+    # variable named by web_password_env (never in data).
+    "web_user": "seedcore",
+    "web_password_env": "SEEDCORE_WEB_PASSWORD",
+    # The door's HTTPS port for the dashboard, on the head; for Prometheus, on the monitoring host.
+    "web_dashboard_port": 8443,
+    "web_prometheus_port": 9443,
+    # Addresses or networks the firewall admits to the two door ports (plus the cluster):
+    # everyone by default, since the door asks for the password.
+    "web_cidrs": ["0.0.0.0/0", "::/0"],
+    # The operators' own certificate (chain, PEM) and key, on the control machine, for every
+    # door; both or neither. "" = a certificate per host from the cluster's CA (tls_dir).
+    "web_cert": "",
+    "web_key": "",
+}
+
 ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
@@ -246,6 +270,7 @@ ALL_DEFAULTS = {
     **MONITORING_DEFAULTS,
     **TLS_DEFAULTS,
     **FIREWALL_DEFAULTS,
+    **WEB_DEFAULTS,
 }
 
 # Types of the keys whose default is None.
@@ -298,6 +323,8 @@ RANGES = {
     "tls_cert_days": (2, 3650, ""),
     "tls_renew_days": (1, 3649, ""),
     "tls_expiry_warn_days": (1, 3649, ""),
+    "web_dashboard_port": PORT,
+    "web_prometheus_port": PORT,
 }
 
 # String keys with a closed set of values.
@@ -369,6 +396,12 @@ PATTERNS = {
     "tls_ca_key": CONTROL_PATH,
     "tls_host_dir": (r"(/[A-Za-z0-9._-]+)+",
                      "an absolute path of letters, digits and . _ - (no spaces, quotes or $)"),
+    # web_: the user name goes into nginx's password file (user:hash) and Basic auth, which
+    # splits at the first colon.
+    "web_user": (r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", "a user name of letters, digits and . _ - (no colon)"),
+    "web_password_env": ENV_NAME,
+    "web_cert": CONTROL_PATH,
+    "web_key": CONTROL_PATH,
 }
 
 # Mapping keys whose entries become environment variables: names must be

@@ -48,7 +48,7 @@ def run(argv: list[str], timeout: float = 60, input: str | None = None) -> subpr
 
 
 PROBE = Path(__file__).with_name("outsider_probe.py")
-PROBE_TIMEOUT_S = 120
+PROBE_TIMEOUT_S = 180
 
 
 def probe(ask: dict) -> dict:

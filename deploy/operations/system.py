@@ -212,3 +212,24 @@ def service(service: str, running: bool = True, enabled: bool = True, restarted:
         yield StringCommand("systemctl", "start" if running else "stop", QuoteString(unit))
     if is_enabled != enabled:
         yield StringCommand("systemctl", "enable" if enabled else "disable", QuoteString(unit))
+
+
+@operation()
+def absent(path: str, installed_now: bool = False):
+    """
+    Remove a file or symbolic link, unless it is already gone.
+
+    + path: the file or link on the host
+    + installed_now: a package this run installs puts it there (so it is removed
+      even though the host, read before the install, has none yet)
+
+    **Example:**
+
+    .. code:: python
+
+        system.absent(name="Remove nginx's default site (port 80)", path="/etc/nginx/sites-enabled/default")
+    """
+    if read_fact(host, File, path=path) is None and not installed_now:
+        host.noop(f"{path} is absent")
+        return
+    yield StringCommand("rm", "-f", "--", QuoteString(path))

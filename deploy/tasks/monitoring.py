@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shlex
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from deploy.reach import through
 from deploy.report import table
 from deploy.run_context import run_of
 from deploy.tasks.verify import lost_hosts
+from deploy.tasks.web import door_results
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
 
 # Beside the dashboards copied to the control machine: the head container they came from.
@@ -193,10 +195,14 @@ class MonitoringFailed(Exception):
 def _verify(state, host, inventory):
     base = prometheus_url(inventory)
     reach = through(host)
+    timeout_s = settings_for(host)["verify_timeout_s"]
+    started = time.monotonic()
     results = monitoring_checks(host.name, base, prometheus.expected_targets(inventory),
-                                prometheus.rule_names(), settings_for(host)["verify_timeout_s"],
+                                prometheus.rule_names(), timeout_s,
                                 target_hosts=prometheus.target_hosts(inventory),
                                 lost=lambda: lost_hosts(state), reach=reach)
+    # Prometheus' web door: 401 without the password, 200 with it (none with web_manage off).
+    results += door_results(host, inventory, reach, "prometheus", started + timeout_s)
     print(f"\n--> Monitoring checks ({base}, {reach.where})\n" + table({host.name: results}, {}) + "\n")
     failures = [r for r in results if not r.ok]
     if failures:

@@ -27,9 +27,12 @@ from deploy.tasks.gpu import KEYRING as GPU_KEYRING
 from deploy.tasks.monitoring import port_problems as monitoring_port_problems
 from deploy.tasks.monitoring import prometheus_reads
 from deploy.tasks.serve import marker_path
+from deploy.tasks.web import port_problems as door_port_problems
+from deploy.tasks.web import web_reads
 from deploy.timings import add_preflight_time
 from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name
+from deploy.web import doors
 
 DOCKER_ROOT = "/var/lib/docker"
 
@@ -76,8 +79,9 @@ def store_problems(host, settings: dict) -> list[str]:
 def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     """Every problem of one host, each line naming it."""
     role = role_of(host)
-    # ufw or firewalld would fight the deploy's own firewall, on every kind of host.
-    firewalls = firewall_problems(host)
+    # ufw or firewalld would fight the deploy's own firewall, on every kind of host; the web
+    # door's ports must be free or nginx's, wherever a door opens.
+    firewalls = firewall_problems(host) + door_port_problems(host, settings)
     if role == "store":
         return firewalls + [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
     # Monitoring: Prometheus' port, and nothing of a Ray node on a host that is not one.
@@ -160,6 +164,8 @@ def preflight_reads(host) -> list:
     settings = settings_for(host)
     role = role_of(host)
     reads = [[ListeningPorts, {}], [EpochSeconds, {}], *firewall_reads(settings)]
+    if doors(host, settings):
+        reads += web_reads()
     if role == "store":
         return reads + store_reads()
     if is_monitoring_host(host):

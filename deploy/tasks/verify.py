@@ -22,8 +22,10 @@ from deploy.render import tls_paths
 from deploy.report import document, table, write
 from deploy.run_context import run_of
 from deploy.runwatch import failure_reason
+from deploy.tasks.web import door_results
 from deploy.topology import Node
 from deploy.view import view_lines
+from deploy.web import doors
 
 # Container states that do not come back by themselves.
 DEAD_STATES = ("exited", "dead", "created", "removing")
@@ -138,8 +140,14 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
     def cluster_doomed():
         return lost_members(state, host.name, all_hosts)
 
+    reach = through(host)
+    started = time.monotonic()
     results = node_checks(node, expected_nodes, node.settings["verify_timeout_s"], doomed, cluster_doomed,
-                          through(host))
+                          reach)
+    if doors(host, node.settings):
+        # The head's web door: 401 without the password, 200 with it.
+        results += door_results(host, state.inventory, reach, "dashboard",
+                                started + node.settings["verify_timeout_s"])
     counts = host.get_fact(
         LogSignatureCounts, container=node.container,
         signatures=list(checks.LOG_SIGNATURES.values()),
