@@ -371,8 +371,11 @@ def security(bench: Bench) -> None:
     found = probed.get("probe") or {}
     sec["ways_tried"] = found.get("ways_tried")
     sec["outsider_reached"] = found.get("outsider_reached")
-    if found.get("ssh_closed"):
-        bench.failures["security.outsider"] = f"SSH did not answer the outsider: {found['ssh_closed']}"
+    if found.get("controls_failed"):
+        bench.failures["security.outsider"] = (
+            "the probe's controls failed (SSH closed, or a door refused its password): "
+            f"{found['controls_failed']}")
+
 
 SCENARIOS = {
     "floor": fresh_converge_vs_floor,

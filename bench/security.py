@@ -9,6 +9,8 @@ import re
 from deploy.defaults import ALL_DEFAULTS
 from lab import control as labctl
 from lab import outsider as lab_outsider
+from lab.config import REPO
+from lab.inventory import web_password
 
 # Tiny tasks timed from a driver inside the head's container (after a warm-up).
 TASKS = 1000
@@ -32,6 +34,8 @@ assert sum(ray.get([tiny.remote(i) for i in range({TASKS})])) == {TASKS * (TASKS
 print("TASKS_PER_S", {TASKS} / (time.monotonic() - started))
 """
 DRIVER_TIMEOUT_S = 300
+# The lab's cluster CA (group_data/lab.py's tls_dir): the doors' certificates are its.
+LAB_CA = REPO / ".lab" / "tls" / "ca.crt"
 MODES = (("plain", False), ("tls", True))
 
 
@@ -77,11 +81,16 @@ def tls_nodes(state: dict) -> int:
 
 
 def outsider_figures(state: dict) -> dict:
-    """Every way in tried from the outsider: {ways_tried, outsider_reached, ssh_closed}."""
+    """Every way in tried from the outsider: {ways_tried, outsider_reached, controls_failed}
+    (controls: SSH answers, the doors let the right password in)."""
     lab_outsider.ensure(state)
-    ask = lab_outsider.ways_in(state, dict(ALL_DEFAULTS))
+    doors = {"ca": LAB_CA.read_text(), "user": ALL_DEFAULTS["web_user"], "right": web_password(),
+             "wrong": "not-the-door-password"}
+    ask = lab_outsider.ways_in(state, dict(ALL_DEFAULTS), doors)
     result = lab_outsider.probe(ask)
     tried = [f"tcp {ip}:{port}" for ip, port in ask["tcp"] if f"{ip}:{port}" not in ask["controls"]]
     tried += [f"jobs api {ask['jobs']}", f"ray client {ask['client']}"]
+    tried += [f"door {url} with {how} password" for url in ask["doors"]["urls"] for how in ("no", "a wrong")]
     return {"ways_tried": tried, "outsider_reached": lab_outsider.reached(result, ask["controls"]),
-            "ssh_closed": lab_outsider.closed_controls(result, ask["controls"])}
+            "controls_failed": [*lab_outsider.closed_controls(result, ask["controls"]),
+                                *lab_outsider.doors_refused(result)]}

@@ -64,11 +64,13 @@ def port_targets(ip: str, ports: list[tuple[str, int, int]]) -> list[list]:
     return [[ip, port] for port in sorted({end for _, low, high in ports for end in (low, high)})]
 
 
-def ways_in(state: dict, settings: dict) -> dict:
+def ways_in(state: dict, settings: dict, doors: dict | None = None) -> dict:
     """Every way into the lab's cluster the outsider tries: the Jobs API and a Ray
     Client session on the head, raw TCP to every managed port of the head and of
     the first worker, Ray Client's session servers, and Prometheus on the last
-    worker (inventories/lab.py puts it there). SSH of both is added as the control that
+    worker (inventories/lab.py puts it there); with `doors` ({"ca": PEM, "user",
+    "right", "wrong"}), the web doors of the dashboard and of Prometheus without a
+    password, with a wrong one and with the right one. SSH of both is added as the control that
     must stay open (so refusals are the firewall's, not the network's)."""
     head = next(host for host in state["hosts"] if host["role"] == "head")
     workers = [host for host in state["hosts"] if host["role"] == "worker"]
@@ -78,12 +80,18 @@ def ways_in(state: dict, settings: dict) -> dict:
         tcp += port_targets(workers[0]["ip"], node_ports("worker", settings))
         tcp.append([workers[-1]["ip"], settings["monitoring_port"]])
     controls = [[head["ip"], 22], *([[workers[0]["ip"], 22]] if workers else [])]
-    return {
+    ask = {
         "tcp": [*tcp, *controls],
         "jobs": f"http://{head['ip']}:{settings['ray_dashboard_port']}",
         "client": f"ray://{head['ip']}:{settings['ray_client_server_port']}",
         "controls": [f"{ip}:{port}" for ip, port in controls],
     }
+    if doors is not None:
+        urls = [f"https://{head['ip']}:{settings['web_dashboard_port']}/api/version"]
+        if workers:
+            urls.append(f"https://{workers[-1]['ip']}:{settings['web_prometheus_port']}/-/ready")
+        ask["doors"] = {**doors, "urls": urls}
+    return ask
 
 
 def reached(result: dict, controls: list[str]) -> list[str]:
@@ -95,7 +103,16 @@ def reached(result: dict, controls: list[str]) -> list[str]:
         ways.append(f"jobs api ({result['jobs']})")
     if result.get("client") and not result["client"].startswith("failed"):
         ways.append(f"ray client ({result['client']})")
+    for url, answers in sorted((result.get("doors") or {}).items()):
+        ways += [f"door {url} with {said} password (answered {answers.get(how)})"
+                 for how, said in (("none", "no"), ("wrong", "a wrong")) if answers.get(how) != 401]
     return ways
+
+
+def doors_refused(result: dict) -> list[str]:
+    """Doors that did not let the right password in: the probe proved nothing about them."""
+    doors = sorted((result.get("doors") or {}).items())
+    return [url for url, answers in doors if answers.get("right") != 200]
 
 
 def closed_controls(result: dict, controls: list[str]) -> list[str]:

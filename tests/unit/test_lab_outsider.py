@@ -37,3 +37,21 @@ def test_a_way_in_is_an_open_port_other_than_ssh_or_an_api_that_answered():
 def test_ssh_that_did_not_answer_proves_nothing_and_is_named():
     result = {"tcp": {"10.0.0.11:22": "timeout"}, "jobs": "", "client": ""}
     assert outsider.closed_controls(result, ["10.0.0.11:22"]) == ["10.0.0.11:22"]
+
+
+def test_the_doors_are_knocked_on_when_asked():
+    doors = {"ca": "PEM", "user": "seedcore", "right": "pw", "wrong": "nope"}
+    ask = outsider.ways_in(STATE, S, doors)
+    assert ask["doors"]["urls"] == [f"https://10.0.0.11:{S['web_dashboard_port']}/api/version",
+                                    f"https://10.0.0.13:{S['web_prometheus_port']}/-/ready"]
+    assert "doors" not in outsider.ways_in(STATE, S)
+
+
+def test_a_door_that_answers_without_the_password_is_a_way_in():
+    url = "https://10.0.0.11:8443/api/version"
+    shut = {"tcp": {}, "doors": {url: {"none": 401, "wrong": 401, "right": 200}}}
+    assert outsider.reached(shut, []) == [] and outsider.doors_refused(shut) == []
+    open_door = {"tcp": {}, "doors": {url: {"none": 200, "wrong": 401, "right": 200}}}
+    assert outsider.reached(open_door, []) == [f"door {url} with no password (answered 200)"]
+    locked = {"tcp": {}, "doors": {url: {"none": 401, "wrong": 401, "right": "ConnectTimeout"}}}
+    assert outsider.doors_refused(locked) == [url]
