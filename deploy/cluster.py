@@ -28,7 +28,7 @@ if settings_for(host)["firewall_manage"]:
 # The GCS store host (head fault tolerance) is not a Ray node; its Redis is up
 # before the head starts.
 if role_of(host) == "store":
-    install_gcs_store()
+    install_gcs_store(inventory)
 elif role_of(host) != "monitoring":
     converge(plan_for(host, inventory))
 # Monitoring (optional): Prometheus on the host in group `monitoring` (it may

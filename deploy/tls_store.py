@@ -75,14 +75,19 @@ def cluster_ca(tls_dir: str, ca_cert_path: str = "", ca_key_path: str = "") -> t
     return key, cert
 
 
+def node_paths(tls_dir: str, host_name: str) -> tuple[Path, Path]:
+    """Where the node's certificate and key are on the control machine."""
+    nodes = Path(tls_dir) / "nodes"
+    stem = file_stem(host_name)
+    return nodes / f"{stem}.crt", nodes / f"{stem}.key"
+
+
 def node_files(tls_dir: str, host_name: str, address: str, cert_days: int, renew_days: int,
                ca_cert_path: str = "", ca_key_path: str = "") -> pki.TlsFiles:
     """The node's CA certificate, certificate and key; issued or renewed here when needed."""
     with _LOCK:
         ca_key, ca_cert = cluster_ca(tls_dir, ca_cert_path, ca_key_path)
-        nodes = Path(tls_dir) / "nodes"
-        stem = file_stem(host_name)
-        key_path, cert_path = nodes / f"{stem}.key", nodes / f"{stem}.crt"
+        cert_path, key_path = node_paths(tls_dir, host_name)
         if key_path.exists():
             key = key_path.read_text()
         else:

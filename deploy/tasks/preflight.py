@@ -28,7 +28,7 @@ from deploy.tasks.monitoring import port_problems as monitoring_port_problems
 from deploy.tasks.monitoring import prometheus_reads
 from deploy.tasks.serve import marker_path
 from deploy.timings import add_preflight_time
-from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
+from deploy.topology import gcs_store_tls, is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name
 
 # pyinfra loads the deploy file for all hosts at once: one runs preflight,
@@ -164,7 +164,7 @@ def preflight_reads(host) -> list:
     role = role_of(host)
     reads = [[ListeningPorts, {}], [EpochSeconds, {}], *firewall_reads(settings)]
     if role == "store":
-        return reads + store_reads()
+        return reads + store_reads(settings, gcs_store_tls(host.inventory))
     if is_monitoring_host(host):
         reads += prometheus_reads()
     if role == "monitoring":
