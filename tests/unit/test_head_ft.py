@@ -2,6 +2,7 @@
 for it, workers that no longer follow a head restart, and the store checks."""
 
 import socket
+import ssl
 import sys
 import threading
 
@@ -14,6 +15,7 @@ from deploy.operations.ray import rendered_env
 from deploy.plan import plan_for
 from deploy.reach import FROM_CONTROL
 from deploy.tasks import compose, gcs_store
+from deploy.tls_session import client_context
 from deploy.topology import gcs_store_tls, node_for, settings_for, store_tls
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
@@ -319,6 +321,88 @@ def fake_redis():
     threading.Thread(target=serve, daemon=True).start()
     yield f"127.0.0.1:{server.getsockname()[1]}", seen
     server.close()
+
+
+STORE_IP = "127.0.0.2"  # a loopback address that the local names in every certificate's SAN do not cover
+
+
+def _issue(ca, name, address, directory):
+    key = pki.key_pem(pki.new_key())
+    cert = pki.issue_node_cert(ca[0], ca[1], key, name, address, 30)
+    (directory / f"{name}.key").write_text(key)
+    (directory / f"{name}.crt").write_text(cert)
+    return str(directory / f"{name}.crt"), str(directory / f"{name}.key")
+
+
+@pytest.fixture
+def tls_redis(tmp_path):
+    """A TLS-only Redis like the store's (a certificate of the cluster's CA, client
+    certificates required), answering AUTH + PING; `serve_as` picks the address
+    its certificate names."""
+    ca = pki.make_ca("test cluster CA")
+    head_files = _issue(ca, "head-1", "10.0.0.10", tmp_path)
+    server = socket.socket()
+    server.bind((STORE_IP, 0))
+    server.listen()
+    chosen = {}
+
+    def serve():
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cadata=ca[1])
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_cert_chain(*chosen["files"])
+        while True:
+            try:
+                raw, _ = server.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as conn:
+                    data = b""
+                    while b"QUIT" not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    authed = _resp_words(data)[:2] == [b"AUTH", PASSWORD.encode()]
+                    conn.sendall((b"+OK\r\n+PONG\r\n" if authed else b"-WRONGPASS\r\n") + b"+OK\r\n")
+            except (OSError, ssl.SSLError):
+                raw.close()
+
+    def serve_as(address):
+        chosen["files"] = _issue(ca, "store", address, tmp_path)
+        threading.Thread(target=serve, daemon=True).start()
+        return f"{STORE_IP}:{server.getsockname()[1]}"
+
+    yield serve_as, ca[1], head_files
+    server.close()
+
+
+def test_store_over_tls_answers_a_client_with_the_heads_certificate(tls_redis):
+    serve_as, ca_cert, (cert, key) = tls_redis
+    address = serve_as(STORE_IP)
+    ok, detail = checks.probe_gcs_store(FROM_CONTROL, address, PASSWORD, client_context(ca_cert, cert, key))()
+    assert (ok, detail) == (True, f"{address} (TLS) answered '+PONG'")
+
+
+def test_store_over_tls_refuses_a_client_without_a_certificate_or_in_plain(tls_redis):
+    serve_as, ca_cert, _ = tls_redis
+    address = serve_as(STORE_IP)
+    for tls in (client_context(ca_cert), None):
+        probe = checks.probe_gcs_store(FROM_CONTROL, address, PASSWORD, tls)
+        result = checks.poll("head-1", "gcs store", probe, 0)
+        assert not result.ok and "PONG" not in result.detail, result.detail
+
+
+def test_a_store_certificate_for_another_address_is_red(tls_redis):
+    """Ray 2.20's Redis client accepts it (see README); verify's check does not."""
+    serve_as, ca_cert, (cert, key) = tls_redis
+    address = serve_as("10.0.0.99")
+    result = checks.poll("head-1", "gcs store", checks.probe_gcs_store(
+        FROM_CONTROL, address, PASSWORD, client_context(ca_cert, cert, key)), 0)
+    assert not result.ok
+    assert result.detail.startswith(f"Unreachable: TLS to {address} from the control machine failed: "
+                                    "SSLCertVerificationError"), result.detail
+    assert "IP address mismatch" in result.detail
 
 
 def test_store_answers_ping_after_auth(fake_redis):
