@@ -9,8 +9,10 @@ store: its Ray worker is removed by hand first, as an operator frees a host
 for it. The module leaves the lab converged as conftest made it.
 """
 
+import base64
 import json
 import ssl
+import time
 
 import pytest
 import requests
@@ -120,6 +122,59 @@ def test_moving_the_running_cluster_onto_the_store(restore_lab, lab_state, roles
     for node in [head, *roles["workers"]]:
         assert requests.get(f"http://{node['ip']}:8000/-/healthz", timeout=10).text == "success"
         assert requests.get(f"http://{node['ip']}:8000/health", timeout=10).json()["status"] == "ok"
+
+
+def _store_shows(lab_state, store: dict, cert: str, key: str) -> None:
+    """Put this certificate and key in the store's TLS files and restart Redis."""
+    tls_dir = "/etc/seedcore/tls"
+    steps = [f"printf %s {base64.b64encode(text.encode()).decode()} | base64 -d | sudo tee {tls_dir}/{name} "
+             f">/dev/null && sudo chown root:redis {tls_dir}/{name} && sudo chmod 640 {tls_dir}/{name}"
+             for name, text in (("node.crt", cert), ("node.key", key))]
+    code, out = labctl.run_on(lab_state, store, " && ".join([*steps, "sudo systemctl restart redis-server"]))
+    assert code == 0, out
+
+
+def _head_back(lab_state, head: dict, started_before: str, timeout_s: int = 240) -> float:
+    """Seconds until the head container started again (a Redis restart ends its GCS) and answers."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if labctl.started_at(lab_state, head).get("seedcore-ray-head", started_before) != started_before:
+            try:
+                if requests.get(f"http://{head['ip']}:8265/api/gcs_healthz", timeout=5).text == "success":
+                    return round(time.monotonic() - started, 1)
+            except requests.RequestException:
+                pass
+        time.sleep(2)
+    raise AssertionError(f"the head did not come back within {timeout_s}s")
+
+
+def test_the_heads_redis_client_takes_a_store_certificate_for_another_address(restore_lab, lab_state, roles):
+    """Ray 2.20's limit, shown (README "TLS to the store"): a store that shows a certificate of
+    the cluster's CA issued for another address (a worker's) is still accepted by the head's GCS
+    and `ray start`; verify's own check refuses it. The store's own pair is put back after."""
+    head, store, worker = roles["head"], roles["store"], roles["workers"][0]
+    tls_dir = labctl.REPO / ".lab" / "tls"
+    own = [path.read_text() for path in node_paths(str(tls_dir), store["name"])]
+    other = [path.read_text() for path in node_paths(str(tls_dir), worker["name"])]
+    address = f"{store['ip']}:6379"
+    try:
+        before = labctl.started_at(lab_state, head)["seedcore-ray-head"]
+        _store_shows(lab_state, store, *other)
+        back_s = _head_back(lab_state, head, before)
+        print(f"\nthe head came back in {back_s}s against a store showing {worker['name']}'s certificate")
+        with labctl.reach_from(lab_state, head) as reach:
+            ours = refusal(reach, address, tls_to_store(head))
+            unchecked = tls_to_store(head)
+            unchecked.check_hostname = False
+            clients = redis_ask(reach, address, headft.PASSWORD, "CLIENT", "LIST", tls=unchecked)
+        # The head's GCS is connected (besides the one CLIENT LIST connection).
+        gcs = [line for line in clients.splitlines() if f"addr={head['ip']}:" in line]
+        assert len(gcs) >= 2, clients
+        assert "IP address mismatch" in ours, ours
+    finally:
+        before = labctl.started_at(lab_state, head)["seedcore-ray-head"]
+        _store_shows(lab_state, store, *own)
+        _head_back(lab_state, head, before)
 
 
 def test_with_the_store_a_head_release_restarts_the_head_alone(restore_lab, lab_state, roles):
