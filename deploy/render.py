@@ -93,6 +93,12 @@ def tls_paths(settings: dict) -> dict[str, str]:
     return {"ca": f"{base}/{TLS_CA_CERT}", "cert": f"{base}/{TLS_CERT}", "key": f"{base}/{TLS_KEY}"}
 
 
+def tls_files(settings: dict) -> list[str]:
+    """The CA certificate, the certificate and the key, in that order."""
+    paths = tls_paths(settings)
+    return [paths["ca"], paths["cert"], paths["key"]]
+
+
 def tls_env(node: Node) -> list[str]:
     """Mutual TLS on Ray's gRPC (none while it is off): every Ray process, and every
     `docker exec` into the container (it inherits this env), uses these files."""

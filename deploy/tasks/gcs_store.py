@@ -21,17 +21,12 @@ STORE_PACKAGES = ["redis-server", "iproute2"]
 REDIS_GROUP = "redis"
 
 
-def store_tls_paths(settings: dict) -> list[str]:
-    paths = render.tls_paths(settings)
-    return [paths["ca"], paths["cert"], paths["key"]]
-
-
 def store_reads(settings: dict, tls: bool) -> list:
     """The facts the store's steps decide with (preflight bundles them)."""
     reads = [[DebPackages, {}], *system.file_reads(render.REDIS_CONF), *system.service_reads("redis-server")]
     if tls:
         reads += [[Directory, {"path": settings["tls_host_dir"]}],
-                  *[read for path in store_tls_paths(settings) for read in system.file_reads(path)]]
+                  *[read for path in render.tls_files(settings) for read in system.file_reads(path)]]
     return reads
 
 

@@ -14,7 +14,7 @@ from deploy import checks, commands, pki, render, validate
 from deploy.operations.ray import rendered_env
 from deploy.plan import plan_for
 from deploy.reach import FROM_CONTROL
-from deploy.tasks import compose, gcs_store
+from deploy.tasks import compose
 from deploy.tls_session import client_context
 from deploy.topology import gcs_store_tls, node_for, settings_for, store_tls
 
@@ -183,7 +183,7 @@ def test_with_tls_redis_speaks_tls_only_and_asks_clients_for_a_certificate():
     assert set(conf["tls-protocols"].strip('"').split()) == {"TLSv1.2", "TLSv1.3"}
     # The store's own files, as the store task writes them.
     assert [conf["tls-ca-cert-file"], conf["tls-cert-file"], conf["tls-key-file"]] == \
-        gcs_store.store_tls_paths(settings_for(store))
+        render.tls_files(settings_for(store))
     assert conf["requirepass"] == '"pa ss\\"wo$rd"'
 
 
