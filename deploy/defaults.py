@@ -196,12 +196,13 @@ MONITORING_DEFAULTS = {
 }
 
 # ---------------------------------------------------------------------------
-# tls_: mutual TLS on Ray's gRPC (GCS, raylets, workers, Ray Client). The
+# tls_: mutual TLS on Ray's gRPC (GCS, raylets, workers, Ray Client), and TLS
+# between the head and the GCS store the deploy installs. The
 # cluster-wide keys (tls_enabled, tls_dir, tls_ca_cert, tls_ca_key) are read
 # from the head. Ray's TLS does not cover the dashboard's HTTP or Jobs API.
 # ---------------------------------------------------------------------------
 TLS_DEFAULTS = {
-    # RAY_USE_TLS=1 with a cluster CA and a certificate per node.
+    # RAY_USE_TLS=1 with a cluster CA and a certificate per node; the GCS store in TLS only.
     "tls_enabled": True,
     # On the control machine (relative to where pyinfra runs): the CA and every
     # node's key and certificate, made once and reused. Keep it out of git, back it up.
@@ -211,7 +212,8 @@ TLS_DEFAULTS = {
     "tls_ca_cert": "",
     "tls_ca_key": "",
     # On every host: the CA certificate, the node's certificate and key (root only),
-    # mounted read-only at the same path into the Ray container.
+    # mounted read-only at the same path into the Ray container (root and redis
+    # only on the GCS store host).
     "tls_host_dir": "/etc/seedcore/tls",
     # Validity of a node certificate issued by the deploy.
     "tls_cert_days": 365,

@@ -81,7 +81,7 @@ def roll_out() -> None:
 
 
 if role_of(host) == "store":
-    install_gcs_store()
+    install_gcs_store(inventory)
 elif role_of(host) != "monitoring":
     roll_out()
     deploy_serve(plan.node, plan.head_hash)

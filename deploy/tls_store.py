@@ -76,6 +76,14 @@ def cluster_ca(tls_dir: str, ca_cert_path: str = "", ca_key_path: str = "") -> t
     return key, cert
 
 
+def node_paths(tls_dir: str, host_name: str, kind: str = "nodes") -> tuple[Path, Path]:
+    """Where a host's certificate and key are on the control machine (`kind`:
+    "nodes" for the node's own pair, "web" for its web door's)."""
+    directory = Path(tls_dir) / kind
+    stem = file_stem(host_name)
+    return directory / f"{stem}.crt", directory / f"{stem}.key"
+
+
 def node_files(tls_dir: str, host_name: str, address: str, cert_days: int, renew_days: int,
                ca_cert_path: str = "", ca_key_path: str = "") -> pki.TlsFiles:
     """The node's CA certificate, certificate and key; issued or renewed here when needed."""
@@ -94,9 +102,7 @@ def _issued(tls_dir: str, kind: str, host_name: str, address: str, cert_days: in
             ca_cert_path: str, ca_key_path: str) -> pki.TlsFiles:
     with _LOCK:
         ca_key, ca_cert = cluster_ca(tls_dir, ca_cert_path, ca_key_path)
-        directory = Path(tls_dir) / kind
-        stem = file_stem(host_name)
-        key_path, cert_path = directory / f"{stem}.key", directory / f"{stem}.crt"
+        cert_path, key_path = node_paths(tls_dir, host_name, kind)
         if key_path.exists():
             key = key_path.read_text()
         else:

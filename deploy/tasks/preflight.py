@@ -30,7 +30,7 @@ from deploy.tasks.serve import marker_path
 from deploy.tasks.web import port_problems as door_port_problems
 from deploy.tasks.web import web_reads
 from deploy.timings import add_preflight_time
-from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
+from deploy.topology import gcs_store_tls, is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name
 from deploy.web import doors
 
@@ -167,7 +167,7 @@ def preflight_reads(host) -> list:
     if doors(host, settings):
         reads += web_reads()
     if role == "store":
-        return reads + store_reads()
+        return reads + store_reads(settings, gcs_store_tls(host.inventory))
     if is_monitoring_host(host):
         reads += prometheus_reads()
     if role == "monitoring":

@@ -5,6 +5,7 @@ host reports; the first to report prints the cluster's table and writes the
 JSON file, and every host with a red check fails, naming the check.
 """
 
+import ssl
 import time
 
 from pyinfra.api import deploy
@@ -23,6 +24,7 @@ from deploy.report import document, table, write
 from deploy.run_context import run_of
 from deploy.runwatch import failure_reason
 from deploy.tasks.web import door_results
+from deploy.tls_session import client_context
 from deploy.topology import Node
 from deploy.view import view_lines
 from deploy.web import doors
@@ -77,6 +79,19 @@ def lost_members(state, host_name: str, all_hosts: list[str]) -> str | None:
                      if name != host_name and name in lost) or None
 
 
+def gcs_store_context(node: Node) -> ssl.SSLContext | None:
+    """How the head's store checks speak to a TLS-only store (None: plain Redis):
+    trusting the cluster's CA only and showing the head's own certificate (kept
+    on the control machine in tls_dir/nodes), as the head's GCS does."""
+    if not node.gcs_store_tls or node.tls is None:
+        return None
+    # Imported here, as in deploy.topology: only TLS runs load the store's code.
+    from deploy.tls_store import node_paths
+
+    cert, key = node_paths(node.settings["tls_dir"], node.name)
+    return client_context(node.tls.ca_cert, str(cert), str(key))
+
+
 def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None,
                 reach: Reach = FROM_CONTROL) -> list[checks.Result]:
     """The node's checks, each polled until green or `timeout_s`, every endpoint
@@ -100,10 +115,11 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
                 f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
         ]
         if node.gcs_store:
+            tls = gcs_store_context(node)
             probes += [
-                ("gcs store", checks.probe_gcs_store(reach, node.gcs_store, node.gcs_store_password)),
+                ("gcs store", checks.probe_gcs_store(reach, node.gcs_store, node.gcs_store_password, tls)),
                 ("gcs tables in store", checks.probe_gcs_tables(
-                    reach, node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"])),
+                    reach, node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"], tls)),
             ]
     else:
         probes += [

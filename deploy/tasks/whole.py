@@ -22,7 +22,7 @@ def whole_cluster(host, inventory) -> None:
     # The GCS store host (head fault tolerance) is not a Ray node; its Redis is up
     # before the head starts.
     if role_of(host) == "store":
-        install_gcs_store()
+        install_gcs_store(inventory)
     elif role_of(host) != "monitoring":
         converge(plan_for(host, inventory))
     # Monitoring (optional): Prometheus on the host in group `monitoring` (it may
