@@ -13,6 +13,7 @@ TARGETS = [
     ("scale_20_vs_1", "<=", 1.5, "x"),
     ("verify_dead_worker_s", "<", 15, " s"),
     ("verify_ssh_vs_direct", "<=", 1.5, "x"),
+    ("security.outsider_reached", "==", [], ""),
 ]
 # Stated, not measured: the bandwidth one registry serves image bytes at.
 REGISTRY_BANDWIDTH_GBIT_S = 1.0
@@ -24,6 +25,8 @@ FAILED = "failed (see `failures` in docs/benchmarks.json)"
 def number(value, unit: str = "") -> str:
     if value is None:
         return FAILED
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     if isinstance(value, int):
@@ -32,8 +35,26 @@ def number(value, unit: str = "") -> str:
     return f"{value:.{digits}f}{unit}"
 
 
+def lookup(r: dict, key: str):
+    """r's figure under a dotted key ("security.tls_nodes"); None when absent."""
+    for part in key.split("."):
+        if not isinstance(r, dict):
+            return None
+        r = r.get(part)
+    return r
+
+
+def present(r: dict, key: str) -> bool:
+    head, _, rest = key.partition(".")
+    return head in r and (not rest or present(r[head] or {}, rest))
+
+
 def verdict(value, comparison: str, limit) -> str:
-    """'met', 'missed by D (P%)', or 'not measured'."""
+    """'met', 'missed by D (P%)', 'not met: VALUE' (a list), or 'not measured'."""
+    if isinstance(limit, list):
+        if not isinstance(value, list):
+            return "not measured"
+        return "met" if value == limit else f"not met: {', '.join(map(str, value))}"
     if not isinstance(value, int | float):
         return "not measured"
     met = {"<=": value <= limit, "<": value < limit, "==": value == limit}[comparison]
@@ -47,8 +68,8 @@ def verdict(value, comparison: str, limit) -> str:
 def targets_table(r: dict) -> str:
     rows = ["| Key | Measured | Target | Verdict |", "|---|---|---|---|"]
     for key, comparison, limit, unit in TARGETS:
-        value = r.get(key)
-        shown = number(value, unit) if key in r else "not measured"
+        value = lookup(r, key)
+        shown = number(value, unit) if present(r, key) else "not measured"
         judged = verdict(value, comparison, limit)
         rows.append(f"| `{key}` | {shown} | {comparison} {limit}{unit} | {judged} |")
     return "\n".join(rows)
@@ -140,6 +161,36 @@ def _all_rows(r: dict) -> list[tuple[str, str]]:
         ("Serve /health req/s, asyncio debug off", number(r.get("serve_rps_asyncio_debug_off"))),
         ("Serve /health req/s, asyncio debug on", number(r.get("serve_rps_asyncio_debug_on"))),
         *head_ft_rows(r),
+        *security_rows(r),
+    ]
+    return rows
+
+
+SECURITY_FIGURES = (
+    ("fresh_converge_3_hosts_s", "fresh converge, 3 bare hosts to verified", " s"),
+    ("noop_rerun_3_hosts_s", "no-op re-run, 3 hosts (median)", " s"),
+    ("serve_rps", "Serve /health req/s", ""),
+    ("tasks_per_s", "tiny Ray tasks per second (a driver on the head)", ""),
+)
+
+
+def security_rows(r: dict) -> list[tuple[str, str]]:
+    """Mutual TLS off and on, side by side; what the outsider tried and reached."""
+    sec = r.get("security")
+    if sec is None:
+        return []
+    rows = []
+    for key, what, unit in SECURITY_FIGURES:
+        for mode, label in (("plain", "TLS off"), ("tls", "TLS on")):
+            rows.append((f"Security: {what}, {label}", number((sec.get(mode) or {}).get(key), unit)))
+    rows += [
+        ("Security: Ray containers running with RAY_USE_TLS=1 (TLS on)", number(sec.get("tls_nodes"))),
+        ("Security: Serve req/s, TLS on against off", number(sec.get("serve_rps_tls_vs_plain"), "x")),
+        ("Security: tiny tasks per second, TLS on against off",
+         number(sec.get("tasks_per_s_tls_vs_plain"), "x")),
+        ("Security: ways in the outsider tried", number(len(sec["ways_tried"]) if sec.get("ways_tried")
+                                                        is not None else None)),
+        ("Security: ways in that reached the cluster", number(sec.get("outsider_reached"))),
     ]
     return rows
 
@@ -432,6 +483,13 @@ the other hosts, finds them current, and verifies the whole cluster.
 - **Head fault tolerance**: a client calls `/health` through a worker every 0.2 s while a release
   restarts the head and while the head host is destroyed and rebuilt, on 4 hosts without the GCS store,
   then with it (keys `head_ft` and `no_head_ft` in docs/benchmarks.json).
+- **Security**: 3 hosts recreated bare and converged with mutual TLS off, then again with it on (the
+  default), each measured alike: the fresh converge, the no-op re-run, Serve `/health` req/s for 10 s,
+  and 1,000 tiny Ray tasks from a driver in the head's container (after 100 to warm up). Then the lab's
+  own inventory (monitoring on) is converged and the outsider, a container on the lab network in no
+  inventory, tries every way in: the Jobs API, a Ray Client session, raw TCP to every managed port of
+  the head and a worker and to Prometheus, with SSH as the control that must answer (keys under
+  `security` in docs/benchmarks.json; `security.ways_tried` lists them).
 """
 
 

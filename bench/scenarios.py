@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from bench import floor, measure
+from bench import security as sec_bench
 from bench.inventory import cluster_inventory
 from bench.record import measured, median_of, ratio, step
 from lab import control as labctl
@@ -335,6 +336,47 @@ def ray_up(bench: Bench) -> None:
     bench.results["ours_beside_ray_up"] = pair.get("ours")
 
 
+def security(bench: Bench) -> None:
+    """Issue 21: the same 3 hosts converged fresh with mutual TLS off, then on (the
+    default), each measured alike (fresh converge, no-op re-run, Serve req/s, a
+    round trip of tiny Ray tasks); then the lab's own inventory (monitoring on)
+    converged and every way in tried from the outsider."""
+    sec = bench.results.setdefault("security", {})
+    for mode, tls in sec_bench.MODES:
+        figures = sec.setdefault(mode, {})
+        inventory = sec_bench.mode_inventory(tls)
+
+        def run(key: str, action, figures=figures, mode=mode):
+            return bench.measure(key, action, into=figures, label=f"security.{mode}.{key}")
+
+        lab_up(bench, 3)
+        if run("fresh_converge_3_hosts_s", lambda inventory=inventory: deploy(inventory=inventory)) is None:
+            continue
+        run("noop_rerun_3_hosts_s", lambda inventory=inventory: median_of(
+            bench.repeat, lambda: deploy(inventory=inventory)))
+        state = lab_state.load()
+        run("serve_rps", lambda state=state: measure.requests_per_second(head_of(state)["ip"]))
+        run("tasks_per_s", lambda state=state: sec_bench.tasks_per_s(state))
+        run("tls_nodes", lambda state=state: sec_bench.tls_nodes(state))
+    tls, plain = sec.get("tls") or {}, sec.get("plain") or {}
+    sec["tls_nodes"] = tls.get("tls_nodes")
+    sec["serve_rps_tls_vs_plain"] = ratio(tls.get("serve_rps"), plain.get("serve_rps"))
+    sec["tasks_per_s_tls_vs_plain"] = ratio(tls.get("tasks_per_s"), plain.get("tasks_per_s"))
+    # The lab's own inventory: the default configuration, monitoring included.
+    bench.measure("default_converge_s", lambda: deploy(inventory="inventories/lab.py"), into=sec,
+                  label="security.default_converge_s")
+    probed: dict = {}
+    bench.measure("probe", lambda: sec_bench.outsider_figures(lab_state.load()), into=probed,
+                  label="security.outsider")
+    found = probed.get("probe") or {}
+    sec["ways_tried"] = found.get("ways_tried")
+    sec["outsider_reached"] = found.get("outsider_reached")
+    if found.get("controls_failed"):
+        bench.failures["security.outsider"] = (
+            "the probe's controls failed (SSH closed, or a door refused its password): "
+            f"{found['controls_failed']}")
+
+
 SCENARIOS = {
     "floor": fresh_converge_vs_floor,
     "noop": noop,
@@ -345,6 +387,7 @@ SCENARIOS = {
     "headft": head_fault_tolerance,
     "rayup": ray_up,
     "scale": scale,
+    "security": security,
 }
 # Scenarios that run on the cluster `floor` converged; without it, they bring one up.
 NEEDS_CLUSTER = ("noop", "deadworker", "rebuild", "asyncio")

@@ -1,6 +1,6 @@
 """The SeedCore deploys. Importing the package (as every deploy file does)
-makes pyinfra read its operation order from the frames: see deploy/op_order.py."""
+makes pyinfra read its operation order from the frames: see deploy/pyinfra_seam.py."""
 
-from deploy import op_order
+from deploy import pyinfra_seam
 
-op_order.install()
+pyinfra_seam.install_operation_order()

@@ -26,7 +26,7 @@ def first_hop(config_path: str, hostname: str) -> str | None:
 
 def hop_problem(config_path: str, hop: str) -> str | None:
     """Why a login to `hop` (as ProxyJump writes it: [user@]host[:port]) fails, or None."""
-    from pyinfra.connectors.sshuserclient.client import SSHClient, get_ssh_config
+    from deploy.pyinfra_seam import SSHClient, get_ssh_config
 
     hostname, hop_config = SSHClient.derive_shorthand(get_ssh_config(config_path), hop)
     kwargs = {"timeout": HOP_TIMEOUT_S, "banner_timeout": HOP_TIMEOUT_S, "auth_timeout": HOP_TIMEOUT_S,

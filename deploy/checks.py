@@ -6,6 +6,8 @@ deadline passes, and keeps what it saw last; `poll_all` polls a host's checks
 side by side, each try on a channel of its own.
 """
 
+import base64
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -275,11 +277,13 @@ def _resp(*parts: str) -> bytes:
     return out
 
 
-def redis_ask(reach: Reach, address: str, password: str, *command: str) -> str:
+def redis_ask(reach: Reach, address: str, password: str, *command: str,
+              tls: ssl.SSLContext | None = None) -> str:
     """AUTH, one command, then QUIT on the Redis at "host:port" (Redis answers all
-    three, then closes); the raw reply of the command."""
+    three, then closes); the raw reply of the command. With `tls`, over a TLS
+    session whose server certificate must name the store's address."""
     host, _, port = address.rpartition(":")
-    sock = reach.open(host, int(port))
+    sock = reach.open(host, int(port), tls=tls)
     try:
         sock.sendall(_resp("AUTH", password) + _resp(*command) + _resp("QUIT"))
         reply = b""
@@ -296,27 +300,32 @@ def redis_ask(reach: Reach, address: str, password: str, *command: str) -> str:
     return rest.decode(errors="replace").removesuffix("+OK\r\n")
 
 
-def probe_gcs_store(reach: Reach, address: str, password: str):
-    """The GCS store answers PING once authenticated."""
+def _store_name(address: str, tls: ssl.SSLContext | None) -> str:
+    return f"{address} (TLS)" if tls is not None else address
+
+
+def probe_gcs_store(reach: Reach, address: str, password: str, tls: ssl.SSLContext | None = None):
+    """The GCS store answers PING once authenticated (over TLS with `tls`)."""
     def probe():
         try:
-            reply = redis_ask(reach, address, password, "PING")
+            reply = redis_ask(reach, address, password, "PING", tls=tls)
         except OSError as error:
             return False, f"{type(error).__name__}: {error}"
-        return reply.startswith("+PONG"), f"{address} answered {reply.strip()[:60]!r}"
+        return reply.startswith("+PONG"), f"{_store_name(address, tls)} answered {reply.strip()[:60]!r}"
     return probe
 
 
-def probe_gcs_tables(reach: Reach, address: str, password: str, namespace: str):
+def probe_gcs_tables(reach: Reach, address: str, password: str, namespace: str,
+                     tls: ssl.SSLContext | None = None):
     """Ray's GCS keeps its tables in the store: Ray 2.20 writes them all into one
     Redis hash named after RAY_external_storage_namespace."""
     def probe():
         try:
-            reply = redis_ask(reach, address, password, "HLEN", namespace)
+            reply = redis_ask(reach, address, password, "HLEN", namespace, tls=tls)
         except OSError as error:
             return False, f"{type(error).__name__}: {error}"
         count = int(reply[1:].split("\r\n", 1)[0]) if reply.startswith(":") else 0
-        return count > 0, f"{count} GCS entries under namespace {namespace} in {address}"
+        return count > 0, f"{count} GCS entries under namespace {namespace} in {_store_name(address, tls)}"
     return probe
 
 
@@ -333,3 +342,25 @@ def tls_expiry_result(host: str, cert_text: str | None, path: str, warn_days: in
     return Result(host, "tls certificate", left >= warn_days,
                   f"{left:.0f} days left (notAfter {not_after:%Y-%m-%d %H:%M} UTC; red under "
                   f"tls_expiry_warn_days={warn_days})")
+
+
+def basic_auth(user: str, password: str) -> str:
+    """An HTTP Basic Authorization header value."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def probe_door(reach: Reach, url: str, tls, user: str, password: str):
+    """A web door: without credentials it must answer 401, with them 200."""
+
+    def probe():
+        anonymous = reach.get(url, tls=tls)
+        if anonymous.status_code != 401:
+            return False, (f"GET {url} without the password {reach.where}: HTTP {anonymous.status_code}, "
+                           "not 401: the door is open")
+        answer = reach.get(url, tls=tls, headers={"Authorization": basic_auth(user, password)})
+        if answer.status_code != 200:
+            return False, (f"GET {url} with the password {reach.where}: HTTP {answer.status_code} "
+                           f"(401 without it): {answer.text[:80]}")
+        return True, f"{url}: 401 without the password, 200 with it"
+
+    return probe

@@ -102,6 +102,11 @@ def pull(image: str) -> str:
 HEALTH_FORMAT = "{{.State.Health.Status}} {{.State.Status}} {{.HostConfig.RestartPolicy.Name}}"
 
 
+# How far back wait_healthy looks for Ray's fatal lines, and what marks them.
+FATAL_LOG_LINES = 1000
+RAY_FATAL = "Check failed"
+
+
 def wait_healthy(container: str, timeout_s: int, probe_url: str = "") -> str:
     """Wait, up to a deadline, for the container to be healthy: Docker says
     so, or, while Docker has not checked it yet ("starting": its checks run
@@ -110,12 +115,17 @@ def wait_healthy(container: str, timeout_s: int, probe_url: str = "") -> str:
 
     Stops at once when the container can no longer turn healthy: it is
     missing, dead, or exited with no restart policy (Docker will not start it
-    again). Exits non-zero naming the container and the last status seen.
+    again). Exits non-zero naming the container and the last status seen,
+    with the tail of its logs and Ray's last fatal lines.
     """
     name = shlex.quote(container)
     probe = (f'[ "$status" = starting ] && curl -fsS -o /dev/null -m 5 {shlex.quote(probe_url)} '
              f"2>/dev/null && exit 0; ") if probe_url else ""
-    logs = f"docker logs --tail 30 {name} >&2 2>&1 || true; exit 1"
+    # Ray's fatal lines (a failed RAY_CHECK, e.g. no TLS to the GCS store) come before
+    # a backtrace longer than the tail: named apart, from further back.
+    logs = (f"docker logs --tail 30 {name} >&2 2>&1 || true; "
+            f"docker logs --tail {FATAL_LOG_LINES} {name} 2>&1 | grep -F {shlex.quote(RAY_FATAL)} "
+            "| tail -n 3 | sed 's/^/Ray fatal: /' >&2; exit 1")
     return (
         f"deadline=$(( $(date +%s) + {int(timeout_s)} )); "
         f"while :; do set -- $(docker inspect -f {shlex.quote(HEALTH_FORMAT)} {name} 2>/dev/null "

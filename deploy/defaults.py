@@ -196,12 +196,13 @@ MONITORING_DEFAULTS = {
 }
 
 # ---------------------------------------------------------------------------
-# tls_: mutual TLS on Ray's gRPC (GCS, raylets, workers, Ray Client). The
+# tls_: mutual TLS on Ray's gRPC (GCS, raylets, workers, Ray Client), and TLS
+# between the head and the GCS store the deploy installs. The
 # cluster-wide keys (tls_enabled, tls_dir, tls_ca_cert, tls_ca_key) are read
 # from the head. Ray's TLS does not cover the dashboard's HTTP or Jobs API.
 # ---------------------------------------------------------------------------
 TLS_DEFAULTS = {
-    # RAY_USE_TLS=1 with a cluster CA and a certificate per node.
+    # RAY_USE_TLS=1 with a cluster CA and a certificate per node; the GCS store in TLS only.
     "tls_enabled": True,
     # On the control machine (relative to where pyinfra runs): the CA and every
     # node's key and certificate, made once and reused. Keep it out of git, back it up.
@@ -211,7 +212,8 @@ TLS_DEFAULTS = {
     "tls_ca_cert": "",
     "tls_ca_key": "",
     # On every host: the CA certificate, the node's certificate and key (root only),
-    # mounted read-only at the same path into the Ray container.
+    # mounted read-only at the same path into the Ray container (root and redis
+    # only on the GCS store host).
     "tls_host_dir": "/etc/seedcore/tls",
     # Validity of a node certificate issued by the deploy.
     "tls_cert_days": 365,
@@ -236,6 +238,30 @@ FIREWALL_DEFAULTS = {
     "firewall_serve_cidrs": [],
 }
 
+# ---------------------------------------------------------------------------
+# web_: the web door, nginx from the distribution in front of the dashboard (on
+# the head) and Prometheus (on the monitoring host): TLS and a password
+# ---------------------------------------------------------------------------
+WEB_DEFAULTS = {
+    # True: nginx on the head and the monitoring host, the only way people reach the
+    # dashboard and Prometheus from outside the cluster. False: nginx is left alone.
+    "web_manage": True,
+    # The user name people give; the password is in the control machine's environment
+    # variable named by web_password_env (never in data).
+    "web_user": "seedcore",
+    "web_password_env": "SEEDCORE_WEB_PASSWORD",
+    # The door's HTTPS port for the dashboard, on the head; for Prometheus, on the monitoring host.
+    "web_dashboard_port": 8443,
+    "web_prometheus_port": 9443,
+    # Addresses or networks the firewall admits to the two door ports (plus the cluster):
+    # everyone by default, since the door asks for the password.
+    "web_cidrs": ["0.0.0.0/0", "::/0"],
+    # The operators' own certificate (chain, PEM) and key, on the control machine, for every
+    # door; both or neither. "" = a certificate per host from the cluster's CA (tls_dir).
+    "web_cert": "",
+    "web_key": "",
+}
+
 ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
@@ -246,6 +272,7 @@ ALL_DEFAULTS = {
     **MONITORING_DEFAULTS,
     **TLS_DEFAULTS,
     **FIREWALL_DEFAULTS,
+    **WEB_DEFAULTS,
 }
 
 # Types of the keys whose default is None.
@@ -298,6 +325,8 @@ RANGES = {
     "tls_cert_days": (2, 3650, ""),
     "tls_renew_days": (1, 3649, ""),
     "tls_expiry_warn_days": (1, 3649, ""),
+    "web_dashboard_port": PORT,
+    "web_prometheus_port": PORT,
 }
 
 # String keys with a closed set of values.
@@ -369,6 +398,12 @@ PATTERNS = {
     "tls_ca_key": CONTROL_PATH,
     "tls_host_dir": (r"(/[A-Za-z0-9._-]+)+",
                      "an absolute path of letters, digits and . _ - (no spaces, quotes or $)"),
+    # web_: the user name goes into nginx's password file (user:hash) and Basic auth, which
+    # splits at the first colon.
+    "web_user": (r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", "a user name of letters, digits and . _ - (no colon)"),
+    "web_password_env": ENV_NAME,
+    "web_cert": CONTROL_PATH,
+    "web_key": CONTROL_PATH,
 }
 
 # Mapping keys whose entries become environment variables: names must be

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from deploy.ports import METRICS_PORT_KEYS, SERVE_PORT_KEYS, describe, node_ports
 from deploy.topology import HEAD_GROUP, head_host, is_monitoring_host, monitoring_host, node_address, role_of
+from deploy.web import doors
 
 TABLE = "seedcore"
 RULES_FILE = "/etc/seedcore/firewall.nft"
 UNIT = "seedcore-firewall.service"
 UNIT_FILE = f"/etc/systemd/system/{UNIT}"
-CIDR_KEYS = ("firewall_allow_cidrs", "firewall_serve_cidrs")
+CIDR_KEYS = ("firewall_allow_cidrs", "firewall_serve_cidrs", "web_cidrs")
 HEADER = "# Managed by the seedcore deploy; edits here are overwritten.\n"
 
 
@@ -52,6 +53,7 @@ def managed_ports(host, s: dict) -> list[tuple[str, int, int]]:
         entries.append(("ray_gcs_store_port", s["ray_gcs_store_port"], s["ray_gcs_store_port"]))
     if is_monitoring_host(host):
         entries.append(("monitoring_port", s["monitoring_port"], s["monitoring_port"]))
+    entries += [(door.port_key, door.port, door.port) for door in doors(host, s)]
     return entries
 
 
@@ -61,8 +63,10 @@ def allow_lists(host, inventory, s: dict) -> list[Allow]:
     Ray's ports: every inventory host's node address, plus firewall_allow_cidrs;
     metrics ports also the monitoring host; Serve's HTTP port also
     firewall_serve_cidrs. The GCS store's Redis: the head(s) and the store
-    itself only. Prometheus: the head, plus firewall_allow_cidrs. Loopback
-    (which carries a host's traffic to its own addresses) is always accepted.
+    itself only. Prometheus: the head, plus firewall_allow_cidrs. The web
+    doors (HTTPS with a password): the cluster, firewall_allow_cidrs and
+    web_cidrs (everyone by default). Loopback (which carries a host's traffic
+    to its own addresses) is always accepted.
     """
     cluster = [node_address(h) for h in inventory]
     admin = list(s["firewall_allow_cidrs"])
@@ -70,10 +74,13 @@ def allow_lists(host, inventory, s: dict) -> list[Allow]:
     scrapers = [node_address(monitor)] if monitor is not None else []
     head = head_host(inventory)
     heads = [node_address(h) for h in inventory.get_group(HEAD_GROUP, [])]
+    door_keys = {door.port_key for door in doors(host, s)}
     allowed = []
     for name, low, high in managed_ports(host, s):
         if name == "ray_gcs_store_port":
             admitted = [*heads, node_address(host)]
+        elif name in door_keys:
+            admitted = [*cluster, *admin, *s["web_cidrs"]]
         elif name == "monitoring_port":
             admitted = [*([node_address(head)] if head is not None else []), node_address(host), *admin]
         else:

@@ -30,6 +30,8 @@ from deploy.facts.apt import KeyringFingerprints
 from deploy.facts.bundle import BUNDLEABLE, FactBundle, fact_key
 from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
 from deploy.facts.host import FileText
+from deploy.pyinfra_seam import operation_done, parallel_limit
+from deploy.run_context import run_of
 
 # What is worth re-reading once a host changed: the facts operations decide with.
 OPERATION_FACTS = (
@@ -76,9 +78,7 @@ def operation_reads(settings: dict, files: tuple = (), root_only: tuple = ()) ->
 
 
 def _snapshots(state) -> dict:
-    if not hasattr(state, "seedcore_snapshots"):
-        state.seedcore_snapshots = {}
-    return state.seedcore_snapshots
+    return run_of(state).snapshots
 
 
 class CommandTally(BaseStateCallback):
@@ -103,10 +103,10 @@ class CommandTally(BaseStateCallback):
         """Count `host`'s finished operations whose result is now set."""
         waiting = []
         for op_hash in self.finishing.pop(host, []):
-            meta = state.ops[host][op_hash].operation_meta
-            if not meta.is_complete():
+            done, ran = operation_done(state, host, op_hash)
+            if not done:
                 waiting.append(op_hash)
-            elif meta.executed:
+            elif ran:
                 self.ran[host] = self.ran.get(host, 0) + 1
                 self.total += 1
         if waiting:
@@ -124,11 +124,11 @@ class CommandTally(BaseStateCallback):
 def _tally(state) -> CommandTally:
     """The run's CommandTally, registered the first time a snapshot is stamped
     (while the deploy files load, before any operation runs)."""
-    tally = getattr(state, "seedcore_tally", None)
-    if tally is None:
-        tally = state.seedcore_tally = CommandTally()
-        state.add_callback_handler(tally)
-    return tally
+    run = run_of(state)
+    if run.tally is None:
+        run.tally = CommandTally()
+        state.add_callback_handler(run.tally)
+    return run.tally
 
 
 def _progress(state, host=None) -> tuple[int, tuple]:
@@ -154,13 +154,11 @@ def _stamp(state, host, kind: str) -> tuple:
 
 def fact_misses(state) -> dict[str, list[str]]:
     """{host name: [fact key, ...]}: operation facts this run read outside a host's snapshot."""
-    return getattr(state, "seedcore_fact_misses", {})
+    return run_of(state).fact_misses
 
 
 def _missed(state, host, cls, kwargs: dict, reads: list) -> None:
-    if not hasattr(state, "seedcore_fact_misses"):
-        state.seedcore_fact_misses = {}
-    state.seedcore_fact_misses.setdefault(host.name, []).append(fact_key(cls, kwargs))
+    run_of(state).fact_misses.setdefault(host.name, []).append(fact_key(cls, kwargs))
     reads.append([cls, dict(kwargs)])
 
 
@@ -225,7 +223,7 @@ def prefetch(state, reads_for, add: bool = False) -> None:
             elif reads:
                 add_to_bundle(host, reads)
 
-    pool = Pool(max(1, min(len(hosts), state.config.PARALLEL or len(hosts))))
+    pool = Pool(parallel_limit(state, len(hosts)))
     for host in hosts:
         pool.spawn(read, host)
     pool.join(raise_error=True)
@@ -234,7 +232,7 @@ def prefetch(state, reads_for, add: bool = False) -> None:
 def read_fact(host, cls, **kwargs):
     """`host.get_fact(cls, **kwargs)`, answered from the host's snapshot while it holds."""
     state = host.state
-    kept = getattr(state, "seedcore_snapshots", {}).get(host.name)
+    kept = run_of(state).snapshots.get(host.name)
     if kept is None or cls.__name__ not in BUNDLEABLE:
         return host.get_fact(cls, **kwargs)
     stamps, snapshot, reads = kept

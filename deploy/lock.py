@@ -23,17 +23,16 @@ import time
 import uuid
 
 import click
-from gevent.lock import Semaphore
 from pyinfra.api.exceptions import PyinfraError
 
+from deploy.pyinfra_seam import before_disconnect
+from deploy.run_context import run_of
 from deploy.topology import head_host, settings_for
 
 LOCK_NAME = "deploy.lock"
 OWNER_FILE = "owner"
 # A deploy never legitimately runs this long: past it, a held lock is called stale.
 STALE_AFTER_S = 6 * 3600
-# pyinfra loads the deploy file for all hosts at once: one of them takes the lock.
-_TAKING = Semaphore()
 
 
 class LockHeld(PyinfraError):
@@ -147,15 +146,16 @@ def hold_lock(state) -> None:
     another run holds it. A no-op under --dry."""
     if is_dry():
         return
-    with _TAKING:
-        taken = getattr(state, "seedcore_lock", None)
-        if isinstance(taken, LockHeld):
-            raise taken
-        if taken is None:
+    # pyinfra loads the deploy file for all hosts at once: one of them takes the lock.
+    run = run_of(state)
+    with run.lock_gate:
+        if isinstance(run.lock, LockHeld):
+            raise run.lock
+        if run.lock is None:
             try:
                 _take(state)
             except LockHeld as refusal:
-                state.seedcore_lock = refusal
+                run.lock = refusal
                 raise
 
 
@@ -174,24 +174,14 @@ def _take(state) -> None:
     if lines[0] != "taken":
         raise LockHeld(held_message(head.name, directory, parse_owner(lines[1:]), time.time(),
                                     socket.gethostname()))
-    state.seedcore_lock = (head, directory, token)
+    run_of(state).lock = (head, directory, token)
     _release_on_disconnect(head, directory, token)
 
 
 def _release_on_disconnect(head, directory: str, token: str) -> None:
     """pyinfra disconnects from every host at the end of a run, whatever its
     outcome: release the lock just before the head's connection closes."""
-    connector = head.connector
-    close = getattr(connector, "disconnect", None)
-
-    def disconnect():
-        try:
-            release(head, directory, token)
-        finally:
-            if close:
-                close()
-
-    connector.disconnect = disconnect
+    before_disconnect(head, lambda: release(head, directory, token))
 
 
 def release(head, directory: str, token: str) -> bool:

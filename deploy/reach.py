@@ -11,8 +11,8 @@ transport costs one SSH round trip and starts no process on the host, which
 is why this was chosen over running a probe command on the host (a process
 per request) or over a fresh SSH session per check.
 
-pyinfra's SSH connector keeps its paramiko client as `connector.client`; that
-attribute is the one pyinfra name read here. A host without one (the
+pyinfra's SSH connector keeps its paramiko client; deploy/pyinfra_seam.py
+reads it (ssh_client_of). A host without one (the
 `@local` or `@fake` connectors) is reached from the control machine, and
 every result says which.
 """
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from deploy.pyinfra_seam import has_ssh_client, ssh_client_of
 from deploy.tls_session import TlsSession
 
 # Seconds for one connection: opening it and each read on it.
@@ -174,7 +175,6 @@ def over_ssh(name: str, client_of: Callable[[], object]) -> Reach:
 def through(host) -> Reach:
     """A Reach through pyinfra's SSH connection to `host` (from the control
     machine when its connector is not SSH: `@local`, `@fake`)."""
-    connector = getattr(host, "connector", None)
-    if not hasattr(connector, "client"):
+    if not has_ssh_client(host):
         return FROM_CONTROL
-    return over_ssh(host.name, lambda: connector.client)
+    return over_ssh(host.name, lambda: ssh_client_of(host))

@@ -93,6 +93,12 @@ def tls_paths(settings: dict) -> dict[str, str]:
     return {"ca": f"{base}/{TLS_CA_CERT}", "cert": f"{base}/{TLS_CERT}", "key": f"{base}/{TLS_KEY}"}
 
 
+def tls_files(settings: dict) -> list[str]:
+    """The CA certificate, the certificate and the key, in that order."""
+    paths = tls_paths(settings)
+    return [paths["ca"], paths["cert"], paths["key"]]
+
+
 def tls_env(node: Node) -> list[str]:
     """Mutual TLS on Ray's gRPC (none while it is off): every Ray process, and every
     `docker exec` into the container (it inherits this env), uses these files."""
@@ -130,6 +136,24 @@ def monitoring_env(node: Node) -> list[str]:
     return lines
 
 
+def gcs_store_address_env(node: Node) -> list[str]:
+    """Where the head's GCS finds the store; with the store on TLS, the rediss://
+    scheme and the files Ray 2.20's Redis client reads (the node's own, mounted
+    in its container): `ray start --head` (the session name) and the GCS both connect."""
+    if not node.gcs_store_tls:
+        return ["# The Redis the head's GCS writes to (ray start --head reads it).",
+                f"RAY_REDIS_ADDRESS={node.gcs_store}"]
+    paths = tls_paths(node.settings)
+    return [
+        "# The Redis the head's GCS writes to (ray start --head reads it), TLS only: the",
+        "# store shows a certificate of the cluster's CA and asks for this node's.",
+        f"RAY_REDIS_ADDRESS=rediss://{node.gcs_store}",
+        f"RAY_REDIS_CA_CERT={paths['ca']}",
+        f"RAY_REDIS_CLIENT_CERT={paths['cert']}",
+        f"RAY_REDIS_CLIENT_KEY={paths['key']}",
+    ]
+
+
 def gcs_store_env(node: Node) -> list[str]:
     """Block 2's head fault tolerance lines (none while it is off)."""
     if not node.gcs_store:
@@ -143,9 +167,8 @@ def gcs_store_env(node: Node) -> list[str]:
         f"RAY_gcs_rpc_server_reconnect_timeout_s={s['ray_gcs_reconnect_timeout_s']}",
     ]
     if node.role == "head":
+        lines += gcs_store_address_env(node)
         lines += [
-            "# The Redis the head's GCS writes to (ray start --head reads it).",
-            f"RAY_REDIS_ADDRESS={node.gcs_store}",
             "# The key prefix of this cluster's tables in Redis: stable, or a restarted head",
             "# would start an empty cluster beside the old one's tables.",
             f"RAY_external_storage_namespace={s['ray_gcs_store_namespace']}",
@@ -336,20 +359,37 @@ def daemon_json(settings: dict, gpu: bool = False) -> str:
 REDIS_CONF = "/etc/redis/redis.conf"
 
 
-def redis_conf(bind_address: str, port: int, password: str) -> str:
+def redis_conf(bind_address: str, port: int, password: str, tls: dict[str, str] | None = None) -> str:
     """/etc/redis/redis.conf for the GCS store the deploy installs (Debian's
     redis-server unit starts redis-server with it, supervised by systemd).
 
     Bound to the store host's private address only; password required; both
     persistence modes on, so a restarted store still holds the cluster's GCS
-    tables. The password is written as a double-quoted Redis string.
+    tables. The password is written as a double-quoted Redis string. With
+    `tls` (the store's CA, certificate and key paths, as `tls_paths` gives
+    them), Redis speaks TLS 1.2+ only on `port` and asks every client for a
+    certificate of the cluster's CA; the plain port is closed.
     """
     quoted = '"' + password.replace("\\", "\\\\").replace('"', '\\"') + '"'
     lines = [
         "# Managed by the seedcore deploy; edits here are overwritten.",
         "# The GCS store of the SeedCore Ray cluster (head fault tolerance).",
         f"bind {bind_address}",
-        f"port {int(port)}",
+    ]
+    if tls is None:
+        lines.append(f"port {int(port)}")
+    else:
+        lines += [
+            "# TLS only: no plain port; clients show a certificate of the cluster's CA.",
+            "port 0",
+            f"tls-port {int(port)}",
+            f"tls-cert-file {tls['cert']}",
+            f"tls-key-file {tls['key']}",
+            f"tls-ca-cert-file {tls['ca']}",
+            "tls-auth-clients yes",
+            'tls-protocols "TLSv1.2 TLSv1.3"',
+        ]
+    lines += [
         "protected-mode yes",
         f"requirepass {quoted}",
         "daemonize no",

@@ -11,17 +11,15 @@ staging rollout has verified is refused before anything changes.
 
 from pyinfra import host, inventory, state
 
-from deploy.lock import hold_lock
 from deploy.plan import plan_for
-from deploy.release import gate_problem, release_digest
-from deploy.runwatch import watch
+from deploy.release import release_digest
+from deploy.start import Kind, start_run
 from deploy.tasks.compose import render_project
 from deploy.tasks.docker import install_docker
 from deploy.tasks.gcs_store import install_gcs_store
 from deploy.tasks.gpu import install_nvidia_runtime
 from deploy.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
 from deploy.tasks.monitoring import watch_cluster
-from deploy.tasks.preflight import run_preflight
 from deploy.tasks.rollout import (
     announce_once,
     head_needs_restart,
@@ -33,17 +31,12 @@ from deploy.tasks.rollout import (
 from deploy.tasks.serve import deploy_serve
 from deploy.tasks.verify import verify_node
 from deploy.topology import is_gpu_host, role_of
-from deploy.validate import InventoryError, inventory_name
+from deploy.validate import inventory_name
 
-watch(state)
-run_preflight(state)
+start_run(state, Kind.ROLLOUT)
 plan = plan_for(host, inventory)
 settings = plan.node.settings
 digest, releases = release_digest(inventory)
-problem = gate_problem(settings, digest)
-if problem:
-    raise InventoryError(f"{inventory_name()}: {problem}; nothing was changed")
-hold_lock(state)
 
 
 def roll_out() -> None:
@@ -88,7 +81,7 @@ def roll_out() -> None:
 
 
 if role_of(host) == "store":
-    install_gcs_store()
+    install_gcs_store(inventory)
 elif role_of(host) != "monitoring":
     roll_out()
     deploy_serve(plan.node, plan.head_hash)

@@ -6,13 +6,14 @@ interrupted run (Ctrl-C) says before it exits non-zero.
 also times the run when SEEDCORE_TIMINGS is set (deploy/timings.py).
 """
 
-import signal
 import sys
 
 from pyinfra import logger
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.state import BaseStateCallback
 
+from deploy.pyinfra_seam import on_interrupt, operation_done, operation_stderr
+from deploy.run_context import run_of
 from deploy.timings import time_run
 
 # The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
@@ -48,17 +49,13 @@ def _connect_message(error) -> str:
 
 def watch(state) -> RunWatch:
     """The run's watcher, registered on the first call (with the Ctrl-C handler)."""
-    existing = getattr(state, "seedcore_watch", None)
-    if existing is not None:
-        return existing
-    watcher = RunWatch()
-    state.seedcore_watch = watcher
+    run = run_of(state)
+    if run.watch is not None:
+        return run.watch
+    watcher = run.watch = RunWatch()
     state.add_callback_handler(watcher)
     time_run(state)  # SEEDCORE_TIMINGS: where the run's time went
-    try:
-        signal.signal(signal.SIGINT, lambda signum, frame: interrupted(state))
-    except ValueError:
-        pass  # not the main thread (an API caller): keep its own handler
+    on_interrupt(lambda: interrupted(state))
     return watcher
 
 
@@ -68,13 +65,7 @@ def op_name(state, op_hash: str) -> str:
 
 
 def _last_error_line(state, host, op_hash: str) -> str:
-    try:
-        meta = state.get_op_data_for_host(host, op_hash).operation_meta
-    except KeyError:
-        return ""
-    if not meta.is_complete():
-        return ""
-    lines = [line.strip() for line in meta.stderr_lines if line.strip()]
+    lines = [line.strip() for line in operation_stderr(state, host, op_hash) if line.strip()]
     return lines[-1] if lines else ""
 
 
@@ -111,7 +102,7 @@ def changed_hosts(state) -> tuple[list[str], list[str]]:
     watcher = watch(state)
     changed = []
     for host, ops in state.ops.items():
-        if any(data.operation_meta.is_complete() and data.operation_meta.executed for data in ops.values()):
+        if any(operation_done(state, host, op_hash)[1] for op_hash in ops):
             changed.append(host.name)
     return sorted(changed), sorted(set(watcher.running) - set(changed))
 

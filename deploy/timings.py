@@ -18,6 +18,8 @@ from pathlib import Path
 
 from pyinfra.api.state import BaseStateCallback
 
+from deploy.run_context import run_of
+
 ENV = "SEEDCORE_TIMINGS"
 
 # The @deploy name an operation belongs to -> its phase.
@@ -96,7 +98,7 @@ class RunTimings(BaseStateCallback):
 
     def host_disconnect(self, state, host):
         # pyinfra disconnects every host at the end of every run: the last one writes the whole run.
-        self.write(getattr(state, "seedcore_fact_misses", {}))
+        self.write(run_of(state).fact_misses)
 
     def write(self, fact_misses: dict | None = None) -> dict:
         now = self.now()
@@ -110,16 +112,15 @@ class RunTimings(BaseStateCallback):
 
 def time_run(state) -> RunTimings | None:
     """The run's timings, registered on the first call when SEEDCORE_TIMINGS is set."""
-    existing = getattr(state, "seedcore_timings", None)
-    if existing is not None or not os.environ.get(ENV):
-        return existing
-    timings = RunTimings(os.environ[ENV])
-    state.seedcore_timings = timings
+    run = run_of(state)
+    if run.timings is not None or not os.environ.get(ENV):
+        return run.timings
+    timings = run.timings = RunTimings(os.environ[ENV])
     state.add_callback_handler(timings)
     return timings
 
 
 def add_preflight_time(state, seconds: float) -> None:
-    timings = getattr(state, "seedcore_timings", None)
+    timings = run_of(state).timings
     if timings is not None:
         timings.preflight_s += seconds

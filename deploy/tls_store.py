@@ -2,6 +2,7 @@
 
     <tls_dir>/ca.key, ca.crt            the cluster's CA (made once, never renewed by a run)
     <tls_dir>/nodes/<host>.key, .crt    each node's key (made once) and certificate
+    <tls_dir>/web/<host>.key, .crt      the web door's key and certificate on that host
 
 Made on first use and reused: a second run reads the same files and changes
 nothing. A node's certificate is issued again, with the same key, only when
@@ -75,14 +76,33 @@ def cluster_ca(tls_dir: str, ca_cert_path: str = "", ca_key_path: str = "") -> t
     return key, cert
 
 
+def node_paths(tls_dir: str, host_name: str, kind: str = "nodes") -> tuple[Path, Path]:
+    """Where a host's certificate and key are on the control machine (`kind`:
+    "nodes" for the node's own pair, "web" for its web door's)."""
+    directory = Path(tls_dir) / kind
+    stem = file_stem(host_name)
+    return directory / f"{stem}.crt", directory / f"{stem}.key"
+
+
 def node_files(tls_dir: str, host_name: str, address: str, cert_days: int, renew_days: int,
                ca_cert_path: str = "", ca_key_path: str = "") -> pki.TlsFiles:
     """The node's CA certificate, certificate and key; issued or renewed here when needed."""
+    return _issued(tls_dir, "nodes", host_name, address, cert_days, renew_days, ca_cert_path, ca_key_path)
+
+
+def web_files(tls_dir: str, host_name: str, address: str, cert_days: int, renew_days: int,
+              ca_cert_path: str = "", ca_key_path: str = "") -> pki.TlsFiles:
+    """The web door's certificate and key for a host (`<tls_dir>/web/`), from the same CA
+    as the node certificates, kept and renewed as they are; apart from the node's own
+    pair, so a host that runs no Ray node (the monitoring host) has one too."""
+    return _issued(tls_dir, "web", host_name, address, cert_days, renew_days, ca_cert_path, ca_key_path)
+
+
+def _issued(tls_dir: str, kind: str, host_name: str, address: str, cert_days: int, renew_days: int,
+            ca_cert_path: str, ca_key_path: str) -> pki.TlsFiles:
     with _LOCK:
         ca_key, ca_cert = cluster_ca(tls_dir, ca_cert_path, ca_key_path)
-        nodes = Path(tls_dir) / "nodes"
-        stem = file_stem(host_name)
-        key_path, cert_path = nodes / f"{stem}.key", nodes / f"{stem}.crt"
+        cert_path, key_path = node_paths(tls_dir, host_name, kind)
         if key_path.exists():
             key = key_path.read_text()
         else:

@@ -82,6 +82,22 @@ def gcs_store_address(inventory) -> str:
     return settings_for(head)["ray_gcs_store_address"] if head is not None else ""
 
 
+def gcs_store_tls(inventory) -> bool:
+    """Whether the GCS store speaks TLS only: the Redis the deploy installs on the
+    ray_gcs_store host, with the cluster's tls_enabled (the head's) on. An
+    external Redis (ray_gcs_store_address) is reached as before, plain."""
+    head = head_host(inventory)
+    return bool(gcs_store_hosts(inventory)) and head is not None and bool(settings_for(head)["tls_enabled"])
+
+
+def store_tls(host, inventory) -> TlsFiles | None:
+    """The GCS store host's TLS files (issued from the cluster's CA with its node
+    address in the SAN, like a node's), or None when the store speaks plain Redis."""
+    if not gcs_store_tls(inventory):
+        return None
+    return node_tls(host, head_host(inventory))
+
+
 def gcs_store_password(host) -> str:
     """The GCS store's password from the control machine's environment ("" if unset:
     validation reports that before any change)."""
@@ -129,6 +145,8 @@ class Node:
     # Head fault tolerance: the GCS store's "host:port" ("" = off) and its password.
     gcs_store: str = ""
     gcs_store_password: str = field(default="", repr=False)
+    # The store speaks TLS only (rediss://; the node's TLS files as Redis' client certificate).
+    gcs_store_tls: bool = False
     # Ray nodes in the cluster (the head and every worker): one health replica each.
     cluster_size: int = 1
     # Monitoring (head only): RAY_PROMETHEUS_HOST and RAY_GRAFANA_HOST ("" = unset).
@@ -175,6 +193,7 @@ def node_for(host, inventory, gpus: int = 0, gpu_mode: str = "devices") -> Node:
         secret_env=secret_values(host),
         gcs_store=gcs_store_address(inventory) if head is not None else "",
         gcs_store_password=gcs_store_password(head) if head is not None and head.name == host.name else "",
+        gcs_store_tls=gcs_store_tls(inventory),
         cluster_size=(1 if head is not None else 0) + len(worker_hosts(inventory)),
         prometheus_url=prometheus_url(inventory) if role_of(host) == "head" else "",
         grafana_url=settings_for(host)["monitoring_grafana_url"] if role_of(host) == "head" else "",

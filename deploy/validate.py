@@ -28,9 +28,10 @@ from deploy.topology import (
     node_address,
     settings_for,
 )
+from deploy.web import door_problems
 
 KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_", "tls_",
-                "firewall_")
+                "firewall_", "web_")
 
 class InventoryError(PyinfraError):
     """The inventory or its data is wrong; nothing was changed."""
@@ -573,6 +574,7 @@ def check_inventory(inventory) -> list[str]:
         problems += check_rules(host.name, settings)
         problems += check_values(host.name, role, settings)
         problems += firewall_problems(host, settings)
+        problems += door_problems(host, settings)
         if not is_gpu_host(host):
             problems += check_cpu_image(host.name, settings)
         address = node_address(host)

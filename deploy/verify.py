@@ -3,16 +3,12 @@
 from pyinfra import host, inventory, state
 
 from deploy.plan import plan_for
-from deploy.runwatch import watch
+from deploy.start import Kind, start_run
 from deploy.tasks.monitoring import verify_monitoring
 from deploy.tasks.verify import verify_node
 from deploy.topology import is_monitoring_host, role_of
-from deploy.validate import InventoryError, check_inventory
 
-watch(state)
-problems = check_inventory(inventory)
-if problems:
-    raise InventoryError("the inventory is not valid:\n  " + "\n  ".join(problems))
+start_run(state, Kind.VERIFY)
 # The GCS store host is checked from the head's checks (the store answers).
 if role_of(host) not in ("store", "monitoring"):
     plan = plan_for(host, inventory)

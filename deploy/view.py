@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass
 
 from deploy.topology import head_host, monitoring_host, node_address, settings_for, ssh_address
+from deploy.web import door_url, doors
 
 
 @dataclass(frozen=True)
@@ -65,4 +66,20 @@ def view_lines(inventory) -> list[str]:
              "  " + shlex.join(argv)]
     lines += [f"  then {forward.what}: http://127.0.0.1:{forward.local_port}/"
               for forward in forwards(inventory)]
+    return lines + door_lines(inventory)
+
+
+def door_lines(inventory) -> list[str]:
+    """The web doors (HTTPS with a password, no tunnel needed), where they run."""
+    found = [(host, door) for host in (head_host(inventory), monitoring_host(inventory)) if host is not None
+             for door in doors(host, settings_for(host))]
+    # The head may also be the monitoring host: each door once.
+    found = list({(host.name, door.what): (host, door) for host, door in found}.values())
+    if not found:
+        return []
+    s = settings_for(found[0][0])
+    lines = [f"Or through the web door (user {s['web_user']}, password in ${s['web_password_env']}; "
+             "the certificate is signed by the cluster's CA, ca.crt in tls_dir, unless web_cert is set):"]
+    lines += [f"  {'Ray dashboard' if door.what == 'dashboard' else 'Prometheus'}: "
+              f"{door_url(node_address(host), door)}" for host, door in found]
     return lines

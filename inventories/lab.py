@@ -10,7 +10,9 @@ recorded for it: "distro" (the host's own Debian archive) or "docker" (the
 lab's signed apt mirror, laid out like Docker's repository and carrying
 Debian's package names, docker.io pinned to the version only the mirror has).
 Every host pulls the Ray image from the lab's plain-HTTP registry. The last
-worker is also the monitoring host (Prometheus from its Debian archive).
+worker is also the monitoring host (Prometheus from its Debian archive). The
+web door's password is the lab's (`.lab/web-password`, made on first use),
+put in SEEDCORE_WEB_PASSWORD unless that is set already.
 """
 
 import sys
@@ -23,13 +25,16 @@ if _REPO not in sys.path:
 from pyinfra.api.exceptions import PyinfraError  # noqa: E402
 
 from lab.errors import LabNotUp  # noqa: E402
-from lab.inventory import host_entry  # noqa: E402
+from lab.inventory import export_web_password, host_entry  # noqa: E402
 from lab.state import require_up  # noqa: E402
 
 try:
     _state = require_up()
     ray_head = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "head"]
     ray_workers = [host_entry(_state, entry) for entry in _state["hosts"] if entry["role"] == "worker"]
+    # The web door's password (SEEDCORE_WEB_PASSWORD), the lab's own in .lab/web-password
+    # unless the shell sets one.
+    export_web_password()
 except LabNotUp as _error:
     raise PyinfraError(str(_error)) from None
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 from lab import lifecycle, outsider, ssh, state, versions
-from lab.config import DEFAULT_HOSTS, DISTROS
+from lab.config import DEFAULT_HOSTS, DISTROS, REPO, WEB_PASSWORD_FILE
 from lab.errors import LabError
 
 
@@ -105,6 +105,8 @@ def _view() -> None:
     if not current.get("bastion"):
         print(f"Ray dashboard: http://{head['ip']}:8265   Serve health: http://{head['ip']}:8000/health")
         print(f"Prometheus: http://{monitor['ip']}:9090/targets   alerts: http://{monitor['ip']}:9090/alerts")
+        print(f"Web door (user seedcore, password in {WEB_PASSWORD_FILE}, CA {REPO / '.lab/tls/ca.crt'}): "
+              f"dashboard https://{head['ip']}:8443/   Prometheus https://{monitor['ip']}:9443/")
         return
     from pyinfra.api import Inventory
 

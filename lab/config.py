@@ -15,6 +15,10 @@ KNOWN_HOSTS = LAB_DIR / "known_hosts"
 STATE_FILE = LAB_DIR / "state.json"
 LOG_DIR = LAB_DIR / "logs"
 LOCK_FILE = LAB_DIR / "lock"
+# The web door's password for the lab's cluster (made once per checkout, 0600), and the
+# variable the deploy reads it from (web_password_env's default).
+WEB_PASSWORD_FILE = LAB_DIR / "web-password"
+WEB_PASSWORD_ENV = "SEEDCORE_WEB_PASSWORD"
 
 # Every object the lab creates carries this label; the lab finds its objects by it.
 LABEL = "io.seedcore.lab"

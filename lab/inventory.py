@@ -1,6 +1,9 @@
 """Each lab host's pyinfra host data, from the lab's state (used by inventories/lab.py)."""
 
-from lab.config import STATE_FILE, gateway_ip
+import os
+import secrets
+
+from lab.config import STATE_FILE, WEB_PASSWORD_ENV, WEB_PASSWORD_FILE, gateway_ip
 from lab.errors import LabNotUp
 
 # What a host installing from the lab's mirror installs: Debian's package names,
@@ -52,3 +55,19 @@ def host_entry(state: dict, entry: dict) -> tuple[str, dict]:
             }
         )
     return entry["name"], data
+
+
+def web_password() -> str:
+    """The lab's web door password: `.lab/web-password`, made on first use (0600)."""
+    if not WEB_PASSWORD_FILE.exists():
+        WEB_PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(WEB_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(24) + "\n")
+    return WEB_PASSWORD_FILE.read_text().strip()
+
+
+def export_web_password() -> None:
+    """Give the deploy the lab's door password, as an operator exports theirs from a secret
+    store, unless this shell already holds one."""
+    os.environ.setdefault(WEB_PASSWORD_ENV, web_password())

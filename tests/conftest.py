@@ -23,6 +23,25 @@ def _tls_store_in_a_temporary_directory(request, monkeypatch, tmp_path_factory):
     monkeypatch.setitem(ALL_DEFAULTS, "tls_dir", str(tmp_path_factory.getbasetemp() / "tls-store"))
 
 
+# The web door's password as the tests' control machine has it (deploy/web.py asks for one of
+# at least 12 characters). The lab's own inventory gives the e2e tier the lab's password.
+WEB_PASSWORD = "door pass: w0rd with 'quotes' and $dollar"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _web_password_set(request):
+    """Every inventory the unit and CLI tiers build opens the web door (web_manage is on
+    by default), which needs its password in the control machine's environment. Per
+    module, so a module's own fixtures (a converged @fake cluster) have it too; a test
+    may still unset it with monkeypatch."""
+    if "e2e" in request.node.path.parts:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEEDCORE_WEB_PASSWORD", WEB_PASSWORD)
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     if not LAB_OFF:
         return

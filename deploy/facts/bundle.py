@@ -2,7 +2,6 @@
 
 from pyinfra.api import FactBase
 from pyinfra.api.command import StringCommand
-from pyinfra.api.util import get_kwargs_str
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebArch, DebPackages
 from pyinfra.facts.files import Directory, File, Sha256File
@@ -21,6 +20,7 @@ from deploy.facts.docker import (
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes, NvidiaGpus
 from deploy.facts.host import ActiveFirewalls, DiskAvailableMb, EpochSeconds, FileText, ListeningPorts
 from deploy.facts.ray import GcsStorageType
+from deploy.pyinfra_seam import fact_kwargs_text
 
 # The facts a bundle may carry, by class name (each fact's own command and process are used).
 BUNDLEABLE = {
@@ -48,7 +48,7 @@ def _section_end(index: int, name: str, status: str) -> str:
 
 def fact_key(cls, kwargs: dict) -> str:
     """How a fact read with these arguments is named in a bundle's result."""
-    return f"{cls.__name__}({get_kwargs_str(kwargs)})" if kwargs else cls.__name__
+    return f"{cls.__name__}({fact_kwargs_text(kwargs)})" if kwargs else cls.__name__
 
 
 class FactBundle(FactBase):

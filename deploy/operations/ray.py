@@ -13,6 +13,7 @@ from deploy.facts.ray import SERVE_MARKER_KEY, StoredServeMarker
 from deploy.hostfacts import project_containers, read_fact
 from deploy.plan import gpu_layout
 from deploy.render import config_hash
+from deploy.run_context import run_of
 from deploy.topology import Node, head_host, node_for
 
 # Health states that need no restart: "starting" is a container still inside
@@ -90,7 +91,7 @@ def is_current(container: dict | None, config_hash: str, node: Node | None = Non
 def failed_during_run() -> list[str]:
     """Hosts that failed after the run started (not those unreachable from the start)."""
     state = host.state
-    at_start = getattr(state, "seedcore_failed_at_start", set())
+    at_start = run_of(state).failed_at_start
     return sorted(h.name for h in state.failed_hosts if h.name not in at_start)
 
 
@@ -99,16 +100,15 @@ def decide_head(state) -> dict:
     container runs its current config, from the head's facts (preflight has
     read them). Kept on the run's state: workers follow that decision instead
     of each reading the head over SSH. Returns {head host name: decision}."""
-    decided = getattr(state, "seedcore_head_current", None)
-    if decided is None:
+    run = run_of(state)
+    if run.head_current is None:
         head = head_host(state.inventory)
         head_node = node_for(head, state.inventory, *gpu_layout(head))
         container = next((c for c in project_containers(head, head_node.settings)
                           if c["name"] == head_node.container), None)
         digest = config_hash(head_node)
-        decided = {head.name: (digest, is_current(container, digest, head_node))}
-        state.seedcore_head_current = decided
-    return decided
+        run.head_current = {head.name: (digest, is_current(container, digest, head_node))}
+    return run.head_current
 
 
 def head_is_current(node: Node, head_host: str, head_hash: str) -> bool:

@@ -5,13 +5,14 @@ decides, and yields commands or calls ``host.noop``."""
 
 from pyinfra import host
 from pyinfra.api import operation
-from pyinfra.facts.apt import AptSources, AptSourcesFile
+from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
 
 from deploy import signed_apt
 from deploy.facts.apt import KeyringFingerprints, packages_missing
 from deploy.hostfacts import read_fact
 from deploy.operations import system
+from deploy.pyinfra_seam import apt_repos
 
 
 def key_held(keyring: str, fingerprint: str) -> bool:
@@ -24,14 +25,14 @@ def source_listed(source: dict) -> bool:
     deb822 source ``source`` (``apt.sources_file``'s uris, suites, components,
     architectures and signed_by), compared as ``apt.sources_file`` compares
     them before it writes the file."""
-    wanted = AptSourcesFile(
+    wanted = apt_repos(
         types=["deb"],
         uris=list(source["uris"]),
         suites=list(source["suites"]),
         components=list(source["components"]),
         architectures=list(source["architectures"]) or None,
         signed_by=[source["signed_by"]],
-    ).expand_to_repos()
+    )
     existing = read_fact(host, AptSources)
     return bool(wanted) and all(repo in existing for repo in wanted)
 

@@ -13,16 +13,15 @@ import hashlib
 from pyinfra import host, logger
 from pyinfra.api import OperationError, operation
 from pyinfra.api.command import QuoteString, StringCommand
-from pyinfra.facts.apt import noninteractive_apt
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, File, FileContents, Sha256File
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
-from pyinfra.operations.util.files import ensure_mode_int, generate_color_diff
 
 from deploy import commands
 from deploy.facts.apt import missing_packages
 from deploy.hostfacts import read_fact
 from deploy.operations.secret_files import with_stdin
+from deploy.pyinfra_seam import color_diff, ensure_mode_int, noninteractive_apt
 
 
 def owned_as_asked(stat: dict | bool | None, mode: str | int | None, user: str | None,
@@ -58,7 +57,7 @@ def show_diff(dest: str, text: str, existed: bool) -> None:
     """Under --diff, the change to `dest` as pyinfra's files.put shows it."""
     current = (host.get_fact(FileContents, path=dest) or []) if existed else []
     host.log(f"Will {'modify' if existed else 'create'} {dest}", logger.info)
-    for line in generate_color_diff([line + "\n" for line in current], text.splitlines(keepends=True)):
+    for line in color_diff([line + "\n" for line in current], text.splitlines(keepends=True)):
         logger.info("  %s", line)
     logger.info("")
 
@@ -213,3 +212,24 @@ def service(service: str, running: bool = True, enabled: bool = True, restarted:
         yield StringCommand("systemctl", "start" if running else "stop", QuoteString(unit))
     if is_enabled != enabled:
         yield StringCommand("systemctl", "enable" if enabled else "disable", QuoteString(unit))
+
+
+@operation()
+def absent(path: str, installed_now: bool = False):
+    """
+    Remove a file or symbolic link, unless it is already gone.
+
+    + path: the file or link on the host
+    + installed_now: a package this run installs puts it there (so it is removed
+      even though the host, read before the install, has none yet)
+
+    **Example:**
+
+    .. code:: python
+
+        system.absent(name="Remove nginx's default site (port 80)", path="/etc/nginx/sites-enabled/default")
+    """
+    if read_fact(host, File, path=path) is None and not installed_now:
+        host.noop(f"{path} is absent")
+        return
+    yield StringCommand("rm", "-f", "--", QuoteString(path))

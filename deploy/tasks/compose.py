@@ -18,10 +18,7 @@ def serve_files(node: Node) -> list[str]:
 
 def tls_files(node: Node) -> list[str]:
     """The TLS files written on the node's host (none while TLS is off)."""
-    if node.tls is None:
-        return []
-    paths = render.tls_paths(node.settings)
-    return [paths["ca"], paths["cert"], paths["key"]]
+    return render.tls_files(node.settings) if node.tls is not None else []
 
 
 def render_reads(node: Node) -> list:

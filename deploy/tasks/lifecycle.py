@@ -5,7 +5,6 @@ so pyinfra sees one chain and runs each step on every host before the next:
 workers stop before the head, the head is healthy before any worker starts.
 """
 
-import time
 
 from pyinfra.api import deploy
 
@@ -13,6 +12,7 @@ from deploy.commands import COMPOSE_V1, COMPOSE_V2
 from deploy.defaults import RAY_DEFAULTS
 from deploy.operations import ray
 from deploy.ports import port_keys
+from deploy.run_context import run_of
 from deploy.topology import Node
 
 
@@ -32,9 +32,7 @@ def pull_image(node: Node):
 
 def archive_dir_for(state, settings: dict) -> str:
     """One archive folder per run, the same on every host (a deploy file runs once per host)."""
-    if not getattr(state, "seedcore_run_stamp", None):
-        state.seedcore_run_stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return f"{settings['ray_project_dir']}/archive/{state.seedcore_run_stamp}"
+    return f"{settings['ray_project_dir']}/archive/{run_of(state).stamp}"
 
 
 @deploy("Archive what is about to be removed", data_defaults=RAY_DEFAULTS)

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shlex
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from deploy.operations import system
 from deploy.operations.ray import decide_head
 from deploy.reach import through
 from deploy.report import table
+from deploy.run_context import run_of
 from deploy.tasks.verify import lost_hosts
+from deploy.tasks.web import door_results
 from deploy.topology import head_host, is_monitoring_host, prometheus_url, settings_for
 
 # Beside the dashboards copied to the control machine: the head container they came from.
@@ -137,7 +140,7 @@ def _fetch_dashboards(state, host, container: str, local_dir: str):
         marker.write_text(output.stdout.strip() + "\n")
     else:
         marker.unlink(missing_ok=True)
-    state.seedcore_grafana_dashboards = dashboards
+    run_of(state).grafana_dashboards = dashboards
     print(f"\n--> Ray's Grafana dashboards copied to {local_dir}/: {', '.join(sorted(dashboards))}\n")
 
 
@@ -161,7 +164,7 @@ def fetch_dashboards():
     kept = head is not None and decide_head(host.state)[host.name][1] and kept_dashboards(
         settings["monitoring_dashboards_path"], head["id"])
     if kept:
-        host.state.seedcore_grafana_dashboards = kept
+        run_of(host.state).grafana_dashboards = kept
         return
     python.call(name="Copy Ray's Grafana dashboards from the head to the control machine",
                 function=_fetch_dashboards, container=settings["ray_head_container"],
@@ -169,7 +172,7 @@ def fetch_dashboards():
 
 
 def _provision_dashboards(state, host, directory: str):
-    dashboards = getattr(state, "seedcore_grafana_dashboards", None)
+    dashboards = run_of(state).grafana_dashboards
     if not dashboards:
         raise RuntimeError(f"host {host.name}: no Ray dashboards were fetched from the head in this run")
     for name, text in sorted(dashboards.items()):
@@ -192,10 +195,14 @@ class MonitoringFailed(Exception):
 def _verify(state, host, inventory):
     base = prometheus_url(inventory)
     reach = through(host)
+    timeout_s = settings_for(host)["verify_timeout_s"]
+    started = time.monotonic()
     results = monitoring_checks(host.name, base, prometheus.expected_targets(inventory),
-                                prometheus.rule_names(), settings_for(host)["verify_timeout_s"],
+                                prometheus.rule_names(), timeout_s,
                                 target_hosts=prometheus.target_hosts(inventory),
                                 lost=lambda: lost_hosts(state), reach=reach)
+    # Prometheus' web door: 401 without the password, 200 with it (none with web_manage off).
+    results += door_results(host, inventory, reach, "prometheus", started + timeout_s)
     print(f"\n--> Monitoring checks ({base}, {reach.where})\n" + table({host.name: results}, {}) + "\n")
     failures = [r for r in results if not r.ok]
     if failures:

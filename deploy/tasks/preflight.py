@@ -6,7 +6,6 @@ hosts, so one run reports every problem and no host is touched if any.
 
 import time
 
-from gevent.lock import Semaphore
 from pyinfra import logger
 from pyinfra.facts.server import LinuxDistribution
 
@@ -19,6 +18,7 @@ from deploy.hostfacts import operation_reads, prefetch, project_containers, read
 from deploy.operations.ray import decide_head
 from deploy.ports import port_keys
 from deploy.render import ENV_FILE
+from deploy.run_context import run_of
 from deploy.tasks.compose import render_reads
 from deploy.tasks.docker import docker_reads
 from deploy.tasks.firewall import firewall_problems, firewall_reads
@@ -27,13 +27,13 @@ from deploy.tasks.gpu import KEYRING as GPU_KEYRING
 from deploy.tasks.monitoring import port_problems as monitoring_port_problems
 from deploy.tasks.monitoring import prometheus_reads
 from deploy.tasks.serve import marker_path
+from deploy.tasks.web import port_problems as door_port_problems
+from deploy.tasks.web import web_reads
 from deploy.timings import add_preflight_time
-from deploy.topology import is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
+from deploy.topology import gcs_store_tls, is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from deploy.validate import InventoryError, check_inventory, inventory_name
+from deploy.web import doors
 
-# pyinfra loads the deploy file for all hosts at once: one runs preflight,
-# the others wait for its outcome (the plan reads what it decided).
-_CHECKING = Semaphore()
 DOCKER_ROOT = "/var/lib/docker"
 
 # Beyond this, logs and Ray's own timestamps no longer line up across hosts.
@@ -79,8 +79,9 @@ def store_problems(host, settings: dict) -> list[str]:
 def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     """Every problem of one host, each line naming it."""
     role = role_of(host)
-    # ufw or firewalld would fight the deploy's own firewall, on every kind of host.
-    firewalls = firewall_problems(host)
+    # ufw or firewalld would fight the deploy's own firewall, on every kind of host; the web
+    # door's ports must be free or nginx's, wherever a door opens.
+    firewalls = firewall_problems(host) + door_port_problems(host, settings)
     if role == "store":
         return firewalls + [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
     # Monitoring: Prometheus' port, and nothing of a Ray node on a host that is not one.
@@ -163,8 +164,10 @@ def preflight_reads(host) -> list:
     settings = settings_for(host)
     role = role_of(host)
     reads = [[ListeningPorts, {}], [EpochSeconds, {}], *firewall_reads(settings)]
+    if doors(host, settings):
+        reads += web_reads()
     if role == "store":
-        return reads + store_reads()
+        return reads + store_reads(settings, gcs_store_tls(host.inventory))
     if is_monitoring_host(host):
         reads += prometheus_reads()
     if role == "monitoring":
@@ -199,10 +202,13 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
     # state, so a second run in the same process checks again.
     # The other hosts wait for it (the plan reads what it decided); after a
     # refusal they pass by: the first host's refusal stops the run.
-    with _CHECKING:
-        if getattr(state, "seedcore_preflight_done", False):
+    # pyinfra loads the deploy file for all hosts at once: one runs preflight,
+    # the others wait for its outcome (the plan reads what it decided).
+    run = run_of(state)
+    with run.preflight_gate:
+        if run.preflight_done:
             return
-        state.seedcore_preflight_done = True
+        run.preflight_done = True
         started = time.monotonic()
         try:
             _check(state, allow_docker_down)
@@ -213,7 +219,7 @@ def run_preflight(state, allow_docker_down: bool = False) -> None:
 def _check(state, allow_docker_down: bool) -> None:
     # Hosts already lost when the run starts do not stop the others; any host
     # failing after this point does (see operations.ray.failed_during_run).
-    state.seedcore_failed_at_start = {h.name for h in state.failed_hosts}
+    run_of(state).failed_at_start = {h.name for h in state.failed_hosts}
     problems = check_inventory(state.inventory)
     if not problems:
         # One command per host, every host at once; then, every host at once,

@@ -20,6 +20,7 @@ from deploy.plan import Plan, gpu_layout
 from deploy.ports import port_keys
 from deploy.reach import through
 from deploy.release import write_record
+from deploy.run_context import run_of
 from deploy.tasks.lifecycle import compose_default
 from deploy.tasks.verify import node_container_problem
 from deploy.topology import Node, head_host, node_for, settings_for, worker_hosts
@@ -46,8 +47,9 @@ def head_needs_restart(inventory, head_plan_hash: str) -> bool:
 
 
 def announce_once(state, message: str) -> None:
-    if not getattr(state, "seedcore_announced", False):
-        state.seedcore_announced = True
+    run = run_of(state)
+    if not run.announced:
+        run.announced = True
         logger.warning(message)
 
 

@@ -5,9 +5,9 @@ host reports; the first to report prints the cluster's table and writes the
 JSON file, and every host with a red check fails, naming the check.
 """
 
+import ssl
 import time
 
-from gevent.lock import Semaphore
 from pyinfra.api import deploy
 from pyinfra.operations import python
 
@@ -21,27 +21,26 @@ from deploy.hostfacts import project_containers, read_now
 from deploy.reach import FROM_CONTROL, Reach, through
 from deploy.render import tls_paths
 from deploy.report import document, table, write
+from deploy.run_context import run_of
 from deploy.runwatch import failure_reason
+from deploy.tasks.web import door_results
+from deploy.tls_session import client_context
 from deploy.topology import Node
 from deploy.view import view_lines
+from deploy.web import doors
 
 # Container states that do not come back by themselves.
 DEAD_STATES = ("exited", "dead", "created", "removing")
-_REPORT_LOCK = Semaphore()
 
 
 def results_of(state) -> dict[str, list[checks.Result]]:
-    """This run's check results by host, kept on the run's own state."""
-    if not hasattr(state, "seedcore_verify_results"):
-        state.seedcore_verify_results = {}
-    return state.seedcore_verify_results
+    """This run's check results by host."""
+    return run_of(state).verify_results
 
 
 def lost_nodes_of(state) -> dict[str, str]:
     """Host name -> why its node cannot turn green in this run (its container exited...)."""
-    if not hasattr(state, "seedcore_lost_nodes"):
-        state.seedcore_lost_nodes = {}
-    return state.seedcore_lost_nodes
+    return run_of(state).lost_nodes
 
 
 class VerifyFailed(Exception):
@@ -80,6 +79,19 @@ def lost_members(state, host_name: str, all_hosts: list[str]) -> str | None:
                      if name != host_name and name in lost) or None
 
 
+def gcs_store_context(node: Node) -> ssl.SSLContext | None:
+    """How the head's store checks speak to a TLS-only store (None: plain Redis):
+    trusting the cluster's CA only and showing the head's own certificate (kept
+    on the control machine in tls_dir/nodes), as the head's GCS does."""
+    if not node.gcs_store_tls or node.tls is None:
+        return None
+    # Imported here, as in deploy.topology: only TLS runs load the store's code.
+    from deploy.tls_store import node_paths
+
+    cert, key = node_paths(node.settings["tls_dir"], node.name)
+    return client_context(node.tls.ca_cert, str(cert), str(key))
+
+
 def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None,
                 reach: Reach = FROM_CONTROL) -> list[checks.Result]:
     """The node's checks, polled side by side until green or `timeout_s`, every
@@ -104,10 +116,11 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
                 f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
         ]
         if node.gcs_store:
+            tls = gcs_store_context(node)
             probes += [
-                ("gcs store", checks.probe_gcs_store(reach, node.gcs_store, node.gcs_store_password)),
+                ("gcs store", checks.probe_gcs_store(reach, node.gcs_store, node.gcs_store_password, tls)),
                 ("gcs tables in store", checks.probe_gcs_tables(
-                    reach, node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"])),
+                    reach, node.gcs_store, node.gcs_store_password, s["ray_gcs_store_namespace"], tls)),
             ]
     else:
         probes += [
@@ -162,8 +175,14 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
     def cluster_doomed():
         return lost_members(state, host.name, all_hosts)
 
+    reach = through(host)
+    started = time.monotonic()
     results = node_checks(node, expected_nodes, node.settings["verify_timeout_s"], doomed, cluster_doomed,
-                          through(host))
+                          reach)
+    if doors(host, node.settings):
+        # The head's web door: 401 without the password, 200 with it.
+        results += door_results(host, state.inventory, reach, "dashboard",
+                                started + node.settings["verify_timeout_s"])
     # Read once the endpoints have answered (the logs as they are then), in one command.
     reads = host_reads(node)
     values = dict(zip([cls for cls, _ in reads], read_now(host, reads), strict=True))
@@ -186,8 +205,9 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
 
 def _report(state, host, report_path: str, all_hosts: list[str]):
     results = results_of(state)
-    with _REPORT_LOCK:
-        if not getattr(state, "seedcore_verify_reported", False):
+    run = run_of(state)
+    with run.report_gate:
+        if not run.verify_reported:
             ordered = {name: results[name] for name in all_hosts if name in results}
             missing = {name: failure_reason(state, name) for name in all_hosts if name not in results}
             report = document(ordered, missing)
@@ -195,7 +215,7 @@ def _report(state, host, report_path: str, all_hosts: list[str]):
             print("\n--> Verify report (" + report_path + ")\n" + table(ordered, missing) + "\n")
             if getattr(state, "inventory", None) is not None:
                 print("\n".join(view_lines(state.inventory)) + "\n")
-            state.seedcore_verify_reported = True
+            run.verify_reported = True
     failures = [r for r in results.get(host.name, []) if not r.ok]
     if failures:
         raise VerifyFailed(

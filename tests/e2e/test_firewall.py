@@ -9,17 +9,15 @@ ruleset) and a reboot of a host. Every port a Ray process listens on is one
 the firewall manages.
 """
 
-import json
 import shlex
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from deploy.defaults import ALL_DEFAULTS
 from deploy.facts.host import ListeningPorts
-from deploy.ports import CLIENT_SESSION_PORTS, node_ports
+from deploy.ports import node_ports
 from lab import control as labctl
 from lab import docker as labdocker
 from lab import hosts as labhosts
@@ -27,7 +25,6 @@ from lab import outsider as lab_outsider
 
 pytestmark = pytest.mark.e2e
 
-PROBE = Path(__file__).with_name("outsider_probe.py")
 S = dict(ALL_DEFAULTS)
 GREEN_BOUND_S = 240
 
@@ -37,31 +34,13 @@ def outsider(converged, lab_state):
     return lab_outsider.ensure(lab_state)
 
 
-def probe(ask: dict) -> dict:
-    run = lab_outsider.run(["python", "-", json.dumps(ask)], input=PROBE.read_text(), timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
-def targets(host: dict, role: str) -> list[list]:
-    """Every managed port of a Ray node (each end of a range), and SSH as the control."""
-    ports = set()
-    for _, low, high in node_ports(role, S):
-        ports |= {low, high}
-    return [[host["ip"], port] for port in sorted(ports)]
-
-
 def monitor_of(workers):
     return workers[-1]  # inventories/lab.py: the last worker runs Prometheus
 
 
-def assert_shut_out(result: dict, controls: set[str]) -> None:
-    opened = {target: how for target, how in result["tcp"].items() if how == "open"}
-    assert set(opened) == controls, f"open from the outsider: {sorted(set(opened) - controls)}"
-    if result["jobs"]:
-        assert result["jobs"].startswith("failed"), f"Jobs API answered the outsider: {result['jobs']}"
-    if result["client"]:
-        assert result["client"].startswith("failed"), f"Ray Client connected: {result['client']}"
+def assert_shut_out(result: dict, controls: list[str]) -> None:
+    assert lab_outsider.closed_controls(result, controls) == [], f"SSH did not answer: {result['tcp']}"
+    assert lab_outsider.reached(result, controls) == [], "the outsider got in"
 
 
 def alive_nodes(head: dict) -> dict[str, set[str]]:
@@ -106,17 +85,11 @@ def reaches(lab_state: dict, source: dict, target_ip: str, port: int) -> bool:
 def test_every_way_in_fails_from_the_outsider_and_the_cluster_stays_green(
         outsider, lab_state, head, workers):
     monitor = monitor_of(workers)
-    ask = {
-        "tcp": [*targets(head, "head"), *targets(workers[0], "worker"),
-                [head["ip"], CLIENT_SESSION_PORTS[0]], [monitor["ip"], S["monitoring_port"]],
-                [head["ip"], 22], [workers[0]["ip"], 22]],
-        "jobs": f"http://{head['ip']}:{S['ray_dashboard_port']}",
-        "client": f"ray://{head['ip']}:{S['ray_client_server_port']}",
-    }
+    ask = lab_outsider.ways_in(lab_state, S)
     started = time.monotonic()
-    result = probe(ask)
+    result = lab_outsider.probe(ask)
     labctl.record_figure("firewall_outsider_probe_s", round(time.monotonic() - started, 1))
-    assert_shut_out(result, {f"{head['ip']}:22", f"{workers[0]['ip']}:22"})
+    assert_shut_out(result, ask["controls"])
     # The cluster's own traffic passes: a worker reaches the head's GCS, the head the
     # monitoring host's Prometheus, and every node is alive and Serve answers.
     assert reaches(lab_state, workers[0], head["ip"], S["ray_gcs_port"])
@@ -150,8 +123,8 @@ def _table_loaded(lab_state, host) -> bool:
 
 def test_the_firewall_survives_docker_nftables_and_a_reboot(outsider, lab_state, head, workers):
     worker = workers[0]
-    ask = {"tcp": [*targets(worker, "worker"), [worker["ip"], 22]]}
-    controls = {f"{worker['ip']}:22"}
+    ask = {"tcp": [*lab_outsider.port_targets(worker["ip"], node_ports("worker", S)), [worker["ip"], 22]]}
+    controls = [f"{worker['ip']}:22"]
     figures = {}
     events = (("docker_restart", "sudo systemctl restart docker", True),
               ("nftables_restart", "sudo systemctl restart nftables", False))
@@ -161,7 +134,7 @@ def test_the_firewall_survives_docker_nftables_and_a_reboot(outsider, lab_state,
         code, out = labctl.run_on(lab_state, worker, command, timeout=180)
         assert code == 0, f"{command}: {out}"
         assert _table_loaded(lab_state, worker), f"table inet seedcore gone after {event}"
-        assert_shut_out(probe(ask), controls)
+        assert_shut_out(lab_outsider.probe(ask), controls)
         # Green again: after a restart of Docker, the worker's Ray node is a new one
         # that joined the head through both hosts' firewalls.
         wait_green(lab_state, head, before if restarts_ray else None)
@@ -173,7 +146,7 @@ def test_the_firewall_survives_docker_nftables_and_a_reboot(outsider, lab_state,
     labdocker.run("restart", worker["name"], timeout=180)
     labhosts.wait_ready([worker])
     assert _table_loaded(lab_state, worker), "table inet seedcore gone after a reboot"
-    assert_shut_out(probe(ask), controls)
+    assert_shut_out(lab_outsider.probe(ask), controls)
     wait_green(lab_state, head, before)
     figures["reboot"] = round(time.monotonic() - started, 1)
     assert reaches(lab_state, worker, head["ip"], S["ray_gcs_port"])

@@ -141,6 +141,20 @@ def test_wait_healthy_stops_at_once_on_an_exited_container_docker_will_not_resta
     assert "raylet: fatal" in result.stderr
 
 
+def test_wait_healthy_names_rays_fatal_line_above_a_long_backtrace(tmp_path):
+    """A head that cannot speak TLS to the GCS store aborts with one `Check failed`
+    line, then a backtrace longer than the 30 lines of the tail."""
+    fatal = ("[C 1 1] (ray_init) redis_context.cc:484:  Check failed: redisInitiateSSLWithContext(...) "
+             "Failed to setup encrypted redis: SSL_connect failed: CERTIFICATE_VERIFY_FAILED")
+    _fake_tool(tmp_path, "docker", (
+        'case "$1" in inspect) echo "unhealthy exited no" ;; '
+        f'logs) {{ echo "starting"; echo {shlex.quote(fatal)}; seq 1 60; }} | tail -n "$3" ;; esac\n'))
+    result = _bash(commands.wait_healthy("seedcore-ray-head", 300), tmp_path)
+    assert result.returncode == 1
+    assert f"Ray fatal: {fatal}" in result.stderr.splitlines()
+    assert "starting" not in result.stderr
+
+
 def test_wait_healthy_keeps_waiting_on_an_exited_container_docker_restarts(tmp_path):
     _fake_tool(tmp_path, "docker", 'case "$1" in inspect) echo "unhealthy exited unless-stopped" ;; esac\n')
     result = _bash(commands.wait_healthy("seedcore-ray-worker", 1), tmp_path)

@@ -76,7 +76,23 @@ def test_the_gcs_store_admits_only_the_head_and_itself():
 
 def test_prometheus_admits_the_head_and_the_allowed_cidrs_not_the_workers():
     monitor = allowed(_inventory({"firewall_allow_cidrs": ["192.0.2.0/24"]}), "prom-1")
-    assert monitor == {"monitoring_port": {HEAD, MONITOR, "192.0.2.0/24"}}
+    assert monitor["monitoring_port"] == {HEAD, MONITOR, "192.0.2.0/24"}
+
+
+def test_the_web_doors_admit_web_cidrs_and_only_where_they_run():
+    inventory = _inventory({"firewall_allow_cidrs": ["192.0.2.0/24"], "web_cidrs": ["203.0.113.0/24"]})
+    assert allowed(inventory, "head-1")["web_dashboard_port"] == CLUSTER | {"192.0.2.0/24", "203.0.113.0/24"}
+    assert allowed(inventory, "prom-1")["web_prometheus_port"] == CLUSTER | {"192.0.2.0/24", "203.0.113.0/24"}
+    assert all("203.0.113.0/24" not in sources for key, sources in allowed(inventory, "head-1").items()
+               if key != "web_dashboard_port")
+    for name in ("worker-1", "store-1"):
+        assert not {"web_dashboard_port", "web_prometheus_port"} & set(allowed(inventory, name))
+    # By default every address may knock: the door asks for the password.
+    assert allowed(_inventory(), "head-1")["web_dashboard_port"] == {"0.0.0.0/0", "::/0"}
+    # Without the door, no door port is managed (nor opened).
+    off = _inventory({"web_manage": False})
+    assert "web_dashboard_port" not in allowed(off, "head-1")
+    assert set(allowed(off, "prom-1")) == {"monitoring_port"}
 
 
 def test_a_monitoring_worker_gets_its_ray_ports_and_prometheus():

@@ -1,7 +1,6 @@
 """Whether the head restarts is decided once per run, from the head's facts,
 and every worker follows that decision instead of reading the head itself."""
 
-from types import SimpleNamespace
 
 from pyinfra.api import Inventory
 from pyinfra.context import ctx_host
@@ -12,6 +11,13 @@ from deploy.topology import node_for
 from tests.harness import FakeHost
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
+
+
+class _State:
+    """Just enough of pyinfra's State: the inventory."""
+
+    def __init__(self, inventory):
+        self.inventory = inventory
 
 
 def _inventory():
@@ -29,7 +35,7 @@ def _run(monkeypatch, head_label: str | None = None):
     """A run whose head container carries `head_label` (None: the head's current digest)."""
     inventory = _inventory()
     head_node = node_for(inventory.get_host("head-1"), inventory)
-    state = SimpleNamespace(inventory=inventory)
+    state = _State(inventory)
     reads = []
     container = {"id": "3f1c9a7e5b2d", "name": "seedcore-ray-head", "image": IMAGE, "status": "running",
                  "health": "healthy", "config_hash": head_label or config_hash(head_node), "managed": True}

@@ -2,6 +2,7 @@
 for it, workers that no longer follow a head restart, and the store checks."""
 
 import socket
+import ssl
 import sys
 import threading
 
@@ -9,11 +10,13 @@ import pytest
 import yaml
 from pyinfra.api import Inventory
 
-from deploy import checks, commands, render, validate
+from deploy import checks, commands, pki, render, validate
 from deploy.operations.ray import rendered_env
 from deploy.plan import plan_for
 from deploy.reach import FROM_CONTROL
-from deploy.topology import node_for
+from deploy.tasks import compose
+from deploy.tls_session import client_context
+from deploy.topology import gcs_store_tls, node_for, settings_for, store_tls
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
 PASSWORD = 'pa ss"wo$rd'
@@ -44,7 +47,7 @@ def _node(inventory, name):
 # --------------------------------------------------------------------------- Ray's settings
 
 def test_head_env_names_the_store_and_a_stable_namespace_but_never_the_password():
-    head = _node(_inventory(), "head-1")
+    head = _node(_inventory(head_data={"tls_enabled": False}), "head-1")
     text = render.env_file(head)
     block = text.split("# --- Block 2")[1].splitlines()
     assert "RAY_REDIS_ADDRESS=10.0.0.20:6379" in block
@@ -55,6 +58,42 @@ def test_head_env_names_the_store_and_a_stable_namespace_but_never_the_password(
     for key in ("RAY_REDIS_ADDRESS=", "RAY_external_storage_namespace=", "RAY_gcs_rpc_server_reconnect"):
         line = next(i for i, item in enumerate(block) if item.startswith(key))
         assert block[line - 1].startswith("#"), key
+
+
+def _env_block(node) -> dict[str, str]:
+    lines = render.env_file(node).split("# --- Block 2")[1].splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def test_with_tls_the_head_reaches_the_store_by_rediss_with_the_files_its_container_mounts():
+    head = _node(_inventory(), "head-1")
+    env = _env_block(head)
+    assert env["RAY_REDIS_ADDRESS"] == "rediss://10.0.0.20:6379"
+    files = [env["RAY_REDIS_CA_CERT"], env["RAY_REDIS_CLIENT_CERT"], env["RAY_REDIS_CLIENT_KEY"]]
+    # The files the deploy writes on the head, in the order CA, certificate, key...
+    assert files == compose.tls_files(head)
+    # ...are those of Ray's own mutual TLS...
+    assert files == [env["RAY_TLS_CA_CERT"], env["RAY_TLS_SERVER_CERT"], env["RAY_TLS_SERVER_KEY"]]
+    # ...and the container sees them at the same path.
+    service = yaml.safe_load(render.compose_file(head, "h"))["services"]["ray-head"]
+    mounts = [volume.split(":") for volume in service["volumes"]]
+    assert all(any(path.startswith(inside + "/") and outside == inside for outside, inside, *_ in mounts)
+               for path in files), mounts
+    assert PASSWORD not in render.env_file(head)
+
+
+def test_with_tls_off_the_head_reaches_the_store_in_plain():
+    env = _env_block(_node(_inventory(head_data={"tls_enabled": False}), "head-1"))
+    assert env["RAY_REDIS_ADDRESS"] == "10.0.0.20:6379"
+    assert not any(key.startswith("RAY_REDIS_C") for key in env)
+
+
+def test_an_external_store_is_reached_as_given_even_with_tls_on():
+    head = _node(_inventory(store=False, external="redis.internal:6380"), "head-1")
+    assert head.tls is not None and not head.gcs_store_tls
+    env = _env_block(head)
+    assert env["RAY_REDIS_ADDRESS"] == "redis.internal:6380"
+    assert not any(key.startswith("RAY_REDIS_C") for key in env)
 
 
 def test_worker_env_only_waits_longer_for_the_gcs():
@@ -126,6 +165,44 @@ def test_redis_config_binds_the_private_address_requires_the_password_and_persis
                  "appendfsync everysec", "supervised systemd", "maxmemory-policy noeviction"):
         assert line in lines, line
     assert not any(line.startswith("bind") and "0.0.0.0" in line for line in lines)
+
+
+def _directives(text: str) -> dict[str, str]:
+    pairs = [line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#")]
+    return {key: value for key, value in pairs}
+
+
+def test_with_tls_redis_speaks_tls_only_and_asks_clients_for_a_certificate():
+    inventory = _inventory()
+    store = inventory.get_host("redis-1")
+    paths = render.tls_paths(settings_for(store))
+    conf = _directives(render.redis_conf("10.0.0.20", 6379, PASSWORD, paths))
+    assert conf["port"] == "0"  # no plain listener
+    assert conf["tls-port"] == "6379" and conf["bind"] == "10.0.0.20"
+    assert conf["tls-auth-clients"] == "yes"
+    assert set(conf["tls-protocols"].strip('"').split()) == {"TLSv1.2", "TLSv1.3"}
+    # The store's own files, as the store task writes them.
+    assert [conf["tls-ca-cert-file"], conf["tls-cert-file"], conf["tls-key-file"]] == \
+        render.tls_files(settings_for(store))
+    assert conf["requirepass"] == '"pa ss\\"wo$rd"'
+
+
+def test_the_store_certificate_names_the_store_and_comes_from_the_cluster_ca():
+    inventory = _inventory()
+    tls = store_tls(inventory.get_host("redis-1"), inventory)
+    head = _node(inventory, "head-1")
+    assert tls is not None and tls.ca_cert == head.tls.ca_cert
+    assert pki.signed_by(tls.cert, tls.ca_cert) and pki.matches_key(tls.cert, tls.key)
+    assert pki.renewal_reason(tls.cert, tls.ca_cert, tls.key, "10.0.0.20", 30) is None
+    assert pki.renewal_reason(tls.cert, tls.ca_cert, tls.key, "10.0.0.99", 30) is not None
+
+
+def test_without_tls_or_with_an_external_store_redis_stays_plain():
+    plain = _inventory(head_data={"tls_enabled": False})
+    assert store_tls(plain.get_host("redis-1"), plain) is None
+    conf = _directives(render.redis_conf("10.0.0.20", 6379, PASSWORD))
+    assert conf["port"] == "6379" and not any(key.startswith("tls-") for key in conf)
+    assert not gcs_store_tls(_inventory(store=False, external="redis.internal:6380"))
 
 
 # --------------------------------------------------------------------------- validation
@@ -244,6 +321,88 @@ def fake_redis():
     threading.Thread(target=serve, daemon=True).start()
     yield f"127.0.0.1:{server.getsockname()[1]}", seen
     server.close()
+
+
+STORE_IP = "127.0.0.2"  # a loopback address that the local names in every certificate's SAN do not cover
+
+
+def _issue(ca, name, address, directory):
+    key = pki.key_pem(pki.new_key())
+    cert = pki.issue_node_cert(ca[0], ca[1], key, name, address, 30)
+    (directory / f"{name}.key").write_text(key)
+    (directory / f"{name}.crt").write_text(cert)
+    return str(directory / f"{name}.crt"), str(directory / f"{name}.key")
+
+
+@pytest.fixture
+def tls_redis(tmp_path):
+    """A TLS-only Redis like the store's (a certificate of the cluster's CA, client
+    certificates required), answering AUTH + PING; `serve_as` picks the address
+    its certificate names."""
+    ca = pki.make_ca("test cluster CA")
+    head_files = _issue(ca, "head-1", "10.0.0.10", tmp_path)
+    server = socket.socket()
+    server.bind((STORE_IP, 0))
+    server.listen()
+    chosen = {}
+
+    def serve():
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cadata=ca[1])
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_cert_chain(*chosen["files"])
+        while True:
+            try:
+                raw, _ = server.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as conn:
+                    data = b""
+                    while b"QUIT" not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    authed = _resp_words(data)[:2] == [b"AUTH", PASSWORD.encode()]
+                    conn.sendall((b"+OK\r\n+PONG\r\n" if authed else b"-WRONGPASS\r\n") + b"+OK\r\n")
+            except (OSError, ssl.SSLError):
+                raw.close()
+
+    def serve_as(address):
+        chosen["files"] = _issue(ca, "store", address, tmp_path)
+        threading.Thread(target=serve, daemon=True).start()
+        return f"{STORE_IP}:{server.getsockname()[1]}"
+
+    yield serve_as, ca[1], head_files
+    server.close()
+
+
+def test_store_over_tls_answers_a_client_with_the_heads_certificate(tls_redis):
+    serve_as, ca_cert, (cert, key) = tls_redis
+    address = serve_as(STORE_IP)
+    ok, detail = checks.probe_gcs_store(FROM_CONTROL, address, PASSWORD, client_context(ca_cert, cert, key))()
+    assert (ok, detail) == (True, f"{address} (TLS) answered '+PONG'")
+
+
+def test_store_over_tls_refuses_a_client_without_a_certificate_or_in_plain(tls_redis):
+    serve_as, ca_cert, _ = tls_redis
+    address = serve_as(STORE_IP)
+    for tls in (client_context(ca_cert), None):
+        probe = checks.probe_gcs_store(FROM_CONTROL, address, PASSWORD, tls)
+        result = checks.poll("head-1", "gcs store", probe, 0)
+        assert not result.ok and "PONG" not in result.detail, result.detail
+
+
+def test_a_store_certificate_for_another_address_is_red(tls_redis):
+    """Ray 2.20's Redis client accepts it (see README); verify's check does not."""
+    serve_as, ca_cert, (cert, key) = tls_redis
+    address = serve_as("10.0.0.99")
+    result = checks.poll("head-1", "gcs store", checks.probe_gcs_store(
+        FROM_CONTROL, address, PASSWORD, client_context(ca_cert, cert, key)), 0)
+    assert not result.ok
+    assert result.detail.startswith(f"Unreachable: TLS to {address} from the control machine failed: "
+                                    "SSLCertVerificationError"), result.detail
+    assert "IP address mismatch" in result.detail
 
 
 def test_store_answers_ping_after_auth(fake_redis):

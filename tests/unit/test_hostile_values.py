@@ -246,7 +246,8 @@ def test_wait_healthy_names_the_container_at_the_deadline(shell, value, tmp_path
     assert result.returncode == 1
     assert result.stderr == f"{value} not healthy after 0s (last status: starting)\n"
     assert records == [["docker", "inspect", "-f", commands.HEALTH_FORMAT, value],
-                       ["docker", "logs", "--tail", "30", value]]
+                       ["docker", "logs", "--tail", "30", value],
+                       ["docker", "logs", "--tail", str(commands.FATAL_LOG_LINES), value]]
 
 
 @VALUES

@@ -1,8 +1,10 @@
-"""One process, two runs: each run keeps its own state on pyinfra's `state`,
-so the second run checks, verifies and reports again."""
+"""One process, two runs: each run keeps its own RunContext (deploy/run_context.py),
+so the second run checks, verifies and reports again; nothing of a run is hung on
+pyinfra's State or kept in a module's globals."""
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,9 @@ def test_preflight_runs_once_per_run_and_again_for_the_next_run():
 # Calls that change a set, list or dict in place.
 MUTATORS = {"append", "add", "update", "extend", "insert", "pop", "remove", "discard", "clear",
             "setdefault", "popitem", "sort", "reverse"}
-DEPLOY_MODULES = sorted((ROOT / "deploy").rglob("*.py"))
+# The one registry of runs: weakly keyed by pyinfra's State, an entry goes with its run.
+REGISTRY = ROOT / "deploy" / "run_context.py"
+DEPLOY_MODULES = sorted(path for path in (ROOT / "deploy").rglob("*.py") if path != REGISTRY)
 
 
 def _module_names(tree: ast.Module) -> set[str]:
@@ -92,7 +96,7 @@ def module_globals_changed_at_run_time(source: str) -> list[str]:
 
 @pytest.mark.parametrize("path", DEPLOY_MODULES, ids=[str(p.relative_to(ROOT)) for p in DEPLOY_MODULES])
 def test_run_state_is_not_kept_in_module_globals(path):
-    """Per-run state lives on pyinfra's `state`; module-level tables stay constant."""
+    """Per-run state lives in the run's RunContext; module-level tables stay constant."""
     assert module_globals_changed_at_run_time(path.read_text()) == []
 
 
@@ -136,3 +140,33 @@ def test_a_second_verify_run_in_one_process_reports_its_own_results(tmp_path, mo
     assert report["ok"] is True
     assert report["hosts"]["head-1"]["checks"][0]["detail"] == "run 2"
     assert capsys.readouterr().out.count("--> Verify report") == 2
+
+
+def test_each_run_has_its_own_context_and_it_goes_with_its_state():
+    import gc
+    import weakref
+
+    from deploy.run_context import run_of
+
+    first, second = FakeState(), FakeState()
+    assert run_of(first) is run_of(first)
+    assert run_of(first) is not run_of(second)
+    run_of(first).verify_results["head-1"] = []
+    assert run_of(second).verify_results == {}
+    gone = weakref.ref(run_of(first))
+    del first
+    gc.collect()
+    assert gone() is None
+
+
+HUNG_ON_STATE = re.compile(r"""(state\.|attr\(\s*[\w.]*state\s*,\s*["'])seedcore_""")
+
+
+def test_nothing_of_a_run_is_hung_on_pyinfras_state():
+    hung = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+            for path in sorted((ROOT / "deploy").rglob("*.py"))
+            for number, line in enumerate(path.read_text().splitlines(), 1)
+            if HUNG_ON_STATE.search(line)]
+    assert hung == []
+    assert HUNG_ON_STATE.search('getattr(host.state, "seedcore_lock", None)')
+    assert HUNG_ON_STATE.search("state.seedcore_tally = CommandTally()")

@@ -102,10 +102,19 @@ def test_release_fact_reads_codename_and_architectures():
     }
 
 
-@pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is not installed on this machine")
-def test_fetch_key_stores_exactly_the_expected_key_and_refuses_anything_else(tmp_path):
+@pytest.fixture
+def gnupg_home(tmp_path):
+    """A throwaway gpg home; the agent gpg starts for it is stopped afterwards."""
     home = tmp_path / "gnupg"
     home.mkdir(mode=0o700)
+    yield home
+    if shutil.which("gpgconf"):
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, timeout=30)
+
+
+@pytest.mark.skipif(not shutil.which("gpg"), reason="gpg is not installed on this machine")
+def test_fetch_key_stores_exactly_the_expected_key_and_refuses_anything_else(tmp_path, gnupg_home):
+    home = gnupg_home
     gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
     for name in ("Mirror", "Intruder"):
         subprocess.run([*gpg, "--quick-gen-key", f"{name} <{name}@example.invalid>", "ed25519",

@@ -3,6 +3,7 @@
 import json
 
 from deploy import timings
+from deploy.run_context import run_of
 
 
 class OpMeta:
@@ -56,7 +57,7 @@ def test_the_file_holds_connect_phases_and_operations(tmp_path):
         clock.now = end
         run.operation_end(state, op_hash)
     clock.now = 103.0
-    state.seedcore_fact_misses = {"worker-1": ["DebPackages"]}
+    run_of(state).fact_misses = {"worker-1": ["DebPackages"]}
     run.host_disconnect(state, host=None)
 
     assert json.loads(path.read_text()) == {

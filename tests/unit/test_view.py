@@ -43,3 +43,13 @@ def test_without_monitoring_there_is_no_prometheus_forward():
     ports = [f.split(":")[1] for f in _forwards(tunnel_command(_inventory(monitoring=False)))]
     assert ports == ["8265", "8000"]
     assert not any("Prometheus" in line for line in view_lines(_inventory(monitoring=False)))
+
+
+def test_the_door_urls_follow_the_ssh_line_where_the_doors_run():
+    lines = view_lines(_inventory())
+    assert lines[-2:] == ["  Ray dashboard: https://10.0.0.10:8443/", "  Prometheus: https://10.0.0.30:9443/"]
+    assert "SEEDCORE_WEB_PASSWORD" in lines[-3] and "user seedcore" in lines[-3]
+    assert not any("https://" in line for line in view_lines(_inventory(monitoring=False))[:-1])
+    # Without the door (web_manage off), the ssh line is the way in.
+    off = view_lines(_inventory({"web_manage": False}, monitoring=False))
+    assert not any("https://" in line for line in off)

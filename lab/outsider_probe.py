@@ -1,7 +1,10 @@
 """Run inside the lab's outsider (python - < this file): try every way in.
 
-argv[1]: JSON {"tcp": [[ip, port], ...], "jobs": "http://head:8265", "client": "ray://head:10001"}.
-Prints JSON: {"tcp": {"ip:port": "open"|"refused"|"timeout"|...}, "jobs": str, "client": str}.
+argv[1]: JSON {"tcp": [[ip, port], ...], "jobs": "http://head:8265", "client": "ray://head:10001",
+               "doors": {"ca": PEM, "user": str, "right": str, "wrong": str, "urls": [https URL, ...]}}.
+Prints JSON: {"tcp": {"ip:port": "open"|"refused"|"timeout"|...}, "jobs": str, "client": str,
+              "doors": {url: {"none": status, "wrong": status, "right": status}}}
+(a status: the HTTP code, or the error's name).
 """
 
 import json
@@ -46,15 +49,38 @@ def client(address):
     return "connected" if "CONNECTED" in run.stdout else f"failed: exit {run.returncode}"
 
 
+def door(url, ca_file, user, right, wrong):
+    import requests
+
+    answers = {}
+    for name, auth in (("none", None), ("wrong", (user, wrong)), ("right", (user, right))):
+        try:
+            answers[name] = requests.get(url, auth=auth, verify=ca_file, timeout=15).status_code
+        except requests.RequestException as error:
+            answers[name] = type(error).__name__
+    return answers
+
+
+def doors(asked):
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
+        handle.write(asked["ca"])
+    return {url: door(url, handle.name, asked["user"], asked["right"], asked["wrong"])
+            for url in asked["urls"]}
+
+
 def main():
     asked = json.loads(sys.argv[1])
     with ThreadPoolExecutor(max_workers=32) as pool:
         client_result = pool.submit(client, asked["client"]) if asked.get("client") else None
         jobs_result = pool.submit(jobs, asked["jobs"]) if asked.get("jobs") else None
-        names = [f"{ip}:{port}" for ip, port in asked["tcp"]]
-        results = dict(zip(names, pool.map(tcp, asked["tcp"]), strict=True))
+        names = [f"{ip}:{port}" for ip, port in asked.get("tcp", [])]
+        results = dict(zip(names, pool.map(tcp, asked.get("tcp", [])), strict=True))
+        door_results = doors(asked["doors"]) if asked.get("doors") else {}
         print(json.dumps({"tcp": results, "jobs": jobs_result.result() if jobs_result else "",
-                          "client": client_result.result() if client_result else ""}))
+                          "client": client_result.result() if client_result else "",
+                          "doors": door_results}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,164 @@
+"""Every use of pyinfra beyond its documented operations, facts, deploys and
+callbacks, in one module: what else in deploy/ needs of pyinfra's insides it
+asks here. pyinfra's next version is checked here first
+(tests/unit/test_pyinfra_seam.py runs each against pyinfra itself).
+
+What is used, and why:
+- the operation order (below): `--dry` and a run on many hosts, measured;
+- pyinfra's own helpers, re-exported so no module imports them itself:
+  `noninteractive_apt` (apt-get's non-interactive options, as apt.packages
+  runs it), `color_diff` (the diff files.put prints), `ensure_mode_int`,
+  `apt_repos` (apt.sources_file's comparison of deb822 sources),
+  `fact_kwargs_text` (how pyinfra names a fact with arguments), the SSH
+  client and ssh_config reader its connector uses (the bastion pre-check
+  logs in exactly as the run will);
+- what a run exposes on its objects: an operation's outcome on a host, the
+  parallelism it was given, the SSH client of a host's connection (checks
+  travel through it), a step just before a host's connection closes (the
+  deploy lock is released there, whatever the run's outcome), and the
+  interrupt handler that names what was mid-operation.
+
+The operation order. In CLI mode pyinfra orders each operation by the line numbers of the calls
+that led to it (``pyinfra.api.util.get_operation_order_from_stack``). It takes
+them from ``inspect.stack()``, which also reads each frame's source line and
+looks its module up among every module loaded: about 4 ms per operation here,
+for about 30 operations per host, the largest part of `--dry` that grows with
+hosts. The file name and line number it keeps are on each frame already
+(``f_code.co_filename`` and ``f_lineno``, what ``inspect.getframeinfo`` returns
+for a frame). ``install()`` puts this reading in pyinfra's place for the
+pyinfra versions it was checked against; tests/unit/test_pyinfra_seam.py checks
+that both give the same order.
+"""
+
+import signal
+import sys
+from collections.abc import Callable
+from importlib import import_module
+
+import pyinfra
+from pyinfra.api.util import PYINFRA_INSTALL_DIR, get_kwargs_str
+from pyinfra.connectors.sshuserclient.client import SSHClient, get_ssh_config
+from pyinfra.facts.apt import AptSourcesFile, noninteractive_apt
+from pyinfra.operations.util.files import ensure_mode_int, generate_color_diff
+
+__all__ = [
+    "SSHClient", "apt_repos", "before_disconnect", "color_diff", "ensure_mode_int", "fact_kwargs_text",
+    "get_ssh_config", "install_operation_order", "noninteractive_apt", "on_interrupt", "operation_done",
+    "operation_order", "operation_stderr", "parallel_limit", "ssh_client_of", "has_ssh_client",
+]
+
+# pyinfra releases whose get_operation_order_from_stack this reproduces.
+CHECKED_PYINFRA = ("3.10.0",)
+
+
+def operation_order(state) -> list[int]:
+    """The line numbers pyinfra orders an operation by, as its own
+    get_operation_order_from_stack computes them, for its caller's stack."""
+    frames = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.f_back
+    frames.reverse()
+
+    # From the outermost frame of the deploy file pyinfra is loading (the
+    # last frame when it is not on the stack, as in pyinfra).
+    start = 0
+    if state.current_deploy_filename:
+        names = [frame.f_code.co_filename for frame in frames]
+        wanted = state.current_deploy_filename
+        start = names.index(wanted) if wanted in names else len(frames) - 1
+
+    line_numbers = [state.current_op_file_number] if pyinfra.is_cli else []
+    line_numbers += [
+        frame.f_lineno for frame in frames[start:]
+        if not frame.f_code.co_filename.startswith(PYINFRA_INSTALL_DIR)
+    ]
+    return line_numbers
+
+
+def install_operation_order() -> bool:
+    """Use operation_order in pyinfra's place; False (pyinfra's own kept) for a
+    pyinfra version it was not checked against."""
+    if pyinfra.__version__ not in CHECKED_PYINFRA:
+        return False
+    import_module("pyinfra.api.operation").get_operation_order_from_stack = operation_order
+    return True
+
+
+def color_diff(current: list[str], wanted: list[str]):
+    """The lines of the diff pyinfra's files.put prints (ANSI colours)."""
+    return generate_color_diff(current, wanted)
+
+
+def fact_kwargs_text(kwargs: dict) -> str:
+    return get_kwargs_str(kwargs)
+
+
+def apt_repos(**source) -> list:
+    """The repositories a deb822 source holds, as apt.sources_file compares them."""
+    return AptSourcesFile(**source).expand_to_repos()
+
+
+def _meta(state, host, op_hash: str):
+    """pyinfra's OperationMeta of one operation on `host` (None: not one of its operations)."""
+    data = state.ops.get(host, {}).get(op_hash)
+    return None if data is None else data.operation_meta
+
+
+def operation_done(state, host, op_hash: str) -> tuple[bool, bool]:
+    """(finished on `host`, ran commands there) of one operation."""
+    meta = _meta(state, host, op_hash)
+    if meta is None or not meta.is_complete():
+        return False, False
+    return True, bool(meta.executed)
+
+
+def operation_stderr(state, host, op_hash: str) -> list[str]:
+    """The stderr lines of one finished operation on `host` ([] when not finished)."""
+    meta = _meta(state, host, op_hash)
+    return list(meta.stderr_lines) if meta is not None and meta.is_complete() else []
+
+
+def parallel_limit(state, hosts: int) -> int:
+    """How many hosts at once this run allows (pyinfra's --parallel), at least 1."""
+    return max(1, min(hosts, state.config.PARALLEL or hosts))
+
+
+def ssh_client_of(host):
+    """The paramiko client of pyinfra's SSH connection to `host` (None while not
+    connected); AttributeError for a connector that is not SSH (@local, @fake)."""
+    return host.connector.client
+
+
+def has_ssh_client(host) -> bool:
+    return hasattr(getattr(host, "connector", None), "client")
+
+
+def before_disconnect(host, step: Callable[[], None]) -> None:
+    """Run `step` just before pyinfra closes its connection to `host`. pyinfra
+    disconnects every host at the end of every run, whatever its outcome (an
+    error, a failed host, Ctrl-C), and has no callback for it: the connector's
+    own disconnect is wrapped, for this host only."""
+    connector = host.connector
+    close = getattr(connector, "disconnect", None)
+
+    def disconnect():
+        try:
+            step()
+        finally:
+            if close:
+                close()
+
+    connector.disconnect = disconnect
+
+
+def on_interrupt(handler: Callable[[], None]) -> bool:
+    """Call `handler` on Ctrl-C in place of pyinfra's own message (which cannot
+    name the host mid-operation). Only from the main thread: an API caller in
+    another thread keeps its own handler (returns False then)."""
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: handler())
+    except ValueError:
+        return False
+    return True

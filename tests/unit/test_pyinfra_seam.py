@@ -1,0 +1,160 @@
+"""deploy/pyinfra_seam.py against pyinfra itself: the operation order it computes, read from
+the frames, and every other name of pyinfra's insides the deploy relies on."""
+
+import inspect
+import re
+import sys
+from importlib import import_module
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyinfra
+import pytest
+from pyinfra.api import util as pyinfra_util
+
+from deploy import pyinfra_seam as seam
+
+OPERATION = import_module("pyinfra.api.operation")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _order(reader, state, monkeypatch) -> tuple:
+    # Through pyinfra's own caller, so the frames above the reader are pyinfra's.
+    monkeypatch.setattr(OPERATION, "get_operation_order_from_stack", reader)
+    host = SimpleNamespace(op_hash_order=[], loop_position=[])
+    order, _ = OPERATION.solve_operation_consistency({"an operation"}, state, host)
+    return order
+
+
+def _both(state, monkeypatch) -> list[tuple]:
+    return [_order(reader, state, monkeypatch)
+            for reader in (pyinfra_util.get_operation_order_from_stack, seam.operation_order)]
+
+
+def _deploy_code(state, monkeypatch) -> list[tuple]:
+    # As a deploy file calls an operation from inside its own functions.
+    def nested():
+        return _both(state, monkeypatch)
+    return nested()
+
+
+@pytest.mark.parametrize("deploy_file", [__file__, None, "deploy/not_on_the_stack.py"],
+                         ids=["deploy file on the stack", "no deploy file", "deploy file not on the stack"])
+def test_the_order_is_pyinfras_own(monkeypatch, deploy_file):
+    monkeypatch.setattr(pyinfra, "is_cli", True)
+    state = SimpleNamespace(current_deploy_filename=deploy_file, current_op_file_number=3)
+    theirs, ours = _deploy_code(state, monkeypatch)
+    assert ours == theirs
+    assert theirs[0] == 3
+
+
+def test_the_order_names_the_lines_of_the_calls_in_the_deploy_file(monkeypatch):
+    monkeypatch.setattr(pyinfra, "is_cli", True)
+    state = SimpleNamespace(current_deploy_filename=__file__, current_op_file_number=0)
+    call = sys._getframe().f_lineno + 1
+    theirs, ours = _deploy_code(state, monkeypatch)
+    # The file number, then the line of each call from the deploy file's
+    # outermost frame inwards: this test's first.
+    assert ours == theirs
+    assert ours[:2] == (0, call)
+    assert ours[2] == _deploy_code.__code__.co_firstlineno + 4
+
+
+def test_it_is_installed_for_the_pinned_pyinfra_only(monkeypatch):
+    monkeypatch.setattr(OPERATION, "get_operation_order_from_stack",
+                        pyinfra_util.get_operation_order_from_stack)
+    monkeypatch.setattr(pyinfra, "__version__", "0.0.0")
+    assert seam.install_operation_order() is False
+    assert OPERATION.get_operation_order_from_stack is pyinfra_util.get_operation_order_from_stack
+    monkeypatch.setattr(pyinfra, "__version__", seam.CHECKED_PYINFRA[0])
+    assert seam.install_operation_order() is True
+    assert OPERATION.get_operation_order_from_stack is seam.operation_order
+
+
+def test_the_pinned_pyinfra_is_one_it_was_checked_against():
+    pinned = next(line.split("==")[1].strip() for line in open("requirements.txt")
+                  if line.startswith("pyinfra=="))
+    assert pinned in seam.CHECKED_PYINFRA
+
+
+# Names of pyinfra's insides: only deploy/pyinfra_seam.py may use them.
+INSIDES = re.compile(
+    r"pyinfra\.api\.util|pyinfra\.operations\.util\.files|pyinfra\.connectors"
+    r"|from pyinfra.* noninteractive_apt"
+    r"|generate_color_diff|\.expand_to_repos|get_kwargs_str|operation_meta|config\.PARALLEL"
+    r"|connector\.client|\.disconnect = |signal\.signal|get_operation_order_from_stack|sys\._getframe")
+SEAM = ROOT / "deploy" / "pyinfra_seam.py"
+
+
+def test_no_module_but_the_seam_reaches_into_pyinfra():
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for path in sorted((ROOT / "deploy").rglob("*.py")) if path != SEAM
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if INSIDES.search(line) and not line.lstrip().startswith("#")]
+    assert found == []
+
+
+def test_pyinfras_operation_meta_has_what_the_seam_reads():
+    from pyinfra.api.operation import OperationMeta
+
+    meta = OperationMeta("hash", [])
+    assert meta.is_complete() is False
+    for name in ("executed", "stderr_lines"):
+        assert hasattr(OperationMeta, name)
+    state = SimpleNamespace(ops={"host": {"op": SimpleNamespace(operation_meta=meta)}})
+    assert seam.operation_done(state, "host", "op") == (False, False)
+    assert seam.operation_done(state, "other", "op") == (False, False)
+    assert seam.operation_stderr(state, "host", "op") == []
+
+
+def test_pyinfras_ssh_connector_keeps_its_client_and_disconnects_by_method():
+    from pyinfra.connectors.ssh import SSHConnector
+
+    assert "self.client" in inspect.getsource(SSHConnector)
+    assert callable(SSHConnector.disconnect)
+    assert not seam.has_ssh_client(SimpleNamespace(connector=object()))
+    assert seam.has_ssh_client(SimpleNamespace(connector=SimpleNamespace(client=None)))
+
+
+def test_a_step_runs_before_the_connection_closes_even_when_it_fails():
+    closed = []
+
+    class Connector:
+        def disconnect(self):
+            closed.append("closed")
+
+    host = SimpleNamespace(connector=Connector())
+
+    def step():
+        closed.append("released")
+        raise RuntimeError("the head did not answer")
+
+    seam.before_disconnect(host, step)
+    with pytest.raises(RuntimeError):
+        host.connector.disconnect()
+    assert closed == ["released", "closed"]
+
+
+def test_pyinfras_parallel_setting_bounds_the_pool():
+    from pyinfra.api.config import Config
+
+    assert seam.parallel_limit(SimpleNamespace(config=Config()), 7) == 7
+    assert seam.parallel_limit(SimpleNamespace(config=Config(PARALLEL=3)), 7) == 3
+    assert seam.parallel_limit(SimpleNamespace(config=Config(PARALLEL=3)), 0) == 1
+
+
+def test_apt_repos_compares_deb822_sources_as_pyinfra_does():
+    repos = seam.apt_repos(types=["deb"], uris=["http://mirror/debian"], suites=["bookworm"],
+                               components=["stable"], architectures=None, signed_by=["/etc/k.gpg"])
+    assert len(repos) == 1 and repos[0].url == "http://mirror/debian"
+    assert "DEBIAN_FRONTEND=noninteractive" in str(seam.noninteractive_apt("install"))
+
+
+@pytest.mark.parametrize("line", [
+    "from pyinfra.api.util import get_kwargs_str",
+    "from pyinfra.facts.apt import AptSources, noninteractive_apt",
+    "meta = data.operation_meta", "connector.disconnect = disconnect", "signal.signal(signal.SIGINT, h)",
+    "return host.connector.client", "Pool(state.config.PARALLEL)",
+])
+def test_the_guard_sees_a_reach_into_pyinfra(line):
+    assert INSIDES.search(line)
