@@ -2,21 +2,26 @@
 `deploy.reach.Reach` (the SSH connection of the host being checked, in a run).
 
 Each check returns a `Result`; `poll` retries one until it passes or its
-deadline passes, and keeps what it saw last.
+deadline passes, and keeps what it saw last; `poll_all` polls a host's checks
+side by side, each try on a channel of its own.
 """
 
 import base64
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from deploy import pki
-from deploy.reach import Reach
+from deploy.reach import TIMEOUT_S, Reach
 
 RETRY_PAUSE_S = 0.5
 # `doomed` may read a host over SSH: asked on the first red answer, then at most this often.
 DOOMED_PAUSE_S = 2
+# How many of one host's checks `poll_all` keeps in flight at once (each try holds
+# one channel of the host's SSH connection while its request is answered).
+IN_FLIGHT = 6
 
 # The two failures from the operators' notes, as Ray 2.20.0 logs them.
 LOG_SIGNATURES = {
@@ -67,6 +72,88 @@ def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline:
                 detail = f"{detail} (gave up after {seconds:.0f}s)"
             return Result(host, check, ok, detail, seconds)
         time.sleep(RETRY_PAUSE_S)
+
+
+def shared(ask: Callable[[], str | None], max_age: float = DOOMED_PAUSE_S) -> Callable[[], str | None]:
+    """`ask` (a `doomed`) for checks polled side by side: one asks at a time, and
+    an answer younger than `max_age` seconds is given again instead of asking anew
+    (a node's checks turning red together read its host once, not once each)."""
+    lock = threading.Lock()
+    kept: list = []
+
+    def answer() -> str | None:
+        with lock:
+            if kept and time.monotonic() - kept[0] < max_age:
+                return kept[1]
+            value = ask()
+            kept[:] = [time.monotonic(), value]
+            return value
+
+    return answer
+
+
+Poll = tuple[str, Callable[[], tuple[bool, str]], Callable[[], str | None] | None]
+
+
+def poll_all(host: str, polls: list[Poll], deadline: float, in_flight: int = IN_FLIGHT) -> list[Result]:
+    """`poll` each (check, probe, doomed) of `polls` side by side, at most
+    `in_flight` at once; the results in the order of `polls`.
+
+    The wait ends at `deadline` (or, when that is sooner, one connection's
+    timeout after the start, so that every check has had a try): a check
+    whose try is still out then is red, with what it saw last, without
+    waiting for that try; one that never got to try is red, saying so.
+    """
+    started = time.monotonic()
+    ends = max(deadline, started + TIMEOUT_S)
+    slots = threading.BoundedSemaphore(max(1, in_flight))
+    results: list[Result | None] = [None] * len(polls)
+    seen: list[str | None] = [None] * len(polls)
+    tried = [False] * len(polls)
+    errors: list[BaseException] = []
+
+    def run(index: int, check: str, probe, doomed) -> None:
+        def watched() -> tuple[bool, str]:
+            try:
+                ok, detail = probe()
+            except Exception as error:
+                seen[index] = f"{type(error).__name__}: {error}"
+                raise
+            seen[index] = detail
+            return ok, detail
+
+        with slots:
+            if time.monotonic() >= ends:
+                return
+            tried[index] = True
+            try:
+                results[index] = poll(host, check, watched, deadline, doomed)
+            except Exception as error:  # a bug in a probe: raised in the caller, as one after another would
+                errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(index, *entry), daemon=True,
+                                name=f"check {entry[0]} of {host}")
+               for index, entry in enumerate(polls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, ends - time.monotonic()))
+    if errors:
+        raise errors[0]
+    waited = round(time.monotonic() - started, 1)
+    out = []
+    for index, (check, *_) in enumerate(polls):
+        result = results[index]
+        if result is None:
+            if tried[index]:
+                detail = f"no answer by the deadline: a try was still out after {waited:.0f}s"
+                detail += f" (last seen: {seen[index]})" if seen[index] else ""
+            else:
+                detail = (f"not tried by the deadline ({waited:.0f}s): {in_flight} other checks of "
+                          f"{host} held every slot")
+            result = Result(host, check, False, detail, waited)
+        out.append(result)
+    return out
 
 
 def alive_nodes(reach: Reach, address: str, dashboard_port: int) -> list[dict]:

@@ -168,6 +168,14 @@ def _read(host, reads: list) -> dict:
     return {fact_key(cls, kwargs): value for (cls, kwargs), value in zip(reads, values, strict=False)}
 
 
+def read_now(host, reads: list) -> list:
+    """Read `reads` ([Fact, kwargs] pairs) on `host` now, in one command, past
+    any snapshot (and kept in none): their values in the order of `reads`, each
+    its fact's default where the command gave none (as `host.get_fact` would)."""
+    values = host.get_fact(FactBundle, reads=[[cls.__name__, kwargs] for cls, kwargs in reads])
+    return [*values, *[cls.default() for cls, _ in reads[len(values):]]]
+
+
 def read_bundle(host, reads: list) -> dict:
     """Read `reads` ([Fact, kwargs] pairs) on `host` in one command and keep
     them as the host's snapshot; returns {fact_key: value}."""

@@ -1,6 +1,6 @@
 """The monitoring host's checks, through that host's SSH connection: Prometheus answers,
 every expected target is up (/api/v1/targets) and the rule group is loaded
-(/api/v1/rules). Each is polled like the node checks (deploy.checks.poll)."""
+(/api/v1/rules). They are polled side by side, like the node checks (deploy.checks.poll_all)."""
 
 import time
 from collections.abc import Callable
@@ -95,7 +95,7 @@ def monitoring_checks(host_name: str, base: str, expected: dict[str, str], names
                       timeout_s: int, target_hosts: dict[str, str] | None = None,
                       lost: Callable[[], dict[str, str]] | None = None,
                       reach: Reach = FROM_CONTROL) -> list[checks.Result]:
-    """Prometheus' three checks, polled until green or `timeout_s`. The targets
+    """Prometheus' three checks, polled side by side until green or `timeout_s`. The targets
     check is red at once when a target that is not up belongs to a host the run
     lost (`lost()`: host name -> why; `target_hosts`: scrape URL -> host name)."""
     deadline = time.monotonic() + timeout_s
@@ -106,8 +106,8 @@ def monitoring_checks(host_name: str, base: str, expected: dict[str, str], names
             return None
         return lost_targets(not_up(targets.active, expected), target_hosts, lost())
 
-    return [
-        checks.poll(host_name, "prometheus ready", probe_ready(reach, base), deadline),
-        checks.poll(host_name, "prometheus targets up", targets, deadline, targets_doomed),
-        checks.poll(host_name, "prometheus rules loaded", probe_rules(reach, base, names), deadline),
-    ]
+    return checks.poll_all(host_name, [
+        ("prometheus ready", probe_ready(reach, base), None),
+        ("prometheus targets up", targets, targets_doomed),
+        ("prometheus rules loaded", probe_rules(reach, base, names), None),
+    ], deadline)

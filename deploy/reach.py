@@ -102,7 +102,8 @@ class Reach:
                 f"only http:// URLs, or https:// URLs with a TLS context, are fetched, not {url!r}")
         port = parts.port or (443 if tls else 80)
         conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
-        conn.sock = self.open(parts.hostname, port, timeout, tls=tls)
+        opened = self.open(parts.hostname, port, timeout, tls=tls)
+        conn.sock = _HeldOpen(opened)
         try:
             path = parts.path or "/"
             conn.request("GET", path + (f"?{parts.query}" if parts.query else ""),
@@ -117,6 +118,27 @@ class Reach:
             raise Unreachable(f"GET {url} {self.where}: {type(error).__name__}: {error}") from None
         finally:
             conn.close()
+            opened.close()
+
+
+class _HeldOpen:
+    """The connection under an HTTPConnection, closed by `Reach.get` once the answer is read.
+
+    http.client closes its socket as soon as it has read the headers of a
+    `Connection: close` answer, and reads the body through the file it made;
+    a real socket stays open until that file is closed too, but a paramiko
+    channel (or a TLS session on one) closes at once and drops what has not
+    arrived yet: a body sent after its headers (Serve's proxy does) read as
+    IncompleteRead, a red check for a healthy endpoint."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        pass
 
 
 FROM_CONTROL = Reach("from the control machine")

@@ -97,6 +97,12 @@ class FakeHost:
     def get_fact(self, cls, **kwargs):
         key = cls.__name__
         self.fact_calls.append((key, kwargs))
+        if key == "FactBundle" and key not in self.facts:
+            # One command reading several facts: each answered as the fixture answers it alone.
+            return [self._fixture(name, read) for name, read in kwargs["reads"]]
+        return self._fixture(key, kwargs)
+
+    def _fixture(self, key: str, kwargs: dict):
         if key not in self.facts:
             raise KeyError(f"the fixture has no fact {key} (asked with {kwargs!r})")
         value = self.facts[key]

@@ -9,19 +9,27 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from deploy.facts.apt import AptRelease, KeyringFingerprints
-from deploy.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
-from deploy.facts.gpu import NvidiaGpus
+from deploy.facts.docker import (
+    ComposeCli,
+    ComposeVersion,
+    DockerEngine,
+    ImageId,
+    LogSignatureCounts,
+    ProjectContainers,
+)
+from deploy.facts.gpu import ContainerGpus, DockerRuntimes, NvidiaGpus
 from deploy.facts.host import ActiveFirewalls, DiskAvailableMb, EpochSeconds, FileText, ListeningPorts
+from deploy.facts.ray import GcsStorageType
 from deploy.pyinfra_seam import fact_kwargs_text
 
 # The facts a bundle may carry, by class name (each fact's own command and process are used).
 BUNDLEABLE = {
     cls.__name__: cls
     for cls in (
-        ActiveFirewalls, AptRelease, AptSources, ComposeCli, ComposeVersion, DebArch, DebPackages, Directory,
-        DiskAvailableMb, DockerEngine, EpochSeconds, File, FileText, ImageId, KeyringFingerprints,
-        LinuxDistribution, ListeningPorts, NvidiaGpus, ProjectContainers, Sha256File, SystemdEnabled,
-        SystemdStatus,
+        ActiveFirewalls, AptRelease, AptSources, ComposeCli, ComposeVersion, ContainerGpus, DebArch,
+        DebPackages, Directory, DiskAvailableMb, DockerEngine, DockerRuntimes, EpochSeconds, File, FileText,
+        GcsStorageType, ImageId, KeyringFingerprints, LinuxDistribution, ListeningPorts, LogSignatureCounts,
+        NvidiaGpus, ProjectContainers, Sha256File, SystemdEnabled, SystemdStatus,
     )
 }
 
@@ -30,7 +38,8 @@ BUNDLEABLE = {
 SECTION_END = "### seedcore-fact-end"
 
 # Facts whose command takes tens of milliseconds or more (the Docker CLI, nvidia-smi, a fetch).
-SLOW = {AptRelease, ComposeCli, ComposeVersion, DockerEngine, ImageId, NvidiaGpus, ProjectContainers}
+SLOW = {AptRelease, ComposeCli, ComposeVersion, ContainerGpus, DockerEngine, DockerRuntimes, GcsStorageType,
+        ImageId, LogSignatureCounts, NvidiaGpus, ProjectContainers}
 
 
 def _section_end(index: int, name: str, status: str) -> str:

@@ -136,12 +136,14 @@ class ImageId(FactBase):
         return value or None
 
 
+CONTAINER_MISSING = "### seedcore-container-missing"
 COUNT_PROGRAM = (
     'BEGIN { n = split(ENVIRON["SEEDCORE_SIGNATURES"], sig, "\\n"); for (i = 1; i <= n; i++) count[i] = 0 } '
+    f'$0 == "{CONTAINER_MISSING}" {{ missing = 1; next }} '
     "{ for (i = 1; i <= n; i++) if (index($0, sig[i])) count[i]++ } "
-    'END { for (i = 1; i <= n; i++) printf "%s\\t%d\\n", sig[i], count[i] }'
+    f'END {{ if (missing) {{ print "{CONTAINER_MISSING}"; exit }} '
+    'for (i = 1; i <= n; i++) printf "%s\\t%d\\n", sig[i], count[i] }'
 )
-CONTAINER_MISSING = "### seedcore-container-missing"
 
 
 class LogSignatureCounts(FactBase):
@@ -157,12 +159,13 @@ class LogSignatureCounts(FactBase):
     def command(self, container: str, signatures: list[str]) -> StringCommand:
         if any("\n" in signature or "\t" in signature for signature in signatures):
             raise ValueError("a log signature holds a tab or a newline")
-        # The signatures reach awk through its environment, never its program.
+        # One Docker call while the container is there: only when `docker logs`
+        # fails is Docker asked whether the container exists. The signatures
+        # reach awk through its environment, never its program.
         return StringCommand(
-            "if docker inspect --type container", QuoteString(container), ">/dev/null 2>&1; then",
-            "docker logs", QuoteString(container), "2>&1 |",
+            "{ docker logs", QuoteString(container), "2>&1 || { docker inspect --type container",
+            QuoteString(container), ">/dev/null 2>&1 || echo", QuoteString(CONTAINER_MISSING), "; } ; } |",
             f"SEEDCORE_SIGNATURES={shlex.quote(chr(10).join(signatures))}", "awk", QuoteString(COUNT_PROGRAM),
-            "; else echo", QuoteString(CONTAINER_MISSING), "; fi",
         )
 
     def process(self, output):

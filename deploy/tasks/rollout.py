@@ -63,15 +63,13 @@ def check_worker_green(node: Node, on_host=None) -> None:
     deadline = time.monotonic() + s["rollout_batch_timeout_s"]
     reach = through(on_host)
 
-    def doomed() -> str | None:
-        return node_container_problem(on_host, node)
-
-    results = [
-        checks.poll(node.name, "node alive", checks.probe_node_alive(
-            reach, node.head_address, s["ray_dashboard_port"], node.address), deadline, doomed),
-        checks.poll(node.name, "metrics", checks.probe_metrics(
-            reach, node.address, s["ray_metrics_export_port"]), deadline, doomed),
-    ]
+    # Both checks turning red together read the worker's container once.
+    doomed = checks.shared(lambda: node_container_problem(on_host, node))
+    results = checks.poll_all(node.name, [
+        ("node alive", checks.probe_node_alive(
+            reach, node.head_address, s["ray_dashboard_port"], node.address), doomed),
+        ("metrics", checks.probe_metrics(reach, node.address, s["ray_metrics_export_port"]), doomed),
+    ], deadline)
     red = [r for r in results if not r.ok]
     if red:
         raise BatchNotGreen(

@@ -17,7 +17,7 @@ from deploy.facts.docker import LogSignatureCounts
 from deploy.facts.gpu import ContainerGpus, DockerRuntimes
 from deploy.facts.host import FileText
 from deploy.facts.ray import GcsStorageType
-from deploy.hostfacts import project_containers
+from deploy.hostfacts import project_containers, read_now
 from deploy.reach import FROM_CONTROL, Reach, through
 from deploy.render import tls_paths
 from deploy.report import document, table, write
@@ -94,9 +94,10 @@ def gcs_store_context(node: Node) -> ssl.SSLContext | None:
 
 def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None,
                 reach: Reach = FROM_CONTROL) -> list[checks.Result]:
-    """The node's checks, each polled until green or `timeout_s`, every endpoint
-    reached through `reach`. `doomed` says why no check of this node can turn
-    green; `cluster_doomed` why the node count cannot."""
+    """The node's checks, polled side by side until green or `timeout_s`, every
+    endpoint reached through `reach` (each try on a channel of its own).
+    `doomed` says why no check of this node can turn green; `cluster_doomed`
+    why the node count cannot."""
     s = node.settings
     deadline = time.monotonic() + timeout_s
     dash, metrics, serve = s["ray_dashboard_port"], s["ray_metrics_export_port"], s["serve_http_port"]
@@ -135,15 +136,33 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             ]
     if node.gpus:
         probes.append(("ray GPUs", checks.probe_node_gpus(reach, head, dash, address, node.gpus)))
-    results = []
+    # The node's checks turning red together read its container once.
+    doomed = checks.shared(doomed) if doomed else None
+    polls = []
     for check, probe, *extra in probes:
         reasons = [doomed, *extra]
 
         def why(reasons=reasons):
             return "; ".join(r for r in (f() for f in reasons if f) if r) or None
 
-        results.append(checks.poll(name, check, probe, deadline, why))
-    return results
+        polls.append((check, probe, why))
+    return checks.poll_all(name, polls, deadline)
+
+
+def host_reads(node: Node) -> list:
+    """What verify reads on the node's host ([Fact, kwargs] pairs, each fact once):
+    the container's log signatures; with TLS, the node certificate (never the
+    key); on a head with the GCS store, the storage its GCS reported; on a GPU
+    host, Docker's runtimes and the GPUs nvidia-smi lists in the container."""
+    reads = [[LogSignatureCounts, {"container": node.container,
+                                   "signatures": list(checks.LOG_SIGNATURES.values())}]]
+    if node.tls is not None:
+        reads.append([FileText, {"path": tls_paths(node.settings)["cert"]}])
+    if node.role == "head" and node.gcs_store:
+        reads.append([GcsStorageType, {"container": node.container}])
+    if node.gpus:
+        reads += [[DockerRuntimes, {}], [ContainerGpus, {"container": node.container}]]
+    return reads
 
 
 def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[str]):
@@ -164,25 +183,23 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
         # The head's web door: 401 without the password, 200 with it.
         results += door_results(host, state.inventory, reach, "dashboard",
                                 started + node.settings["verify_timeout_s"])
-    counts = host.get_fact(
-        LogSignatureCounts, container=node.container,
-        signatures=list(checks.LOG_SIGNATURES.values()),
-    )
-    results += checks.log_results(host.name, node.container, counts)
+    # Read once the endpoints have answered (the logs as they are then), in one command.
+    reads = host_reads(node)
+    values = dict(zip([cls for cls, _ in reads], read_now(host, reads), strict=True))
+    results += checks.log_results(host.name, node.container, values[LogSignatureCounts])
     if node.tls is not None:
         # What is really on the host: its certificate's PEM, read back now (never the key).
         path = tls_paths(node.settings)["cert"]
-        results.append(checks.tls_expiry_result(host.name, host.get_fact(FileText, path=path), path,
+        results.append(checks.tls_expiry_result(host.name, values[FileText], path,
                                                  node.settings["tls_expiry_warn_days"]))
-    if node.role == "head" and node.gcs_store:
-        results.append(checks.gcs_storage_result(
-            host.name, host.get_fact(GcsStorageType, container=node.container)))
+    if GcsStorageType in values:
+        results.append(checks.gcs_storage_result(host.name, values[GcsStorageType]))
     if node.gpus:
-        runtimes = host.get_fact(DockerRuntimes)
+        runtimes = values[DockerRuntimes]
         results.append(checks.Result(host.name, "docker nvidia runtime", "nvidia" in runtimes,
                                      f"Docker runtimes: {', '.join(runtimes) or 'none'}"))
-        listed = host.get_fact(ContainerGpus, container=node.container)
-        results.append(checks.container_gpu_result(host.name, node.container, listed, node.gpus))
+        results.append(checks.container_gpu_result(host.name, node.container, values[ContainerGpus],
+                                                   node.gpus))
     results_of(state)[host.name] = results
 
 

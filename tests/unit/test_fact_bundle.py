@@ -12,7 +12,7 @@ from pyinfra.facts.files import Directory
 from pyinfra.facts.systemd import SystemdStatus
 
 from deploy.facts.apt import packages_missing
-from deploy.facts.bundle import SECTION_END, FactBundle
+from deploy.facts.bundle import BUNDLEABLE, SECTION_END, FactBundle
 from tests.harness import command_text
 
 # `dpkg -l` on a Debian 12 host: a held package (hi), a multi-arch one
@@ -161,3 +161,52 @@ def test_output_without_a_final_newline_keeps_its_section(tmp_path):
     values = bundle.process(_run(bundle.command(reads), bin_dir))
 
     assert values == ["4f1c2a9e 0123456789ab", DebPackages().process(DPKG_L), "4f1c2a9e 0123456789ab"]
+
+
+FAKE_DOCKER = """#!/bin/bash
+# docker as verify's facts call it: the head's container runs, its logs hold one metrics clash.
+case "$1" in
+  inspect) exit 0 ;;
+  logs) printf '%s\\n' 'dashboard started' \\
+          'An exception occurred while starting the metrics server: Address already in use' 'ok' ;;
+  exec) printf '%s\\n' '[2024-06-10 08:15:04] GCS storage type is StorageType::REDIS_PERSIST' ;;
+  info) printf '%s\\n' '{"io.containerd.runc.v2":{},"nvidia":{},"runc":{}}' ;;
+esac
+"""
+
+
+def test_verify_s_host_reads_in_one_command_give_what_each_fact_gives_alone(tmp_path):
+    """The container's log signatures, the node certificate, the GCS storage type
+    and Docker's runtimes, read as one command (fake docker, real cat and awk)."""
+    from deploy import checks
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    cert = tmp_path / "node.crt"
+    cert.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    reads = [
+        ["LogSignatureCounts", {"container": "seedcore-ray-head",
+                                "signatures": list(checks.LOG_SIGNATURES.values())}],
+        ["FileText", {"path": str(cert)}],
+        ["FileText", {"path": str(tmp_path / "absent.crt")}],
+        ["GcsStorageType", {"container": "seedcore-ray-head"}],
+        ["DockerRuntimes", {}],
+    ]
+    bundle = FactBundle()
+    values = bundle.process(_run(bundle.command(reads), bin_dir))
+
+    own = []
+    for name, kwargs in reads:
+        fact = BUNDLEABLE[name]()
+        lines = _run(fact.command(**kwargs), bin_dir)
+        own.append(fact.process(lines) if lines else fact.default())
+    assert values == own
+    assert values == [
+        {"Address already in use": 1, "assert not dest.done()": 0},
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        None,
+        "StorageType::REDIS_PERSIST",
+        ["io.containerd.runc.v2", "nvidia", "runc"],
+    ]

@@ -139,12 +139,39 @@ def test_log_signature_counts_command_counts_each_signature(tmp_path):
 def test_log_signature_counts_of_a_missing_container_are_none(tmp_path):
     from deploy.facts.docker import LogSignatureCounts
 
-    _fake_tool(tmp_path, "docker", 'if [ "$1" = inspect ]; then exit 1; fi\n'
-                                   'echo "Address already in use"\n')
+    # As Docker answers for a container that is not there.
+    _fake_tool(tmp_path, "docker", 'echo "Error response from daemon: No such container: $2" >&2; exit 1\n')
     fact = LogSignatureCounts()
     command = fact.command(container="seedcore-ray-worker", signatures=["Address already in use"])
     output = _run(command, tmp_path)
     assert fact.process(output) is None
+
+
+def test_log_signature_counts_ask_docker_once_while_the_container_is_there(tmp_path):
+    from deploy.facts.docker import LogSignatureCounts
+
+    calls = tmp_path / "calls"
+    _fake_tool(tmp_path, "docker", f'echo "$1" >> {calls}\n'
+                                   'echo "OSError: [Errno 98] Address already in use"\n')
+    fact = LogSignatureCounts()
+    command = fact.command(container="seedcore-ray-head", signatures=["Address already in use"])
+    output = _run(command, tmp_path)
+    assert fact.process(output) == {"Address already in use": 1}
+    assert calls.read_text().split() == ["logs"]
+
+
+def test_log_signature_counts_of_logs_docker_cannot_read_count_what_it_said(tmp_path):
+    """A container that is there but whose logs Docker cannot read (its logging
+    driver keeps none): counted, not taken for a missing container."""
+    from deploy.facts.docker import LogSignatureCounts
+
+    _fake_tool(tmp_path, "docker", (
+        'if [ "$1" = inspect ]; then exit 0; fi\n'
+        'echo "Error response from daemon: configured logging driver does not support reading" >&2; exit 1\n'
+    ))
+    fact = LogSignatureCounts()
+    command = fact.command(container="seedcore-ray-head", signatures=["Address already in use"])
+    assert fact.process(_run(command, tmp_path)) == {"Address already in use": 0}
 
 
 NAMES = ["seedcore-ray-head", "seedcore-ray-worker"]

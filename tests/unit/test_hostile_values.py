@@ -173,7 +173,7 @@ def test_log_signature_counts(shell, value):
     signature = value.replace("\n", " ")  # a signature is one line
     fact = docker_facts.LogSignatureCounts()
     records, result = shell(fact.command(container=value, signatures=[signature, "x"]))
-    assert records == [["docker", "inspect", "--type", "container", value], ["docker", "logs", value]]
+    assert records == [["docker", "logs", value]]
     assert fact.process(result.stdout.splitlines()) == {signature: 0, "x": 0}
 
 

@@ -5,6 +5,7 @@ front of a local HTTP server and a local Redis-like TCP peer."""
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -29,6 +30,20 @@ class _Handler(BaseHTTPRequestHandler):
             for part in (b"ray_node_cpu 1\n", b"ray_node_mem 2\n"):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
             self.wfile.write(b"0\r\n\r\n")
+            return
+        if self.path == "/slow":
+            time.sleep(0.5)
+            self.path = "/api/gcs_healthz"
+        if self.path == "/late-body":
+            # Headers first, the body a moment later, then close (as Serve's proxy answers).
+            self.send_response(200)
+            self.send_header("Content-Length", "7")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(0.2)
+            self.wfile.write(b"success")
+            self.close_connection = True
             return
         body = b"success" if self.path == "/api/gcs_healthz" else b"Not Found"
         self.send_response(200 if self.path == "/api/gcs_healthz" else 404)
@@ -201,6 +216,33 @@ def test_a_chunked_answer_is_read_whole_through_the_channel(ssh_host, http_serve
     host, _ = ssh_host
     response = through(host).get(f"http://127.0.0.1:{http_server.server_address[1]}/chunked")
     assert (response.status_code, response.text) == (200, "ray_node_cpu 1\nray_node_mem 2\n")
+
+
+def test_a_body_sent_after_its_headers_is_read_whole_through_the_channel(ssh_host, http_server):
+    host, _ = ssh_host
+    response = through(host).get(f"http://127.0.0.1:{http_server.server_address[1]}/late-body")
+    assert (response.status_code, response.text) == (200, "success")
+
+
+def test_a_body_sent_after_its_headers_is_read_whole_over_tls_through_the_channel(ssh_host, https_server,
+                                                                                 cluster_ca):
+    host, _ = ssh_host
+    response = through(host).get(f"https://127.0.0.1:{https_server.server_address[1]}/late-body",
+                                 tls=client_context(cluster_ca[1]))
+    assert (response.status_code, response.text) == (200, "success")
+
+
+def test_a_hosts_checks_go_side_by_side_over_its_one_ssh_connection(ssh_host, http_server):
+    host, interface = ssh_host
+    port = http_server.server_address[1]
+    reach = through(host)
+    polls = [(f"check {index}", checks.probe_text(reach, f"http://127.0.0.1:{port}/slow", "success"), None)
+             for index in range(4)]
+    started = time.monotonic()
+    results = checks.poll_all("worker-1", polls, time.monotonic() + 10)
+    assert [(r.check, r.ok) for r in results] == [(f"check {index}", True) for index in range(4)]
+    assert time.monotonic() - started < 1.5  # one after another: 2 s
+    assert interface.requested == [("127.0.0.1", port)] * 4
 
 
 def test_a_channel_the_host_cannot_open_is_red_naming_where_from(ssh_host):
