@@ -485,8 +485,8 @@ the other hosts, finds them current, and verifies the whole cluster.
   then with it (keys `head_ft` and `no_head_ft` in docs/benchmarks.json).
 - **Security**: 3 hosts recreated bare and converged with mutual TLS off, then again with it on (the
   default), each measured alike: the fresh converge, the no-op re-run, Serve `/health` req/s for 10 s,
-  and 1,000 tiny Ray tasks from a driver in the head's container (after 100 to warm up). Then the lab's
-  own inventory (monitoring on) is converged and the outsider, a container on the lab network in no
+  and 1,000 tiny Ray tasks from a driver in the head's container (after 500 to warm up; the median of
+  5 rounds). Then the lab's own inventory (monitoring on) is converged and the outsider, a container on the lab network in no
   inventory, tries every way in: the Jobs API, a Ray Client session, raw TCP to every managed port of
   the head and a worker and to Prometheus, with SSH as the control that must answer (keys under
   `security` in docs/benchmarks.json; `security.ways_tried` lists them).

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.measure("lab_back_to_3", lambda: scenarios.lab_up(bench, 3, fresh=False) and True, into={})
     bench.results["failures"] = bench.failures
     write(bench.results)
-    print(json.dumps({key: bench.results.get(key) for key, *_ in render.TARGETS}, indent=2))
+    print(json.dumps({key: render.lookup(bench.results, key) for key, *_ in render.TARGETS}, indent=2))
     return 0
 
 

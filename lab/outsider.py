@@ -8,7 +8,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from deploy.ports import CLIENT_SESSION_PORTS, node_ports
+from deploy.ports import node_ports
 from lab import docker, log
 from lab.config import LABEL, NETWORK, OUTSIDER_NAME, ROLE_LABEL, outsider_ip
 from lab.errors import LabError
@@ -74,8 +74,8 @@ def ways_in(state: dict, settings: dict, doors: dict | None = None) -> dict:
     must stay open (so refusals are the firewall's, not the network's)."""
     head = next(host for host in state["hosts"] if host["role"] == "head")
     workers = [host for host in state["hosts"] if host["role"] == "worker"]
+    # node_ports("head") holds Ray Client's session servers (CLIENT_SESSION_PORTS) too.
     tcp = port_targets(head["ip"], node_ports("head", settings))
-    tcp.append([head["ip"], CLIENT_SESSION_PORTS[0]])
     if workers:
         tcp += port_targets(workers[0]["ip"], node_ports("worker", settings))
         tcp.append([workers[-1]["ip"], settings["monitoring_port"]])
