@@ -7,8 +7,9 @@ that fails (a pull, a restart, its checks) stops every later batch.
 
 import time
 
-from pyinfra import host, logger
+from pyinfra import logger
 from pyinfra.api import deploy
+from pyinfra.context import ctx_host
 from pyinfra.operations import python
 
 from deploy import checks
@@ -59,7 +60,9 @@ def check_worker_green(node: Node, on_host=None) -> None:
     exited or is gone (`on_host`, the worker's host, defaults to the running
     operation's). Raises BatchNotGreen when red."""
     s = node.settings
-    on_host = on_host or host
+    # The Host itself, not pyinfra's `host` (which names the host of the greenlet
+    # it is read in): the checks below run side by side in greenlets of their own.
+    on_host = on_host or ctx_host.get()
     deadline = time.monotonic() + s["rollout_batch_timeout_s"]
     reach = through(on_host)
 

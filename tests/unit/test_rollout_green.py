@@ -45,3 +45,13 @@ def test_a_running_worker_that_is_not_green_yet_is_waited_for():
     with pytest.raises(BatchNotGreen) as raised:
         check_worker_green(node, _host_with("running"))
     assert "gave up after" in str(raised.value)
+
+
+def test_the_running_operations_host_is_read_once_before_the_checks_go_side_by_side():
+    from pyinfra.context import ctx_host
+
+    # The checks run in threads of their own, where pyinfra's `host` names no host:
+    # the worker's host is taken from the operation's context before they start.
+    with ctx_host.use(_host_with("exited")), pytest.raises(BatchNotGreen) as raised:
+        check_worker_green(_worker())
+    assert "node alive: container seedcore-ray-worker is exited, not running (red at once" in str(raised.value)
