@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from deploy import pki
-from deploy.reach import TIMEOUT_S, Reach
+from deploy.reach import TIMEOUT_S, Reach, Unreachable
 
 RETRY_PAUSE_S = 0.5
 # `doomed` may read a host over SSH: asked on the first red answer, then at most this often.
@@ -72,6 +72,30 @@ def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline:
                 detail = f"{detail} (gave up after {seconds:.0f}s)"
             return Result(host, check, ok, detail, seconds)
         time.sleep(RETRY_PAUSE_S)
+
+
+def when_answered(probe: Callable[[], tuple[bool, str]], doomed: Callable[[], str | None] | None):
+    """(probe, doomed) where `doomed` counts only once the endpoint answered.
+
+    A lost member of the cluster explains a wrong answer (a node count short by
+    one, a replica gone with its node), not an endpoint that is not up yet: a
+    node restarted in this run is polled until it answers, and only then is a
+    lost member a reason to be red at once."""
+    unreachable = [False]
+
+    def watched() -> tuple[bool, str]:
+        try:
+            answer = probe()
+        except Unreachable:
+            unreachable[0] = True
+            raise
+        unreachable[0] = False
+        return answer
+
+    def why() -> str | None:
+        return None if unreachable[0] or doomed is None else doomed()
+
+    return watched, why
 
 
 def shared(ask: Callable[[], str | None], max_age: float = DOOMED_PAUSE_S) -> Callable[[], str | None]:

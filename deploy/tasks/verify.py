@@ -108,12 +108,13 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
         probes += [
             ("dashboard version", checks.probe_version(reach, address, dash, s["ray_version"])),
             ("gcs health", checks.probe_text(reach, f"http://{address}:{dash}/api/gcs_healthz", "success")),
-            ("alive nodes", checks.probe_alive_count(reach, address, dash, expected_nodes), cluster_doomed),
+            ("alive nodes", *checks.when_answered(
+                checks.probe_alive_count(reach, address, dash, expected_nodes), cluster_doomed)),
             ("metrics", checks.probe_metrics(reach, address, metrics)),
             ("serve proxy", checks.probe_text(reach, f"http://{address}:{serve}/-/healthz", "success")),
             # A replica behind it may have lived on a node this run lost.
-            ("serve /health", checks.probe_health_route(reach,
-                f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
+            ("serve /health", *checks.when_answered(checks.probe_health_route(reach,
+                f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed)),
         ]
         if node.gcs_store:
             tls = gcs_store_context(node)
@@ -131,8 +132,8 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             # The node's own proxy and health replica: a client may use any node.
             probes += [
                 ("serve proxy", checks.probe_text(reach, f"http://{address}:{serve}/-/healthz", "success")),
-                ("serve /health", checks.probe_health_route(reach,
-                    f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed),
+                ("serve /health", *checks.when_answered(checks.probe_health_route(reach,
+                    f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed)),
             ]
     if node.gpus:
         probes.append(("ray GPUs", checks.probe_node_gpus(reach, head, dash, address, node.gpus)))

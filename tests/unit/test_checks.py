@@ -1,5 +1,6 @@
 """The verify checks, against a small local HTTP server shaped like a Ray 2.20.0 head."""
 
+import itertools
 import json
 import socket
 import threading
@@ -369,3 +370,46 @@ def test_serve_health_stops_waiting_once_the_run_lost_a_node(monkeypatch, role):
     assert by_check["serve /health"].ok is False
     assert by_check["serve /health"].detail.startswith(
         "host worker-2: container seedcore-ray-worker is exited (red at once"), by_check["serve /health"]
+
+
+def test_a_lost_member_turns_a_check_red_at_once_only_once_its_endpoint_answers():
+    from deploy.reach import Unreachable
+
+    answers = itertools.chain([Unreachable("172.29.77.12:8000 not reachable"), Unreachable("still starting")],
+                              itertools.repeat((False, "alive_nodes 3, expected 4")))
+
+    def probe():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    asked = []
+
+    def lost():
+        asked.append(True)
+        return "host worker-3: failed earlier in this run"
+
+    watched, why = checks.when_answered(probe, lost)
+    result = checks.poll("worker-1", "serve /health", watched, time.monotonic() + 30, why)
+    assert not result.ok
+    assert result.detail.startswith("host worker-3: failed earlier in this run (red at once")
+    assert "alive_nodes 3, expected 4" in result.detail
+    # Asked only once the route answered (at most every DOOMED_PAUSE_S), not for the refusals.
+    assert len(asked) == 1
+
+
+def test_an_endpoint_that_comes_up_is_green_though_a_member_was_lost():
+    from deploy.reach import Unreachable
+
+    answers = iter([Unreachable("not up yet"), (True, "{'status': 'ok', 'alive_nodes': 4}")])
+
+    def probe():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    watched, why = checks.when_answered(probe, lambda: "host worker-3: failed earlier in this run")
+    result = checks.poll("worker-1", "serve /health", watched, time.monotonic() + 30, why)
+    assert result.ok, result.detail

@@ -54,4 +54,5 @@ def test_the_running_operations_host_is_read_once_before_the_checks_go_side_by_s
     # the worker's host is taken from the operation's context before they start.
     with ctx_host.use(_host_with("exited")), pytest.raises(BatchNotGreen) as raised:
         check_worker_green(_worker())
-    assert "node alive: container seedcore-ray-worker is exited, not running (red at once" in str(raised.value)
+    message = str(raised.value)
+    assert "node alive: container seedcore-ray-worker is exited, not running (red at once" in message
