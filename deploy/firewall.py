@@ -9,8 +9,8 @@ refused in validation (firewall_problems) before any host is changed.
 import ipaddress
 from dataclasses import dataclass
 
-from deploy.ports import METRICS_PORT_KEYS, SERVE_PORT_KEYS, describe, node_ports
-from deploy.topology import HEAD_GROUP, head_host, is_monitoring_host, monitoring_host, node_address, role_of
+from deploy.ports import METRICS_PORT_KEYS, SERVE_PORT_KEYS, describe, service_ports
+from deploy.topology import HEAD_GROUP, head_host, monitoring_host, node_address
 from deploy.web import doors
 
 TABLE = "seedcore"
@@ -47,14 +47,7 @@ def sources(values) -> tuple[str, ...]:
 
 def managed_ports(host, s: dict) -> list[tuple[str, int, int]]:
     """Every port the deploy opens on `host`: (name, low, high)."""
-    role = role_of(host)
-    entries = node_ports(role, s) if role in ("head", "worker") else []
-    if role == "store":
-        entries.append(("ray_gcs_store_port", s["ray_gcs_store_port"], s["ray_gcs_store_port"]))
-    if is_monitoring_host(host):
-        entries.append(("monitoring_port", s["monitoring_port"], s["monitoring_port"]))
-    entries += [(door.port_key, door.port, door.port) for door in doors(host, s)]
-    return entries
+    return [*service_ports(host, s), *[(door.port_key, door.port, door.port) for door in doors(host, s)]]
 
 
 def allow_lists(host, inventory, s: dict) -> list[Allow]:

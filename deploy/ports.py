@@ -4,6 +4,8 @@ apart, preflight checks are free, and the firewall admits only the cluster to.
 Each entry is (what it is, lowest port, highest port): one port or a range.
 """
 
+from deploy.topology import is_monitoring_host, role_of
+
 # On every Ray node (head and workers), in the order clashes are reported.
 WORKER_PORT_KEYS = (
     "ray_dashboard_agent_port",
@@ -55,6 +57,18 @@ def node_ports(role: str, s: dict) -> list[tuple[str, int, int]]:
     if role == "head":
         ports.append((CLIENT_SESSION_RANGE, *CLIENT_SESSION_PORTS))
     return ports
+
+
+def service_ports(host, s: dict) -> list[tuple[str, int, int]]:
+    """Every port the deploy's services listen on at `host` (the web doors aside):
+    its Ray node's, the GCS store's Redis, Prometheus."""
+    role = role_of(host)
+    entries = node_ports(role, s) if role in ("head", "worker") else []
+    if role == "store":
+        entries.append(("ray_gcs_store_port", s["ray_gcs_store_port"], s["ray_gcs_store_port"]))
+    if is_monitoring_host(host):
+        entries.append(("monitoring_port", s["monitoring_port"], s["monitoring_port"]))
+    return entries
 
 
 def overlaps(a: tuple[str, int, int], b: tuple[str, int, int]) -> bool:

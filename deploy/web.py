@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from deploy.defaults import ENV_NAME
-from deploy.ports import describe, node_ports
+from deploy.ports import describe, service_ports
 from deploy.prometheus import host_port
 from deploy.sha_crypt import ALPHABET, sha512_crypt
 from deploy.topology import is_monitoring_host, role_of
@@ -181,12 +181,7 @@ def password_problem(value: str | None) -> str | None:
 
 def _taken(host, s: dict) -> list[tuple[str, int, int]]:
     """The other ports the deploy opens on `host`, which a door must not take."""
-    role = role_of(host)
-    taken = node_ports(role, s) if role in ("head", "worker") else []
-    if role == "store":
-        taken.append(("ray_gcs_store_port", s["ray_gcs_store_port"], s["ray_gcs_store_port"]))
-    if is_monitoring_host(host):
-        taken.append(("monitoring_port", s["monitoring_port"], s["monitoring_port"]))
+    taken = service_ports(host, s)
     if not s["firewall_manage"]:
         # With the firewall on, firewall_problems names a managed port on SSH's.
         ssh_port = host.data.get("ssh_port") or 22
