@@ -1,7 +1,7 @@
 """Pure builders for the floor: the deploy's own work typed by hand on bare hosts.
 
 Every option comes from what the deploy renders for the same inventory
-(deploy/render.py, deploy/families/debian.py), so the floor stays in step with
+(seedcore/render.py, seedcore/families/debian.py), so the floor stays in step with
 the deploy: the same Docker packages from the same source, the same daemon.json,
 the same `ray start` command, container options, env file and Serve config.
 """
@@ -11,8 +11,8 @@ import shlex
 
 import yaml
 
-from deploy import render
-from deploy.families.debian import docker_packages, docker_repository_url
+from seedcore import render
+from seedcore.families.debian import docker_packages, docker_repository_url
 
 # Where a key fetched by hand goes: apt reads an armored key from a .asc file, so no gpg is needed.
 HAND_KEYRING = "/etc/apt/keyrings/docker-by-hand.asc"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from deploy.topology import Node
+from seedcore.topology import Node
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,8 +29,8 @@ def _read(inventory: str) -> list[tuple[dict, str]]:
     from pyinfra.context import ctx_inventory, ctx_state
     from pyinfra_cli.inventory import make_inventory
 
-    from deploy import render
-    from deploy.topology import node_for
+    from seedcore import render
+    from seedcore.topology import node_for
 
     ctx_state.set(State(check_for_changes=False))
     loaded = make_inventory(str(REPO / inventory), cwd=str(REPO))

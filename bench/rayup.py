@@ -24,7 +24,7 @@ Both start from the same point: Docker installed and the image pulled by one run
 our deploy, then every Ray container removed. `ray up` gets the same image (plus the
 two packages Ray's launcher needs inside it, see `rayup_image`), the same
 `docker run` options and the same `ray start` options, all derived from what
-deploy/render.py renders for the lab inventory, never typed here.
+seedcore/render.py renders for the lab inventory, never typed here.
 
 Ray's CLI lives in its own virtual environment, bench/.venv-rayup, made here on first
 use (a benchmark dependency, not a runtime one).
@@ -49,12 +49,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.inventory import cluster_inventory  # noqa: E402
-from deploy import checks, render  # noqa: E402
-from deploy.commands import ray_start_args, remove_labelled_containers  # noqa: E402
-from deploy.reach import FROM_CONTROL  # noqa: E402
-from deploy.topology import Node, node_for  # noqa: E402
 from lab import control as labctl  # noqa: E402
 from lab.inventory import host_entry  # noqa: E402
+from seedcore import checks, render  # noqa: E402
+from seedcore.commands import ray_start_args, remove_labelled_containers  # noqa: E402
+from seedcore.reach import FROM_CONTROL  # noqa: E402
+from seedcore.topology import Node, node_for  # noqa: E402
 
 VENV = REPO / "bench" / ".venv-rayup"
 RAY_SPEC = "ray[default]==2.20.0"
@@ -120,7 +120,7 @@ def lab_nodes(state: dict, group_data: dict) -> list[Node]:
 
 
 def rendered_service(node: Node) -> dict:
-    """The compose service our deploy writes for this node (deploy/render.py)."""
+    """The compose service our deploy writes for this node (seedcore/render.py)."""
     document = yaml.safe_load(render.compose_file(node, ""))
     (service,) = document["services"].values()
     return service

@@ -479,7 +479,7 @@ the other hosts, finds them current, and verifies the whole cluster.
 - **Floor**: the deploy's unavoidable work typed by hand on bare hosts of the same releases in the same
   run: Docker's packages from the same source (the lab's apt mirror or the distribution), the same
   daemon.json, the same image pulled, then `docker run` with the options and `ray start` command the
-  deploy renders for that inventory (`bench/byhand.py` reads them from `deploy/render.py`), head then
+  deploy renders for that inventory (`bench/byhand.py` reads them from `seedcore/render.py`), head then
   workers, `serve deploy` of the rendered config, until `/health` answers and every node is alive.
 - **Pairs**: the floor and the fresh converge are measured `--pairs` times (default 3), each on hosts
   recreated bare; the pair with the median ratio is published (its floor, converge and phases), and

@@ -6,11 +6,11 @@ container on the lab network in no inventory)."""
 import base64
 import re
 
-from deploy.defaults import ALL_DEFAULTS
 from lab import control as labctl
 from lab import outsider as lab_outsider
 from lab.config import REPO
 from lab.inventory import web_password
+from seedcore.defaults import ALL_DEFAULTS
 
 # Tiny tasks timed from a driver inside the head's container: after a warm-up
 # (workers started, functions exported), ROUNDS rounds of TASKS; the median round.

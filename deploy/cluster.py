@@ -9,8 +9,8 @@ verify every node -> Prometheus on the `monitoring` host, verified.
 
 from pyinfra import host, inventory, state
 
-from deploy.start import Kind, start_run
-from deploy.tasks.whole import whole_cluster
+from seedcore.start import Kind, start_run
+from seedcore.tasks.whole import whole_cluster
 
 start_run(state, Kind.CONVERGE)
 whole_cluster(host, inventory)

@@ -10,8 +10,8 @@ anything outside the project directory are never deleted.
 
 from pyinfra import host, inventory, state
 
-from deploy.start import Kind, start_run
-from deploy.tasks.whole import whole_cluster
+from seedcore.start import Kind, start_run
+from seedcore.tasks.whole import whole_cluster
 
 # The same steps as cluster.py; preflight lets a stopped Docker through.
 start_run(state, Kind.REBUILD)

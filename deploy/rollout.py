@@ -11,16 +11,16 @@ staging rollout has verified is refused before anything changes.
 
 from pyinfra import host, inventory, state
 
-from deploy.plan import plan_for
-from deploy.release import release_digest
-from deploy.start import Kind, start_run
-from deploy.tasks.compose import render_project
-from deploy.tasks.docker import install_docker
-from deploy.tasks.gcs_store import install_gcs_store
-from deploy.tasks.gpu import install_nvidia_runtime
-from deploy.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
-from deploy.tasks.monitoring import watch_cluster
-from deploy.tasks.rollout import (
+from seedcore.plan import plan_for
+from seedcore.release import release_digest
+from seedcore.start import Kind, start_run
+from seedcore.tasks.compose import render_project
+from seedcore.tasks.docker import install_docker
+from seedcore.tasks.gcs_store import install_gcs_store
+from seedcore.tasks.gpu import install_nvidia_runtime
+from seedcore.tasks.lifecycle import archive_broken_node, archive_dir_for, pull_image, restart_node
+from seedcore.tasks.monitoring import watch_cluster
+from seedcore.tasks.rollout import (
     announce_once,
     head_needs_restart,
     record_release,
@@ -28,10 +28,10 @@ from deploy.tasks.rollout import (
     roll_batch,
     worker_batches,
 )
-from deploy.tasks.serve import deploy_serve
-from deploy.tasks.verify import verify_node
-from deploy.topology import is_gpu_host, role_of
-from deploy.validate import inventory_name
+from seedcore.tasks.serve import deploy_serve
+from seedcore.tasks.verify import verify_node
+from seedcore.topology import is_gpu_host, role_of
+from seedcore.validate import inventory_name
 
 start_run(state, Kind.ROLLOUT)
 plan = plan_for(host, inventory)

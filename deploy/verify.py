@@ -2,11 +2,11 @@
 
 from pyinfra import host, inventory, state
 
-from deploy.plan import plan_for
-from deploy.start import Kind, start_run
-from deploy.tasks.monitoring import verify_monitoring
-from deploy.tasks.verify import verify_node
-from deploy.topology import is_monitoring_host, role_of
+from seedcore.plan import plan_for
+from seedcore.start import Kind, start_run
+from seedcore.tasks.monitoring import verify_monitoring
+from seedcore.tasks.verify import verify_node
+from seedcore.topology import is_monitoring_host, role_of
 
 start_run(state, Kind.VERIFY)
 # The GCS store host is checked from the head's checks (the store answers).

@@ -1,5 +1,5 @@
 """Values for every host of every inventory. Defaults for every key are in
-deploy/defaults.py and listed in the README; set here only what differs.
+seedcore/defaults.py and listed in the README; set here only what differs.
 """
 
 # Connect as an unprivileged user and use sudo for changes.
@@ -9,6 +9,6 @@ _sudo = True
 # on this machine, is refused in one line (pyinfra would exit 0 / crash).
 from pyinfra import inventory as _inventory  # noqa: E402
 
-from deploy.validate import refuse_unconnectable as _refuse  # noqa: E402
+from seedcore.validate import refuse_unconnectable as _refuse  # noqa: E402
 
 _refuse(_inventory)

@@ -98,7 +98,7 @@ def _print_table(report: dict) -> None:
 
 def _view() -> None:
     """The endpoints from this machine: straight to the hosts, or on a bastion
-    lab the deploy's own ssh line (deploy/view.py) over the lab's inventory."""
+    lab the deploy's own ssh line (seedcore/view.py) over the lab's inventory."""
     current = state.require_up()
     head = next(h for h in current["hosts"] if h["role"] == "head")
     monitor = current["hosts"][-1]
@@ -110,8 +110,8 @@ def _view() -> None:
         return
     from pyinfra.api import Inventory
 
-    from deploy.view import view_lines
     from lab.inventory import host_entry
+    from seedcore.view import view_lines
 
     entries = [host_entry(current, host) for host in current["hosts"]]
     inventory = Inventory((entries, {}), ray_head=([entries[0][0]], {}),

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import paramiko
 
-from deploy.reach import over_ssh
 from lab import state as lab_state
+from seedcore.reach import over_ssh
 
 REPO = Path(__file__).resolve().parents[1]
 PYINFRA = str(Path(sys.executable).with_name("pyinfra"))

@@ -8,11 +8,11 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from deploy.ports import node_ports
 from lab import docker, log
 from lab.config import LABEL, NETWORK, OUTSIDER_NAME, ROLE_LABEL, outsider_ip
 from lab.errors import LabError
 from lab.registry import push_address
+from seedcore.ports import node_ports
 
 PULL_TIMEOUT = 600
 

@@ -16,14 +16,14 @@ def _tls_store_in_a_temporary_directory(request, monkeypatch, tmp_path_factory):
     """Inventories without tls_dir keep their CA and node certificates in one
     directory of this test session's, never in the repository (the README's
     key table is compared with the real defaults)."""
-    from deploy.defaults import ALL_DEFAULTS
+    from seedcore.defaults import ALL_DEFAULTS
 
     if "docs" in request.node.path.parts:
         return
     monkeypatch.setitem(ALL_DEFAULTS, "tls_dir", str(tmp_path_factory.getbasetemp() / "tls-store"))
 
 
-# The web door's password as the tests' control machine has it (deploy/web.py asks for one of
+# The web door's password as the tests' control machine has it (seedcore/web.py asks for one of
 # at least 12 characters). The lab's own inventory gives the e2e tier the lab's password.
 WEB_PASSWORD = "door pass: w0rd with 'quotes' and $dollar"
 

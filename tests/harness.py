@@ -23,8 +23,8 @@ from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.util import get_kwargs_str, sha1_hash
 from pyinfra.context import ctx_host, ctx_state
 
-from deploy.defaults import ALL_DEFAULTS
-from deploy.topology import Node
+from seedcore.defaults import ALL_DEFAULTS
+from seedcore.topology import Node
 
 TESTS_DIR = Path(__file__).parent
 

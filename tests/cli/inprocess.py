@@ -21,7 +21,7 @@ from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
 from pyinfra_cli.inventory import make_inventory
 from pyinfra_cli.util import load_deploy_file
 
-from deploy.plan import Plan, plan_for
+from seedcore.plan import Plan, plan_for
 from tests.cli.cli import CLUSTER, ROOT
 
 # Prepared states stay referenced: the deploy remembers which states it has
@@ -97,7 +97,7 @@ def prepare(inventory_path: Path, deploy: str = CLUSTER) -> Prepared:
 
 
 def plans(inventory_path: Path) -> dict[str, Plan]:
-    """deploy.plan.plan_for for every host of the inventory, facts read from its fake hosts."""
+    """seedcore.plan.plan_for for every host of the inventory, facts read from its fake hosts."""
     state, config = _state(inventory_path)
     inventory = state.inventory
     found = {}

@@ -1,5 +1,5 @@
 """Canned answers of a fake host: what its commands print, keyed by a substring
-of the command that the deploy's facts (deploy/facts/*.py) and pyinfra's own
+of the command that the deploy's facts (seedcore/facts/*.py) and pyinfra's own
 facts send. The first matcher found in a command wins; anything unmatched
 succeeds with no output.
 
@@ -12,11 +12,11 @@ would give it now).
 import hashlib
 import json
 
-from deploy.families.debian import DOCKER_KEYRING, docker_packages, docker_repository_url
-from deploy.gpu import toolkit_uri
-from deploy.operations.docker import DAEMON_JSON as DAEMON_JSON_PATH
-from deploy.render import daemon_json
-from deploy.tasks import gpu as gpu_task
+from seedcore.families.debian import DOCKER_KEYRING, docker_packages, docker_repository_url
+from seedcore.gpu import toolkit_uri
+from seedcore.operations.docker import DAEMON_JSON as DAEMON_JSON_PATH
+from seedcore.render import daemon_json
+from seedcore.tasks import gpu as gpu_task
 
 # -- matchers: substrings of the commands each fact runs -------------------
 
@@ -260,9 +260,9 @@ def converged_node(name: str, node, config_hash: str, command: list[str]) -> dic
     """fake_responses for a host whose node runs `config_hash` with `command`,
     healthy, holding its ports, with the Serve config recorded as deployed on
     the head; a GPU node's driver answers with its GPUs."""
-    from deploy import render
-    from deploy.operations.ray import rendered_env
-    from deploy.ports import port_keys
+    from seedcore import render
+    from seedcore.operations.ray import rendered_env
+    from seedcore.ports import port_keys
 
     env = [f"{key}={value}" for key, value in rendered_env(node).items()]
     record = inspect_record(container_id(name), node.container, node.image, node.role,

@@ -4,10 +4,10 @@ runs them, without the rest of the cluster (nothing here waits on a node)."""
 
 from pyinfra import host, inventory, state
 
-from deploy.operations import docker
-from deploy.plan import plan_for
-from deploy.tasks.compose import render_project
-from deploy.tasks.preflight import run_preflight
+from seedcore.operations import docker
+from seedcore.plan import plan_for
+from seedcore.tasks.compose import render_project
+from seedcore.tasks.preflight import run_preflight
 
 run_preflight(state)
 plan = plan_for(host, inventory)

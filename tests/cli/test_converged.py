@@ -3,7 +3,7 @@ healthy and labelled with the config digest the deploy would give it now,
 Docker's packages installed as asked and daemon.json as the deploy renders it.
 
 The digest is the deploy's own: deploy.plan.plan_for on the same inventory,
-prepared in-process. The Serve marker is what deploy/tasks/serve.py records
+prepared in-process. The Serve marker is what seedcore/tasks/serve.py records
 after a deploy. The other files on disk are not scripted, so their rows are
 not looked at here.
 """
@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from deploy import commands
+from seedcore import commands
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment, problem_line, problems
 from tests.cli.inprocess import plans

@@ -155,7 +155,7 @@ def test_docker_from_the_distribution_refreshes_apt_once(tmp_path):
     """A bare host refreshes its lists with the base tools, and only then; a host
     that already has the base tools (its lists may be weeks old) refreshes them
     before installing docker.io."""
-    from deploy.families.debian import BASE_PACKAGES
+    from seedcore.families.debian import BASE_PACKAGES
 
     deployment = Deployment(tmp_path)
     deployment.head(docker_install_source="distro")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from deploy import signed_apt
+from seedcore import signed_apt
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment, assert_refused
 from tests.cli.inprocess import prepare

@@ -4,7 +4,7 @@ the GPU host alone, and the files it would get ask for its GPUs.
 The GPU host is bare except for its driver: nvidia-smi answers with two GPUs.
 `--dry` prints operation names, not file contents, so the compose file is
 read from the same inventory prepared in-process (tests/cli/inprocess.py)
-and from deploy.plan.plan_for with the host's facts.
+and from seedcore.plan.plan_for with the host's facts.
 """
 
 import json
@@ -12,7 +12,7 @@ import json
 import pytest
 import yaml
 
-from deploy import render
+from seedcore import render
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment
 from tests.cli.inprocess import plans, prepare

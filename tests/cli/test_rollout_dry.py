@@ -14,9 +14,9 @@ import json
 
 import pytest
 
-from deploy import commands
-from deploy.release import release_digest, write_record
-from deploy.topology import settings_for
+from seedcore import commands
+from seedcore.release import release_digest, write_record
+from seedcore.topology import settings_for
 from tests.cli import responses
 from tests.cli.cli import HEAD_IP, WORKER_IPS, Deployment, Row, Run, assert_refused, problem_line
 from tests.cli.inprocess import _state, plans
@@ -37,7 +37,7 @@ FULL_RESTART = (
 )
 
 BATCH = "Roll one batch of workers |"
-# deploy/tasks/rollout.py roll_batch, in its order.
+# seedcore/tasks/rollout.py roll_batch, in its order.
 BATCH_STEPS = [
     "Drain the worker before its restart",
     "Stop the worker",
@@ -46,7 +46,7 @@ BATCH_STEPS = [
     "Wait until the worker is healthy",
     "Check the worker is ALIVE and green before the next batch",
 ]
-# deploy/tasks/lifecycle.py restart_node, in the order the cluster must go through them.
+# seedcore/tasks/lifecycle.py restart_node, in the order the cluster must go through them.
 ORDERED_RESTART = [
     ("Stop the Ray worker", set(WORKERS)),
     ("Stop the Ray head", {HEAD}),

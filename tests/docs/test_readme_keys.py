@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from deploy.defaults import ALL_DEFAULTS
+from seedcore.defaults import ALL_DEFAULTS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 ROW = re.compile(r"^\| `(?P<key>[a-z_]+)` \| (?P<default>.+?) \| (?P<meaning>.*) \|$")

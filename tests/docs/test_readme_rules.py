@@ -1,4 +1,4 @@
-"""The README's data-key table states each key's rule as deploy/defaults.py has it:
+"""The README's data-key table states each key's rule as seedcore/defaults.py has it:
 the range of every numeric key, the values of every closed string key, the safe
 set of every string that reaches a file or a shell."""
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from deploy.defaults import CHOICES, PATTERNS, RANGES
+from seedcore.defaults import CHOICES, PATTERNS, RANGES
 from tests.docs.test_readme_keys import documented
 
 

@@ -15,13 +15,13 @@ import time
 import pytest
 import requests
 
-from deploy.defaults import ALL_DEFAULTS
-from deploy.facts.host import ListeningPorts
-from deploy.ports import node_ports
 from lab import control as labctl
 from lab import docker as labdocker
 from lab import hosts as labhosts
 from lab import outsider as lab_outsider
+from seedcore.defaults import ALL_DEFAULTS
+from seedcore.facts.host import ListeningPorts
+from seedcore.ports import node_ports
 
 pytestmark = pytest.mark.e2e
 

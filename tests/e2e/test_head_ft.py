@@ -17,11 +17,11 @@ import time
 import pytest
 import requests
 
-from deploy.checks import redis_ask
-from deploy.tls_session import client_context
-from deploy.tls_store import node_paths
 from lab import control as labctl
 from lab import headft
+from seedcore.checks import redis_ask
+from seedcore.tls_session import client_context
+from seedcore.tls_store import node_paths
 
 pytestmark = pytest.mark.e2e
 

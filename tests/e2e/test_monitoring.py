@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
-from deploy.prometheus import expected_targets
 from lab import control as labctl
+from seedcore.prometheus import expected_targets
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import pki
 from lab import control as labctl
+from seedcore import pki
 
 pytestmark = pytest.mark.e2e
 

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from deploy.defaults import ALL_DEFAULTS
 from lab import control as labctl
 from lab import outsider as lab_outsider
 from lab.config import REPO, WEB_PASSWORD_ENV
 from lab.inventory import web_password
+from seedcore.defaults import ALL_DEFAULTS
 
 pytestmark = pytest.mark.e2e
 

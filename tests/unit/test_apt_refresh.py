@@ -8,7 +8,7 @@ import pytest
 from pyinfra.context import ctx_host, ctx_state
 from pyinfra.operations import apt
 
-from deploy.operations import signed_apt
+from seedcore.operations import signed_apt
 from tests.harness import TESTS_DIR, FakeHost, Step, executing_host, load_cases, run_operation
 
 CASES = [case[1:] for case in load_cases(TESTS_DIR / "operations") if case[0] == "signed_apt.refreshed"]

@@ -8,7 +8,7 @@ import paramiko
 import pytest
 from pyinfra.api import Inventory
 
-from deploy.bastion import bastion_problems, first_hop
+from seedcore.bastion import bastion_problems, first_hop
 
 HOST_KEY = paramiko.RSAKey.generate(1024)
 OTHER_KEY = paramiko.RSAKey.generate(1024)

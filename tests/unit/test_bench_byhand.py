@@ -6,8 +6,8 @@ import re
 import yaml
 
 from bench import byhand
-from deploy import render
-from deploy.commands import ray_start_args
+from seedcore import render
+from seedcore.commands import ray_start_args
 from tests.harness import DEFAULT_IMAGE, make_node
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from bench import rayup
-from deploy.defaults import ALL_DEFAULTS
+from seedcore.defaults import ALL_DEFAULTS
 
 IMAGE = "172.29.9.2:5000/seedcore/ray:2.20.0-abc123"
 PINNED = (

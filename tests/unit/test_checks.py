@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from deploy import checks
-from deploy.reach import FROM_CONTROL
+from seedcore import checks
+from seedcore.reach import FROM_CONTROL
 
 NODES = {
     "result": True,
@@ -355,7 +355,7 @@ def test_poll_asks_whether_a_check_is_doomed_at_most_every_few_seconds(monkeypat
 def test_serve_health_stops_waiting_once_the_run_lost_a_node(monkeypatch, role):
     """A Serve replica may have lived on the lost node: the route's check is red
     at once with that reason, not after verify_timeout_s."""
-    from deploy.tasks import verify
+    from seedcore.tasks import verify
     from tests.harness import make_node
 
     def failing(*args, **kwargs):
@@ -373,7 +373,7 @@ def test_serve_health_stops_waiting_once_the_run_lost_a_node(monkeypatch, role):
 
 
 def test_a_lost_member_turns_a_check_red_at_once_only_once_its_endpoint_answers():
-    from deploy.reach import Unreachable
+    from seedcore.reach import Unreachable
 
     answers = itertools.chain([Unreachable("172.29.77.12:8000 not reachable"), Unreachable("still starting")],
                               itertools.repeat((False, "alive_nodes 3, expected 4")))
@@ -400,7 +400,7 @@ def test_a_lost_member_turns_a_check_red_at_once_only_once_its_endpoint_answers(
 
 
 def test_an_endpoint_that_comes_up_is_green_though_a_member_was_lost():
-    from deploy.reach import Unreachable
+    from seedcore.reach import Unreachable
 
     answers = iter([Unreachable("not up yet"), (True, "{'status': 'ok', 'alive_nodes': 4}")])
 

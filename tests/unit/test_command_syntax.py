@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from deploy import commands
+from seedcore import commands
 from tests.harness import make_node
 
 WORKER = make_node(role="worker", address="10.0.0.11", head_address="10.0.0.10")

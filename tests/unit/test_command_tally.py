@@ -7,7 +7,7 @@ from pyinfra.api.operation import add_op
 from pyinfra.api.operations import run_ops
 from pyinfra.operations import python, server
 
-from deploy import hostfacts
+from seedcore import hostfacts
 
 
 def _scanned(state, host=None) -> int:

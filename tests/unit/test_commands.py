@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from deploy import commands
+from seedcore import commands
 from tests.harness import make_node
 
 

@@ -2,7 +2,7 @@
 have run by then and the facts show their outcome, so their results decide
 (while planning, the facts decide: tests/operations/docker.engine_restarted)."""
 
-from deploy.operations import docker
+from seedcore.operations import docker
 from tests.harness import FakeHost, Step, executing_host, run_operation
 
 

@@ -1,7 +1,7 @@
 """What a container actually runs, compared with the rendered node."""
 
-from deploy.commands import ray_start_args
-from deploy.operations.ray import drift, rendered_env
+from seedcore.commands import ray_start_args
+from seedcore.operations.ray import drift, rendered_env
 from tests.harness import node_from_fixture
 
 NODE = node_from_fixture({"role": "worker", "name": "worker-1", "address": "10.0.0.11"})

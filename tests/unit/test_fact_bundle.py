@@ -11,8 +11,8 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory
 from pyinfra.facts.systemd import SystemdStatus
 
-from deploy.facts.apt import packages_missing
-from deploy.facts.bundle import BUNDLEABLE, SECTION_END, FactBundle
+from seedcore.facts.apt import packages_missing
+from seedcore.facts.bundle import BUNDLEABLE, SECTION_END, FactBundle
 from tests.harness import command_text
 
 # `dpkg -l` on a Debian 12 host: a held package (hi), a multi-arch one
@@ -178,7 +178,7 @@ esac
 def test_verify_s_host_reads_in_one_command_give_what_each_fact_gives_alone(tmp_path):
     """The container's log signatures, the node certificate, the GCS storage type
     and Docker's runtimes, read as one command (fake docker, real cat and awk)."""
-    from deploy import checks
+    from seedcore import checks
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -22,7 +22,7 @@ CASES = load_cases(FACTS_DIR)
 
 def _fact_class(fact_name: str):
     module_name, _, class_name = fact_name.rpartition(".")
-    return getattr(importlib.import_module(f"deploy.facts.{module_name}"), class_name)
+    return getattr(importlib.import_module(f"seedcore.facts.{module_name}"), class_name)
 
 
 @pytest.mark.parametrize(
@@ -46,14 +46,14 @@ def test_every_fact_fixture_pins_its_command():
 
 def test_every_fact_has_fixtures():
     for module_name in ("apt", "bundle", "docker", "gpu", "host", "ray"):
-        module = importlib.import_module(f"deploy.facts.{module_name}")
+        module = importlib.import_module(f"seedcore.facts.{module_name}")
         for name, value in vars(module).items():
             if isinstance(value, type) and value.__module__ == module.__name__ and hasattr(value, "process"):
                 assert (FACTS_DIR / f"{module_name}.{name}").is_dir(), f"no fixtures for {module_name}.{name}"
 
 
 def test_listening_ports_keys_are_integers():
-    from deploy.facts.host import ListeningPorts
+    from seedcore.facts.host import ListeningPorts
 
     ports = ListeningPorts().process([
         'LISTEN 0      4096         0.0.0.0:8265       0.0.0.0:*    users:(("python",pid=812,fd=14))',
@@ -80,7 +80,7 @@ def _run(command, bin_dir):
 
 
 def test_docker_engine_command_reports_running_version(tmp_path):
-    from deploy.facts.docker import DockerEngine
+    from seedcore.facts.docker import DockerEngine
 
     _fake_tool(tmp_path, "docker", 'echo "27.3.1"\n')
     fact = DockerEngine()
@@ -90,7 +90,7 @@ def test_docker_engine_command_reports_running_version(tmp_path):
 
 
 def test_docker_engine_command_reports_a_daemon_that_does_not_answer(tmp_path):
-    from deploy.facts.docker import DockerEngine
+    from seedcore.facts.docker import DockerEngine
 
     _fake_tool(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1\n")
     fact = DockerEngine()
@@ -100,7 +100,7 @@ def test_docker_engine_command_reports_a_daemon_that_does_not_answer(tmp_path):
 
 
 def test_compose_cli_command_prefers_the_plugin(tmp_path):
-    from deploy.facts.docker import ComposeCli
+    from seedcore.facts.docker import ComposeCli
 
     _fake_tool(tmp_path, "docker", '[ "$1 $2" = "compose version" ] && exit 0; exit 1\n')
     _fake_tool(tmp_path, "docker-compose", "exit 0\n")
@@ -109,7 +109,7 @@ def test_compose_cli_command_prefers_the_plugin(tmp_path):
 
 
 def test_compose_cli_command_falls_back_to_v1(tmp_path):
-    from deploy.facts.docker import ComposeCli
+    from seedcore.facts.docker import ComposeCli
 
     _fake_tool(tmp_path, "docker", "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1\n")
     _fake_tool(tmp_path, "docker-compose", "exit 0\n")
@@ -118,7 +118,7 @@ def test_compose_cli_command_falls_back_to_v1(tmp_path):
 
 
 def test_log_signature_counts_command_counts_each_signature(tmp_path):
-    from deploy.facts.docker import LogSignatureCounts
+    from seedcore.facts.docker import LogSignatureCounts
 
     _fake_tool(tmp_path, "docker", (
         'echo "2024-06-10 08:15:03,112 INFO usage_lib.py:467 -- Usage stats collection is disabled."\n'
@@ -137,7 +137,7 @@ def test_log_signature_counts_command_counts_each_signature(tmp_path):
 
 
 def test_log_signature_counts_of_a_missing_container_are_none(tmp_path):
-    from deploy.facts.docker import LogSignatureCounts
+    from seedcore.facts.docker import LogSignatureCounts
 
     # As Docker answers for a container that is not there.
     _fake_tool(tmp_path, "docker", 'echo "Error response from daemon: No such container: $2" >&2; exit 1\n')
@@ -148,7 +148,7 @@ def test_log_signature_counts_of_a_missing_container_are_none(tmp_path):
 
 
 def test_log_signature_counts_ask_docker_once_while_the_container_is_there(tmp_path):
-    from deploy.facts.docker import LogSignatureCounts
+    from seedcore.facts.docker import LogSignatureCounts
 
     calls = tmp_path / "calls"
     _fake_tool(tmp_path, "docker", f'echo "$1" >> {calls}\n'
@@ -163,7 +163,7 @@ def test_log_signature_counts_ask_docker_once_while_the_container_is_there(tmp_p
 def test_log_signature_counts_of_logs_docker_cannot_read_count_what_it_said(tmp_path):
     """A container that is there but whose logs Docker cannot read (its logging
     driver keeps none): counted, not taken for a missing container."""
-    from deploy.facts.docker import LogSignatureCounts
+    from seedcore.facts.docker import LogSignatureCounts
 
     _fake_tool(tmp_path, "docker", (
         'if [ "$1" = inspect ]; then exit 0; fi\n'
@@ -180,7 +180,7 @@ NAMES = ["seedcore-ray-head", "seedcore-ray-worker"]
 def test_project_containers_command_inspects_each_container_once(tmp_path):
     """Found by label, by compose project and by name (one made by hand with
     `docker run --name seedcore-ray-head`, no label): each inspected once."""
-    from deploy.facts.docker import ProjectContainers
+    from seedcore.facts.docker import ProjectContainers
 
     calls = tmp_path / "calls"
     _fake_tool(tmp_path, "docker", f"""
@@ -213,7 +213,7 @@ esac
 
 
 def test_project_containers_command_prints_nothing_without_docker(tmp_path):
-    from deploy.facts.docker import ProjectContainers
+    from seedcore.facts.docker import ProjectContainers
 
     _fake_tool(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1\n")
     fact = ProjectContainers()
@@ -225,7 +225,7 @@ def test_project_containers_command_prints_nothing_without_docker(tmp_path):
 def test_listening_ports_command_maps_pids_to_their_cgroup_container(tmp_path):
     import re
 
-    from deploy.facts.host import ListeningPorts
+    from seedcore.facts.host import ListeningPorts
 
     pid = os.getpid()
     line = f'LISTEN 0      4096         0.0.0.0:8265       0.0.0.0:*    users:(("python",pid={pid},fd=14))'
@@ -244,7 +244,7 @@ def test_listening_ports_without_ss_still_sees_a_listener(tmp_path):
     import shutil
     import socket
 
-    from deploy.facts.host import UNKNOWN_HOLDER, ListeningPorts
+    from seedcore.facts.host import UNKNOWN_HOLDER, ListeningPorts
 
     (tmp_path / "cat").symlink_to(shutil.which("cat"))
     fact = ListeningPorts()

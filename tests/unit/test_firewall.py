@@ -6,9 +6,9 @@ import re
 import pytest
 from pyinfra.api import Inventory
 
-from deploy import firewall
-from deploy.ports import CLIENT_SESSION_PORTS
-from deploy.topology import settings_for
+from seedcore import firewall
+from seedcore.ports import CLIENT_SESSION_PORTS
+from seedcore.topology import settings_for
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
 HEAD, WORKER_1, WORKER_2, STORE, MONITOR = "10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.20", "10.0.0.30"

@@ -4,10 +4,10 @@ import json
 
 import yaml
 
-from deploy import gpu, render, validate
-from deploy.commands import ray_start_args
-from deploy.gpu import toolkit_uri
-from deploy.tasks.gpu import toolkit_packages
+from seedcore import gpu, render, validate
+from seedcore.commands import ray_start_args
+from seedcore.gpu import toolkit_uri
+from seedcore.tasks.gpu import toolkit_packages
 from tests.harness import make_node, make_settings
 
 

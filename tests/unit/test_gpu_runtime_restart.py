@@ -5,7 +5,7 @@ written daemon.json), so its result decides."""
 
 import pytest
 
-from deploy.operations import gpu
+from seedcore.operations import gpu
 from tests.harness import TESTS_DIR, FakeHost, Step, executing_host, load_cases, run_operation
 
 CASES = [case[1:] for case in load_cases(TESTS_DIR / "operations")

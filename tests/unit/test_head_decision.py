@@ -5,9 +5,9 @@ and every worker follows that decision instead of reading the head itself."""
 from pyinfra.api import Inventory
 from pyinfra.context import ctx_host
 
-from deploy.operations import ray
-from deploy.render import config_hash
-from deploy.topology import node_for
+from seedcore.operations import ray
+from seedcore.render import config_hash
+from seedcore.topology import node_for
 from tests.harness import FakeHost
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"

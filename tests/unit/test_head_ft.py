@@ -10,13 +10,13 @@ import pytest
 import yaml
 from pyinfra.api import Inventory
 
-from deploy import checks, commands, pki, render, validate
-from deploy.operations.ray import rendered_env
-from deploy.plan import plan_for
-from deploy.reach import FROM_CONTROL
-from deploy.tasks import compose
-from deploy.tls_session import client_context
-from deploy.topology import gcs_store_tls, node_for, settings_for, store_tls
+from seedcore import checks, commands, pki, render, validate
+from seedcore.operations.ray import rendered_env
+from seedcore.plan import plan_for
+from seedcore.reach import FROM_CONTROL
+from seedcore.tasks import compose
+from seedcore.tls_session import client_context
+from seedcore.topology import gcs_store_tls, node_for, settings_for, store_tls
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
 PASSWORD = 'pa ss"wo$rd'

@@ -2,10 +2,10 @@
 
 from pyinfra.facts.files import File, Sha256File
 
-from deploy import hostfacts
-from deploy.facts.bundle import FactBundle
-from deploy.facts.docker import ComposeCli, ImageId
-from deploy.facts.host import EpochSeconds, ListeningPorts
+from seedcore import hostfacts
+from seedcore.facts.bundle import FactBundle
+from seedcore.facts.docker import ComposeCli, ImageId
+from seedcore.facts.host import EpochSeconds, ListeningPorts
 from tests.harness import FakeHost
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
@@ -209,7 +209,7 @@ def test_a_step_that_ends_while_the_host_is_read_again_makes_that_read_stale():
 
 def test_facts_added_to_a_snapshot_are_answered_from_it():
     """The Release files read in preflight's second round join the host's snapshot."""
-    from deploy.facts.apt import AptRelease
+    from seedcore.facts.apt import AptRelease
 
     url = "http://mirror.lab/debian/dists/trixie/Release"
     host = bundled_host({"ListeningPorts": {}, "EpochSeconds": 1, "ComposeCli": "docker compose",

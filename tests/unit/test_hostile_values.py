@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from deploy import commands
-from deploy.facts import docker as docker_facts
-from deploy.facts import gpu as gpu_facts
-from deploy.facts import host as host_facts
-from deploy.operations.secret_files import stdin_of
-from deploy.render import MANAGED_VALUE
+from seedcore import commands
+from seedcore.facts import docker as docker_facts
+from seedcore.facts import gpu as gpu_facts
+from seedcore.facts import host as host_facts
+from seedcore.operations.secret_files import stdin_of
+from seedcore.render import MANAGED_VALUE
 from tests.harness import CONTAINERS_KEY, command_text, make_node
 
 HOSTILE = {
@@ -353,7 +353,7 @@ def test_file_from_stdin_with_a_hostile_owner_and_path(shell, value):
 
 
 def test_every_builder_is_covered():
-    module = importlib.import_module("deploy.commands")
+    module = importlib.import_module("seedcore.commands")
     builders = {name for name, value in vars(module).items()
                 if inspect.isfunction(value) and value.__module__ == module.__name__}
     assert builders == BUILDERS_COVERED
@@ -374,8 +374,8 @@ def test_serve_marker_under_a_project_dir_with_a_space_is_read_back(tmp_path):
     """The issue's symptom: with `ray_project_dir` holding a space, the marker
     read failed and Serve was redeployed on every run. The real FileText
     command (real `cat`) reads it back, and the second run is a no-op."""
-    from deploy.operations import ray
-    from deploy.tasks.serve import MARKER
+    from seedcore.operations import ray
+    from seedcore.tasks.serve import MARKER
     from tests.harness import FakeHost, run_operation
 
     project_dir = tmp_path / "seed core"

@@ -1,8 +1,8 @@
 """What the outsider tries and how its answer is read (lab/outsider.py)."""
 
-from deploy.defaults import ALL_DEFAULTS
-from deploy.ports import node_ports
 from lab import outsider
+from seedcore.defaults import ALL_DEFAULTS
+from seedcore.ports import node_ports
 
 S = dict(ALL_DEFAULTS)
 STATE = {"hosts": [{"name": "lab-1", "ip": "10.0.0.11", "role": "head"},

@@ -5,11 +5,11 @@ import sys
 import pytest
 from pyinfra.api import Inventory
 
-from deploy import validate
-from deploy.families.debian import official_package_list
 from lab import images, mirror, plan, repack, state, versions
 from lab.errors import LabError, LabNotUp
 from lab.inventory import host_entry
+from seedcore import validate
+from seedcore.families.debian import official_package_list
 
 
 def test_distros_give_one_per_host_in_order_and_the_last_repeats():

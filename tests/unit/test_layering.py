@@ -1,4 +1,4 @@
-"""Product code (deploy/, lab/, bench/) never imports the tests."""
+"""Product code (seedcore/, deploy/, lab/, bench/) never imports the tests."""
 
 import ast
 from pathlib import Path
@@ -19,7 +19,7 @@ def imported_modules(path: Path) -> set[str]:
 def test_product_code_never_imports_tests():
     offenders = [
         f"{path.relative_to(REPO)} imports {module}"
-        for package in ("deploy", "lab", "bench")
+        for package in ("seedcore", "deploy", "lab", "bench")
         for path in sorted((REPO / package).rglob("*.py"))
         # The project's own files: not a virtual environment the bench makes (bench/.venv-rayup).
         if not any(part.startswith(".") for part in path.relative_to(REPO).parts)

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from deploy import lock
+from seedcore import lock
 
 RECORD = {"token": "t0k3n", "user": "ops", "machine": "laptop-7", "pid": 4242,
           "since": 1_700_000_000, "command": "pyinfra inventories/prod.py deploy/cluster.py"}

@@ -11,11 +11,11 @@ import pytest
 import yaml
 from pyinfra.api import Inventory
 
-from deploy import monitoring_checks as mchecks
-from deploy import prometheus, render, validate
-from deploy.monitoring_checks import rules_verdict, targets_verdict
-from deploy.tasks.monitoring import dashboards_command, parse_dashboards
-from deploy.topology import node_for, prometheus_url, role_of
+from seedcore import monitoring_checks as mchecks
+from seedcore import prometheus, render, validate
+from seedcore.monitoring_checks import rules_verdict, targets_verdict
+from seedcore.tasks.monitoring import dashboards_command, parse_dashboards
+from seedcore.topology import node_for, prometheus_url, role_of
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
 WHERE = "inventories/prod.py: "
@@ -289,7 +289,7 @@ def test_only_plain_json_file_names_are_kept():
 
 
 def test_dashboards_copied_from_the_same_head_container_are_kept(tmp_path):
-    from deploy.tasks.monitoring import DASHBOARDS_SOURCE, container_id_command, kept_dashboards
+    from seedcore.tasks.monitoring import DASHBOARDS_SOURCE, container_id_command, kept_dashboards
 
     assert container_id_command("seedcore-ray-head") == "docker inspect -f '{{.Id}}' seedcore-ray-head"
     (tmp_path / "default_grafana_dashboard.json").write_text("{}")

@@ -27,7 +27,7 @@ CASES = load_cases(OPERATIONS_DIR)
 
 def _operation(op_name: str):
     module_name, _, func_name = op_name.rpartition(".")
-    module = importlib.import_module(f"deploy.operations.{module_name}")
+    module = importlib.import_module(f"seedcore.operations.{module_name}")
     return getattr(module, func_name)
 
 
@@ -62,7 +62,7 @@ def test_operation(op_name, case, fixture):
 
 
 def _operations(module_name: str) -> list[str]:
-    module = importlib.import_module(f"deploy.operations.{module_name}")
+    module = importlib.import_module(f"seedcore.operations.{module_name}")
     return sorted(
         f"{module_name}.{name}" for name, value in vars(module).items()
         if callable(value) and hasattr(value, "_inner") and value.__module__ == module.__name__

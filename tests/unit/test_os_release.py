@@ -3,7 +3,7 @@ Ubuntu 24.04.3 GPU host printed for that fact's command."""
 
 from pyinfra.facts.server import LinuxDistribution
 
-from deploy.families.os_release import distro_of, id_like
+from seedcore.families.os_release import distro_of, id_like
 
 UBUNTU_2404_OUTPUT = """/etc/lsb-release
 DISTRIB_ID=Ubuntu

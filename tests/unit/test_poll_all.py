@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from deploy import checks
+from seedcore import checks
 
 
 def _after(seconds: float, answer=(True, "ready")):

@@ -1,7 +1,7 @@
 """Preflight per host, on fake hosts: Docker state, foreign port holders, disk space."""
 
-from deploy.facts.host import UNKNOWN_HOLDER
-from deploy.tasks.preflight import foreign_port_holders, host_problems
+from seedcore.facts.host import UNKNOWN_HOLDER
+from seedcore.tasks.preflight import foreign_port_holders, host_problems
 from tests.harness import CONTAINERS_KEY, FakeHost, make_settings
 
 HEAD_ID = "3f1c9a7e5b2d4c6a8e0f1b3d5c7e9a1b2c4d6e8f0a1b3c5d7e9f1a2b3c4d5e6f"
@@ -170,7 +170,7 @@ def test_an_architecture_the_mirror_lacks():
 
 
 def test_clock_skew_beyond_the_limit_names_both_hosts():
-    from deploy.tasks.preflight import clock_skew_problem
+    from seedcore.tasks.preflight import clock_skew_problem
 
     assert clock_skew_problem({"head-1": 0, "worker-1": 3}) is None
     line = clock_skew_problem({"head-1": 0, "worker-1": 95, "worker-2": 2})
@@ -224,7 +224,7 @@ def _release_urls_read(host, settings) -> list[str]:
 def test_the_release_round_reads_every_release_file_preflight_checks():
     """Preflight's second round fetches, every host at once, the Release files
     host_problems then reads: none is left to fetch one host at a time."""
-    from deploy.families import release_reads
+    from seedcore.families import release_reads
 
     toolkit = "https://nvidia.github.io/libnvidia-container/stable/deb/amd64/Release"
     gpu = _host(groups=("ray_workers", "gpu"),

@@ -1,4 +1,4 @@
-"""deploy/pyinfra_seam.py against pyinfra itself: the operation order it computes, read from
+"""seedcore/pyinfra_seam.py against pyinfra itself: the operation order it computes, read from
 the frames, and every other name of pyinfra's insides the deploy relies on."""
 
 import inspect
@@ -12,7 +12,7 @@ import pyinfra
 import pytest
 from pyinfra.api import util as pyinfra_util
 
-from deploy import pyinfra_seam as seam
+from seedcore import pyinfra_seam as seam
 
 OPERATION = import_module("pyinfra.api.operation")
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,18 +77,19 @@ def test_the_pinned_pyinfra_is_one_it_was_checked_against():
     assert pinned in seam.CHECKED_PYINFRA
 
 
-# Names of pyinfra's insides: only deploy/pyinfra_seam.py may use them.
+# Names of pyinfra's insides: only seedcore/pyinfra_seam.py may use them.
 INSIDES = re.compile(
     r"pyinfra\.api\.util|pyinfra\.operations\.util\.files|pyinfra\.connectors"
     r"|from pyinfra.* noninteractive_apt"
     r"|generate_color_diff|\.expand_to_repos|get_kwargs_str|operation_meta|config\.PARALLEL"
     r"|connector\.client|\.disconnect = |signal\.signal|get_operation_order_from_stack|sys\._getframe")
-SEAM = ROOT / "deploy" / "pyinfra_seam.py"
+SEAM = ROOT / "seedcore" / "pyinfra_seam.py"
 
 
 def test_no_module_but_the_seam_reaches_into_pyinfra():
     found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-             for path in sorted((ROOT / "deploy").rglob("*.py")) if path != SEAM
+             for package in ("seedcore", "deploy") for path in sorted((ROOT / package).rglob("*.py"))
+             if path != SEAM
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if INSIDES.search(line) and not line.lstrip().startswith("#")]
     assert found == []

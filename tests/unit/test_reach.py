@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import paramiko
 import pytest
 
-from deploy import checks, pki
-from deploy.reach import FROM_CONTROL, Unreachable, through
-from deploy.tls_session import client_context
+from seedcore import checks, pki
+from seedcore.reach import FROM_CONTROL, Unreachable, through
+from seedcore.tls_session import client_context
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -5,13 +5,13 @@ import json
 import pytest
 import yaml
 
-from deploy import render
-from deploy.defaults import RAY_DEFAULTS
+from seedcore import render
+from seedcore.defaults import RAY_DEFAULTS
 from tests.harness import DEFAULT_IMAGE, make_node
 
 NOTES = RAY_DEFAULTS["ray_notes_env"]
 
-# Every port Ray would otherwise choose at random, pinned (deploy/ports.py).
+# Every port Ray would otherwise choose at random, pinned (seedcore/ports.py).
 PINNED = ["--node-manager-port=8077", "--object-manager-port=8076", "--min-worker-port=10002",
           "--max-worker-port=19999", "--dashboard-agent-grpc-port=8079", "--runtime-env-agent-port=8078"]
 
@@ -295,7 +295,7 @@ def test_worker_joins_the_head(worker_node):
 
 def test_every_port_a_node_opens_is_pinned_by_its_key(head_node, worker_node):
     """No Ray port is left to chance: each managed port key reaches `ray start` or the env file."""
-    from deploy.ports import node_ports
+    from seedcore.ports import node_ports
 
     for node in (head_node, worker_node):
         settings = {**node.settings, **{key: 30000 + index for index, key in enumerate(

@@ -3,8 +3,8 @@
 import json
 import re
 
-from deploy import report
-from deploy.checks import Result
+from seedcore import report
+from seedcore.checks import Result
 
 PASSING = [
     Result("head-1", "dashboard version", True, "ray_version 2.20.0 (expected 2.20.0)", 0.1),

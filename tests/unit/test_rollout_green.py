@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from deploy.tasks.rollout import BatchNotGreen, check_worker_green
+from seedcore.tasks.rollout import BatchNotGreen, check_worker_green
 from tests.harness import CONTAINERS_KEY, FakeHost, make_node
 
 

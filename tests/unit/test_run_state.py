@@ -1,4 +1,4 @@
-"""One process, two runs: each run keeps its own RunContext (deploy/run_context.py),
+"""One process, two runs: each run keeps its own RunContext (seedcore/run_context.py),
 so the second run checks, verifies and reports again; nothing of a run is hung on
 pyinfra's State or kept in a module's globals."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import checks
-from deploy.tasks import preflight, verify
+from seedcore import checks
+from seedcore.tasks import preflight, verify
 from tests.harness import FakeHost, FakeState, make_node
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,8 +43,9 @@ def test_preflight_runs_once_per_run_and_again_for_the_next_run():
 MUTATORS = {"append", "add", "update", "extend", "insert", "pop", "remove", "discard", "clear",
             "setdefault", "popitem", "sort", "reverse"}
 # The one registry of runs: weakly keyed by pyinfra's State, an entry goes with its run.
-REGISTRY = ROOT / "deploy" / "run_context.py"
-DEPLOY_MODULES = sorted(path for path in (ROOT / "deploy").rglob("*.py") if path != REGISTRY)
+REGISTRY = ROOT / "seedcore" / "run_context.py"
+DEPLOY_MODULES = sorted(path for package in ("seedcore", "deploy") for path in (ROOT / package).rglob("*.py")
+                        if path != REGISTRY)
 
 
 def _module_names(tree: ast.Module) -> set[str]:
@@ -146,7 +147,7 @@ def test_each_run_has_its_own_context_and_it_goes_with_its_state():
     import gc
     import weakref
 
-    from deploy.run_context import run_of
+    from seedcore.run_context import run_of
 
     first, second = FakeState(), FakeState()
     assert run_of(first) is run_of(first)
@@ -164,7 +165,7 @@ HUNG_ON_STATE = re.compile(r"""(state\.|attr\(\s*[\w.]*state\s*,\s*["'])seedcore
 
 def test_nothing_of_a_run_is_hung_on_pyinfras_state():
     hung = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
-            for path in sorted((ROOT / "deploy").rglob("*.py"))
+            for package in ("seedcore", "deploy") for path in sorted((ROOT / package).rglob("*.py"))
             for number, line in enumerate(path.read_text().splitlines(), 1)
             if HUNG_ON_STATE.search(line)]
     assert hung == []

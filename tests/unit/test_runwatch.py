@@ -1,6 +1,6 @@
 """What an interrupted run says, and the reason a failed host is reported with."""
 
-from deploy import runwatch
+from seedcore import runwatch
 
 
 def test_interrupted_names_changed_hosts_and_the_rerun():

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from pyinfra.facts.files import File, Sha256File
 
-from deploy.operations import secret_files
+from seedcore.operations import secret_files
 from tests.harness import FakeHost, command_stdin, command_text, run_operation
 
 SECRET = "SEEDCORE_API_TOKEN=tok'en; $(touch CANARY)\n"

@@ -5,7 +5,7 @@ written its marker, so the deploy's result decides."""
 
 import pytest
 
-from deploy.operations import ray
+from seedcore.operations import ray
 from tests.harness import (
     TESTS_DIR,
     FakeHost,

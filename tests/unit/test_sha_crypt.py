@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from deploy.sha_crypt import sha512_crypt, verify
+from seedcore.sha_crypt import sha512_crypt, verify
 
 # Ulrich Drepper's SHA-crypt.txt, the SHA-512 vectors: (salt, rounds, key, result).
 SPEC_VECTORS = [

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import commands, signed_apt
-from deploy.facts.apt import AptRelease, KeyringFingerprints
+from seedcore import commands, signed_apt
+from seedcore.facts.apt import AptRelease, KeyringFingerprints
 from tests.harness import make_node
 
 MIRROR = "http://mirror.lab:8080/debian"

@@ -1,10 +1,10 @@
-"""Every run starts the same way (deploy/start.py): watched, checked, then locked."""
+"""Every run starts the same way (seedcore/start.py): watched, checked, then locked."""
 
 import pytest
 
-from deploy import start
-from deploy.run_context import run_of
-from deploy.validate import InventoryError
+from seedcore import start
+from seedcore.run_context import run_of
+from seedcore.validate import InventoryError
 from tests.harness import FakeState
 
 

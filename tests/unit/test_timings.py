@@ -2,8 +2,8 @@
 
 import json
 
-from deploy import timings
-from deploy.run_context import run_of
+from seedcore import timings
+from seedcore.run_context import run_of
 
 
 class OpMeta:

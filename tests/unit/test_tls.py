@@ -14,9 +14,9 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pyinfra.api import Inventory
 
-from deploy import checks, pki, render, tls_store, validate
-from deploy.plan import plan_for
-from deploy.topology import node_for, renew_days, role_of, settings_for
+from seedcore import checks, pki, render, tls_store, validate
+from seedcore.plan import plan_for
+from seedcore.topology import node_for, renew_days, role_of, settings_for
 from tests.harness import make_node
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"

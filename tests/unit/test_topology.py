@@ -4,11 +4,11 @@ import socket
 
 from pyinfra.api import Inventory
 
-from deploy import render
-from deploy.families.debian import official_package_list
-from deploy.plan import plan_for
-from deploy.tasks.lifecycle import compose_default
-from deploy.topology import node_address, node_for, role_of, settings_for
+from seedcore import render
+from seedcore.families.debian import official_package_list
+from seedcore.plan import plan_for
+from seedcore.tasks.lifecycle import compose_default
+from seedcore.topology import node_address, node_for, role_of, settings_for
 from tests.harness import FakeHost, make_settings
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"

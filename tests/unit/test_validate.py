@@ -6,8 +6,8 @@ import pytest
 from pyinfra.api import Inventory
 from pyinfra.api.exceptions import PyinfraError
 
-from deploy import defaults, validate
-from deploy.topology import settings_for
+from seedcore import defaults, validate
+from seedcore.topology import settings_for
 from tests.harness import make_settings
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"

@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from deploy import checks, pki
-from deploy.tasks import verify
+from seedcore import checks, pki
+from seedcore.tasks import verify
 from tests.harness import FakeHost, FakeState, make_node
 
 CONTAINER_LOGS = {"Address already in use": 0, "assert not dest.done()": 2}

@@ -5,7 +5,7 @@ import shlex
 
 from pyinfra.api import Inventory
 
-from deploy.view import tunnel_command, view_lines
+from seedcore.view import tunnel_command, view_lines
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"
 

@@ -6,9 +6,9 @@ import re
 import pytest
 from pyinfra.api import Inventory
 
-from deploy import validate, web
-from deploy.sha_crypt import verify
-from deploy.topology import settings_for
+from seedcore import validate, web
+from seedcore.sha_crypt import verify
+from seedcore.topology import settings_for
 from tests.conftest import WEB_PASSWORD
 
 IMAGE = "registry.example.com/seedcore/ray:2.20.0"

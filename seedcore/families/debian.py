@@ -1,0 +1,214 @@
+"""The Debian family (Debian, Ubuntu): apt, deb822 sources signed by a keyring
+whose fingerprint is checked, and what preflight reads from a repository's
+Release file before any host changes."""
+
+from pyinfra import host
+from pyinfra.facts.apt import AptSources
+from pyinfra.facts.deb import DebArch, DebPackages
+from pyinfra.facts.files import Directory
+from pyinfra.facts.server import LinuxDistribution
+
+from seedcore.facts.apt import AptRelease, KeyringFingerprints, missing_packages
+from seedcore.families.os_release import distro_of, id_like
+from seedcore.gpu import toolkit_release_problem, toolkit_uri
+from seedcore.hostfacts import read_fact
+from seedcore.operations import signed_apt as signed_apt_ops
+from seedcore.operations import system
+from seedcore.signed_apt import KEYRING_DIR, release_url
+from seedcore.topology import is_gpu_host
+
+SERVES = "the Debian family (Debian 12 and 13, Ubuntu 22.04 and 24.04)"
+# Distributions Docker's repository layout has a directory for.
+DOCKER_LAYOUT = ("debian", "ubuntu")
+DOCKER_KEYRING = f"{KEYRING_DIR}/docker.gpg"
+# Tools the deploy's own facts and checks use on every host; gpg checks the
+# fingerprint of a repository key before apt is told to trust it.
+BASE_PACKAGES = ["ca-certificates", "curl", "gpg", "iproute2", "procps"]
+
+
+def serves(facts: dict) -> bool:
+    distro_id, _ = distro_of(facts)
+    return distro_id in DOCKER_LAYOUT or "debian" in id_like(facts) or "ubuntu" in id_like(facts)
+
+
+def docker_repository_url(settings: dict, distro_id: str) -> str:
+    return f"{settings['docker_apt_url'].rstrip('/')}/{distro_id}"
+
+
+def unsupported_layout_problem(distro_id: str) -> str:
+    return (
+        f"docker_install_source='docker' supports Debian and Ubuntu, "
+        f"not {distro_id or 'an unknown distribution'}: use docker_install_source='distro'"
+    )
+
+
+def release_problems(repo_url: str, distro_id: str, codename: str, arch: str,
+                     release: dict | None) -> list[str]:
+    """Why the repository at `repo_url` cannot serve this host, read from its Release file."""
+    where = release_url(repo_url, codename)
+    if not release or not release["fetched"]:
+        error = (release or {}).get("error") or "no answer"
+        return [
+            f"docker_apt_url {repo_url} does not carry {distro_id} {codename or '(no codename)'}: "
+            f"{where} could not be fetched ({error}); point docker_apt_url at a mirror that "
+            "carries it, or use docker_install_source='distro'"
+        ]
+    if arch not in release["architectures"]:
+        carried = " ".join(release["architectures"]) or "no architecture"
+        return [
+            f"docker_apt_url {repo_url} carries {codename} for {carried}, not for this host's "
+            f"{arch}: add {arch} to the mirror, or use docker_install_source='distro'"
+        ]
+    return []
+
+
+def release_urls(host, settings: dict, facts: dict) -> dict[str, str]:
+    """The Release files this host installs from, by repository: "docker" (Docker's,
+    with docker_install_source='docker' on a distribution its layout has) and
+    "toolkit" (NVIDIA's, on a GPU host). Their URLs come from the host's codename
+    and architecture."""
+    urls = {}
+    distro_id, codename = distro_of(facts)
+    if settings["docker_install_source"] == "docker" and distro_id in DOCKER_LAYOUT:
+        urls["docker"] = release_url(docker_repository_url(settings, distro_id), codename)
+    if is_gpu_host(host):
+        urls["toolkit"] = f"{toolkit_uri(settings, read_fact(host, DebArch) or 'amd64')}/Release"
+    return urls
+
+
+def release_reads(host, settings: dict, facts: dict) -> list:
+    """The Release files preflight reads on this host, as [AptRelease, kwargs]
+    pairs: their URLs depend on the host's first bundle, so they are read in a
+    round of their own, every host at once."""
+    return [[AptRelease, {"url": url}] for url in release_urls(host, settings, facts).values()]
+
+
+def preflight_problems(host, settings: dict, facts: dict) -> list[str]:
+    """Facts only: the repositories this host installs from answer it (their
+    Release files, fetched on the host with apt-helper): Docker's carries its
+    codename and architecture; on a GPU host, NVIDIA's toolkit repository."""
+    arch = read_fact(host, DebArch) or "amd64"
+    urls = release_urls(host, settings, facts)
+    problems = docker_repository_problems(host, settings, facts, arch, urls.get("docker"))
+    if "toolkit" in urls:
+        problem = toolkit_release_problem(toolkit_uri(settings, arch),
+                                          read_fact(host, AptRelease, url=urls["toolkit"]))
+        problems += [problem] if problem else []
+    return problems
+
+
+def docker_repository_problems(host, settings: dict, facts: dict, arch: str, url: str | None) -> list[str]:
+    """Why Docker's repository cannot serve this host; `url` is its Release file (release_urls)."""
+    if settings["docker_install_source"] != "docker":
+        return []
+    distro_id, codename = distro_of(facts)
+    if url is None:
+        return [unsupported_layout_problem(distro_id)]
+    release = read_fact(host, AptRelease, url=url)
+    return release_problems(docker_repository_url(settings, distro_id), distro_id, codename, arch, release)
+
+
+def official_package_list(settings: dict) -> list[str]:
+    """docker_official_packages, those in docker_pinned_packages pinned to docker_version when set."""
+    version = settings["docker_version"]
+    pinned = set(settings["docker_pinned_packages"])
+    return [
+        f"{name}={version}" if version and name in pinned else name
+        for name in settings["docker_official_packages"]
+    ]
+
+
+def install_reads(settings: dict, keyrings: tuple = ()) -> list:
+    """The facts this family's install steps read on a host, as [Fact, kwargs]
+    pairs for its bundle: the packages, the architecture, and for a signed
+    repository (Docker's with docker_install_source='docker', and each of
+    `keyrings`) the keyrings directory, the keyring and the sources."""
+    reads = [[DebPackages, {}], [DebArch, {}]]
+    if settings["docker_install_source"] == "docker":
+        keyrings = (DOCKER_KEYRING, *keyrings)
+    if keyrings:
+        reads += [[Directory, {"path": KEYRING_DIR}], [AptSources, {}]]
+        reads += [[KeyringFingerprints, {"path": keyring}] for keyring in keyrings]
+    return reads
+
+
+def install_base_tools(lists_refreshed: bool = False) -> bool:
+    """The tools the deploy's steps and checks use, apt's lists refreshed first
+    when one is missing, unless an earlier step refreshes them in this run
+    (`lists_refreshed`). Returns whether the lists are refreshed in this run by
+    now (decided from the facts read when the run began)."""
+    system.packages(
+        name="Install the base tools the deploy uses",
+        packages=BASE_PACKAGES,
+        update=not lists_refreshed,
+        no_recommends=True,
+    )
+    return lists_refreshed or bool(missing_packages(read_fact(host, DebPackages) or {}, BASE_PACKAGES))
+
+
+def signed_repository(what: str, filename: str, key_url: str, keyring: str, fingerprint: str,
+                      fingerprint_key: str, url_key: str, uri: str, suites: list[str],
+                      components: list[str], packages: list[str]):
+    """A deb822 source signed by a keyring whose fingerprint was checked, and a
+    checked `apt-get update` when the key or source changed or a wanted package
+    is not installed yet. A key or signature that does not verify fails the
+    host here, before any package step. Returns the operations that change."""
+    system.directory(name="Create the apt keyrings directory", path=KEYRING_DIR, mode="0755")
+    key = signed_apt_ops.signing_key(
+        name=f"Fetch {what} signing key and check its fingerprint",
+        key_url=key_url, keyring=keyring, fingerprint=fingerprint,
+        fingerprint_key=fingerprint_key, url_key=url_key,
+    )
+    repository = {
+        "uris": [uri],
+        "suites": suites,
+        "components": components,
+        "architectures": [read_fact(host, DebArch) or "amd64"],
+        "signed_by": keyring,
+    }
+    source = signed_apt_ops.source_file(
+        name=f"Add {what} repository, signed by its key",
+        filename=filename,
+        **repository,
+    )
+    signed_apt_ops.refreshed(
+        name=f"Refresh apt, stopping if {what} repository's signature does not verify",
+        source=repository, fingerprint=fingerprint, fingerprint_key=fingerprint_key, url_key=url_key,
+        packages=packages, changes=[key, source],
+    )
+    return key, source
+
+
+def docker_packages(settings: dict) -> list[str]:
+    """The packages Docker comes from ("name" or "name=version"), by docker_install_source."""
+    if settings["docker_install_source"] != "docker":
+        return list(settings["docker_distro_packages"])
+    return official_package_list(settings)
+
+
+def install_docker(settings: dict, before_packages=None, lists_refreshed: bool = False) -> list:
+    """Docker's packages from docker_install_source, with `before_packages()`
+    (an operation) just before the package step; returns the operations that
+    change Docker, the package step last. One install step for either source
+    (one name that holds for both), so hosts of both kinds install at the same time.
+    From the distribution, apt's lists are refreshed before a package is installed
+    unless an earlier step refreshes them in this run (`lists_refreshed`); from
+    Docker's repository, the checked refresh does it."""
+    from_repository = settings["docker_install_source"] == "docker"
+    packages = docker_packages(settings)
+    if from_repository:
+        distro_id, codename = distro_of(read_fact(host, LinuxDistribution))
+        repo_url = docker_repository_url(settings, distro_id)
+        signed_repository(
+            "Docker's apt", "docker", f"{repo_url}/gpg", DOCKER_KEYRING,
+            settings["docker_apt_key_fingerprint"], "docker_apt_key_fingerprint", "docker_apt_url",
+            repo_url, [codename], ["stable"], packages,
+        )
+    before = [before_packages()] if before_packages else []
+    return [*before, system.packages(
+        name="Install Docker's packages from docker_install_source",
+        packages=packages,
+        update=not from_repository and not lists_refreshed,
+        no_recommends=not from_repository,
+        allow_downgrades=from_repository and bool(settings["docker_version"]),
+    )]

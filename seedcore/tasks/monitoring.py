@@ -1,0 +1,229 @@
+"""Monitoring (optional): Prometheus from the distribution's packages on the
+host in group `monitoring`, scraping every Ray node; restarted only when its
+config, command line or package change, reloaded when only its rules change;
+a changed target list (a worker added) is reread by Prometheus itself. Ray's
+own Grafana dashboards are copied from the head to the control machine, and
+into Grafana's provisioning directory when one is given."""
+
+import hashlib
+import json
+import os
+import shlex
+import time
+from io import StringIO
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Directory, Sha256File
+from pyinfra.operations import python
+
+from seedcore import prometheus
+from seedcore.defaults import MONITORING_DEFAULTS
+from seedcore.facts.host import ListeningPorts, port_holder_problem
+from seedcore.hostfacts import project_containers, read_fact
+from seedcore.monitoring_checks import monitoring_checks
+from seedcore.operations import system
+from seedcore.operations.ray import decide_head
+from seedcore.reach import through
+from seedcore.report import table
+from seedcore.run_context import run_of
+from seedcore.tasks.verify import lost_hosts
+from seedcore.tasks.web import door_results
+from seedcore.topology import head_host, is_monitoring_host, prometheus_url, settings_for
+
+# Beside the dashboards copied to the control machine: the head container they came from.
+DASHBOARDS_SOURCE = ".seedcore-head-container"
+# Where Ray 2.20's head writes its Grafana dashboards, inside the head container.
+RAY_DASHBOARDS_DIR = "/tmp/ray/session_latest/metrics/grafana/dashboards"
+
+
+def port_problems(host, settings: dict) -> list[str]:
+    """monitoring_port must be free or held by Prometheus itself."""
+    port = settings["monitoring_port"]
+    return [
+        f"host {host.name}: {port_holder_problem(port, 'monitoring_port', holder, 'prometheus')}"
+        for holder in read_fact(host, ListeningPorts).get(port, [])
+        if holder["process"] != "prometheus"
+    ]
+
+
+def _differs(path: str, text: str) -> bool:
+    """Whether the host's file at `path` is not `text` (missing included)."""
+    return read_fact(host, Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
+
+
+PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.ARGS_FILE,
+                    prometheus.TARGETS_FILE)
+
+
+def prometheus_reads() -> list:
+    """The facts the Prometheus steps decide with (preflight bundles them)."""
+    return [[DebPackages, {}], [Directory, {"path": prometheus.SEEDCORE_DIR}],
+            *[read for path in PROMETHEUS_FILES for read in system.file_reads(path)],
+            *system.service_reads("prometheus")]
+
+
+@deploy("Install Prometheus", data_defaults=MONITORING_DEFAULTS)
+def install_prometheus(inventory):
+    """Restart and reload are decided from facts (the files' digests, the
+    package), as files.put decides, so --dry on a converged host lists neither."""
+    settings = settings_for(host)
+    rules = prometheus.alert_rules(settings_for(head_host(inventory)))
+    config = prometheus.prometheus_config(settings)
+    args = prometheus.prometheus_args(settings)
+    fresh = "prometheus" not in (read_fact(host, DebPackages) or {})
+    restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(prometheus.ARGS_FILE, args)
+    reload = _differs(prometheus.RULES_FILE, rules) and not restart
+    system.packages(name="Install prometheus from the distribution's packages",
+                    packages=["prometheus"], update=True, no_recommends=True)
+    system.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
+                     mode="755", user="root", group="root")
+    system.text_file(name="Write the alert rules", text=rules, dest=prometheus.RULES_FILE, mode="644")
+    system.text_file(name="Write prometheus.yml", text=config, dest=prometheus.CONFIG_FILE, mode="644")
+    system.text_file(name="Write Prometheus' command line (listen address, retention)", text=args,
+                     dest=prometheus.ARGS_FILE, mode="644")
+    system.text_file(name="Write the scrape targets (Prometheus rereads them without a restart)",
+                     text=prometheus.targets_file(inventory), dest=prometheus.TARGETS_FILE, mode="644")
+    system.service(name="Enable and start Prometheus", service="prometheus")
+    if restart:
+        system.service(name="Restart Prometheus because its config, command line or package changed",
+                       service="prometheus", restarted=True)
+    elif reload:
+        system.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
+                       reloaded=True)
+
+
+def dashboards_command(container: str) -> str:
+    """Prints {file name: JSON text} of the head's Grafana dashboards."""
+    script = (
+        "import glob, json, os; "
+        f"print(json.dumps({{os.path.basename(p): open(p).read() for p in sorted(glob.glob("
+        f"{os.path.join(RAY_DASHBOARDS_DIR, '*.json')!r}))}}))"
+    )
+    return f"docker exec {shlex.quote(container)} python -c {shlex.quote(script)}"
+
+
+def container_id_command(container: str) -> str:
+    """Prints the container's full ID."""
+    return f"docker inspect -f '{{{{.Id}}}}' {shlex.quote(container)}"
+
+
+def parse_dashboards(output: str) -> dict[str, str]:
+    """{file name: JSON text}, only names of plain .json files."""
+    found = json.loads(output or "{}")
+    return {
+        name: text for name, text in found.items()
+        if name.endswith(".json") and "/" not in name and not name.startswith(".")
+    }
+
+
+def _fetch_dashboards(state, host, container: str, local_dir: str):
+    ok, output = host.run_shell_command(dashboards_command(container), _sudo=True)
+    if not ok:
+        raise RuntimeError(f"host {host.name}: could not read Ray's Grafana dashboards in {container}: "
+                                              + output.stderr)
+    dashboards = parse_dashboards(output.stdout)
+    if not dashboards:
+        raise RuntimeError(
+            f"host {host.name}: {container} has no Grafana dashboards under {RAY_DASHBOARDS_DIR}")
+    os.makedirs(local_dir, exist_ok=True)
+    for name, text in dashboards.items():
+        with open(os.path.join(local_dir, name), "w") as handle:
+            handle.write(text)
+    # Which head container they came from: a later run whose head keeps running
+    # as it is uses this copy instead of reading them again.
+    ok, output = host.run_shell_command(container_id_command(container), _sudo=True)
+    marker = Path(local_dir, DASHBOARDS_SOURCE)
+    if ok and output.stdout.strip():
+        marker.write_text(output.stdout.strip() + "\n")
+    else:
+        marker.unlink(missing_ok=True)
+    run_of(state).grafana_dashboards = dashboards
+    print(f"\n--> Ray's Grafana dashboards copied to {local_dir}/: {', '.join(sorted(dashboards))}\n")
+
+
+def kept_dashboards(local_dir: str, container_id: str) -> dict[str, str]:
+    """The dashboards copied from this very head container before ({} if none)."""
+    try:
+        if not container_id or Path(local_dir, DASHBOARDS_SOURCE).read_text().strip() != container_id:
+            return {}
+        return {path.name: path.read_text() for path in sorted(Path(local_dir).glob("*.json"))}
+    except OSError:
+        return {}
+
+
+@deploy("Copy Ray's Grafana dashboards", data_defaults=MONITORING_DEFAULTS)
+def fetch_dashboards():
+    """Read from the head unless this control machine holds them from the same
+    head container and the run leaves that container running."""
+    settings = settings_for(host)
+    name = settings["ray_head_container"]
+    head = next((c for c in project_containers(host, settings) if c["name"] == name), None)
+    kept = head is not None and decide_head(host.state)[host.name][1] and kept_dashboards(
+        settings["monitoring_dashboards_path"], head["id"])
+    if kept:
+        run_of(host.state).grafana_dashboards = kept
+        return
+    python.call(name="Copy Ray's Grafana dashboards from the head to the control machine",
+                function=_fetch_dashboards, container=settings["ray_head_container"],
+                local_dir=settings["monitoring_dashboards_path"])
+
+
+def _provision_dashboards(state, host, directory: str):
+    dashboards = run_of(state).grafana_dashboards
+    if not dashboards:
+        raise RuntimeError(f"host {host.name}: no Ray dashboards were fetched from the head in this run")
+    for name, text in sorted(dashboards.items()):
+        if not host.put_file(StringIO(text), f"{directory}/{name}", _sudo=True):
+            raise RuntimeError(f"host {host.name}: could not write {directory}/{name}")
+
+
+@deploy("Provision Ray's Grafana dashboards", data_defaults=MONITORING_DEFAULTS)
+def provision_dashboards():
+    directory = settings_for(host)["monitoring_grafana_dashboards_dir"]
+    system.directory(name="Create Grafana's dashboard directory", path=directory, mode="755")
+    python.call(name="Put Ray's Grafana dashboards in Grafana's provisioning directory",
+                function=_provision_dashboards, directory=directory)
+
+
+class MonitoringFailed(Exception):
+    """A monitoring check stayed red until its deadline."""
+
+
+def _verify(state, host, inventory):
+    base = prometheus_url(inventory)
+    reach = through(host)
+    timeout_s = settings_for(host)["verify_timeout_s"]
+    started = time.monotonic()
+    results = monitoring_checks(host.name, base, prometheus.expected_targets(inventory),
+                                prometheus.rule_names(), timeout_s,
+                                target_hosts=prometheus.target_hosts(inventory),
+                                lost=lambda: lost_hosts(state), reach=reach)
+    # Prometheus' web door: 401 without the password, 200 with it (none with web_manage off).
+    results += door_results(host, inventory, reach, "prometheus", started + timeout_s)
+    print(f"\n--> Monitoring checks ({base}, {reach.where})\n" + table({host.name: results}, {}) + "\n")
+    failures = [r for r in results if not r.ok]
+    if failures:
+        raise MonitoringFailed(
+            f"host {host.name} failed: " + "; ".join(f"{r.check}: {r.detail}" for r in failures))
+
+
+@deploy("Verify monitoring", data_defaults=MONITORING_DEFAULTS)
+def verify_monitoring(inventory):
+    python.call(name="Check through the monitoring host that Prometheus answers, scrapes and has its rules",
+                function=_verify, inventory=inventory)
+
+
+def watch_cluster(inventory) -> None:
+    """The monitoring steps of one host, after the Ray nodes converged."""
+    head = head_host(inventory)
+    if head is not None and host.name == head.name:
+        fetch_dashboards()
+    if is_monitoring_host(host):
+        install_prometheus(inventory)
+        if settings_for(host)["monitoring_grafana_dashboards_dir"]:
+            provision_dashboards()
+        verify_monitoring(inventory)
+

@@ -1,0 +1,250 @@
+"""Preflight: the inventory and every host checked before anything changes.
+
+Runs once, while pyinfra prepares the first host, across all reachable
+hosts, so one run reports every problem and no host is touched if any.
+"""
+
+import time
+
+from pyinfra import logger
+from pyinfra.facts.server import LinuxDistribution
+
+from seedcore.facts.docker import UNMANAGED, ComposeVersion, DockerEngine, ImageId
+from seedcore.facts.gpu import NvidiaGpus
+from seedcore.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, port_holder_problem
+from seedcore.families import family_problems, install_reads, release_reads
+from seedcore.gpu import gpu_count_problem
+from seedcore.hostfacts import operation_reads, prefetch, project_containers, read_fact
+from seedcore.operations.ray import decide_head
+from seedcore.ports import port_keys
+from seedcore.render import ENV_FILE
+from seedcore.run_context import run_of
+from seedcore.tasks.compose import render_reads
+from seedcore.tasks.docker import docker_reads
+from seedcore.tasks.firewall import firewall_problems, firewall_reads
+from seedcore.tasks.gcs_store import store_reads
+from seedcore.tasks.gpu import KEYRING as GPU_KEYRING
+from seedcore.tasks.monitoring import port_problems as monitoring_port_problems
+from seedcore.tasks.monitoring import prometheus_reads
+from seedcore.tasks.serve import marker_path
+from seedcore.tasks.web import port_problems as door_port_problems
+from seedcore.tasks.web import web_reads
+from seedcore.timings import add_preflight_time
+from seedcore.topology import gcs_store_tls, is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
+from seedcore.validate import InventoryError, check_inventory, inventory_name
+from seedcore.web import doors
+
+DOCKER_ROOT = "/var/lib/docker"
+
+# Beyond this, logs and Ray's own timestamps no longer line up across hosts.
+CLOCK_SKEW_LIMIT_S = 30
+
+
+def clock_skew_problem(clocks: dict[str, int]) -> str | None:
+    """One line when the hosts' clocks differ by more than CLOCK_SKEW_LIMIT_S."""
+    if len(clocks) < 2:
+        return None
+    early = min(clocks, key=clocks.get)
+    late = max(clocks, key=clocks.get)
+    skew = clocks[late] - clocks[early]
+    if skew <= CLOCK_SKEW_LIMIT_S:
+        return None
+    return (
+        f"clocks differ by {skew}s between {early} and {late} (more than {CLOCK_SKEW_LIMIT_S}s): "
+        "enable time sync (systemd-timesyncd or chrony) on every host"
+    )
+
+
+def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str]) -> list[str]:
+    """Lines naming each wanted port held by a process outside our containers."""
+    problems = []
+    for key, port in wanted.items():
+        for holder in ports.get(port, []):
+            if holder["container"] and holder["container"] in our_ids:
+                continue
+            problems.append(port_holder_problem(port, key, holder, "a seedcore container"))
+    return problems
+
+
+def store_problems(host, settings: dict) -> list[str]:
+    """The GCS store host runs no Ray node: only its Redis port must be free or Redis's own."""
+    port = settings["ray_gcs_store_port"]
+    return [
+        port_holder_problem(port, "ray_gcs_store_port", holder, "redis-server")
+        for holder in read_fact(host, ListeningPorts).get(port, [])
+        if holder["process"] != "redis-server"
+    ]
+
+
+def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
+    """Every problem of one host, each line naming it."""
+    role = role_of(host)
+    # ufw or firewalld would fight the deploy's own firewall, on every kind of host; the web
+    # door's ports must be free or nginx's, wherever a door opens.
+    firewalls = firewall_problems(host) + door_port_problems(host, settings)
+    if role == "store":
+        return firewalls + [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
+    # Monitoring: Prometheus' port, and nothing of a Ray node on a host that is not one.
+    monitoring = monitoring_port_problems(host, settings) if is_monitoring_host(host) else []
+    if role == "monitoring":
+        return firewalls + monitoring
+    # This one names the host itself.
+    named = []
+    if is_gpu_host(host):
+        named.append(gpu_count_problem(host.name, read_fact(host, NvidiaGpus), settings["gpu_count"]))
+    engine = read_fact(host, DockerEngine)
+    problems = []
+    problems += family_problems(host, settings)
+    if engine["installed"] and not engine["running"] and not allow_docker_down:
+        problems.append(
+            "Docker is installed but not answering: check `systemctl status docker` "
+            "(deploy/rebuild.py restarts it)"
+        )
+    our_ids = set()
+    if engine["running"]:
+        containers = project_containers(host, settings)
+        our_ids = {c["id"] for c in containers}
+    ports = read_fact(host, ListeningPorts)
+    problems += foreign_port_holders(ports, {k: settings[k] for k in port_keys(role)}, our_ids)
+
+    image_present = engine["running"] and read_fact(host, ImageId, image=settings["ray_image"])
+    if not image_present:
+        free = read_fact(host, DiskAvailableMb, path=DOCKER_ROOT)
+        need = settings["docker_min_free_mb"]
+        if free is not None and free < need:
+            problems.append(
+                f"only {free} MiB free under /var/lib/docker, {need} MiB needed for the images: "
+                "free some space or lower docker_min_free_mb"
+            )
+    return (firewalls + [line for line in named if line]
+            + [f"host {host.name}: {problem}" for problem in problems] + monitoring)
+
+
+def gcs_address_of(container: dict) -> str:
+    """The head address a worker container was started against, or ""."""
+    return next(
+        (arg.split("=", 1)[1] for arg in container["command"] if arg.startswith("--address=")), ""
+    )
+
+
+def workers_on_another_head(state) -> list[str]:
+    """Workers whose running container joined a head other than the inventory's."""
+    lines = []
+    for host in state.inventory.get_active_hosts():
+        if role_of(host) != "worker" or not read_fact(host, DockerEngine)["running"]:
+            continue
+        node = node_for(host, state.inventory)
+        for container in project_containers(host, node.settings):
+            joined = gcs_address_of(container)
+            if container["name"] == node.container and joined and joined != node.gcs_address:
+                lines.append(
+                    f"host {host.name}: its Ray worker points at {joined}, not at the head "
+                    f"{node.gcs_address}: it will be re-pointed and restarted"
+                )
+    return lines
+
+
+def hand_made_containers(state) -> list[str]:
+    """Containers found by a node name that the deploy did not make (a
+    `docker run --name seedcore-ray-head` by hand): each is drift."""
+    lines = []
+    for host in state.inventory.get_active_hosts():
+        if not read_fact(host, DockerEngine)["running"]:
+            continue
+        for container in project_containers(host, settings_for(host)):
+            if not container["managed"]:
+                lines.append(f"host {host.name}: container {container['name']} {UNMANAGED}; "
+                             "it will be archived and replaced")
+    return lines
+
+
+def preflight_reads(host) -> list:
+    """Every fact preflight and the host's operations read on `host`, for one
+    bundled command: a host already as asked then needs no other read."""
+    settings = settings_for(host)
+    role = role_of(host)
+    reads = [[ListeningPorts, {}], [EpochSeconds, {}], *firewall_reads(settings)]
+    if doors(host, settings):
+        reads += web_reads()
+    if role == "store":
+        return reads + store_reads(settings, gcs_store_tls(host.inventory))
+    if is_monitoring_host(host):
+        reads += prometheus_reads()
+    if role == "monitoring":
+        return reads
+    node = node_for(host, host.inventory)
+    files = (marker_path(settings),) if role == "head" else ()
+    project = settings["ray_project_dir"]
+    root_only = (f"{project}/{ENV_FILE}", f"{project}/{node.compose_file}")
+    gpu = is_gpu_host(host)
+    return reads + [
+        [DockerEngine, {}], [LinuxDistribution, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
+        # A GPU host's Compose version decides how its containers ask for GPUs.
+        *([[NvidiaGpus, {}], [ComposeVersion, {}]] if gpu else []),
+        *install_reads(settings, (GPU_KEYRING,) if gpu else ()),
+        *docker_reads(),
+        *render_reads(node),
+        *operation_reads(settings, files, root_only),
+    ]
+
+
+def repository_reads(host) -> list:
+    """The Release files preflight fetches on a Ray node's host (none on the
+    store or monitoring-only hosts, which install no Docker of the deploy's)."""
+    if role_of(host) in ("store", "monitoring"):
+        return []
+    return release_reads(host, settings_for(host))
+
+
+def run_preflight(state, allow_docker_down: bool = False) -> None:
+    """Raise InventoryError listing every problem; return when all is well."""
+    # Once per run: the deploy file runs once per host. Kept on the run's own
+    # state, so a second run in the same process checks again.
+    # The other hosts wait for it (the plan reads what it decided); after a
+    # refusal they pass by: the first host's refusal stops the run.
+    # pyinfra loads the deploy file for all hosts at once: one runs preflight,
+    # the others wait for its outcome (the plan reads what it decided).
+    run = run_of(state)
+    with run.preflight_gate:
+        if run.preflight_done:
+            return
+        run.preflight_done = True
+        started = time.monotonic()
+        try:
+            _check(state, allow_docker_down)
+        finally:
+            add_preflight_time(state, time.monotonic() - started)
+
+
+def _check(state, allow_docker_down: bool) -> None:
+    # Hosts already lost when the run starts do not stop the others; any host
+    # failing after this point does (see operations.ray.failed_during_run).
+    run_of(state).failed_at_start = {h.name for h in state.failed_hosts}
+    problems = check_inventory(state.inventory)
+    if not problems:
+        # One command per host, every host at once; then, every host at once,
+        # the Release files whose URLs the first answers decide.
+        prefetch(state, preflight_reads)
+        prefetch(state, repository_reads, add=True)
+        clocks = {}
+        for host in state.inventory.get_active_hosts():
+            problems += [
+                f"{inventory_name()}: {line}"
+                for line in host_problems(host, settings_for(host), allow_docker_down)
+            ]
+            epoch = read_fact(host, EpochSeconds)
+            if epoch is not None:
+                clocks[host.name] = epoch - round(time.time())
+        skew = clock_skew_problem(clocks)
+        if skew:
+            problems.append(f"{inventory_name()}: {skew}")
+    if not problems:
+        for line in workers_on_another_head(state) + hand_made_containers(state):
+            logger.warning(line)
+        decide_head(state)
+    if problems:
+        count = len(problems)
+        raise InventoryError(
+            f"{count} problem{'s' if count > 1 else ''} found before any change; "
+            "nothing was changed on any host:\n  " + "\n  ".join(problems)
+        )

@@ -1,0 +1,108 @@
+"""The web door on the head and the monitoring host: nginx from the
+distribution's packages, its own site file (the distribution's default site
+on port 80 removed), the door's certificate and key and the password file.
+nginx is reloaded only when one of these changed and restarted only when its
+package was just installed (it then runs the distribution's default site),
+both decided from the files' digests, so --dry on a converged host lists
+neither. Verify's door checks live here too: 401 without the password, 200
+with it."""
+
+import hashlib
+import os
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.operations import server
+
+from seedcore import checks, web
+from seedcore.defaults import WEB_DEFAULTS
+from seedcore.facts.host import ListeningPorts, port_holder_problem
+from seedcore.hostfacts import read_fact
+from seedcore.operations import secret_files, system
+from seedcore.reach import Reach
+from seedcore.tasks.firewall import firewall_refreshes_lists
+from seedcore.topology import node_address, settings_for
+from seedcore.web_tls import door_context, door_files
+
+PACKAGES = ["nginx"]
+# `nginx -t` reads the config and the certificate: a few hundred milliseconds.
+CONFIG_TEST_TIMEOUT_S = 30
+
+
+def web_reads() -> list:
+    """The facts the door's steps decide with (preflight bundles them)."""
+    return [[DebPackages, {}], [Directory, {"path": web.DOOR_DIR}], [File, {"path": web.DEFAULT_SITE}],
+            *[read for path in (web.SITE_FILE, web.CERT_FILE, web.KEY_FILE, web.PASSWORD_FILE)
+              for read in system.file_reads(path)],
+            *system.service_reads("nginx")]
+
+
+def port_problems(host, settings: dict) -> list[str]:
+    """Each door port must be free or held by nginx itself."""
+    ports = read_fact(host, ListeningPorts)
+    return [
+        f"host {host.name}: {port_holder_problem(door.port, door.port_key, holder, 'nginx')}"
+        for door in web.doors(host, settings)
+        for holder in ports.get(door.port, [])
+        if holder["process"] != "nginx"
+    ]
+
+
+def password(settings: dict) -> str:
+    """The door's password, from the control machine's environment (validated before any change)."""
+    return os.environ.get(settings["web_password_env"], "")
+
+
+def _differs(path: str, text: str) -> bool:
+    return read_fact(host, Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
+
+
+@deploy("Open the web door", data_defaults=WEB_DEFAULTS)
+def install_web_door(inventory):
+    settings = settings_for(host)
+    doors = web.doors(host, settings)
+    tls = door_files(host, inventory)
+    site = web.site_config(doors)
+    users = web.password_file(settings["web_user"], password(settings), host.name)
+    fresh = "nginx" not in (read_fact(host, DebPackages) or {})
+    changed = any(_differs(path, text) for path, text in (
+        (web.SITE_FILE, site), (web.CERT_FILE, tls.cert), (web.KEY_FILE, tls.key),
+        (web.PASSWORD_FILE, users))) or read_fact(host, File, path=web.DEFAULT_SITE) is not None
+    system.packages(name="Install nginx from the distribution's packages", packages=PACKAGES,
+                    update=not firewall_refreshes_lists(host), no_recommends=True)
+    system.absent(name="Remove nginx's default site (port 80): nginx opens only the doors",
+                  path=web.DEFAULT_SITE, installed_now=fresh)
+    system.directory(name="Create the door's directory", path=web.DOOR_DIR, mode="755", user="root",
+                     group="root")
+    system.text_file(name="Write the door's certificate", text=tls.cert, dest=web.CERT_FILE, mode="644")
+    secret_files.root_only_file(name="Write the door's key (root only)", text=tls.key, dest=web.KEY_FILE)
+    secret_files.root_only_file(name="Write the door's password file (root and nginx only)", text=users,
+                                dest=web.PASSWORD_FILE, group=web.NGINX_GROUP)
+    system.text_file(name="Write the door's nginx site", text=site, dest=web.SITE_FILE, mode="644")
+    if fresh or changed:
+        server.shell(name="Check nginx's config before it is loaded (nginx -t)",
+                     commands=[f"timeout {CONFIG_TEST_TIMEOUT_S} nginx -t -q"])
+    system.service(name="Enable and start nginx", service="nginx")
+    if fresh:
+        system.service(name="Restart nginx because it was just installed (with the distribution's site)",
+                       service="nginx", restarted=True)
+    elif changed:
+        system.service(name="Reload nginx because its site, certificate or password changed",
+                       service="nginx", reloaded=True)
+
+
+def door_results(host, inventory, reach: Reach, what: str, deadline: float) -> list[checks.Result]:
+    """The `what` door of `host` ("dashboard", "prometheus"), polled until it answers
+    401 without the password and 200 with it, or `deadline`."""
+    settings = settings_for(host)
+    results = []
+    for door in web.doors(host, settings):
+        if door.what != what:
+            continue
+        url = web.door_url(node_address(host), door).rstrip("/") + door.check_path
+        probe = checks.probe_door(reach, url, door_context(host, inventory), settings["web_user"],
+                                  password(settings))
+        results.append(checks.poll(host.name, f"{what} door", probe, deadline))
+    return results
