@@ -11,19 +11,24 @@ node address, another CA). With `tls_ca_cert` and `tls_ca_key` set, that CA
 (the operators' own, e.g. an intermediate of their PKI) signs the node
 certificates instead and nothing is written to `ca.*`. Keys are written
 0600 in a 0700 directory, each file beside its destination then renamed
-over it.
+over it. Issuing holds `<tls_dir>/.lock` (an flock), so the hosts of one run
+and two runs on one control machine never make two CAs or two keys for a node.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
+import time
 from pathlib import Path
 
-from gevent.lock import Semaphore
+import gevent
 
 from seedcore import pki
 
-_LOCK = Semaphore()
+# How long issuing waits for another issuer (a host of this run, or another run) to finish.
+LOCK_WAIT_S = 60.0
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
 
 
@@ -43,6 +48,31 @@ def _write(path: Path, text: str, mode: int) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def issuing(tls_dir: str, wait_s: float | None = None):
+    """Hold `<tls_dir>/.lock` while issuing; polled without blocking gevent's other hosts."""
+    root = Path(tls_dir)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock_path = root / ".lock"
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait_s
+    try:
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TlsStoreError(
+                        f"waited {wait_s:g} s for {lock_path}, held by another run issuing "
+                        "certificates on this control machine: let it finish, then run again") from None
+                gevent.sleep(0.05)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def file_stem(host_name: str) -> str:
@@ -100,7 +130,7 @@ def web_files(tls_dir: str, host_name: str, address: str, cert_days: int, renew_
 
 def _issued(tls_dir: str, kind: str, host_name: str, address: str, cert_days: int, renew_days: int,
             ca_cert_path: str, ca_key_path: str) -> pki.TlsFiles:
-    with _LOCK:
+    with issuing(tls_dir):
         ca_key, ca_cert = cluster_ca(tls_dir, ca_cert_path, ca_key_path)
         cert_path, key_path = node_paths(tls_dir, host_name, kind)
         if key_path.exists():

@@ -171,3 +171,41 @@ def test_nothing_of_a_run_is_hung_on_pyinfras_state():
     assert hung == []
     assert HUNG_ON_STATE.search('getattr(host.state, "seedcore_lock", None)')
     assert HUNG_ON_STATE.search("state.seedcore_tally = CommandTally()")
+
+
+SYNC_PRIMITIVES = {"Semaphore", "BoundedSemaphore", "Lock", "RLock", "Event", "Condition", "Queue"}
+
+
+def module_level_gates(source: str) -> list[str]:
+    """Locks, semaphores and queues made when a module is imported: shared by every run."""
+    found = []
+    for node in ast.parse(source).body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(value, ast.Call):
+            function = value.func
+            called = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
+            if called in SYNC_PRIMITIVES:
+                found.append(f"line {node.lineno}: {called}()")
+    return found
+
+
+@pytest.mark.parametrize("path", DEPLOY_MODULES, ids=[str(p.relative_to(ROOT)) for p in DEPLOY_MODULES])
+def test_no_gate_is_shared_by_every_run(path):
+    assert module_level_gates(path.read_text()) == []
+
+
+def test_the_gate_check_finds_a_module_level_semaphore():
+    source = "from gevent.lock import Semaphore\nimport threading\n_LOCK = Semaphore()\n" \
+             "GATE: object = threading.Lock()\ndef f():\n    local = Semaphore()\n"
+    assert module_level_gates(source) == ["line 3: Semaphore()", "line 4: Lock()"]
+
+
+def test_deploy_holds_only_the_entry_points():
+    entry_points = sorted(path.name for path in (ROOT / "deploy").glob("*.py"))
+    assert entry_points == ["cluster.py", "rebuild.py", "rollout.py", "verify.py"]
+    assert not (ROOT / "deploy" / "__init__.py").exists()
+    for name in entry_points:
+        tree = ast.parse((ROOT / "deploy" / name).read_text())
+        steps = [node for node in tree.body[1:] if not isinstance(node, (ast.Import, ast.ImportFrom))]
+        assert not [node for node in steps if isinstance(node, (ast.FunctionDef, ast.ClassDef))], name
+        assert len(steps) <= 6, f"deploy/{name} is a few lines naming its run, not library code"

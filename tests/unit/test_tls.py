@@ -6,8 +6,10 @@ import datetime
 import ipaddress
 import os
 import stat
+import subprocess
 import sys
 
+import gevent
 import pytest
 import yaml
 from cryptography import x509
@@ -117,12 +119,17 @@ def test_renewal_reasons(ca, case, expected):
 # --------------------------------------------------------------------------- the store on the control machine
 
 
+def kept_files(root):
+    """The store's files by path, without its lock file."""
+    return {path: path.read_bytes() for path in root.rglob("*") if path.is_file() and path.name != ".lock"}
+
+
 def test_store_is_made_once_and_read_back(tmp_path):
     first = tls_store.node_files(str(tmp_path), "worker-1", "10.0.0.11", 365, 30)
-    files = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    files = kept_files(tmp_path)
     second = tls_store.node_files(str(tmp_path), "worker-1", "10.0.0.11", 365, 30)
     assert first == second
-    assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == files
+    assert kept_files(tmp_path) == files
     assert sorted(str(p.relative_to(tmp_path)) for p in files) == [
         "ca.crt", "ca.key", "nodes/worker-1.crt", "nodes/worker-1.key"]
     for secret in ("ca.key", "nodes/worker-1.key"):
@@ -166,9 +173,43 @@ def test_half_a_ca_is_refused_rather_than_replaced(tmp_path):
 @pytest.mark.parametrize("name", ["../../etc/passwd", "@docker/ray:1", "a b;$(rm -rf /)", ".."])
 def test_hostile_host_names_stay_inside_the_store(tmp_path, name):
     tls_store.node_files(str(tmp_path / "store"), name, "10.0.0.11", 365, 30)
-    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    written = list(kept_files(tmp_path))
     assert all(p.parent in (tmp_path / "store", tmp_path / "store" / "nodes") for p in written)
     assert len(written) == 4
+
+
+def test_hosts_issuing_at_once_share_one_ca(tmp_path, monkeypatch):
+    make_ca = pki.make_ca
+
+    def slow_make_ca(*args):
+        gevent.sleep(0.01)  # as a slow disk would: the other hosts' greenlets run meanwhile
+        return make_ca(*args)
+
+    monkeypatch.setattr(pki, "make_ca", slow_make_ca)
+    names = [f"worker-{number}" for number in range(8)]
+    jobs = [gevent.spawn(tls_store.node_files, str(tmp_path), name, f"10.0.0.{number + 10}", 365, 30)
+            for number, name in enumerate(names)]
+    gevent.joinall(jobs, raise_error=True)
+    ca_cert = (tmp_path / "ca.crt").read_text()
+    assert all(job.value.ca_cert == ca_cert and pki.signed_by(job.value.cert, ca_cert) for job in jobs)
+
+
+def test_another_run_holding_the_store_is_waited_for_then_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(tls_store, "LOCK_WAIT_S", 0.3)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(tmp_path / '.lock')!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(tls_store.TlsStoreError, match=r"waited 0.3 s for .*\.lock, held by another run"):
+            tls_store.node_files(str(tmp_path), "worker-1", "10.0.0.11", 365, 30)
+        assert not (tmp_path / "ca.key").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert tls_store.node_files(str(tmp_path), "worker-1", "10.0.0.11", 365, 30).cert
 
 
 # --------------------------------------------------------------------------- rendering
