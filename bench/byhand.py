@@ -9,8 +9,6 @@ the same `ray start` command, container options, env file and Serve config.
 import base64
 import shlex
 
-import yaml
-
 from seedcore import render
 from seedcore.families.debian import docker_packages, docker_repository_url
 
@@ -66,24 +64,18 @@ def _unescaped(value: str) -> str:
     return str(value).replace("$$", "$")
 
 
-def service_of(node, config_hash: str) -> dict:
-    """The one service of the compose file the deploy renders for `node`."""
-    (service,) = yaml.safe_load(render.compose_file(node, config_hash))["services"].values()
-    return service
-
-
 def docker_run(node, config_hash: str) -> list[str]:
     """`docker run` with the options of the deploy's compose service for `node`, as argv.
 
     Docker's healthcheck is left out: the floor waits on Ray itself."""
-    service = service_of(node, config_hash)
-    project = node.settings["ray_project_dir"]
+    service = render.compose_service(node, config_hash)
+    env_path = next(file.path for file in render.project_files(node, config_hash) if file.key == "env")
     args = ["docker", "run", "--detach", "--name", service["container_name"],
             "--network", service["network_mode"], "--restart", service["restart"],
             "--shm-size", service["shm_size"]]
     for name, limits in service.get("ulimits", {}).items():
         args += ["--ulimit", f"{name}={limits['soft']}:{limits['hard']}"]
-    args += ["--env-file", f"{project}/{render.ENV_FILE}"]
+    args += ["--env-file", env_path]
     for key, value in service.get("environment", {}).items():
         args += ["--env", f"{key}={_unescaped(value)}"]
     for volume in service.get("volumes", []):
@@ -95,31 +87,23 @@ def docker_run(node, config_hash: str) -> list[str]:
     return args
 
 
-def node_files(node) -> dict[str, str]:
-    """path -> content of the files the node's container reads: env file, health app,
-    and on the head the Serve config for the whole cluster."""
-    project = node.settings["ray_project_dir"]
-    files = {
-        f"{project}/{render.ENV_FILE}": render.env_file(node),
-        f"{project}/{render.SERVE_DIR}/{render.HEALTH_APP}": render.health_app_source(),
-    }
-    if node.role == "head":
-        files[f"{project}/{render.SERVE_DIR}/{render.SERVE_CONFIG}"] = render.serve_config(
-            node.settings, node.cluster_size)
-    return files
+def node_files(node, config_hash: str = "") -> list:
+    """The files the node's container reads, as the deploy renders them: env file, health
+    app, and on the head the Serve route check and config for the whole cluster (not the
+    compose file: the floor starts the container with `docker run`)."""
+    return [file for file in render.project_files(node, config_hash) if file.key != "compose"]
 
 
 def start_node(node, config_hash: str) -> str:
     """The node's files written, then its container started: one root shell line."""
-    writes = [written(path, content, "0600" if path.endswith(render.ENV_FILE) else "0644")
-              for path, content in node_files(node).items()]
+    writes = [written(file.path, file.text, file.mode) for file in node_files(node, config_hash)]
     return as_root(" && ".join([*writes, shlex.join(docker_run(node, config_hash))]))
 
 
 def serve_deploy(node) -> str:
     """`serve deploy` of the rendered config inside the head's container."""
     container = node.settings["ray_head_container"]
-    config = f"{render.CONTAINER_SERVE_DIR}/{render.SERVE_CONFIG}"
+    config = render.container_serve_config()
     return f"sudo docker exec {shlex.quote(container)} serve deploy {shlex.quote(config)}"
 
 

@@ -121,9 +121,7 @@ def lab_nodes(state: dict, group_data: dict) -> list[Node]:
 
 def rendered_service(node: Node) -> dict:
     """The compose service our deploy writes for this node (seedcore/render.py)."""
-    document = yaml.safe_load(render.compose_file(node, ""))
-    (service,) = document["services"].values()
-    return service
+    return render.compose_service(node, "")
 
 
 def env_file_values(node: Node) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from dataclasses import dataclass
 from importlib import resources
 
 import yaml
@@ -23,6 +24,11 @@ ROUTE_CHECK = "seedcore_route_check.py"
 # inside the Ray containers; it is on their PYTHONPATH.
 CONTAINER_SERVE_DIR = "/srv/seedcore/serve"
 HEALTH_APP_NAME = "seedcore-health"
+
+
+def container_serve_config() -> str:
+    """Where the Serve config is inside the head's container (what `serve deploy` reads)."""
+    return f"{CONTAINER_SERVE_DIR}/{SERVE_CONFIG}"
 
 
 def health_app_source() -> str:
@@ -238,7 +244,9 @@ def healthcheck(node: Node) -> dict:
     }
 
 
-def _service(node: Node, config_hash: str) -> dict:
+def compose_service(node: Node, config_hash: str) -> dict:
+    """The one service of the node's compose file, as Compose reads it (values keep
+    Compose's `$$` for a literal `$`)."""
     s = node.settings
     project_dir = s["ray_project_dir"]
     service = {
@@ -277,7 +285,7 @@ def _service(node: Node, config_hash: str) -> dict:
 
 def compose_file(node: Node, config_hash: str) -> str:
     name = "ray-head" if node.role == "head" else "ray-worker"
-    document = {"services": {name: _service(node, config_hash)}}
+    document = {"services": {name: compose_service(node, config_hash)}}
     header = "# Managed by the seedcore deploy; edits here are overwritten.\n"
     return header + yaml.dump(document, Dumper=ComposeDumper, sort_keys=False, default_flow_style=False)
 
@@ -405,3 +413,43 @@ def redis_conf(bind_address: str, port: int, password: str, tls: dict[str, str] 
         "maxmemory-policy noeviction",
     ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ProjectFile:
+    """A file of the node's compose project on its host; `key` names it for callers
+    ("env", "compose", "health_app", "route_check", "serve_config")."""
+
+    key: str
+    path: str
+    text: str
+    what: str
+    # Root only (0600) and never shown: it may hold secrets.
+    secret: bool = False
+
+    @property
+    def mode(self) -> str:
+        return "0600" if self.secret else "0644"
+
+
+def project_files(node: Node, config_hash: str) -> list[ProjectFile]:
+    """Every file of the node's compose project, in the order they are written: the env
+    file, the compose file, the Serve health app, and on the head the Serve route check
+    and config for the whole cluster (the TLS files are `tls_paths`)."""
+    project_dir = node.settings["ray_project_dir"]
+    serve_dir = f"{project_dir}/{SERVE_DIR}"
+    files = [
+        ProjectFile("env", f"{project_dir}/{ENV_FILE}", env_file(node), "the Ray env file", secret=True),
+        ProjectFile("compose", f"{project_dir}/{node.compose_file}", compose_file(node, config_hash),
+                    "the node's compose file", secret=True),
+        ProjectFile("health_app", f"{serve_dir}/{HEALTH_APP}", health_app_source(),
+                    "the Serve health application"),
+    ]
+    if node.role == "head":
+        files += [
+            ProjectFile("route_check", f"{serve_dir}/{ROUTE_CHECK}", route_check_source(),
+                        "the Serve route check"),
+            ProjectFile("serve_config", f"{serve_dir}/{SERVE_CONFIG}",
+                        serve_config(node.settings, node.cluster_size), "the Serve config"),
+        ]
+    return files

@@ -11,9 +11,7 @@ from seedcore.topology import Node
 
 def serve_files(node: Node) -> list[str]:
     """The Serve files written on the node's host (the route check and config on the head only)."""
-    serve_dir = f"{node.settings['ray_project_dir']}/{render.SERVE_DIR}"
-    names = [render.HEALTH_APP] + ([render.ROUTE_CHECK, render.SERVE_CONFIG] if node.role == "head" else [])
-    return [f"{serve_dir}/{name}" for name in names]
+    return [file.path for file in render.project_files(node, "") if not file.secret]
 
 
 def tls_files(node: Node) -> list[str]:
@@ -54,21 +52,14 @@ def write_tls_files(node: Node) -> None:
 @deploy("Render the compose files and env", data_defaults={**RAY_DEFAULTS, **SERVE_DEFAULTS, **TLS_DEFAULTS})
 def render_project(node: Node, config_hash: str):
     project_dir = node.settings["ray_project_dir"]
-    serve_dir = f"{project_dir}/{render.SERVE_DIR}"
     system.directory(name=f"Create the project directory {project_dir}", path=project_dir,
                      mode="0755", user="root", group="root")
-    system.directory(name="Create the Serve directory", path=serve_dir,
+    system.directory(name="Create the Serve directory", path=f"{project_dir}/{render.SERVE_DIR}",
                      mode="0755", user="root", group="root")
-    secret_files.root_only_file(name="Write the Ray env file (root only: it may hold secrets)",
-                                text=render.env_file(node), dest=f"{project_dir}/{render.ENV_FILE}")
     write_tls_files(node)
-    secret_files.root_only_file(name="Write the node's compose file (root only: it may hold secrets)",
-                                text=render.compose_file(node, config_hash),
-                                dest=f"{project_dir}/{node.compose_file}")
-    _put("Write the Serve health application",
-         render.health_app_source(), f"{serve_dir}/{render.HEALTH_APP}", "0644")
-    if node.role == "head":
-        _put("Write the Serve route check", render.route_check_source(),
-             f"{serve_dir}/{render.ROUTE_CHECK}", "0644")
-        _put("Write the Serve config", render.serve_config(node.settings, node.cluster_size),
-             f"{serve_dir}/{render.SERVE_CONFIG}", "0644")
+    for file in render.project_files(node, config_hash):
+        if file.secret:
+            secret_files.root_only_file(name=f"Write {file.what} (root only: it may hold secrets)",
+                                        text=file.text, dest=file.path)
+        else:
+            _put(f"Write {file.what}", file.text, file.path, file.mode)

@@ -28,7 +28,7 @@ def deploy_serve(node: Node, head_hash: str = ""):
     }
     deployed = ray.serve_deployed(
         name="Deploy the Serve config when it changed or the head restarted",
-        config_path=f"{render.CONTAINER_SERVE_DIR}/{render.SERVE_CONFIG}",
+        config_path=render.container_serve_config(),
         **decision,
     )
     ray.serve_route_answers(

@@ -42,10 +42,11 @@ def test_a_changed_setting_reaches_the_floor_without_editing_the_bench():
 def test_the_head_gets_the_env_file_the_health_app_and_the_cluster_wide_serve_config():
     head = make_node("head")
     head = type(head)(**{**head.__dict__, "cluster_size": 3})
-    files = byhand.node_files(head)
+    files = {file.path: file.text for file in byhand.node_files(head)}
     assert files == {
         "/opt/seedcore/ray.env": render.env_file(head),
         "/opt/seedcore/serve/seedcore_health.py": render.health_app_source(),
+        "/opt/seedcore/serve/seedcore_route_check.py": render.route_check_source(),
         "/opt/seedcore/serve/serve.yaml": render.serve_config(head.settings, 3),
     }
     serve = yaml.safe_load(files["/opt/seedcore/serve/serve.yaml"])
