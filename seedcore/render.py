@@ -46,10 +46,12 @@ def env_file(node: Node) -> str:
         "# Managed by the seedcore deploy; edits here are overwritten.",
         "",
         "# --- Block 1: variables from the operators' Ray 2.20.0 fix notes -----------",
-        "# Kept because the runbooks grep for them. Ray 2.20.0 reads NONE of them:",
-        "# they neither disable nor move any metrics server and change no Serve timeout.",
+        "# Kept because the runbooks grep the container's env for them. Ray 2.20.0 reads",
+        "# NONE of them: they neither disable nor move any metrics server and change no",
+        "# Serve timeout. They are in the compose file's environment: mapping (ray_notes_env),",
+        "# escaped as YAML, so a value with quotes, `#` or `$` reaches the container as written:",
     ]
-    lines += [f"{key}={value}" for key, value in s["ray_notes_env"].items()]
+    lines += [f"#   {key}" for key in s["ray_notes_env"]]
     if s["ray_asyncio_debug"]:
         lines += [
             "# ray_asyncio_debug is on: CPython's asyncio debug mode in every Ray process.",
@@ -79,10 +81,10 @@ def env_file(node: Node) -> str:
     lines += gcs_store_env(node)
     lines += monitoring_env(node)
     lines += tls_env(node)
-    if s["ray_env"] or node.secret_env:
+    if s["ray_notes_env"] or s["ray_env"] or node.secret_env:
         lines += [
             "",
-            "# ray_env and ray_secret_env are in the compose file's environment: mapping,",
+            "# ray_notes_env, ray_env and ray_secret_env are in the compose file's environment: mapping,",
             "# which Compose v1 and v2 read alike whatever the values hold.",
         ]
     return "\n".join(lines) + "\n"
@@ -198,8 +200,10 @@ ComposeDumper.add_representer(
 
 
 def container_environment(node: Node) -> dict[str, str]:
-    """ray_env, then the secrets (ray_secret_env's values): what the container must see."""
-    environment = {str(key): str(value) for key, value in node.settings["ray_env"].items()}
+    """ray_notes_env, then ray_env (which may override a note's variable), then the secrets
+    (ray_secret_env's values): what the container must see."""
+    environment = {str(key): str(value) for key, value in node.settings["ray_notes_env"].items()}
+    environment.update((str(key), str(value)) for key, value in node.settings["ray_env"].items())
     environment.update(sorted(node.secret_env.items()))
     if node.gcs_store and node.role == "head":
         environment[GCS_STORE_PASSWORD_VAR] = node.gcs_store_password

@@ -18,11 +18,12 @@ def _decoded_writes(line: str) -> dict[str, str]:
 
 
 def test_docker_run_takes_every_option_from_the_rendered_compose_service():
-    node = make_node("worker", address="10.0.0.11", settings={"ray_env": {"TOKEN": "a$b"}})
+    node = make_node("worker", address="10.0.0.11", settings={"ray_env": {"TOKEN": "a$b"},
+                                                              "ray_notes_env": {"NOTE": "a #b"}})
     assert byhand.docker_run(node, "0123456789abcdef") == [
         "docker", "run", "--detach", "--name", "seedcore-ray-worker", "--network", "host",
         "--restart", "unless-stopped", "--shm-size", "2560m", "--ulimit", "nofile=65536:65536",
-        "--env-file", "/opt/seedcore/ray.env", "--env", "TOKEN=a$b",
+        "--env-file", "/opt/seedcore/ray.env", "--env", "NOTE=a #b", "--env", "TOKEN=a$b",
         "--volume", "/opt/seedcore/serve:/srv/seedcore/serve:ro",
         "--label", "io.seedcore.managed-by=seedcore-deploy", "--label", "io.seedcore.role=worker",
         "--label", "io.seedcore.config-hash=0123456789abcdef",

@@ -101,7 +101,7 @@ def test_worker_env_only_waits_longer_for_the_gcs():
     text = render.env_file(worker)
     assert "RAY_gcs_rpc_server_reconnect_timeout_s=600\n" in text
     assert "RAY_REDIS_ADDRESS" not in text and "RAY_external_storage_namespace" not in text
-    assert render.container_environment(worker) == {}
+    assert "SEEDCORE_GCS_STORE_PASSWORD" not in render.container_environment(worker)
 
 
 def test_without_a_store_nothing_of_it_is_rendered():
@@ -117,7 +117,7 @@ def test_password_goes_only_in_the_head_compose_environment():
     head = _node(_inventory(), "head-1")
     service = yaml.safe_load(render.compose_file(head, "h"))["services"]["ray-head"]
     # Compose turns $$ back into $.
-    assert service["environment"] == {"SEEDCORE_GCS_STORE_PASSWORD": PASSWORD.replace("$", "$$")}
+    assert service["environment"]["SEEDCORE_GCS_STORE_PASSWORD"] == PASSWORD.replace("$", "$$")
     assert rendered_env(head)["SEEDCORE_GCS_STORE_PASSWORD"] == PASSWORD
 
 

@@ -44,14 +44,16 @@ HEAD_ENV_FILE = """\
 # Managed by the seedcore deploy; edits here are overwritten.
 
 # --- Block 1: variables from the operators' Ray 2.20.0 fix notes -----------
-# Kept because the runbooks grep for them. Ray 2.20.0 reads NONE of them:
-# they neither disable nor move any metrics server and change no Serve timeout.
-RAY_DISABLE_METRICS_SERVER=1
-RAY_METRICS_EXPORT_PORT=8080
-RAY_DASHBOARD_METRICS_PORT=8080
-RAY_SERVE_ASYNC_DEBUG=1
-RAY_SERVE_CONTROLLER_HEARTBEAT_TIMEOUT_S=30
-RAY_SERVE_PROXY_HEARTBEAT_TIMEOUT_S=30
+# Kept because the runbooks grep the container's env for them. Ray 2.20.0 reads
+# NONE of them: they neither disable nor move any metrics server and change no
+# Serve timeout. They are in the compose file's environment: mapping (ray_notes_env),
+# escaped as YAML, so a value with quotes, `#` or `$` reaches the container as written:
+#   RAY_DISABLE_METRICS_SERVER
+#   RAY_METRICS_EXPORT_PORT
+#   RAY_DASHBOARD_METRICS_PORT
+#   RAY_SERVE_ASYNC_DEBUG
+#   RAY_SERVE_CONTROLLER_HEARTBEAT_TIMEOUT_S
+#   RAY_SERVE_PROXY_HEARTBEAT_TIMEOUT_S
 # PYTHONASYNCIODEBUG is left out: it only slows every worker (ray_asyncio_debug).
 
 # --- Block 2: settings Ray 2.20.0 really reads ------------------------------
@@ -69,6 +71,9 @@ RAY_SERVE_PROXY_HEALTH_CHECK_PERIOD_S=10
 RAY_ADDRESS=10.0.0.10:6379
 RAY_USAGE_STATS_ENABLED=0
 PYTHONPATH=/srv/seedcore/serve
+
+# ray_notes_env, ray_env and ray_secret_env are in the compose file's environment: mapping,
+# which Compose v1 and v2 read alike whatever the values hold.
 """
 
 
@@ -76,17 +81,20 @@ def test_env_file_has_both_blocks_in_order_with_their_comments(head_node):
     assert render.env_file(head_node) == HEAD_ENV_FILE
 
 
-def test_block_1_holds_exactly_the_notes_variables(head_node):
+def test_block_1_names_exactly_the_notes_variables_the_container_gets(head_node):
     block_1, _ = _blocks(render.env_file(head_node))
-    assert _env_lines(block_1) == [f"{key}={value}" for key, value in NOTES.items()]
+    assert _env_lines(block_1) == []
+    assert [line[4:] for line in block_1.splitlines() if line.startswith("#   ")] == list(NOTES)
+    assert {key: _service(head_node)["environment"][key] for key in NOTES} == NOTES
     assert "PYTHONASYNCIODEBUG=1" not in render.env_file(head_node)
     assert "PYTHONASYNCIODEBUG is left out" in block_1
 
 
 def test_block_1_follows_the_notes_given_in_data():
-    node = make_node(settings={"ray_notes_env": {"RAY_SERVE_ASYNC_DEBUG": "0", "MY_NOTE": "x"}})
+    node = make_node(settings={"ray_notes_env": {"RAY_SERVE_ASYNC_DEBUG": "0", "MY_NOTE": "x #y 'z'"}})
     block_1, _ = _blocks(render.env_file(node))
-    assert _env_lines(block_1) == ["RAY_SERVE_ASYNC_DEBUG=0", "MY_NOTE=x"]
+    assert "#   MY_NOTE" in block_1 and "x #y" not in block_1
+    assert _service(node)["environment"] == {"RAY_SERVE_ASYNC_DEBUG": "0", "MY_NOTE": "x #y 'z'"}
 
 
 def test_asyncio_debug_only_when_asked():
@@ -142,19 +150,21 @@ def test_dashboard_metrics_port_is_not_the_metrics_export_port(head_node):
 
 
 def test_ray_env_and_secrets_are_in_the_compose_environment_not_the_env_file():
-    node = make_node(settings={"ray_env": {"HF_HOME": "/data/hf", "OMP_NUM_THREADS": 4}})
+    node = make_node(settings={"ray_env": {"HF_HOME": "/data/hf", "OMP_NUM_THREADS": 4},
+                               "ray_notes_env": {}})
     node = type(node)(**{**node.__dict__, "secret_env": {"DB_PASSWORD": "s3cr$t"}})
     text = render.env_file(node)
     assert "HF_HOME" not in text and "s3cr" not in text
     assert text.endswith(
-        "# ray_env and ray_secret_env are in the compose file's environment: mapping,\n"
+        "# ray_notes_env, ray_env and ray_secret_env are in the compose file's environment: mapping,\n"
         "# which Compose v1 and v2 read alike whatever the values hold.\n"
     )
     assert _service(node)["environment"] == {
         "HF_HOME": "/data/hf", "OMP_NUM_THREADS": "4", "DB_PASSWORD": "s3cr$$t",
     }
-    assert "ray_env and ray_secret_env" not in render.env_file(make_node())
-    assert "environment" not in _service(make_node())
+    bare = make_node(settings={"ray_notes_env": {}})
+    assert "ray_env and ray_secret_env" not in render.env_file(bare)
+    assert "environment" not in _service(bare)
 
 
 # Values Compose v1 (1.29.2) and v2 (2.26.1) were seen to give a container byte
@@ -187,7 +197,7 @@ AWKWARD_YAML = """\
 
 
 def test_awkward_values_are_written_double_quoted_with_dollars_doubled():
-    node = make_node(settings={"ray_env": AWKWARD})
+    node = make_node(settings={"ray_env": AWKWARD, "ray_notes_env": {}})
     text = render.compose_file(node, "0123456789abcdef")
     start = text.index("    environment:\n")
     assert text[start:start + len(AWKWARD_YAML)] == AWKWARD_YAML
@@ -197,7 +207,7 @@ def test_awkward_values_are_written_double_quoted_with_dollars_doubled():
 
 
 def test_gpu_runtime_mode_keeps_its_variable_beside_ray_env():
-    node = make_node(settings={"ray_env": {"A": "1"}})
+    node = make_node(settings={"ray_env": {"A": "1"}, "ray_notes_env": {}})
     node = type(node)(**{**node.__dict__, "gpus": 2, "gpu_mode": "runtime"})
     assert _service(node)["environment"] == {"NVIDIA_VISIBLE_DEVICES": "all", "A": "1"}
 
