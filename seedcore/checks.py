@@ -7,6 +7,7 @@ side by side, each try on a channel of its own.
 """
 
 import base64
+import logging
 import ssl
 import threading
 import time
@@ -28,6 +29,44 @@ LOG_SIGNATURES = {
     "metrics_port_clash": "Address already in use",
     "serve_future_race": "assert not dest.done()",
 }
+
+
+log = logging.getLogger(__name__)
+
+
+class BadAnswer(ValueError):
+    """An endpoint answered, but not with what its check reads (another shape of JSON):
+    a red check, retried like any other until its deadline."""
+
+
+class ProbeBug(RuntimeError):
+    """A probe raised something no endpoint's answer explains (a KeyError, a TypeError...):
+    a bug in the check itself, failed at once rather than retried until the deadline."""
+
+
+def json_object(response) -> dict:
+    """The response's JSON object, or BadAnswer naming what came instead."""
+    body = response.json()  # a body that is not JSON: ValueError, a red check
+    if not isinstance(body, dict):
+        raise BadAnswer(f"expected a JSON object, got {type(body).__name__}")
+    return body
+
+
+def dig(document, *keys: str):
+    """document[k1][k2]...; BadAnswer naming the path where the answer's shape differs."""
+    for depth, key in enumerate(keys):
+        if not isinstance(document, dict) or key not in document:
+            raise BadAnswer(f"the answer has no {'.'.join(keys[:depth + 1])}")
+        document = document[key]
+    return document
+
+
+def records(value, *keys: str) -> list[dict]:
+    """`value` as a list of JSON objects that each hold `keys`; BadAnswer otherwise."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) and all(key in item for key in keys)
+                                              for item in value):
+        raise BadAnswer(f"expected a list of objects with {', '.join(keys)}")
+    return value
 
 
 @dataclass
@@ -55,9 +94,14 @@ def poll(host: str, check: str, probe: Callable[[], tuple[bool, str]], deadline:
     while True:
         try:
             ok, detail = probe()
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            # Unreachable, or an answer of the wrong shape: a red check, not a crash.
+        except (OSError, ValueError) as error:
+            # Unreachable, or an answer of the wrong shape (BadAnswer): a red check, retried.
             ok, detail = False, f"{type(error).__name__}: {error}"
+        except Exception as error:
+            # Anything else is the probe's own bug: at once, with its traceback in the debug log.
+            log.debug("check %s of %s raised", check, host, exc_info=True)
+            raise ProbeBug(f"check {check!r} of {host} has a bug: {type(error).__name__}: {error} "
+                           "(its traceback is in the debug log, -vv)") from error
         reason = None
         if not ok and doomed and (asked is None or time.monotonic() - asked >= DOOMED_PAUSE_S):
             asked = time.monotonic()
@@ -188,7 +232,7 @@ def alive_nodes(reach: Reach, address: str, dashboard_port: int) -> list[dict]:
     )
     response = reach.get(url)
     response.raise_for_status()
-    return response.json()["data"]["result"]["result"]
+    return records(dig(json_object(response), "data", "result", "result"), "node_ip")
 
 
 def probe_version(reach: Reach, address: str, port: int, expected: str):
@@ -196,7 +240,7 @@ def probe_version(reach: Reach, address: str, port: int, expected: str):
         response = reach.get(f"http://{address}:{port}/api/version")
         if response.status_code != 200:
             return False, f"HTTP {response.status_code}"
-        version = response.json().get("ray_version")
+        version = json_object(response).get("ray_version")
         return version == expected, f"ray_version {version} (expected {expected})"
     return probe
 
@@ -242,7 +286,11 @@ def probe_node_gpus(reach: Reach, head_address: str, port: int, node_ip: str, ex
         node = next((n for n in alive_nodes(reach, head_address, port) if n["node_ip"] == node_ip), None)
         if node is None:
             return False, f"{node_ip} not in ALIVE nodes"
-        gpus = int((node.get("resources_total") or {}).get("GPU", 0))
+        resources = node.get("resources_total") or {}
+        gpus = resources.get("GPU", 0) if isinstance(resources, dict) else None
+        if not isinstance(gpus, (int, float)):
+            raise BadAnswer(f"resources_total of {node_ip} holds no GPU count")
+        gpus = int(gpus)
         return gpus == expected, f"Ray reports {gpus} GPU (expected {expected})"
     return probe
 
@@ -260,7 +308,7 @@ def probe_health_route(reach: Reach, url: str, expected_version: str):
         response = reach.get(url)
         if response.status_code != 200:
             return False, f"HTTP {response.status_code}: {response.text[:80]}"
-        body = response.json()
+        body = json_object(response)
         ok = body.get("status") == "ok" and body.get("ray_version") == expected_version
         return ok, f"{body}"
     return probe

@@ -1,6 +1,6 @@
 """The monitoring host's checks, through that host's SSH connection: Prometheus answers,
 every expected target is up (/api/v1/targets) and the rule group is loaded
-(/api/v1/rules). They are polled side by side, like the node checks (deploy.checks.poll_all)."""
+(/api/v1/rules). They are polled side by side, like the node checks (seedcore.checks.poll_all)."""
 
 import time
 from collections.abc import Callable
@@ -10,10 +10,11 @@ from seedcore.prometheus import RULE_GROUP
 from seedcore.reach import FROM_CONTROL, Reach
 
 
-def _json(reach: Reach, url: str) -> dict:
+def _data(reach: Reach, url: str, key: str, *fields: str) -> list[dict]:
+    """The `data.<key>` list of a Prometheus API answer, each item holding `fields`."""
     response = reach.get(url)
     response.raise_for_status()
-    return response.json()
+    return checks.records(checks.dig(checks.json_object(response), "data", key), *fields)
 
 
 def probe_ready(reach: Reach, base: str):
@@ -56,7 +57,8 @@ class TargetsProbe:
         self.reach, self.base, self.expected, self.active = reach, base, expected, []
 
     def __call__(self) -> tuple[bool, str]:
-        self.active = _json(self.reach, f"{self.base}/api/v1/targets?state=active")["data"]["activeTargets"]
+        self.active = _data(self.reach, f"{self.base}/api/v1/targets?state=active", "activeTargets",
+                            "scrapeUrl", "health")
         return targets_verdict(self.active, self.expected)
 
 
@@ -87,7 +89,10 @@ def rules_verdict(groups: list[dict], names: list[str]) -> tuple[bool, str]:
 
 def probe_rules(reach: Reach, base: str, names: list[str]):
     def probe():
-        return rules_verdict(_json(reach, f"{base}/api/v1/rules?type=alert")["data"]["groups"], names)
+        groups = _data(reach, f"{base}/api/v1/rules?type=alert", "groups", "name", "rules")
+        for group in groups:
+            checks.records(group["rules"], "name")
+        return rules_verdict(groups, names)
     return probe
 
 

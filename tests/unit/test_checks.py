@@ -243,6 +243,30 @@ def test_state_api_answer_of_the_wrong_shape_is_a_failed_check(server):
                          checks.probe_alive_count(FROM_CONTROL, server.address, server.port, 2), _now())
     assert not result.ok
     assert "gave up after" in result.detail
+    assert result.detail.startswith("BadAnswer: the answer has no data.result")
+
+
+@pytest.mark.parametrize("body", [
+    [1, 2], {"data": {"result": {"result": "three nodes"}}},
+    {"data": {"result": {"result": [{"state": "ALIVE"}]}}}, {"data": []},
+], ids=["a list", "nodes as text", "a node without node_ip", "data as a list"])
+def test_every_wrong_shape_of_the_node_list_is_a_red_check_not_a_bug(server, body):
+    server.routes["/api/v0/nodes"] = (200, "application/json", json.dumps(body))
+    probe = checks.probe_node_alive(FROM_CONTROL, server.address, server.port, "10.0.0.11")
+    result = checks.poll("head-1", "worker alive", probe, _now())
+    assert not result.ok and result.detail.startswith("BadAnswer: ")
+
+
+def test_a_bug_in_a_probe_fails_at_once_naming_the_check_not_after_the_deadline(caplog):
+    def probe():
+        return {}["ready"], "never"
+
+    started = time.monotonic()
+    with caplog.at_level("DEBUG", logger="seedcore.checks"), pytest.raises(checks.ProbeBug) as raised:
+        checks.poll_all("head-1", [("gcs health", probe, None)], time.monotonic() + 60)
+    assert time.monotonic() - started < 5
+    assert str(raised.value).startswith("check 'gcs health' of head-1 has a bug: KeyError: 'ready'")
+    assert "Traceback" in caplog.text and 'return {}["ready"], "never"' in caplog.text
 
 
 # --------------------------------------------------------------------------- poll

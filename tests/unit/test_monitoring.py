@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 import yaml
 from pyinfra.api import Inventory
 
@@ -310,15 +311,29 @@ def _prometheus_answers(monkeypatch, worker_health: str):
         "/api/v1/rules?type=alert": {"data": {"groups": [{
             "name": prometheus.RULE_GROUP, "rules": [{"name": name} for name in RULE_NAMES]}]}},
     }
-    monkeypatch.setattr(mchecks, "_json", lambda reach, url: answers[url[len("http://prom:9090"):]])
-    monkeypatch.setattr(mchecks, "probe_ready", lambda reach, base: lambda: (True, "ready"))
-    return inventory
+    answers["/-/ready"] = "Prometheus Server is Ready."
+    return inventory, PrometheusAnswers(answers)
 
 
-def _checks(inventory, lost: dict, timeout_s: int):
+class PrometheusAnswers:
+    """A Reach whose GETs Prometheus answers from `answers` (path -> JSON or text)."""
+
+    def __init__(self, answers: dict):
+        self.answers = answers
+
+    def get(self, url: str, **_):
+        body = self.answers[url[len("http://prom:9090"):]]
+        response = requests.models.Response()
+        response.status_code = 200
+        response._content = (body if isinstance(body, str) else json.dumps(body)).encode()
+        return response
+
+
+def _checks(answered, lost: dict, timeout_s: int):
+    inventory, reach = answered
     return mchecks.monitoring_checks("prom-1", "http://prom:9090", prometheus.expected_targets(inventory),
                                      RULE_NAMES, timeout_s, target_hosts=prometheus.target_hosts(inventory),
-                                     lost=lambda: lost)
+                                     lost=lambda: lost, reach=reach)
 
 
 def test_a_target_on_a_host_the_run_lost_is_red_at_once(monkeypatch):
