@@ -28,6 +28,8 @@ class RunContext:
     stamp: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     # Preflight: checked once for every host; the hosts already failed when it ran.
     preflight_done: bool = False
+    # What refused the run in preflight (every host raises it: none goes on to the lock).
+    preflight_refusal: Exception | None = None
     failed_at_start: set[str] = field(default_factory=set)
     # The facts read in one go per host: {host name: (stamps, snapshot, reads)}.
     snapshots: dict[str, tuple] = field(default_factory=dict)

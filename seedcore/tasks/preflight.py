@@ -55,6 +55,22 @@ def clock_skew_problem(clocks: dict[str, int]) -> str | None:
     )
 
 
+def host_clocks(hosts) -> tuple[dict[str, int], list[str]]:
+    """Each host's clock as read in the one bundled read of every host at once (the
+    epochs were taken together, so they compare with each other, not with this
+    machine's clock at some later moment); and a line for each host whose clock
+    could not be read, which is a problem, not a host left out of the comparison."""
+    clocks, unread = {}, []
+    for host in hosts:
+        epoch = read_fact(host, EpochSeconds)
+        if epoch is None:
+            unread.append(f"host {host.name}: its clock could not be read (`date +%s` gave nothing): "
+                          "check the host's shell and coreutils")
+        else:
+            clocks[host.name] = epoch
+    return clocks, unread
+
+
 def foreign_port_holders(ports: dict, wanted: dict[str, int], our_ids: set[str]) -> list[str]:
     """Lines naming each wanted port held by a process outside our containers."""
     problems = []
@@ -197,22 +213,27 @@ def repository_reads(host) -> list:
 
 
 def run_preflight(state, allow_docker_down: bool = False) -> None:
-    """Raise InventoryError listing every problem; return when all is well."""
-    # Once per run: the deploy file runs once per host. Kept on the run's own
-    # state, so a second run in the same process checks again.
-    # The other hosts wait for it (the plan reads what it decided); after a
-    # refusal they pass by: the first host's refusal stops the run.
-    # pyinfra loads the deploy file for all hosts at once: one runs preflight,
-    # the others wait for its outcome (the plan reads what it decided).
+    """Raise InventoryError listing every problem; return when all is well.
+
+    Once per run, kept on the run's own context (a second run in the same process
+    checks again). pyinfra loads the deploy file for all hosts at once: one runs
+    preflight, the others wait for its outcome and raise the same refusal, so no
+    host goes on to take the lock or change anything."""
     run = run_of(state)
     with run.preflight_gate:
         if run.preflight_done:
+            if run.preflight_refusal is not None:
+                # Refused for one host, refused for all: no host goes on to take the lock.
+                raise run.preflight_refusal
             return
-        run.preflight_done = True
         started = time.monotonic()
         try:
             _check(state, allow_docker_down)
+        except Exception as refusal:
+            run.preflight_refusal = refusal
+            raise
         finally:
+            run.preflight_done = True
             add_preflight_time(state, time.monotonic() - started)
 
 
@@ -226,15 +247,13 @@ def _check(state, allow_docker_down: bool) -> None:
         # the Release files whose URLs the first answers decide.
         prefetch(state, preflight_reads)
         prefetch(state, repository_reads, add=True)
-        clocks = {}
+        clocks, unread = host_clocks(state.inventory.get_active_hosts())
+        problems += [f"{inventory_name()}: {line}" for line in unread]
         for host in state.inventory.get_active_hosts():
             problems += [
                 f"{inventory_name()}: {line}"
                 for line in host_problems(host, settings_for(host), allow_docker_down)
             ]
-            epoch = read_fact(host, EpochSeconds)
-            if epoch is not None:
-                clocks[host.name] = epoch - round(time.time())
         skew = clock_skew_problem(clocks)
         if skew:
             problems.append(f"{inventory_name()}: {skew}")

@@ -41,6 +41,7 @@ RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
 FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"  # what AptRelease prints when the fetch fails
 LOCK = "/deploy.lock"  # deploy.lock.take_command / release_command
 ACTIVE_FIREWALLS = "ufw status"  # deploy.facts.host.ActiveFirewalls
+EPOCH = "date +%s"  # deploy.facts.host.EpochSeconds
 
 # -- what a Debian 12 host says ---------------------------------------------
 
@@ -111,6 +112,8 @@ def bare_debian12(**overrides) -> dict:
         LISTENING: listening(SSHD),
         NVIDIA_SMI: "NO_NVIDIA_SMI",
         LOCK: "taken",
+        # Every fake host's clock reads the same second: in step.
+        EPOCH: "1796300000",
     }
     return _merged(_by_matcher(overrides), base)
 

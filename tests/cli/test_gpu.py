@@ -168,6 +168,6 @@ def test_gpu_host_with_old_compose_v1_uses_the_nvidia_runtime(tmp_path):
     assert plans(deployment.path)[GPU].node.gpu_mode == "runtime"
     service = _service(prepare(deployment.path).uploads(GPU)["/opt/seedcore/ray-workers.yml"])
     assert service["runtime"] == "nvidia"
-    assert service["environment"] == {"NVIDIA_VISIBLE_DEVICES": "all"}
+    assert service["environment"]["NVIDIA_VISIBLE_DEVICES"] == "all"
     assert "deploy" not in service
     assert "--num-gpus=2" in service["command"]

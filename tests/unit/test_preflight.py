@@ -263,3 +263,20 @@ def test_ufw_is_named_on_a_store_host_too():
     host = FakeHost(name="store-1", groups=("ray_gcs_store",),
                     facts={"ListeningPorts": {}, "ActiveFirewalls": ["ufw"]})
     assert [line.split(": ")[1].split()[0] for line in host_problems(host, make_settings(), False)] == ["ufw"]
+
+
+def test_clocks_are_the_epochs_read_together_and_an_unread_clock_is_a_problem(monkeypatch):
+    """The hosts' epochs come from the one read of every host at once; reading them later,
+    host by host, against this machine's clock would add the loop's own time."""
+    import time
+
+    from seedcore.tasks import preflight
+
+    monkeypatch.setattr(time, "time", lambda: (_ for _ in ()).throw(AssertionError("not this clock")))
+    hosts = [FakeHost(name=name, facts={"EpochSeconds": epoch})
+             for name, epoch in (("head-1", 1_796_300_000), ("worker-1", 1_796_300_001), ("worker-2", None))]
+    clocks, unread = preflight.host_clocks(hosts)
+    assert clocks == {"head-1": 1_796_300_000, "worker-1": 1_796_300_001}
+    assert preflight.clock_skew_problem(clocks) is None
+    assert unread == ["host worker-2: its clock could not be read (`date +%s` gave nothing): "
+                      "check the host's shell and coreutils"]

@@ -29,14 +29,22 @@ class Inventory:
         return []
 
 
-def test_preflight_runs_once_per_run_and_again_for_the_next_run():
+def test_preflight_runs_once_per_run_and_again_for_the_next_run(monkeypatch):
+    checked = []
+    check_inventory = preflight.check_inventory
+    monkeypatch.setattr(preflight, "check_inventory",
+                        lambda inventory: checked.append(inventory) or check_inventory(inventory))
     first, second = FakeState(), FakeState()
     for state in (first, second):
         state.inventory = Inventory()
-        with pytest.raises(preflight.InventoryError, match="no host in group ray_head"):
+        with pytest.raises(preflight.InventoryError, match="no host in group ray_head") as refused:
             preflight.run_preflight(state)
-        # The other hosts of the same run pass by: it already refused.
-        preflight.run_preflight(state)
+        # The other hosts of the same run are refused too, without checking again:
+        # none of them goes on to take the deploy lock.
+        with pytest.raises(preflight.InventoryError) as again:
+            preflight.run_preflight(state)
+        assert again.value is refused.value
+    assert len(checked) == 2
 
 
 # Calls that change a set, list or dict in place.

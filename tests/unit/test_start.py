@@ -65,3 +65,19 @@ def test_every_entry_point_starts_through_start_run():
         assert f"start_run(state, Kind.{kind})" in source, name
         for step in ("watch(state)", "run_preflight(", "hold_lock("):
             assert step not in source, f"deploy/{name}.py calls {step} itself"
+
+
+def test_a_refusal_for_one_host_keeps_every_host_of_the_run_from_the_lock(steps, monkeypatch):
+    """pyinfra loads the entry point once per host: the hosts after the one that ran
+    preflight must be refused too, not pass by to take the lock on the head."""
+    from seedcore.tasks import preflight
+
+    monkeypatch.setattr(start, "run_preflight", preflight.run_preflight)
+    monkeypatch.setattr(preflight, "check_inventory",
+                        lambda inventory: ["host worker-1: only 900 MiB free under /var/lib/docker"])
+    state = FakeState()
+    state.inventory = object()
+    for _host in ("head-1", "worker-1", "worker-2"):
+        with pytest.raises(InventoryError, match="only 900 MiB free"):
+            start.start_run(state, start.Kind.CONVERGE)
+    assert "lock" not in steps
