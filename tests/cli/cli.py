@@ -116,16 +116,20 @@ class Run:
         return f"$ {' '.join(self.args)}\n(exit code {self.code})\n{self.output}"
 
 
-def run_cli(inventory: Path, *extra: str, deploy: str = CLUSTER) -> Run:
-    """`pyinfra INVENTORY DEPLOY EXTRA...` from the repository root."""
-    args = [pyinfra_executable(), str(inventory), deploy, *extra]
-    env = {
-        **os.environ,
+def _environment() -> dict[str, str]:
+    return {
         "PYINFRA_FAKE_DELAY": "0",
         "PYINFRA_FAKE_DELAY_JITTER": "0",
         "COLUMNS": "250",
         "NO_COLOR": "1",
     }
+
+
+def run_cli_subprocess(inventory: Path, *extra: str, deploy: str = CLUSTER) -> Run:
+    """`pyinfra INVENTORY DEPLOY EXTRA...` from the repository root, as its own process:
+    the real command line, entry point and exit code."""
+    args = [pyinfra_executable(), str(inventory), deploy, *extra]
+    env = {**os.environ, **_environment()}
     try:
         done = subprocess.run(
             args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -135,6 +139,16 @@ def run_cli(inventory: Path, *extra: str, deploy: str = CLUSTER) -> Run:
         partial = error.output.decode() if isinstance(error.output, bytes) else (error.output or "")
         raise AssertionError(f"{' '.join(args)} ran past {RUN_TIMEOUT_S}s:\n{partial}") from None
     return Run(args=["pyinfra", str(inventory), deploy, *extra], code=done.returncode, output=done.stdout)
+
+
+def run_cli(inventory: Path, *extra: str, deploy: str = CLUSTER) -> Run:
+    """`pyinfra INVENTORY DEPLOY EXTRA...` from the repository root, inside this process
+    (pyinfra's own click command, as `pyinfra` runs it; tests/cli/inprocess.py)."""
+    from tests.cli.inprocess import run_in_process
+
+    args = [str(inventory), deploy, *extra]
+    code, output = run_in_process(args, env=_environment(), cwd=ROOT, timeout_s=RUN_TIMEOUT_S)
+    return Run(args=["pyinfra", *args], code=code, output=output)
 
 
 class Deployment:

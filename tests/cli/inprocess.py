@@ -1,4 +1,11 @@
-"""The same inventory and deploy file, prepared inside the test process.
+"""The pyinfra command line, and the same inventory and deploy file prepared,
+inside the test process.
+
+`run_in_process` runs pyinfra's own click command (what the `pyinfra`
+executable calls) with the test's arguments, and gives back its exit code and
+what it printed; whatever the run sets process-wide (the working directory,
+sys.argv, pyinfra's logging handler, its output functions, the SIGINT handler
+the deploy installs) is put back afterwards.
 
 `--dry` prints operation names, not what they would write. To read the files
 a run would put on a host (the compose file, the apt source) and the plan it
@@ -9,15 +16,27 @@ Nothing is executed.
 """
 
 import base64
+import os
 import shlex
+import signal
+import sys
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 
-from pyinfra.api import Config, State
+import click
+import gevent
+import pyinfra
+from click.testing import CliRunner
+from pyinfra import logger
+from pyinfra.api import Config, State, output
 from pyinfra.api.command import FileUploadCommand, StringCommand
 from pyinfra.api.connect import connect_all
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
+from pyinfra_cli import util as cli_util
+from pyinfra_cli.cli import cli
 from pyinfra_cli.inventory import make_inventory
 from pyinfra_cli.util import load_deploy_file
 
@@ -106,3 +125,47 @@ def plans(inventory_path: Path) -> dict[str, Plan]:
             with ctx_host.use(host):
                 found[host.name] = plan_for(host, inventory)
     return found
+
+
+@contextmanager
+def _process_wide_settings_kept(argv: list[str], cwd: Path):
+    """What pyinfra's `main()` and a run change for the whole process, set as
+    the `pyinfra` executable has them and put back afterwards."""
+    contexts = (ctx_state, ctx_inventory, ctx_config, ctx_host)
+    saved_contexts = [context.get() for context in contexts]
+    saved = (sys.argv, os.getcwd(), pyinfra.is_cli, signal.getsignal(signal.SIGINT), list(logger.handlers),
+             logger.level, logger.propagate, output._echo, output._format_text, list(sys.path))
+    # A file the CLI ran before is compiled once and kept by name: an inventory
+    # a test rewrites must be read again.
+    cli_util.PYTHON_CODES.clear()
+    sys.argv = ["pyinfra", *argv]
+    os.chdir(cwd)
+    pyinfra.is_cli = True
+    output.set_formatter(click.style)
+    output.set_echo(click.echo)
+    try:
+        with warnings.catch_warnings():
+            yield
+    finally:
+        (sys.argv, old_cwd, pyinfra.is_cli, sigint, handlers, level, propagate,
+         output._echo, output._format_text, sys.path[:]) = saved
+        os.chdir(old_cwd)
+        signal.signal(signal.SIGINT, sigint)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+        for context, module in zip(contexts, saved_contexts, strict=True):
+            context.set(module)
+
+
+def run_in_process(argv: list[str], env: dict[str, str], cwd: Path, timeout_s: float) -> tuple[int, str]:
+    """`pyinfra ARGV...` run by pyinfra's own click command in this process:
+    (exit code, stdout and stderr as printed)."""
+    runner = CliRunner()
+    with _process_wide_settings_kept(argv, cwd):
+        with gevent.Timeout(timeout_s, AssertionError(f"pyinfra {' '.join(argv)} ran past {timeout_s}s")):
+            result = runner.invoke(cli, argv, env=env, prog_name="pyinfra", catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+

@@ -11,6 +11,7 @@ import pytest
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment
 from tests.cli.inprocess import prepare
+from tests.shell import compose_clis
 
 HEAD = "@fake/head-1"
 WORKERS = {"@fake/worker-1", "@fake/worker-2"}
@@ -111,7 +112,7 @@ def test_official_repository_source_key_and_packages(official):
         assert "install docker-ce docker-ce-cli containerd.io docker-compose-plugin" in shell
         assert "docker.io" not in shell
         # The official packages bring Compose v2, which starts the node.
-        assert "docker compose -f" in shell and "docker-compose -f" not in shell
+        assert compose_clis(prepared.shell(host)) == {"docker compose"}
 
 
 def test_docker_version_pin_reaches_apt(tmp_path):
@@ -144,7 +145,7 @@ def test_distro_packages_and_compose_v1(distro):
         assert "install --no-install-recommends docker.io docker-compose" in shell
         assert "download.docker.com" not in shell
         # docker.io comes with Compose v1: the node is started with docker-compose.
-        assert "docker-compose -f" in shell
+        assert compose_clis(prepared.shell(host)) == {"docker-compose"}
 
 
 def _updates(shell: list[str]) -> int:

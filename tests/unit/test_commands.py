@@ -9,6 +9,7 @@ import pytest
 
 from seedcore import commands
 from tests.harness import make_node
+from tests.shell import effect, same_effect
 
 
 def _fake_tool(directory, name, script):
@@ -25,16 +26,16 @@ def _bash(command, bin_dir, timeout=30):
 # --------------------------------------------------------------------------- compose
 
 def test_compose_v2_head_up(head_node):
-    assert commands.compose_up(commands.COMPOSE_V2, head_node) == (
+    assert same_effect(commands.compose_up(commands.COMPOSE_V2, head_node), (
         "cd /opt/seedcore && docker compose -f docker-compose.yml -p seedcore --profile ray "
         "up -d --remove-orphans"
-    )
+    ))
 
 
 def test_compose_v1_worker_up(worker_node):
-    assert commands.compose_up(commands.COMPOSE_V1, worker_node) == (
+    assert same_effect(commands.compose_up(commands.COMPOSE_V1, worker_node), (
         "cd /opt/seedcore && docker-compose -f ray-workers.yml -p seedcore up -d --remove-orphans"
-    )
+    ))
 
 
 def test_compose_down_never_removes_volumes(head_node, worker_node):
@@ -43,20 +44,19 @@ def test_compose_down_never_removes_volumes(head_node, worker_node):
             words = shlex.split(commands.compose_down(cli, node))
             assert "down" in words
             assert "-v" not in words and "--volumes" not in words
-    assert commands.compose_down(commands.COMPOSE_V2, head_node) == (
+    assert same_effect(commands.compose_down(commands.COMPOSE_V2, head_node), (
         "cd /opt/seedcore && docker compose -f docker-compose.yml -p seedcore --profile ray "
         "down --remove-orphans"
-    )
+    ))
 
 
 def test_compose_quotes_the_project_dir_and_names():
     node = make_node(settings={"ray_project_dir": "/srv/seed core", "ray_compose_project": "prod;rm"})
     command = commands.compose_up(commands.COMPOSE_V2, node)
-    assert command.startswith("cd '/srv/seed core' && ")
-    assert "-p 'prod;rm'" in command
-    assert shlex.split(command.split(" && ", 1)[1])[:6] == [
-        "docker", "compose", "-f", "docker-compose.yml", "-p", "prod;rm",
-    ]
+    cd, _, compose = effect(command)
+    assert cd.call == ("cd", "/srv/seed core")
+    # The project name is one word, not a second command.
+    assert compose.call[:4] == ("compose", "docker compose", "prod;rm", frozenset({"docker-compose.yml"}))
 
 
 def test_compose_runs_from_the_project_dir(tmp_path):
@@ -66,7 +66,10 @@ def test_compose_runs_from_the_project_dir(tmp_path):
     result = _bash(commands.compose(commands.COMPOSE_V1, str(project), "ray-workers.yml", "seedcore", "ps"),
                    tmp_path)
     assert result.returncode == 0
-    assert result.stdout.splitlines() == [str(project), "-f", "ray-workers.yml", "-p", "seedcore", "ps"]
+    directory, *words = result.stdout.splitlines()
+    assert directory == str(project)
+    ran = shlex.join(["docker-compose", *words])
+    assert same_effect(ran, "docker-compose -f ray-workers.yml -p seedcore ps")
 
 
 # --------------------------------------------------------------------------- wait_healthy

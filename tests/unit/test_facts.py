@@ -1,7 +1,8 @@
 """Every fixture under tests/facts/<module>.<Fact>/<case>.json.
 
 A fixture, in pyinfra's own format, gives the fact's arguments (`arg`), the
-exact command line they make (`command`, required), the lines the host
+command they make (`command`, required; compared by what it does,
+tests/shell.py: argv lists run in turn, or a script's text), the lines the host
 printed (`output`) and the value the fact must make of them (`fact`),
 compared as JSON (so integer keys are written as strings).
 """
@@ -15,6 +16,7 @@ import subprocess
 import pytest
 
 from tests.harness import TESTS_DIR, command_text, load_cases
+from tests.shell import assert_same_commands
 
 FACTS_DIR = TESTS_DIR / "facts"
 CASES = load_cases(FACTS_DIR)
@@ -33,7 +35,7 @@ def _fact_class(fact_name: str):
 def test_fact(fact_name, case, fixture):
     fact = _fact_class(fact_name)()
     assert "command" in fixture, f"{fact_name}/{case}: pin the exact command"
-    assert command_text(fact.command(**fixture.get("arg", {}))) == fixture["command"]
+    assert_same_commands([command_text(fact.command(**fixture.get("arg", {})))], [fixture["command"]])
 
     data = fact.process(fixture["output"])
 

@@ -27,6 +27,7 @@ from seedcore.facts import host as host_facts
 from seedcore.operations.secret_files import stdin_of
 from seedcore.render import MANAGED_VALUE
 from tests.harness import CONTAINERS_KEY, command_text, make_node
+from tests.shell import call_of
 
 HOSTILE = {
     "space": "seed core",
@@ -203,11 +204,13 @@ def test_compose(shell, value):
     project_dir.mkdir()
     node = make_node(settings={"ray_project_dir": str(project_dir), "ray_compose_project": value})
     records, _ = shell(commands.compose_up(commands.COMPOSE_V1, node))
-    assert records == [["docker-compose", "-f", "docker-compose.yml", "-p", value, "--profile", "ray",
-                        "up", "-d", "--remove-orphans"]]
+    assert [call_of(record) for record in records] == [call_of(
+        ["docker-compose", "-f", "docker-compose.yml", "-p", value, "--profile", "ray", "up", "-d",
+         "--remove-orphans"])]
     records, _ = shell(commands.compose_down(commands.COMPOSE_V2, node))
-    assert records == [["docker", "compose", "-f", "docker-compose.yml", "-p", value, "--profile", "ray",
-                        "down", "--remove-orphans"]]
+    assert [call_of(record) for record in records] == [call_of(
+        ["docker", "compose", "-f", "docker-compose.yml", "-p", value, "--profile", "ray", "down",
+         "--remove-orphans"])]
 
 
 @VALUES

@@ -2,8 +2,10 @@
 
 A fixture gives the operation's `kwargs`, the `node` it acts for (merged over the
 defaults), the `facts` the host answers with, optionally `failed_hosts`, and
-either the exact `commands` the operation yields or the `noop_description` it
-reports when there is nothing to do. A change case may list the `noops` pyinfra's
+either the `commands` the operation yields or the `noop_description` it
+reports when there is nothing to do. Commands are compared by what they do
+(tests/shell.py): a fixture states each as argv lists run in turn, or, for a
+script or a command fed on stdin, as its command line. A change case may list the `noops` pyinfra's
 own operation reports along the way (apt.packages names each package already
 installed); without it, a change reports none.
 """
@@ -20,6 +22,7 @@ from tests.harness import (
     run_operation,
     takes_node,
 )
+from tests.shell import assert_same_commands
 
 OPERATIONS_DIR = TESTS_DIR / "operations"
 CASES = load_cases(OPERATIONS_DIR)
@@ -37,6 +40,12 @@ def _operation(op_name: str):
     ids=[f"{op_name}/{case}" for op_name, case, _ in CASES],
 )
 def test_operation(op_name, case, fixture):
+    check_case(op_name, case, fixture)
+
+
+def check_case(op_name: str, case: str, fixture: dict) -> list[str]:
+    """Run one fixture's operation; AssertionError unless it does what the fixture
+    states. Returns the commands it ran, as shown."""
     op = _operation(op_name)
     assert ("commands" in fixture) != ("noop_description" in fixture), (
         f"{op_name}/{case}: give either commands or noop_description"
@@ -53,12 +62,13 @@ def test_operation(op_name, case, fixture):
     commands = run_operation(op, host, **kwargs)
 
     if "commands" in fixture:
-        assert commands == fixture["commands"]
+        assert_same_commands(commands, fixture["commands"])
         assert host.noops == fixture.get("noops", [])
     else:
         assert "noops" not in fixture, f"{op_name}/{case}: a noop case gives only noop_description"
         assert commands == []
         assert host.noops == [fixture["noop_description"]]
+    return commands
 
 
 def _operations(module_name: str) -> list[str]:

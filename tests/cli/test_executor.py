@@ -1,0 +1,178 @@
+"""A whole `-y` converge of deploy/cluster.py through pyinfra's own executor
+(`pyinfra.api.operations.run_ops`), on `@fake` hosts whose connector records
+every command it is sent: what each host would run, in order, and that a
+second run against converged hosts runs no changing command on the cluster.
+
+The inventory is loaded and the deploy file prepared as the CLI does
+(pyinfra_cli's make_inventory and load_deploy_file); nothing of pyinfra's
+State, Host or executor is faked.
+"""
+
+import contextlib
+import itertools
+import sys
+from dataclasses import dataclass
+
+import pytest
+from pyinfra.api import Config, State
+from pyinfra.api.command import PyinfraCommand
+from pyinfra.api.connect import connect_all
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.operations import run_ops
+from pyinfra.api.state import StateStage
+from pyinfra.connectors.fake import FakeConnector
+from pyinfra.context import ctx_config, ctx_inventory, ctx_state
+from pyinfra_cli.inventory import make_inventory
+from pyinfra_cli.util import load_deploy_file
+
+from tests.cli.cli import CLUSTER, ROOT, WORKER_IPS, Deployment
+from tests.cli.inprocess import _process_wide_settings_kept
+from tests.cli.test_converged import converge
+from tests.shell import calls
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One command a host was sent: by an operation (a change), or to read a fact."""
+
+    operation: str | None
+    text: str
+    sequence: int
+
+
+# The order commands were sent in, across every host of a run.
+SEQUENCE = itertools.count()
+
+
+class RecordingConnector(FakeConnector):
+    """pyinfra's fake connector (answers from `fake_responses`), recording each
+    command with the operation that sent it; a command an operation yields is
+    executed by pyinfra's PyinfraCommand.execute, a fact read is not."""
+
+    def __init__(self, state, host):
+        super().__init__(state, host)
+        self.sent: list[Sent] = []
+
+    def run_shell_command(self, command, print_output=False, print_input=False, **arguments):
+        caller = sys._getframe(2).f_locals.get("self")
+        if isinstance(caller, PyinfraCommand) and self.host.executing_op_hash:
+            names = self.state.get_op_meta(self.host.executing_op_hash).names
+            self.sent.append(Sent(" | ".join(sorted(names)), str(command), next(SEQUENCE)))
+        return super().run_shell_command(command, print_output, print_input, **arguments)
+
+
+def converge_with_the_executor(inventory_path) -> dict[str, list[Sent]]:
+    """`pyinfra -y INVENTORY deploy/cluster.py` through pyinfra's API: the changing
+    commands each host was sent, in the order they ran."""
+    state = State(check_for_changes=False)
+    state.cwd = str(ROOT)
+    config = Config()
+    with _process_wide_settings_kept([str(inventory_path), CLUSTER, "-y"], ROOT), \
+            ctx_state.use(state), ctx_config.use(config):
+        inventory = make_inventory(str(inventory_path), cwd=str(ROOT))
+        for host in inventory:
+            host.connector_cls = RecordingConnector
+        with ctx_inventory.use(inventory):
+            state.init(inventory, config)
+            state.set_stage(StateStage.Connect)
+            connect_all(state)
+            state.set_stage(StateStage.Prepare)
+            load_deploy_file(state, str(ROOT / CLUSTER))
+            state.set_stage(StateStage.Execute)
+            # The run ends verifying each node over the network, which no fake host answers:
+            # that last step fails on every host ("No hosts remaining!"); every change is made before it.
+            with contextlib.suppress(PyinfraError):
+                run_ops(state)
+            sent = {host.name: host.connector.sent for host in inventory}
+            for host in inventory:
+                host.disconnect()
+    return sent
+
+
+def _cluster(directory) -> Deployment:
+    deployment = Deployment(directory)
+    deployment.head()
+    deployment.worker("worker-1", WORKER_IPS[0])
+    deployment.worker("worker-2", WORKER_IPS[1])
+    deployment.write()
+    return deployment
+
+
+def _first(sent: list[Sent], wanted) -> int:
+    found = [i for i, one in enumerate(sent) if any(wanted(call) for call in calls([one.text]))]
+    assert found, "no such command:\n" + "\n".join(one.text for one in sent)
+    return found[0]
+
+
+def _docker_installed(call):
+    return call[:2] == ("apt-get", "install") and any("docker" in package for package in call[3])
+
+
+def _pulled(call):
+    return call[:2] == ("docker", "pull")
+
+
+def _started(call):
+    return call[:1] == ("compose",) and call[6] == "up"
+
+
+COMPOSE_FILES = ("docker-compose.yml", "ray-workers.yml")
+
+
+def _compose_file_written(sent: list[Sent]) -> int:
+    found = [i for i, one in enumerate(sent) if any(name in one.text for name in COMPOSE_FILES)]
+    assert found, "no compose file written"
+    return found[0]
+
+
+def test_a_bare_cluster_converges_in_order_through_pyinfras_executor(tmp_path):
+    deployment = _cluster(tmp_path)
+
+    sent = converge_with_the_executor(deployment.path)
+
+    for name, commands in sent.items():
+        docker, files, pull, start = (_first(commands, _docker_installed), _compose_file_written(commands),
+                                      _first(commands, _pulled), _first(commands, _started))
+        assert docker < files < pull < start, f"{name}: Docker, files, pull, start out of order"
+
+
+def test_the_head_starts_before_any_worker(tmp_path):
+    deployment = _cluster(tmp_path)
+
+    sent = converge_with_the_executor(deployment.path)
+
+    head = sent["@fake/head-1"]
+    head_started = head[_first(head, _started)].sequence
+    for worker in ("@fake/worker-1", "@fake/worker-2"):
+        assert sent[worker][_first(sent[worker], _started)].sequence > head_started
+
+
+CLUSTER_CHANGES = (_docker_installed, _pulled, _started,
+                   lambda call: call[:1] == ("compose",) and call[6] == "down",
+                   lambda call: call[:2] == ("docker", "rm"))
+
+
+def _changes(sent: dict[str, list[Sent]], kinds) -> dict[str, list[str]]:
+    return {name: [one.text for one in commands
+                   if any(kind(call) for call in calls([one.text]) for kind in kinds)]
+            for name, commands in sent.items()}
+
+
+def _converged_run(directory) -> dict[str, list[Sent]]:
+    deployment = _cluster(directory)
+    converge(deployment)
+    deployment.write()
+    return converge_with_the_executor(deployment.path)
+
+
+def test_a_second_run_on_converged_hosts_changes_no_package_image_or_container(tmp_path):
+    changes = _changes(_converged_run(tmp_path), CLUSTER_CHANGES)
+    assert changes == {name: [] for name in changes}
+
+
+@pytest.mark.xfail(strict=True, reason="a -y run on the converged fakes restarts Docker on the head; "
+                   "`--dry` lists no restart (test_converged): the fakes do not answer every file "
+                   "digest, or the execute-time decision differs from the planned one")
+def test_a_second_run_on_converged_hosts_restarts_no_service(tmp_path):
+    changes = _changes(_converged_run(tmp_path), [lambda call: call[:2] == ("systemctl", "restart")])
+    assert changes == {name: [] for name in changes}
