@@ -7,8 +7,12 @@ once), a fact in it is answered from there while it still holds, and the run
 has not stopped to show its plan between (without `-y`, pyinfra shows the
 changes and waits for a yes: the hosts are read again once it executes).
 
-What "holds" means depends on the fact. The Docker CLI facts (`CLUSTER_FACTS`:
-containers, images, Compose) hold while no operation has run a command on any
+Once a host's snapshot is taken, pyinfra's own operations (apt.packages,
+files.put, systemd.service, ...) read their facts through `read_fact` too: the
+host's `get_fact` answers from it (`feed_facts`, seedcore/pyinfra_seam.py).
+
+What "holds" depends on the fact (`CHANGED_BY`). The Docker CLI facts
+(containers, images, Compose) hold while no operation has run a command on any
 host (a head that restarts changes what its workers' containers do); the
 others (files, packages, apt sources, services) hold while no operation has
 run a command on this host. A fact that no longer holds is read again with the
@@ -18,36 +22,66 @@ fact an operation reads that the snapshot lacks is read on its own, and kept
 in the host's bundle from then on; the run counts these misses (`fact_misses`).
 """
 
+import posixpath
+
 from gevent.pool import Pool
 from pyinfra.api.state import BaseStateCallback
 from pyinfra.context import ctx_host
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.facts.files import Directory, File, Sha1File, Sha256File
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from seedcore.facts.apt import KeyringFingerprints
 from seedcore.facts.bundle import BUNDLEABLE, FactBundle, fact_key
-from seedcore.facts.docker import ComposeCli, ComposeVersion, DockerEngine, ImageId, ProjectContainers
+from seedcore.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
 from seedcore.facts.host import FileText
-from seedcore.pyinfra_seam import operation_done, parallel_limit
+from seedcore.pyinfra_seam import feed_facts, operation_done, parallel_limit, read_itself
 from seedcore.run_context import run_of
 
-# What is worth re-reading once a host changed: the facts operations decide with.
-OPERATION_FACTS = (
-    ProjectContainers, ComposeCli, ComposeVersion, ImageId, FileText, File, Sha256File, Directory,
-    DebPackages, AptSources, KeyringFingerprints, SystemdStatus, SystemdEnabled,
-)
-
-
-# Changed by any host's commands, and each read costs a Docker CLI call.
-CLUSTER_FACTS = (ProjectContainers, ComposeCli, ComposeVersion, ImageId, DockerEngine)
 CLUSTER, LOCAL = "cluster", "local"
+
+# The one place staleness is classified: the facts the deploy's steps decide
+# with, by whose commands make them stale. CLUSTER: any host's (the Docker CLI
+# facts: a head that restarts changes what its workers' containers do; each
+# read is a Docker CLI call). LOCAL: the host's own (files, packages, apt
+# sources, services). Once stale, a fact of this table is read again with the
+# rest of its kind in one command; any other fact a snapshot holds is LOCAL,
+# and is dropped then (read on its own from then on).
+CHANGED_BY = {
+    **dict.fromkeys((ProjectContainers, ComposeCli, ComposeVersion, ImageId), CLUSTER),
+    **dict.fromkeys((FileText, File, Sha1File, Sha256File, Directory, DebPackages, AptSources,
+                     KeyringFingerprints, SystemdStatus, SystemdEnabled), LOCAL),
+}
 
 
 def kind_of(cls) -> str:
     """Which commands make a fact of this class stale: any host's (CLUSTER) or its host's own (LOCAL)."""
-    return CLUSTER if cls in CLUSTER_FACTS else LOCAL
+    return CHANGED_BY.get(cls, LOCAL)
+
+
+def unit_name(service: str) -> str:
+    """systemd's name for a service: "docker" -> "docker.service"."""
+    return service if "." in service else f"{service}.service"
+
+
+def service_reads(service: str) -> list:
+    """The facts pyinfra's systemd.service reads for this service, as [Fact, kwargs] pairs."""
+    return [[SystemdStatus, {"services": [unit_name(service)]}],
+            [SystemdEnabled, {"services": [unit_name(service)]}]]
+
+
+def file_reads(path: str) -> list:
+    """The facts pyinfra's files.put reads for this file: the file, its digest,
+    its parent directory (made when missing), and the path as a directory (read
+    only while the file is missing)."""
+    return [[File, {"path": path}], [Sha1File, {"path": path}], [Directory, {"path": path}],
+            [Directory, {"path": posixpath.dirname(path)}]]
+
+
+def root_only_reads(path: str) -> list:
+    """The facts seedcore/operations/secret_files.py reads for a root-only file."""
+    return [[Sha256File, {"path": path}], [File, {"path": path}]]
 
 
 def container_reads(settings: dict) -> list:
@@ -62,7 +96,7 @@ def project_containers(host, settings: dict, fresh: bool = False) -> list[dict]:
     """`host`'s ProjectContainers for these settings (its compose project and
     node names); `fresh` reads them now, past any snapshot."""
     cls, kwargs = container_reads(settings)
-    return host.get_fact(cls, **kwargs) if fresh else read_fact(host, cls, **kwargs)
+    return read_itself(host, cls, kwargs) if fresh else read_fact(host, cls, **kwargs)
 
 
 def operation_reads(settings: dict, files: tuple = (), root_only: tuple = ()) -> list:
@@ -73,7 +107,7 @@ def operation_reads(settings: dict, files: tuple = (), root_only: tuple = ()) ->
         [ComposeCli, {}],
         [ImageId, {"image": settings["ray_image"]}],
         *[[FileText, {"path": path}] for path in files],
-        *[read for path in root_only for read in ([Sha256File, {"path": path}], [File, {"path": path}])],
+        *[read for path in root_only for read in root_only_reads(path)],
     ]
 
 
@@ -163,8 +197,10 @@ def _missed(state, host, cls, kwargs: dict, reads: list) -> None:
 
 
 def _read(host, reads: list) -> dict:
+    # Each fact once (files in one directory each read it).
+    reads = list({fact_key(cls, kwargs): [cls, kwargs] for cls, kwargs in reads}.values())
     wire = [[cls.__name__, kwargs] for cls, kwargs in reads]
-    values = host.get_fact(FactBundle, reads=wire)
+    values = read_itself(host, FactBundle, {"reads": wire})
     return {fact_key(cls, kwargs): value for (cls, kwargs), value in zip(reads, values, strict=False)}
 
 
@@ -172,7 +208,7 @@ def read_now(host, reads: list) -> list:
     """Read `reads` ([Fact, kwargs] pairs) on `host` now, in one command, past
     any snapshot (and kept in none): their values in the order of `reads`, each
     its fact's default where the command gave none (as `host.get_fact` would)."""
-    values = host.get_fact(FactBundle, reads=[[cls.__name__, kwargs] for cls, kwargs in reads])
+    values = read_itself(host, FactBundle, {"reads": [[cls.__name__, kwargs] for cls, kwargs in reads]})
     return [*values, *[cls.default() for cls, _ in reads[len(values):]]]
 
 
@@ -183,6 +219,8 @@ def read_bundle(host, reads: list) -> dict:
     stamps = {kind: _stamp(state, host, kind) for kind in (CLUSTER, LOCAL)}
     snapshot = _read(host, reads)
     _snapshots(state)[host.name] = (stamps, snapshot, list(reads))
+    # From now on pyinfra's own operations read their facts through read_fact.
+    feed_facts(host, lambda cls, kwargs: read_fact(host, cls, **kwargs))
     return snapshot
 
 
@@ -201,7 +239,7 @@ def _refreshed(host, kind: str, stamps: dict, snapshot: dict, reads: list) -> No
     the other facts of this kind (read on their own from then on)."""
     # Stamped before the read: a step that ends while it is under way makes it stale.
     stamp = _stamp(host.state, host, kind)
-    again = [read for read in reads if read[0] in OPERATION_FACTS and kind_of(read[0]) == kind]
+    again = [read for read in reads if read[0] in CHANGED_BY and kind_of(read[0]) == kind]
     for key in [key for key in snapshot if kind_of(BUNDLEABLE[key.split("(", 1)[0]]) == kind]:
         del snapshot[key]
     snapshot.update(_read(host, again) if again else {})
@@ -234,7 +272,7 @@ def read_fact(host, cls, **kwargs):
     state = host.state
     kept = run_of(state).snapshots.get(host.name)
     if kept is None or cls.__name__ not in BUNDLEABLE:
-        return host.get_fact(cls, **kwargs)
+        return read_itself(host, cls, kwargs)
     stamps, snapshot, reads = kept
     kind = kind_of(cls)
     if stamps[kind] != _stamp(state, host, kind):
@@ -242,8 +280,8 @@ def read_fact(host, cls, **kwargs):
     key = fact_key(cls, kwargs)
     if key in snapshot:
         return snapshot[key]
-    value = host.get_fact(cls, **kwargs)
-    if cls in OPERATION_FACTS:
+    value = read_itself(host, cls, kwargs)
+    if cls in CHANGED_BY:
         _missed(state, host, cls, kwargs, reads)
         snapshot[key] = value
     return value

@@ -5,9 +5,9 @@ asks here. pyinfra's next version is checked here first
 
 What is used, and why:
 - the operation order (below): `--dry` and a run on many hosts, measured;
+- the facts pyinfra's own operations read (``feed_facts``, below): answered
+  from the run's snapshot of the host, measured;
 - pyinfra's own helpers, re-exported so no module imports them itself:
-  `noninteractive_apt` (apt-get's non-interactive options, as apt.packages
-  runs it), `color_diff` (the diff files.put prints), `ensure_mode_int`,
   `apt_repos` (apt.sources_file's comparison of deb822 sources),
   `fact_kwargs_text` (how pyinfra names a fact with arguments), the SSH
   client and ssh_config reader its connector uses (the bastion pre-check
@@ -38,13 +38,13 @@ from importlib import import_module
 import pyinfra
 from pyinfra.api.util import PYINFRA_INSTALL_DIR, get_kwargs_str
 from pyinfra.connectors.sshuserclient.client import SSHClient, get_ssh_config
-from pyinfra.facts.apt import AptSourcesFile, noninteractive_apt
-from pyinfra.operations.util.files import ensure_mode_int, generate_color_diff
+from pyinfra.facts.apt import AptSourcesFile
 
 __all__ = [
-    "SSHClient", "apt_repos", "before_disconnect", "color_diff", "ensure_mode_int", "fact_kwargs_text",
-    "get_ssh_config", "install_operation_order", "noninteractive_apt", "on_interrupt", "operation_done",
-    "operation_order", "operation_stderr", "parallel_limit", "ssh_client_of", "has_ssh_client",
+    "SSHClient", "apt_repos", "before_disconnect", "fact_kwargs_text",
+    "feed_facts", "get_ssh_config", "install_operation_order", "on_interrupt",
+    "operation_done", "operation_order", "operation_stderr", "parallel_limit", "read_itself",
+    "read_itself_of", "ssh_client_of", "has_ssh_client",
 ]
 
 # pyinfra releases whose get_operation_order_from_stack this reproduces.
@@ -86,9 +86,43 @@ def install_operation_order() -> bool:
     return True
 
 
-def color_diff(current: list[str], wanted: list[str]):
-    """The lines of the diff pyinfra's files.put prints (ANSI colours)."""
-    return generate_color_diff(current, wanted)
+# Feeding the facts pyinfra's operations read. pyinfra 3 keeps no fact cache:
+# every `host.get_fact` an operation makes is one command over SSH, and each
+# operation reads its facts twice in a run (once to plan, once as it executes).
+# A host's snapshot (seedcore/hostfacts.py) reads the facts the deploy's steps
+# decide with in one command per host; `feed_facts` makes `host.get_fact`, the
+# one door pyinfra's operations read facts through, answer from it while it
+# holds (the snapshot reads a fact again after a step changed the host). The
+# operations themselves (apt.packages, files.put, systemd.service, ...) are
+# pyinfra's own, unchanged. Without it, each of the ~30 operations per host
+# reads its facts with commands of its own, twice per run (see
+# tests/unit/test_pyinfra_seam.py: with the feed, planning them runs none).
+
+
+def feed_facts(host, answer: Callable) -> None:
+    """Make `host.get_fact(cls, **kwargs)` return `answer(cls, kwargs)`, for
+    this host only. A read with positional arguments or pyinfra's own global
+    arguments (`_sudo`, ...) is pyinfra's as before. `read_itself` still reads
+    with pyinfra's own get_fact (what `answer` falls back to)."""
+    own = read_itself_of(host)
+
+    def get_fact(cls, *args, **kwargs):
+        if args or any(key.startswith("_") for key in kwargs):
+            return own(cls, *args, **kwargs)
+        return answer(cls, kwargs)
+
+    get_fact.pyinfra_own = own
+    host.get_fact = get_fact
+
+
+def read_itself_of(host) -> Callable:
+    """The host's get_fact as pyinfra made it (past any feed_facts)."""
+    return getattr(host.get_fact, "pyinfra_own", host.get_fact)
+
+
+def read_itself(host, cls, kwargs: dict):
+    """`cls` read on `host` by pyinfra itself: one command, past any feed_facts."""
+    return read_itself_of(host)(cls, **kwargs)
 
 
 def fact_kwargs_text(kwargs: dict) -> str:

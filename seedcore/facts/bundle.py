@@ -1,10 +1,13 @@
 """Several facts read with one command: one SSH round trip instead of one per fact."""
 
+import inspect
+from functools import cache
+
 from pyinfra.api import FactBase
 from pyinfra.api.command import StringCommand
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebArch, DebPackages
-from pyinfra.facts.files import Directory, File, Sha256File
+from pyinfra.facts.files import Directory, File, Sha1File, Sha256File
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
@@ -29,7 +32,7 @@ BUNDLEABLE = {
         ActiveFirewalls, AptRelease, AptSources, ComposeCli, ComposeVersion, ContainerGpus, DebArch,
         DebPackages, Directory, DiskAvailableMb, DockerEngine, DockerRuntimes, EpochSeconds, File, FileText,
         GcsStorageType, ImageId, KeyringFingerprints, LinuxDistribution, ListeningPorts, LogSignatureCounts,
-        NvidiaGpus, ProjectContainers, Sha256File, SystemdEnabled, SystemdStatus,
+        NvidiaGpus, ProjectContainers, Sha1File, Sha256File, SystemdEnabled, SystemdStatus,
     )
 }
 
@@ -46,8 +49,20 @@ def _section_end(index: int, name: str, status: str) -> str:
     return f"printf '\\n{SECTION_END} %s %s %s\\n' {index} {name} {status};"
 
 
+@cache
+def _defaults(cls) -> dict:
+    """The default value of each argument of the fact's command."""
+    return {name: parameter.default for name, parameter in inspect.signature(cls.command).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
+
+
 def fact_key(cls, kwargs: dict) -> str:
-    """How a fact read with these arguments is named in a bundle's result."""
+    """How a fact read with these arguments is named in a bundle's result. An
+    argument given at its default is left out: pyinfra's systemd.service reads
+    SystemdStatus(user_mode=False, machine=None, user_name=None, services=[...]),
+    the same read as SystemdStatus(services=[...])."""
+    defaults = _defaults(cls)
+    kwargs = {key: value for key, value in kwargs.items() if key not in defaults or defaults[key] != value}
     return f"{cls.__name__}({fact_kwargs_text(kwargs)})" if kwargs else cls.__name__
 
 

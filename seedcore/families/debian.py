@@ -7,13 +7,13 @@ from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebArch, DebPackages
 from pyinfra.facts.files import Directory
 from pyinfra.facts.server import LinuxDistribution
+from pyinfra.operations import apt, files
 
 from seedcore.facts.apt import AptRelease, KeyringFingerprints, missing_packages
 from seedcore.families.os_release import distro_of, id_like
 from seedcore.gpu import toolkit_release_problem, toolkit_uri
 from seedcore.hostfacts import read_fact
 from seedcore.operations import signed_apt as signed_apt_ops
-from seedcore.operations import system
 from seedcore.signed_apt import KEYRING_DIR, release_url
 from seedcore.topology import is_gpu_host
 
@@ -137,13 +137,14 @@ def install_base_tools(lists_refreshed: bool = False) -> bool:
     when one is missing, unless an earlier step refreshes them in this run
     (`lists_refreshed`). Returns whether the lists are refreshed in this run by
     now (decided from the facts read when the run began)."""
-    system.packages(
+    missing = bool(missing_packages(read_fact(host, DebPackages) or {}, BASE_PACKAGES))
+    apt.packages(
         name="Install the base tools the deploy uses",
         packages=BASE_PACKAGES,
-        update=not lists_refreshed,
+        update=missing and not lists_refreshed,
         no_recommends=True,
     )
-    return lists_refreshed or bool(missing_packages(read_fact(host, DebPackages) or {}, BASE_PACKAGES))
+    return lists_refreshed or missing
 
 
 def signed_repository(what: str, filename: str, key_url: str, keyring: str, fingerprint: str,
@@ -153,7 +154,7 @@ def signed_repository(what: str, filename: str, key_url: str, keyring: str, fing
     checked `apt-get update` when the key or source changed or a wanted package
     is not installed yet. A key or signature that does not verify fails the
     host here, before any package step. Returns the operations that change."""
-    system.directory(name="Create the apt keyrings directory", path=KEYRING_DIR, mode="0755")
+    files.directory(name="Create the apt keyrings directory", path=KEYRING_DIR, mode="0755")
     key = signed_apt_ops.signing_key(
         name=f"Fetch {what} signing key and check its fingerprint",
         key_url=key_url, keyring=keyring, fingerprint=fingerprint,
@@ -205,10 +206,11 @@ def install_docker(settings: dict, before_packages=None, lists_refreshed: bool =
             repo_url, [codename], ["stable"], packages,
         )
     before = [before_packages()] if before_packages else []
-    return [*before, system.packages(
+    return [*before, apt.packages(
         name="Install Docker's packages from docker_install_source",
         packages=packages,
-        update=not from_repository and not lists_refreshed,
+        update=not from_repository and not lists_refreshed and bool(
+            missing_packages(read_fact(host, DebPackages) or {}, packages)),
         no_recommends=not from_repository,
         allow_downgrades=from_repository and bool(settings["docker_version"]),
     )]

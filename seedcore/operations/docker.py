@@ -1,19 +1,14 @@
 """Operations on a host's Docker engine. Each reads facts, decides, and yields
 commands or calls ``host.noop``."""
 
-import hashlib
 import json
 import os
 
 from pyinfra import host
 from pyinfra.api import operation
-from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Sha256File
 
 from seedcore import commands
-from seedcore.facts.apt import packages_missing
 from seedcore.facts.host import FileText
-from seedcore.hostfacts import read_fact
 from seedcore.operations.secret_files import with_stdin
 
 DOCKER_CONFIG = "/root/.docker/config.json"
@@ -52,60 +47,3 @@ def registry_logged_in(registry: str, user: str, password_env: str):
         host.noop(f"already logged in to {registry}")
         return
     yield with_stdin(commands.registry_login(registry, user), os.environ.get(password_env, ""))
-
-
-def engine_restart_reasons(daemon_json: str, packages: list[str]) -> list[str]:
-    """Why Docker needs a restart, read from facts: daemon.json on the host is
-    not the rendered text (compared by SHA-256, as ``system.text_file`` compares
-    it), or a wanted package is not installed at its pin. Both are read from
-    the host's bundled facts (``read_fact``)."""
-    reasons = []
-    if read_fact(host, Sha256File, path=DAEMON_JSON) != hashlib.sha256(daemon_json.encode()).hexdigest():
-        reasons.append(f"{DAEMON_JSON} changes")
-    if packages_missing(read_fact(host, DebPackages) or {}, packages):
-        reasons.append("Docker's packages change")
-    return reasons
-
-
-@operation()
-def engine_restarted(daemon_json: str, packages: list[str], changes: tuple = (), first_install=None):
-    """
-    Restart Docker when its packages or daemon.json change, and only then.
-
-    While the run is planned (and under ``--dry``) the facts decide: the host's
-    daemon.json is not ``daemon_json``, or a package of ``packages`` is not
-    installed at its pin. Once the run executes, the steps in ``changes`` have
-    already run and the facts show their outcome, so their results decide.
-
-    Docker installed for the first time in this run needs no restart: its
-    package starts it, and daemon.json is written before the packages, so it
-    starts with it. ``first_install`` is that install step, given only where
-    Docker was absent when the run began.
-
-    + daemon_json: the daemon.json text the deploy writes
-    + packages: the packages Docker comes from ("name" or "name=version")
-    + changes: the operations that install those packages and write daemon.json
-    + first_install: the package step, where Docker was absent when the run began
-
-    **Example:**
-
-    .. code:: python
-
-        docker.engine_restarted(name="Restart Docker because its packages or daemon.json changed",
-                                daemon_json=text, packages=["docker.io"], changes=[put, install])
-    """
-    first = "Docker is installed for the first time, after daemon.json: its package starts it with it"
-    if host.state.is_executing:
-        if first_install is not None and first_install.did_change():
-            host.noop(first)
-            return
-        if not any(change.did_change() for change in changes):
-            host.noop("neither Docker's packages nor daemon.json changed")
-            return
-    elif first_install is not None:
-        host.noop(first)
-        return
-    elif not engine_restart_reasons(daemon_json, packages):
-        host.noop("Docker's packages and daemon.json are as wanted")
-        return
-    yield commands.restart_docker()

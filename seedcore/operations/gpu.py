@@ -4,7 +4,6 @@ calls ``host.noop``."""
 from pyinfra import host
 from pyinfra.api import operation
 
-from seedcore import commands
 from seedcore.facts.host import FileText
 
 DAEMON_JSON = "/etc/docker/daemon.json"
@@ -31,32 +30,3 @@ def nvidia_runtime_configured():
         host.noop("the NVIDIA runtime is in daemon.json")
         return
     yield "nvidia-ctk runtime configure --runtime=docker"
-
-
-@operation()
-def docker_restarted_for_runtime(changes: tuple = ()):
-    """
-    Restart Docker when ``nvidia-ctk`` changed daemon.json, and only then.
-
-    While the run is planned (and under ``--dry``) the facts decide, exactly as
-    ``nvidia_runtime_configured`` decides whether to run ``nvidia-ctk``. Once
-    the run executes, that step in ``changes`` has already run (and written
-    the runtime), so its result decides.
-
-    + changes: the ``nvidia_runtime_configured`` operation this restart follows
-
-    **Example:**
-
-    .. code:: python
-
-        gpu.docker_restarted_for_runtime(name="Restart Docker because nvidia-ctk changed daemon.json",
-                                         changes=[runtime])
-    """
-    if host.state.is_executing:
-        if not any(change.did_change() for change in changes):
-            host.noop("nvidia-ctk did not change daemon.json")
-            return
-    elif runtime_registered():
-        host.noop("the NVIDIA runtime is in daemon.json: nvidia-ctk changes nothing")
-        return
-    yield commands.restart_docker()

@@ -303,8 +303,7 @@ def serve_deploy_marker(node: Node, config_digest: str, marker_path: str, head_h
     """The marker a Serve deploy would record now (the config digest and the
     head container's short ID), or None when no deploy is needed: the head
     container runs, is not about to restart, and the marker on the host
-    already says so. ``serve_deployed`` and ``serve_route_answers`` both decide
-    with it, so a deploy and the wait after it cannot disagree."""
+    already says so. ``serve_deployed`` decides with it."""
     container = node_container(node)
     if node.gcs_store:
         # Serve's state outlives the head: the digest is kept in Ray's own store.
@@ -346,44 +345,6 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
         yield commands.serve_deploy_stored(node.container, config_path, SERVE_MARKER_KEY, config_digest)
         return
     yield commands.serve_deploy(node.container, config_path, marker_path, marker)
-
-
-@operation()
-def serve_route_answers(node: Node, route_check_path: str, config_digest: str, marker_path: str,
-                        timeout_s: int, head_hash: str = "", changes: tuple = ()):
-    """
-    After a Serve deploy, and only then, wait until Serve answers the health
-    route through the head's proxy.
-
-    While the run is planned (and under ``--dry``) the facts decide, exactly as
-    ``serve_deployed`` decides whether to deploy. Once the run executes, the
-    deploy in ``changes`` has already run (and written its marker), so its
-    result decides.
-
-    + node: the head node (``seedcore.topology.Node``)
-    + route_check_path: the route check script, as the container sees it
-    + config_digest, marker_path, head_hash: as given to ``serve_deployed``
-    + timeout_s: how long to wait for the route
-    + changes: the ``serve_deployed`` operation this wait follows
-
-    **Example:**
-
-    .. code:: python
-
-        ray.serve_route_answers(name="Wait until Serve answers the health route through the head's proxy",
-                                node=node, route_check_path="/srv/seedcore/serve/route_check.py",
-                                config_digest=digest, marker_path="/opt/seedcore/.serve-deployed",
-                                timeout_s=90, changes=[deployed])
-    """
-    if host.state.is_executing:
-        if not any(change.did_change() for change in changes):
-            host.noop("the Serve config was not deployed in this run")
-            return
-    elif serve_deploy_marker(node, config_digest, marker_path, head_hash) is None:
-        host.noop("the Serve config is deployed: no new deploy to wait for")
-        return
-    yield commands.serve_route_check(node.container, route_check_path, node.settings["serve_http_port"],
-                                     node.settings["serve_health_route"], timeout_s)
 
 
 @operation()

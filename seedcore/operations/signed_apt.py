@@ -8,10 +8,11 @@ from pyinfra.api import operation
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebPackages
 
-from seedcore import signed_apt
+from seedcore import commands, signed_apt
+from seedcore.changes import after_change
 from seedcore.facts.apt import KeyringFingerprints, packages_missing
 from seedcore.hostfacts import read_fact
-from seedcore.operations import system
+from seedcore.operations.secret_files import with_stdin
 from seedcore.pyinfra_seam import apt_repos
 
 
@@ -35,20 +36,6 @@ def source_listed(source: dict) -> bool:
     )
     existing = read_fact(host, AptSources)
     return bool(wanted) and all(repo in existing for repo in wanted)
-
-
-def refresh_reasons(source: dict, fingerprint: str, packages: list[str]) -> list[str]:
-    """Why apt needs a refresh for this repository, read from facts: a wanted
-    package is not installed yet, or the key or the source step would change
-    something (each decided as that step decides it)."""
-    reasons = []
-    if packages_missing(read_fact(host, DebPackages) or {}, packages):
-        reasons.append("a package from it is not installed yet")
-    if not key_held(source["signed_by"], fingerprint):
-        reasons.append(f"{source['signed_by']} changes")
-    if not source_listed(source):
-        reasons.append("its source changes")
-    return reasons
 
 
 @operation()
@@ -80,7 +67,7 @@ def source_file(filename: str, uris: list[str], suites: list[str], components: l
         return
     text = signed_apt.deb822_source(uris, suites, components, architectures, signed_by)
     dest = signed_apt.sources_path(filename)
-    yield from system.file_written(text, dest, "0644")
+    yield with_stdin(commands.file_from_stdin(dest, "root", "root", "0644"), text)
 
 
 @operation()
@@ -115,19 +102,11 @@ def signing_key(key_url: str, keyring: str, fingerprint: str, fingerprint_key: s
 
 
 @operation(is_idempotent=False)
-def refreshed(source: dict, fingerprint: str, fingerprint_key: str, url_key: str, packages: list[str],
-              changes: tuple = ()):
+def checked_update(source: dict, fingerprint: str, fingerprint_key: str, url_key: str):
     """
-    Run ``apt-get update`` when a package from the repository is not installed
-    yet or its key or source changed, and only then; fail the host with one
-    line naming the repository, the key and the fix when apt reports that the
-    repository is not signed by it (NO_PUBKEY, BADSIG, "is not signed"), so no
-    package step runs after it.
-
-    While the run is planned (and under ``--dry``) the facts decide, the key
-    and the source as ``signing_key`` and ``apt.sources_file`` decide. Once the
-    run executes, the steps in ``changes`` have already run, so their results
-    decide (with the packages, which nothing before this step installs).
+    Run ``apt-get update``; fail the host with one line naming the repository,
+    the key and the fix when apt reports that the repository is not signed by
+    it (NO_PUBKEY, BADSIG, "is not signed"), so no package step runs after it.
 
     + source: the deb822 source as given to ``apt.sources_file``: ``uris`` (the
       repository URL first), ``suites``, ``components``, ``architectures`` and
@@ -135,29 +114,32 @@ def refreshed(source: dict, fingerprint: str, fingerprint_key: str, url_key: str
     + fingerprint: the key expected in the keyring
     + fingerprint_key: the data key holding ``fingerprint``
     + url_key: the data key holding the repository URL
-    + packages: the packages installed from it ("name" or "name=version")
-    + changes: the operations that store the key and write the source
 
     **Example:**
 
     .. code:: python
 
-        signed_apt.refreshed(name="Refresh apt for Docker's repository",
-                             source={"uris": ["https://download.docker.com/linux/debian"],
-                                     "suites": ["bookworm"], "components": ["stable"],
-                                     "architectures": ["amd64"],
-                                     "signed_by": "/etc/apt/keyrings/docker.gpg"},
-                             fingerprint="9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
-                             fingerprint_key="docker_apt_key_fingerprint",
-                             url_key="docker_apt_url", packages=["docker-ce"], changes=[key, source])
+        signed_apt.checked_update(name="Refresh apt for Docker's repository",
+                                  source={"uris": ["https://download.docker.com/linux/debian"],
+                                          "suites": ["bookworm"], "components": ["stable"],
+                                          "architectures": ["amd64"],
+                                          "signed_by": "/etc/apt/keyrings/docker.gpg"},
+                                  fingerprint="9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
+                                  fingerprint_key="docker_apt_key_fingerprint", url_key="docker_apt_url")
     """
-    if host.state.is_executing:
-        if not (packages_missing(read_fact(host, DebPackages) or {}, packages)
-                or any(change.did_change() for change in changes)):
-            host.noop("neither the key nor the source changed and its packages are installed")
-            return
-    elif not refresh_reasons(source, fingerprint, packages):
-        host.noop(f"{source['signed_by']} holds the key, the source is listed and its packages are installed")
-        return
     yield signed_apt.checked_update(host.name, source["uris"][0], source["signed_by"], fingerprint,
                                     fingerprint_key, url_key)
+
+
+def refreshed(name: str, source: dict, fingerprint: str, fingerprint_key: str, url_key: str,
+              packages: list[str], changes: tuple = ()):
+    """``checked_update`` when a package from the repository is not installed
+    yet (decided from the host's packages, as planned), or else only after one
+    of the steps in ``changes`` (the key and the source) changed the host
+    (seedcore/changes.py). Returns the operation (None: not needed)."""
+    if packages_missing(read_fact(host, DebPackages) or {}, packages):
+        changed = None
+    elif not (changed := after_change(*changes)):
+        return None
+    return checked_update(name=name, source=source, fingerprint=fingerprint, fingerprint_key=fingerprint_key,
+                          url_key=url_key, _if=changed)

@@ -1,11 +1,15 @@
 """The node's compose file, env file and Serve files, rendered on its host."""
 
+from io import StringIO
+
 from pyinfra.api import deploy
 from pyinfra.facts.files import Directory
+from pyinfra.operations import files
 
 from seedcore import render
 from seedcore.defaults import RAY_DEFAULTS, SERVE_DEFAULTS, TLS_DEFAULTS
-from seedcore.operations import secret_files, system
+from seedcore.hostfacts import file_reads, root_only_reads
+from seedcore.operations import secret_files
 from seedcore.topology import Node
 
 
@@ -25,11 +29,13 @@ def render_reads(node: Node) -> list:
     tls_dir = [[Directory, {"path": node.settings["tls_host_dir"]}]] if node.tls is not None else []
     return [[Directory, {"path": project_dir}], [Directory, {"path": f"{project_dir}/{render.SERVE_DIR}"}],
             *tls_dir,
-            *[read for path in serve_files(node) + tls_files(node) for read in system.file_reads(path)]]
+            *[read for path in serve_files(node) + tls_files(node) for read in (
+                root_only_reads(path) if path == render.tls_paths(node.settings)["key"]
+                else file_reads(path))]]
 
 
 def _put(name: str, text: str, dest: str, mode: str):
-    return system.text_file(name=name, text=text, dest=dest, mode=mode, user="root", group="root")
+    return files.put(name=name, src=StringIO(text), dest=dest, mode=mode, user="root", group="root")
 
 
 def write_tls_files(node: Node) -> None:
@@ -41,8 +47,8 @@ def write_tls_files(node: Node) -> None:
     if node.tls is None:
         return
     paths = render.tls_paths(node.settings)
-    system.directory(name=f"Create the TLS directory {node.settings['tls_host_dir']} (root only)",
-                     path=node.settings["tls_host_dir"], mode="0700", user="root", group="root")
+    files.directory(name=f"Create the TLS directory {node.settings['tls_host_dir']} (root only)",
+                    path=node.settings["tls_host_dir"], mode="0700", user="root", group="root")
     _put("Write the cluster's CA certificate", node.tls.ca_cert, paths["ca"], "0644")
     secret_files.root_only_file(name="Write the node's TLS key (root only, never shown)",
                                 text=node.tls.key, dest=paths["key"])
@@ -52,10 +58,10 @@ def write_tls_files(node: Node) -> None:
 @deploy("Render the compose files and env", data_defaults={**RAY_DEFAULTS, **SERVE_DEFAULTS, **TLS_DEFAULTS})
 def render_project(node: Node, config_hash: str):
     project_dir = node.settings["ray_project_dir"]
-    system.directory(name=f"Create the project directory {project_dir}", path=project_dir,
-                     mode="0755", user="root", group="root")
-    system.directory(name="Create the Serve directory", path=f"{project_dir}/{render.SERVE_DIR}",
-                     mode="0755", user="root", group="root")
+    files.directory(name=f"Create the project directory {project_dir}", path=project_dir,
+                    mode="0755", user="root", group="root")
+    files.directory(name="Create the Serve directory", path=f"{project_dir}/{render.SERVE_DIR}",
+                    mode="0755", user="root", group="root")
     write_tls_files(node)
     for file in render.project_files(node, config_hash):
         if file.secret:

@@ -2,23 +2,23 @@
 distribution, the deploy's own table (`inet seedcore`, never a flush of the
 whole ruleset), loaded by a systemd unit before Docker at boot and again after
 any restart of nftables.service. Reloaded only when its rules changed,
-restarted only when its unit changed (decided from the files' digests, as
-Prometheus' restart is, so --dry on a converged host lists neither)."""
+restarted only when its unit changed (seedcore/changes.py: --dry on a
+converged host lists neither)."""
 
-import hashlib
+from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Sha256File
-from pyinfra.operations import systemd
+from pyinfra.operations import apt, files, systemd
 
 from seedcore import firewall
+from seedcore.changes import after_change
 from seedcore.defaults import FIREWALL_DEFAULTS
 from seedcore.facts.apt import missing_packages
 from seedcore.facts.host import ActiveFirewalls
-from seedcore.hostfacts import read_fact
-from seedcore.operations import secret_files, system
+from seedcore.hostfacts import file_reads, read_fact, root_only_reads, service_reads
+from seedcore.operations import secret_files
 from seedcore.topology import settings_for
 
 PACKAGES = ["nftables"]
@@ -28,8 +28,8 @@ def firewall_reads(settings: dict) -> list:
     """The facts the firewall steps and preflight decide with (preflight bundles them)."""
     if not settings["firewall_manage"]:
         return []
-    return [[ActiveFirewalls, {}], [DebPackages, {}], *system.file_reads(firewall.RULES_FILE),
-            *system.file_reads(firewall.UNIT_FILE), *system.service_reads(firewall.UNIT)]
+    return [[ActiveFirewalls, {}], [DebPackages, {}], *root_only_reads(firewall.RULES_FILE),
+            *file_reads(firewall.UNIT_FILE), *service_reads(firewall.UNIT)]
 
 
 def firewall_problems(host) -> list[str]:
@@ -51,29 +51,23 @@ def firewall_refreshes_lists(host) -> bool:
                 and missing_packages(read_fact(host, DebPackages) or {}, PACKAGES))
 
 
-def _differs(path: str, text: str) -> bool:
-    return read_fact(host, Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
-
-
 @deploy("Install the host firewall", data_defaults=FIREWALL_DEFAULTS)
 def install_firewall(inventory):
     settings = settings_for(host)
     rules = firewall.rules_file(firewall.allow_lists(host, inventory, settings))
-    unit = firewall.unit_file()
-    unit_changed = _differs(firewall.UNIT_FILE, unit)
-    rules_changed = _differs(firewall.RULES_FILE, rules)
-    system.packages(name="Install nftables from the distribution's packages", packages=PACKAGES,
-                    update=True, no_recommends=True)
-    secret_files.root_only_file(name="Write the firewall rules (root only)", text=rules,
-                                dest=firewall.RULES_FILE)
-    system.text_file(name="Write the firewall's systemd unit", text=unit, dest=firewall.UNIT_FILE,
-                     mode="644")
-    if unit_changed:
-        systemd.daemon_reload(name="Reload systemd because the firewall's unit changed")
-    system.service(name="Enable and start the firewall (loads its rules)", service=firewall.UNIT)
-    if unit_changed:
-        system.service(name="Restart the firewall because its unit changed", service=firewall.UNIT,
-                       restarted=True)
-    elif rules_changed:
-        system.service(name="Reload the firewall because its rules changed (one nft transaction)",
-                       service=firewall.UNIT, reloaded=True)
+    apt.packages(name="Install nftables from the distribution's packages", packages=PACKAGES,
+                 update=firewall_refreshes_lists(host), no_recommends=True)
+    written_rules = secret_files.root_only_file(name="Write the firewall rules (root only)", text=rules,
+                                                dest=firewall.RULES_FILE)
+    unit = files.put(name="Write the firewall's systemd unit", src=StringIO(firewall.unit_file()),
+                     dest=firewall.UNIT_FILE, mode="644", user="root", group="root")
+    if changed := after_change(unit):
+        systemd.daemon_reload(name="Reload systemd because the firewall's unit changed", _if=changed)
+    systemd.service(name="Enable and start the firewall (loads its rules)", service=firewall.UNIT,
+                    running=True, enabled=True)
+    if changed := after_change(unit):
+        systemd.service(name="Restart the firewall because its unit changed", service=firewall.UNIT,
+                        restarted=True, _if=changed)
+    if changed := after_change(written_rules, unless=(unit,)):
+        systemd.service(name="Reload the firewall because its rules changed (one nft transaction)",
+                        service=firewall.UNIT, reloaded=True, _if=changed)

@@ -8,11 +8,14 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory
-from pyinfra.operations.util import any_changed
+from pyinfra.operations import apt, files, systemd
 
 from seedcore import render
+from seedcore.changes import after_change
 from seedcore.defaults import RAY_DEFAULTS, TLS_DEFAULTS
-from seedcore.operations import secret_files, system
+from seedcore.facts.apt import missing_packages
+from seedcore.hostfacts import read_fact, root_only_reads, service_reads
+from seedcore.operations import secret_files
 from seedcore.pki import TlsFiles
 from seedcore.topology import gcs_store_password, node_address, settings_for, store_tls
 
@@ -23,10 +26,10 @@ REDIS_GROUP = "redis"
 
 def store_reads(settings: dict, tls: bool) -> list:
     """The facts the store's steps decide with (preflight bundles them)."""
-    reads = [[DebPackages, {}], *system.file_reads(render.REDIS_CONF), *system.service_reads("redis-server")]
+    reads = [[DebPackages, {}], *root_only_reads(render.REDIS_CONF), *service_reads("redis-server")]
     if tls:
         reads += [[Directory, {"path": settings["tls_host_dir"]}],
-                  *[read for path in render.tls_files(settings) for read in system.file_reads(path)]]
+                  *[read for path in render.tls_files(settings) for read in root_only_reads(path)]]
     return reads
 
 
@@ -34,8 +37,8 @@ def write_store_tls_files(settings: dict, tls: TlsFiles) -> list:
     """The store's CA certificate, certificate and key in tls_host_dir, readable
     by root and Redis' group only; the operations, to restart Redis on a change."""
     paths = render.tls_paths(settings)
-    system.directory(name=f"Create the TLS directory {settings['tls_host_dir']} (root and redis only)",
-                     path=settings["tls_host_dir"], mode="0750", user="root", group=REDIS_GROUP)
+    files.directory(name=f"Create the TLS directory {settings['tls_host_dir']} (root and redis only)",
+                    path=settings["tls_host_dir"], mode="0750", user="root", group=REDIS_GROUP)
     return [
         secret_files.root_only_file(name=f"Write the store's {label} (root and redis only)",
                                     text=text, dest=paths[key], group=REDIS_GROUP)
@@ -50,8 +53,9 @@ def install_gcs_store(inventory):
     settings = settings_for(host)
     tls = store_tls(host, inventory)
     # iproute2: preflight names the holder of the Redis port with its `ss`.
-    installed = system.packages(name="Install redis-server and iproute2",
-                                packages=STORE_PACKAGES, update=True)
+    missing = missing_packages(read_fact(host, DebPackages) or {}, STORE_PACKAGES)
+    installed = apt.packages(name="Install redis-server and iproute2", packages=STORE_PACKAGES,
+                             update=bool(missing))
     # After the package: its `redis` group owns the TLS files.
     tls_files = write_store_tls_files(settings, tls) if tls is not None else []
     config = secret_files.root_only_file(
@@ -60,6 +64,7 @@ def install_gcs_store(inventory):
                                render.tls_paths(settings) if tls is not None else None),
         dest=render.REDIS_CONF, group=REDIS_GROUP,
     )
-    system.service(name="Enable and start Redis", service="redis-server")
-    system.service(name="Restart Redis because its config, certificate or package changed",
-                   service="redis-server", restarted=True, _if=any_changed(installed, config, *tls_files))
+    systemd.service(name="Enable and start Redis", service="redis-server", running=True, enabled=True)
+    if changed := after_change(installed, config, *tls_files):
+        systemd.service(name="Restart Redis because its config, certificate or package changed",
+                        service="redis-server", restarted=True, _if=changed)

@@ -12,12 +12,14 @@ Docker restarts only when that changed the file.
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebArch
+from pyinfra.operations import apt, systemd
 
+from seedcore.changes import after_change
 from seedcore.defaults import GPU_DEFAULTS
 from seedcore.families import host_family
 from seedcore.gpu import toolkit_uri
 from seedcore.hostfacts import read_fact
-from seedcore.operations import gpu, system
+from seedcore.operations import gpu
 from seedcore.signed_apt import KEYRING_DIR
 
 KEYRING = f"{KEYRING_DIR}/nvidia-container-toolkit.gpg"
@@ -37,13 +39,12 @@ def install_nvidia_runtime(settings: dict):
         settings["gpu_toolkit_key_fingerprint"], "gpu_toolkit_key_fingerprint", "gpu_toolkit_apt_url",
         toolkit_uri(settings, read_fact(host, DebArch) or "amd64"), ["/"], [], packages,
     )
-    system.packages(
+    apt.packages(
         name="Install the NVIDIA container toolkit",
         packages=packages,
         allow_downgrades=bool(settings["gpu_toolkit_version"]),
     )
     runtime = gpu.nvidia_runtime_configured(name="Register the NVIDIA runtime with Docker")
-    gpu.docker_restarted_for_runtime(
-        name="Restart Docker because nvidia-ctk changed daemon.json",
-        changes=[runtime],
-    )
+    if changed := after_change(runtime):
+        systemd.service(name="Restart Docker because nvidia-ctk changed daemon.json", service="docker",
+                        restarted=True, _if=changed)

@@ -5,7 +5,6 @@ a changed target list (a worker added) is reread by Prometheus itself. Ray's
 own Grafana dashboards are copied from the head to the control machine, and
 into Grafana's provisioning directory when one is given."""
 
-import hashlib
 import json
 import os
 import shlex
@@ -16,15 +15,15 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Directory, Sha256File
-from pyinfra.operations import python
+from pyinfra.facts.files import Directory
+from pyinfra.operations import apt, files, python, systemd
 
 from seedcore import prometheus
+from seedcore.changes import after_change
 from seedcore.defaults import MONITORING_DEFAULTS
 from seedcore.facts.host import ListeningPorts, port_holder_problem
-from seedcore.hostfacts import project_containers, read_fact
+from seedcore.hostfacts import file_reads, project_containers, read_fact, service_reads
 from seedcore.monitoring_checks import monitoring_checks
-from seedcore.operations import system
 from seedcore.operations.ray import decide_head
 from seedcore.reach import through
 from seedcore.report import table
@@ -49,11 +48,6 @@ def port_problems(host, settings: dict) -> list[str]:
     ]
 
 
-def _differs(path: str, text: str) -> bool:
-    """Whether the host's file at `path` is not `text` (missing included)."""
-    return read_fact(host, Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
-
-
 PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.ARGS_FILE,
                     prometheus.TARGETS_FILE)
 
@@ -61,38 +55,39 @@ PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.AR
 def prometheus_reads() -> list:
     """The facts the Prometheus steps decide with (preflight bundles them)."""
     return [[DebPackages, {}], [Directory, {"path": prometheus.SEEDCORE_DIR}],
-            *[read for path in PROMETHEUS_FILES for read in system.file_reads(path)],
-            *system.service_reads("prometheus")]
+            *[read for path in PROMETHEUS_FILES for read in file_reads(path)],
+            *service_reads("prometheus")]
+
+
+def _put(name: str, text: str, dest: str):
+    return files.put(name=name, src=StringIO(text), dest=dest, mode="644", user="root", group="root")
 
 
 @deploy("Install Prometheus", data_defaults=MONITORING_DEFAULTS)
 def install_prometheus(inventory):
-    """Restart and reload are decided from facts (the files' digests, the
-    package), as files.put decides, so --dry on a converged host lists neither."""
+    """Restarted when its package, config or command line changed, reloaded
+    when only its alert rules did (seedcore/changes.py: --dry on a converged
+    host lists neither)."""
     settings = settings_for(host)
-    rules = prometheus.alert_rules(settings_for(head_host(inventory)))
-    config = prometheus.prometheus_config(settings)
-    args = prometheus.prometheus_args(settings)
-    fresh = "prometheus" not in (read_fact(host, DebPackages) or {})
-    restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(prometheus.ARGS_FILE, args)
-    reload = _differs(prometheus.RULES_FILE, rules) and not restart
-    system.packages(name="Install prometheus from the distribution's packages",
-                    packages=["prometheus"], update=True, no_recommends=True)
-    system.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
-                     mode="755", user="root", group="root")
-    system.text_file(name="Write the alert rules", text=rules, dest=prometheus.RULES_FILE, mode="644")
-    system.text_file(name="Write prometheus.yml", text=config, dest=prometheus.CONFIG_FILE, mode="644")
-    system.text_file(name="Write Prometheus' command line (listen address, retention)", text=args,
-                     dest=prometheus.ARGS_FILE, mode="644")
-    system.text_file(name="Write the scrape targets (Prometheus rereads them without a restart)",
-                     text=prometheus.targets_file(inventory), dest=prometheus.TARGETS_FILE, mode="644")
-    system.service(name="Enable and start Prometheus", service="prometheus")
-    if restart:
-        system.service(name="Restart Prometheus because its config, command line or package changed",
-                       service="prometheus", restarted=True)
-    elif reload:
-        system.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
-                       reloaded=True)
+    package = apt.packages(name="Install prometheus from the distribution's packages",
+                           packages=["prometheus"], no_recommends=True,
+                           update="prometheus" not in (read_fact(host, DebPackages) or {}))
+    files.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
+                    mode="755", user="root", group="root")
+    rules = _put("Write the alert rules", prometheus.alert_rules(settings_for(head_host(inventory))),
+                 prometheus.RULES_FILE)
+    config = _put("Write prometheus.yml", prometheus.prometheus_config(settings), prometheus.CONFIG_FILE)
+    args = _put("Write Prometheus' command line (listen address, retention)",
+                prometheus.prometheus_args(settings), prometheus.ARGS_FILE)
+    _put("Write the scrape targets (Prometheus rereads them without a restart)",
+         prometheus.targets_file(inventory), prometheus.TARGETS_FILE)
+    systemd.service(name="Enable and start Prometheus", service="prometheus", running=True, enabled=True)
+    if changed := after_change(package, config, args):
+        systemd.service(name="Restart Prometheus because its config, command line or package changed",
+                        service="prometheus", restarted=True, _if=changed)
+    if changed := after_change(rules, unless=(package, config, args)):
+        systemd.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
+                        reloaded=True, _if=changed)
 
 
 def dashboards_command(container: str) -> str:
@@ -183,7 +178,7 @@ def _provision_dashboards(state, host, directory: str):
 @deploy("Provision Ray's Grafana dashboards", data_defaults=MONITORING_DEFAULTS)
 def provision_dashboards():
     directory = settings_for(host)["monitoring_grafana_dashboards_dir"]
-    system.directory(name="Create Grafana's dashboard directory", path=directory, mode="755")
+    files.directory(name="Create Grafana's dashboard directory", path=directory, mode="755")
     python.call(name="Put Ray's Grafana dashboards in Grafana's provisioning directory",
                 function=_provision_dashboards, directory=directory)
 

@@ -1,8 +1,10 @@
 """Ray Serve applications, deployed declaratively from the head."""
 
 from pyinfra.api import deploy
+from pyinfra.operations import server
 
-from seedcore import render
+from seedcore import commands, render
+from seedcore.changes import after_change
 from seedcore.defaults import SERVE_DEFAULTS
 from seedcore.operations import ray
 from seedcore.topology import Node
@@ -31,10 +33,11 @@ def deploy_serve(node: Node, head_hash: str = ""):
         config_path=render.container_serve_config(),
         **decision,
     )
-    ray.serve_route_answers(
-        name="Wait until Serve answers the health route through the head's proxy",
-        route_check_path=f"{render.CONTAINER_SERVE_DIR}/{render.ROUTE_CHECK}",
-        timeout_s=ROUTE_TIMEOUT_S,
-        changes=[deployed],
-        **decision,
-    )
+    if changed := after_change(deployed):
+        server.shell(
+            name="Wait until Serve answers the health route through the head's proxy",
+            commands=[commands.serve_route_check(
+                node.container, f"{render.CONTAINER_SERVE_DIR}/{render.ROUTE_CHECK}",
+                node.settings["serve_http_port"], node.settings["serve_health_route"], ROUTE_TIMEOUT_S)],
+            _if=changed,
+        )

@@ -2,25 +2,26 @@
 distribution's packages, its own site file (the distribution's default site
 on port 80 removed), the door's certificate and key and the password file.
 nginx is reloaded only when one of these changed and restarted only when its
-package was just installed (it then runs the distribution's default site),
-both decided from the files' digests, so --dry on a converged host lists
-neither. Verify's door checks live here too: 401 without the password, 200
-with it."""
+package was just installed (it then runs the distribution's default site)
+(seedcore/changes.py: --dry on a converged host lists neither). Verify's door
+checks live here too: 401 without the password, 200 with it."""
 
-import hashlib
 import os
+from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.facts.files import Directory, File, Sha256File
-from pyinfra.operations import server
+from pyinfra.facts.files import Directory, File
+from pyinfra.operations import apt, files, server, systemd
 
 from seedcore import checks, web
+from seedcore.changes import after_change
 from seedcore.defaults import WEB_DEFAULTS
+from seedcore.facts.apt import missing_packages
 from seedcore.facts.host import ListeningPorts, port_holder_problem
-from seedcore.hostfacts import read_fact
-from seedcore.operations import secret_files, system
+from seedcore.hostfacts import file_reads, read_fact, root_only_reads, service_reads
+from seedcore.operations import secret_files
 from seedcore.reach import Reach
 from seedcore.tasks.firewall import firewall_refreshes_lists
 from seedcore.topology import node_address, settings_for
@@ -34,9 +35,9 @@ CONFIG_TEST_TIMEOUT_S = 30
 def web_reads() -> list:
     """The facts the door's steps decide with (preflight bundles them)."""
     return [[DebPackages, {}], [Directory, {"path": web.DOOR_DIR}], [File, {"path": web.DEFAULT_SITE}],
-            *[read for path in (web.SITE_FILE, web.CERT_FILE, web.KEY_FILE, web.PASSWORD_FILE)
-              for read in system.file_reads(path)],
-            *system.service_reads("nginx")]
+            *[read for path in (web.SITE_FILE, web.CERT_FILE) for read in file_reads(path)],
+            *[read for path in (web.KEY_FILE, web.PASSWORD_FILE) for read in root_only_reads(path)],
+            *service_reads("nginx")]
 
 
 def port_problems(host, settings: dict) -> list[str]:
@@ -55,42 +56,40 @@ def password(settings: dict) -> str:
     return os.environ.get(settings["web_password_env"], "")
 
 
-def _differs(path: str, text: str) -> bool:
-    return read_fact(host, Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
+def _put(name: str, text: str, dest: str):
+    return files.put(name=name, src=StringIO(text), dest=dest, mode="644", user="root", group="root")
 
 
 @deploy("Open the web door", data_defaults=WEB_DEFAULTS)
 def install_web_door(inventory):
     settings = settings_for(host)
-    doors = web.doors(host, settings)
     tls = door_files(host, inventory)
-    site = web.site_config(doors)
-    users = web.password_file(settings["web_user"], password(settings), host.name)
-    fresh = "nginx" not in (read_fact(host, DebPackages) or {})
-    changed = any(_differs(path, text) for path, text in (
-        (web.SITE_FILE, site), (web.CERT_FILE, tls.cert), (web.KEY_FILE, tls.key),
-        (web.PASSWORD_FILE, users))) or read_fact(host, File, path=web.DEFAULT_SITE) is not None
-    system.packages(name="Install nginx from the distribution's packages", packages=PACKAGES,
-                    update=not firewall_refreshes_lists(host), no_recommends=True)
-    system.absent(name="Remove nginx's default site (port 80): nginx opens only the doors",
-                  path=web.DEFAULT_SITE, installed_now=fresh)
-    system.directory(name="Create the door's directory", path=web.DOOR_DIR, mode="755", user="root",
-                     group="root")
-    system.text_file(name="Write the door's certificate", text=tls.cert, dest=web.CERT_FILE, mode="644")
-    secret_files.root_only_file(name="Write the door's key (root only)", text=tls.key, dest=web.KEY_FILE)
-    secret_files.root_only_file(name="Write the door's password file (root and nginx only)", text=users,
-                                dest=web.PASSWORD_FILE, group=web.NGINX_GROUP)
-    system.text_file(name="Write the door's nginx site", text=site, dest=web.SITE_FILE, mode="644")
-    if fresh or changed:
+    package = apt.packages(name="Install nginx from the distribution's packages", packages=PACKAGES,
+                           no_recommends=True, update=not firewall_refreshes_lists(host) and bool(
+                               missing_packages(read_fact(host, DebPackages) or {}, PACKAGES)))
+    # Installed with the package: once it is, this step reads the host again and finds it.
+    default_site = files.file(name="Remove nginx's default site (port 80): nginx opens only the doors",
+                              path=web.DEFAULT_SITE, present=False)
+    files.directory(name="Create the door's directory", path=web.DOOR_DIR, mode="755", user="root",
+                    group="root")
+    cert = _put("Write the door's certificate", tls.cert, web.CERT_FILE)
+    key = secret_files.root_only_file(name="Write the door's key (root only)", text=tls.key,
+                                      dest=web.KEY_FILE)
+    users = secret_files.root_only_file(
+        name="Write the door's password file (root and nginx only)",
+        text=web.password_file(settings["web_user"], password(settings), host.name),
+        dest=web.PASSWORD_FILE, group=web.NGINX_GROUP)
+    site = _put("Write the door's nginx site", web.site_config(web.doors(host, settings)), web.SITE_FILE)
+    if changed := after_change(package, default_site, cert, key, users, site):
         server.shell(name="Check nginx's config before it is loaded (nginx -t)",
-                     commands=[f"timeout {CONFIG_TEST_TIMEOUT_S} nginx -t -q"])
-    system.service(name="Enable and start nginx", service="nginx")
-    if fresh:
-        system.service(name="Restart nginx because it was just installed (with the distribution's site)",
-                       service="nginx", restarted=True)
-    elif changed:
-        system.service(name="Reload nginx because its site, certificate or password changed",
-                       service="nginx", reloaded=True)
+                     commands=[f"timeout {CONFIG_TEST_TIMEOUT_S} nginx -t -q"], _if=changed)
+    systemd.service(name="Enable and start nginx", service="nginx", running=True, enabled=True)
+    if changed := after_change(package):
+        systemd.service(name="Restart nginx because it was just installed (with the distribution's site)",
+                        service="nginx", restarted=True, _if=changed)
+    if changed := after_change(default_site, cert, key, users, site, unless=(package,)):
+        systemd.service(name="Reload nginx because its site, certificate or password changed",
+                        service="nginx", reloaded=True, _if=changed)
 
 
 def door_results(host, inventory, reach: Reach, what: str, deadline: float) -> list[checks.Result]:

@@ -76,12 +76,14 @@ def _operations(module_name: str) -> list[str]:
     return sorted(
         f"{module_name}.{name}" for name, value in vars(module).items()
         if callable(value) and hasattr(value, "_inner") and value.__module__ == module.__name__
+        and value._inner.is_idempotent
     )
 
 
-@pytest.mark.parametrize("module_name", ["ray", "signed_apt", "system"])
+@pytest.mark.parametrize("module_name", ["ray", "signed_apt"])
 def test_fixtures_cover_every_operation(module_name):
-    """Each operation has fixtures, among them a second run that changes nothing."""
+    """Each idempotent operation has fixtures, among them a second run that changes nothing
+    (one that always acts, such as apt's checked refresh, is called only after a change)."""
     by_op: dict[str, list[dict]] = {}
     for op_name, case, fixture in CASES:
         by_op.setdefault(op_name, []).append({"case": case, **fixture})

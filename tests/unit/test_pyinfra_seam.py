@@ -148,7 +148,6 @@ def test_apt_repos_compares_deb822_sources_as_pyinfra_does():
     repos = seam.apt_repos(types=["deb"], uris=["http://mirror/debian"], suites=["bookworm"],
                                components=["stable"], architectures=None, signed_by=["/etc/k.gpg"])
     assert len(repos) == 1 and repos[0].url == "http://mirror/debian"
-    assert "DEBIAN_FRONTEND=noninteractive" in str(seam.noninteractive_apt("install"))
 
 
 @pytest.mark.parametrize("line", [
@@ -159,3 +158,89 @@ def test_apt_repos_compares_deb822_sources_as_pyinfra_does():
 ])
 def test_the_guard_sees_a_reach_into_pyinfra(line):
     assert INSIDES.search(line)
+
+
+# Facts fed from the snapshot: pyinfra's own operations, on a real pyinfra host
+# (@local, this machine), read the same facts whether pyinfra reads them itself
+# or the snapshot answers them.
+def _local_host():
+    from pyinfra.api import Config, Inventory, State
+    from pyinfra.api.connect import connect_all
+
+    inventory = Inventory((["@local"], {}))
+    state = State(inventory, Config())
+    connect_all(state)
+    return state, inventory.get_host("@local")
+
+
+def _planned(state, host, op, **kwargs) -> list[str]:
+    from pyinfra.context import ctx_host, ctx_state
+
+    with ctx_state.use(state), ctx_host.use(host):
+        return [f"upload to {command.dest}" if hasattr(command, "dest") else str(command)
+                for command in op._inner(**kwargs)]
+
+
+def _steps(tmp_path) -> list:
+    from io import StringIO
+
+    from pyinfra.operations import files
+
+    (tmp_path / "same.txt").write_text("kept\n")
+    (tmp_path / "old.txt").write_text("old\n")
+    (tmp_path / "gone.txt").write_text("x\n")
+    return [
+        (files.put, {"src": StringIO("kept\n"), "dest": str(tmp_path / "same.txt"), "mode": "644"}),
+        (files.put, {"src": StringIO("new\n"), "dest": str(tmp_path / "old.txt")}),
+        (files.put, {"src": StringIO("new\n"), "dest": str(tmp_path / "sub" / "missing.txt")}),
+        (files.directory, {"path": str(tmp_path / "sub"), "mode": "750"}),
+        (files.directory, {"path": str(tmp_path)}),
+        (files.file, {"path": str(tmp_path / "gone.txt"), "present": False}),
+    ]
+
+
+def _counting_commands(host, monkeypatch) -> list:
+    ran = []
+    run = host.run_shell_command
+
+    def counted(*args, **kwargs):
+        ran.append(args)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(host, "run_shell_command", counted)
+    return ran
+
+
+def test_pyinfras_operations_fed_by_the_snapshot_plan_as_when_they_read_the_facts(tmp_path, monkeypatch):
+    from seedcore.hostfacts import file_reads, read_bundle
+
+    state, host = _local_host()
+    ran = _counting_commands(host, monkeypatch)
+    theirs = [_planned(state, host, op, **kwargs) for op, kwargs in _steps(tmp_path)]
+    assert len(ran) >= len(theirs), "pyinfra read each fact with a command of its own"
+    paths = [str(tmp_path / name) for name in ("same.txt", "old.txt", "sub/missing.txt", "gone.txt", "sub")]
+    read_bundle(host, [read for path in paths for read in file_reads(path)])  # feeds the host's get_fact
+    ran.clear()
+    ours = [_planned(state, host, op, **kwargs) for op, kwargs in _steps(tmp_path)]
+    assert ours == theirs
+    assert ran == [], "every fact the operations read came from the snapshot"
+
+
+def test_the_feed_keeps_pyinfras_own_read_and_passes_global_arguments_through():
+    calls = []
+
+    class Host:
+        def get_fact(self, cls, *args, **kwargs):
+            calls.append(("pyinfra", cls, args, kwargs))
+            return "read"
+
+    host = Host()
+    seam.feed_facts(host, lambda cls, kwargs: ("fed", cls, kwargs))
+    assert host.get_fact(int, path="/x") == ("fed", int, {"path": "/x"})
+    assert host.get_fact(int, "/x") == "read"
+    assert host.get_fact(int, path="/x", _sudo=True) == "read"
+    assert seam.read_itself(host, int, {"path": "/y"}) == "read"
+    # Fed again (a new snapshot): still one layer over pyinfra's own.
+    seam.feed_facts(host, lambda cls, kwargs: "fed again")
+    assert (host.get_fact(int), seam.read_itself(host, int, {})) == ("fed again", "read")
+    assert len(calls) == 4
