@@ -11,6 +11,7 @@ would give it now).
 
 import hashlib
 import json
+import re
 
 from seedcore.families.debian import DOCKER_KEYRING, docker_packages, docker_repository_url
 from seedcore.gpu import toolkit_uri
@@ -31,6 +32,9 @@ DISK = "df -Pk"  # deploy.facts.host.DiskAvailableMb
 SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
 DAEMON_JSON_SHA256 = "sha256sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha256File
+DAEMON_JSON_SHA1 = "sha1sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha1File (files.put)
+DAEMON_JSON_STAT = "ls -ld /etc/docker/daemon.json"  # pyinfra.facts.files.File (files.put)
+DOCKER_DIR_STAT = re.compile(r"ls -ld /etc/docker\b(?!/)")  # pyinfra.facts.files.Directory (files.put)
 DEB_PACKAGES = "dpkg -l"  # pyinfra.facts.deb.DebPackages
 APT_SOURCES = "##PYINFRA_FILE"  # pyinfra.facts.apt.AptSources
 DOCKER_KEYRING_KEYS = f"--with-colons {DOCKER_KEYRING}"  # deploy.facts.apt.KeyringFingerprints
@@ -179,6 +183,17 @@ def sha256sum(path: str, text: str) -> str:
     return f"{hashlib.sha256(text.encode()).hexdigest()}  {path}"
 
 
+def sha1sum(path: str, text: str) -> str:
+    """What `sha1sum PATH` prints for a file holding `text`."""
+    return f"{hashlib.sha1(text.encode()).hexdigest()}  {path}"
+
+
+def stat_line(path: str, text: str, mode: str = "-rw-r--r--", user: str = "root") -> str:
+    """What pyinfra's File fact (`stat -c ...`) prints for a file holding `text`."""
+    return (f"user={user} group={user} mode={mode} atime=1796300000 mtime=1796300000 ctime=1796300000 "
+            f"size={len(text.encode())} '{path}'")
+
+
 def dpkg_list(packages: list[str]) -> list[str]:
     """`dpkg -l` rows of these packages ("name" or "name=version") installed."""
     rows = []
@@ -249,6 +264,9 @@ def converged(record: dict, ports: list[int], serve_marker: str = "", settings: 
     if settings is not None:
         daemon = daemon_json(settings, gpu=gpu)
         base[DAEMON_JSON_SHA256] = sha256sum(DAEMON_JSON_PATH, daemon)
+        base[DAEMON_JSON_SHA1] = sha1sum(DAEMON_JSON_PATH, daemon)
+        base[DAEMON_JSON_STAT] = stat_line(DAEMON_JSON_PATH, daemon)
+        base[DOCKER_DIR_STAT] = stat_line("/etc/docker", "", mode="drwxr-xr-x")
         base[DAEMON_JSON] = daemon.splitlines()
         base.update(signed_repositories(settings, gpu))
     return _merged(_by_matcher(overrides), bare_debian12(LISTENING=listening(*holders)) | base)
