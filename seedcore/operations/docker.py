@@ -7,12 +7,11 @@ import os
 
 from pyinfra import host
 from pyinfra.api import operation
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Sha256File
 
 from seedcore import commands
-from seedcore.facts.apt import packages_missing
 from seedcore.facts.host import FileText
+from seedcore.families import family_of
 from seedcore.hostfacts import read_fact
 from seedcore.operations.secret_files import with_stdin
 
@@ -62,7 +61,7 @@ def engine_restart_reasons(daemon_json: str, packages: list[str]) -> list[str]:
     reasons = []
     if read_fact(host, Sha256File, path=DAEMON_JSON) != hashlib.sha256(daemon_json.encode()).hexdigest():
         reasons.append(f"{DAEMON_JSON} changes")
-    if packages_missing(read_fact(host, DebPackages) or {}, packages):
+    if family_of(host).missing_packages(host, packages):
         reasons.append("Docker's packages change")
     return reasons
 

@@ -9,26 +9,23 @@ import hashlib
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Sha256File
 from pyinfra.operations import systemd
 
 from seedcore import firewall
 from seedcore.defaults import FIREWALL_DEFAULTS
-from seedcore.facts.apt import missing_packages
 from seedcore.facts.host import ActiveFirewalls
+from seedcore.families import family_of, package_reads
 from seedcore.hostfacts import read_fact
 from seedcore.operations import secret_files, system
 from seedcore.topology import settings_for
-
-PACKAGES = ["nftables"]
 
 
 def firewall_reads(settings: dict) -> list:
     """The facts the firewall steps and preflight decide with (preflight bundles them)."""
     if not settings["firewall_manage"]:
         return []
-    return [[ActiveFirewalls, {}], [DebPackages, {}], *system.file_reads(firewall.RULES_FILE),
+    return [[ActiveFirewalls, {}], *package_reads(), *system.file_reads(firewall.RULES_FILE),
             *system.file_reads(firewall.UNIT_FILE), *system.service_reads(firewall.UNIT)]
 
 
@@ -45,10 +42,12 @@ def firewall_problems(host) -> list[str]:
 
 
 def firewall_refreshes_lists(host) -> bool:
-    """Whether the firewall's package step refreshes apt's lists in this run
-    (nftables to install), so a later package step need not."""
-    return bool(settings_for(host)["firewall_manage"]
-                and missing_packages(read_fact(host, DebPackages) or {}, PACKAGES))
+    """Whether the firewall's package step refreshes the package lists in this
+    run (nftables to install, by a family whose lists a step refreshes), so a
+    later package step need not."""
+    family = family_of(host)
+    return bool(settings_for(host)["firewall_manage"] and family.refreshes_lists()
+                and family.missing_packages(host, list(family.layout.firewall_packages)))
 
 
 def _differs(path: str, text: str) -> bool:
@@ -62,8 +61,9 @@ def install_firewall(inventory):
     unit = firewall.unit_file()
     unit_changed = _differs(firewall.UNIT_FILE, unit)
     rules_changed = _differs(firewall.RULES_FILE, rules)
-    system.packages(name="Install nftables from the distribution's packages", packages=PACKAGES,
-                    update=True, no_recommends=True)
+    family = family_of(host)
+    family.install_packages(name="Install nftables from the distribution's packages",
+                            packages=list(family.layout.firewall_packages), update=True, no_recommends=True)
     secret_files.root_only_file(name="Write the firewall rules (root only)", text=rules,
                                 dest=firewall.RULES_FILE)
     system.text_file(name="Write the firewall's systemd unit", text=unit, dest=firewall.UNIT_FILE,

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, Sha256File
 from pyinfra.operations import python
 
 from seedcore import prometheus
 from seedcore.defaults import MONITORING_DEFAULTS
 from seedcore.facts.host import ListeningPorts, port_holder_problem
+from seedcore.families import family_of, layouts, package_reads
 from seedcore.hostfacts import project_containers, read_fact
 from seedcore.monitoring_checks import monitoring_checks
 from seedcore.operations import system
@@ -54,15 +54,15 @@ def _differs(path: str, text: str) -> bool:
     return read_fact(host, Sha256File, path=path) != hashlib.sha256(text.encode()).hexdigest()
 
 
-PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.ARGS_FILE,
-                    prometheus.TARGETS_FILE)
+PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.TARGETS_FILE)
 
 
 def prometheus_reads() -> list:
     """The facts the Prometheus steps decide with (preflight bundles them)."""
-    return [[DebPackages, {}], [Directory, {"path": prometheus.SEEDCORE_DIR}],
+    return [*package_reads(), [Directory, {"path": prometheus.SEEDCORE_DIR}],
             *[read for path in PROMETHEUS_FILES for read in system.file_reads(path)],
-            *system.service_reads("prometheus")]
+            *[read for layout in layouts() for read in (*system.file_reads(layout.prometheus_args_file),
+                                                        *system.service_reads(layout.prometheus_service))]]
 
 
 @deploy("Install Prometheus", data_defaults=MONITORING_DEFAULTS)
@@ -73,26 +73,28 @@ def install_prometheus(inventory):
     rules = prometheus.alert_rules(settings_for(head_host(inventory)))
     config = prometheus.prometheus_config(settings)
     args = prometheus.prometheus_args(settings)
-    fresh = "prometheus" not in (read_fact(host, DebPackages) or {})
-    restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(prometheus.ARGS_FILE, args)
+    family = family_of(host)
+    layout = family.layout
+    fresh = bool(family.missing_packages(host, list(layout.prometheus_packages)))
+    restart = fresh or _differs(prometheus.CONFIG_FILE, config) or _differs(layout.prometheus_args_file, args)
     reload = _differs(prometheus.RULES_FILE, rules) and not restart
-    system.packages(name="Install prometheus from the distribution's packages",
-                    packages=["prometheus"], update=True, no_recommends=True)
+    family.install_packages(name="Install prometheus from the distribution's packages",
+                            packages=list(layout.prometheus_packages), update=True, no_recommends=True)
     system.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
                      mode="755", user="root", group="root")
     system.text_file(name="Write the alert rules", text=rules, dest=prometheus.RULES_FILE, mode="644")
     system.text_file(name="Write prometheus.yml", text=config, dest=prometheus.CONFIG_FILE, mode="644")
     system.text_file(name="Write Prometheus' command line (listen address, retention)", text=args,
-                     dest=prometheus.ARGS_FILE, mode="644")
+                     dest=layout.prometheus_args_file, mode="644")
     system.text_file(name="Write the scrape targets (Prometheus rereads them without a restart)",
                      text=prometheus.targets_file(inventory), dest=prometheus.TARGETS_FILE, mode="644")
-    system.service(name="Enable and start Prometheus", service="prometheus")
+    system.service(name="Enable and start Prometheus", service=layout.prometheus_service)
     if restart:
         system.service(name="Restart Prometheus because its config, command line or package changed",
-                       service="prometheus", restarted=True)
+                       service=layout.prometheus_service, restarted=True)
     elif reload:
-        system.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
-                       reloaded=True)
+        system.service(name="Reload Prometheus because only its alert rules changed",
+                       service=layout.prometheus_service, reloaded=True)
 
 
 def dashboards_command(container: str) -> str:

@@ -1,6 +1,6 @@
 """The web door on the head and the monitoring host: nginx from the
 distribution's packages, its own site file (the distribution's default site
-on port 80 removed), the door's certificate and key and the password file.
+on port 80 removed, where its family's package has one), the door's certificate and key and the password file.
 nginx is reloaded only when one of these changed and restarted only when its
 package was just installed (it then runs the distribution's default site),
 both decided from the files' digests, so --dry on a converged host lists
@@ -12,13 +12,13 @@ import os
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, File, Sha256File
 from pyinfra.operations import server
 
 from seedcore import checks, web
 from seedcore.defaults import WEB_DEFAULTS
 from seedcore.facts.host import ListeningPorts, port_holder_problem
+from seedcore.families import family_of, layouts, package_reads
 from seedcore.hostfacts import read_fact
 from seedcore.operations import secret_files, system
 from seedcore.reach import Reach
@@ -26,17 +26,17 @@ from seedcore.tasks.firewall import firewall_refreshes_lists
 from seedcore.topology import node_address, settings_for
 from seedcore.web_tls import door_context, door_files
 
-PACKAGES = ["nginx"]
 # `nginx -t` reads the config and the certificate: a few hundred milliseconds.
 CONFIG_TEST_TIMEOUT_S = 30
 
 
 def web_reads() -> list:
     """The facts the door's steps decide with (preflight bundles them)."""
-    return [[DebPackages, {}], [Directory, {"path": web.DOOR_DIR}], [File, {"path": web.DEFAULT_SITE}],
+    return [*package_reads(), [Directory, {"path": web.DOOR_DIR}],
+            *[[File, {"path": layout.web_default_site}] for layout in layouts() if layout.web_default_site],
             *[read for path in (web.SITE_FILE, web.CERT_FILE, web.KEY_FILE, web.PASSWORD_FILE)
               for read in system.file_reads(path)],
-            *system.service_reads("nginx")]
+            *[read for layout in layouts() for read in system.service_reads(layout.web_service)]]
 
 
 def port_problems(host, settings: dict) -> list[str]:
@@ -66,31 +66,37 @@ def install_web_door(inventory):
     tls = door_files(host, inventory)
     site = web.site_config(doors)
     users = web.password_file(settings["web_user"], password(settings), host.name)
-    fresh = "nginx" not in (read_fact(host, DebPackages) or {})
+    family = family_of(host)
+    layout = family.layout
+    default_site = layout.web_default_site
+    fresh = bool(family.missing_packages(host, list(layout.web_packages)))
+    default_present = bool(default_site) and read_fact(host, File, path=default_site) is not None
     changed = any(_differs(path, text) for path, text in (
         (web.SITE_FILE, site), (web.CERT_FILE, tls.cert), (web.KEY_FILE, tls.key),
-        (web.PASSWORD_FILE, users))) or read_fact(host, File, path=web.DEFAULT_SITE) is not None
-    system.packages(name="Install nginx from the distribution's packages", packages=PACKAGES,
-                    update=not firewall_refreshes_lists(host), no_recommends=True)
-    system.absent(name="Remove nginx's default site (port 80): nginx opens only the doors",
-                  path=web.DEFAULT_SITE, installed_now=fresh)
+        (web.PASSWORD_FILE, users))) or default_present
+    family.install_packages(name="Install nginx from the distribution's packages",
+                            packages=list(layout.web_packages), update=not firewall_refreshes_lists(host),
+                            no_recommends=True)
+    if default_site:
+        system.absent(name="Remove nginx's default site (port 80): nginx opens only the doors",
+                      path=default_site, installed_now=fresh)
     system.directory(name="Create the door's directory", path=web.DOOR_DIR, mode="755", user="root",
                      group="root")
     system.text_file(name="Write the door's certificate", text=tls.cert, dest=web.CERT_FILE, mode="644")
     secret_files.root_only_file(name="Write the door's key (root only)", text=tls.key, dest=web.KEY_FILE)
     secret_files.root_only_file(name="Write the door's password file (root and nginx only)", text=users,
-                                dest=web.PASSWORD_FILE, group=web.NGINX_GROUP)
+                                dest=web.PASSWORD_FILE, group=layout.web_group)
     system.text_file(name="Write the door's nginx site", text=site, dest=web.SITE_FILE, mode="644")
     if fresh or changed:
         server.shell(name="Check nginx's config before it is loaded (nginx -t)",
                      commands=[f"timeout {CONFIG_TEST_TIMEOUT_S} nginx -t -q"])
-    system.service(name="Enable and start nginx", service="nginx")
+    system.service(name="Enable and start nginx", service=layout.web_service)
     if fresh:
         system.service(name="Restart nginx because it was just installed (with the distribution's site)",
-                       service="nginx", restarted=True)
+                       service=layout.web_service, restarted=True)
     elif changed:
         system.service(name="Reload nginx because its site, certificate or password changed",
-                       service="nginx", reloaded=True)
+                       service=layout.web_service, reloaded=True)
 
 
 def door_results(host, inventory, reach: Reach, what: str, deadline: float) -> list[checks.Result]:
