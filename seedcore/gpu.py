@@ -26,21 +26,10 @@ def looks_like_gpu_image(image: str) -> bool:
     return bool(re.search(r"gpu|cuda|(^|[-_.])cu\d{2,3}", tag))
 
 
-def toolkit_uri(settings: dict, arch: str) -> str:
-    """NVIDIA's repository is flat: one directory per architecture, suite "/"."""
-    return f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/stable/deb/{arch}"
-
-
-def toolkit_release_problem(repo_uri: str, release: dict | None) -> str | None:
-    """Why NVIDIA's toolkit repository cannot serve this host, read from its
-    flat Release file (fetched on the host), or None."""
-    if release and release["fetched"]:
-        return None
-    error = (release or {}).get("error") or "no answer"
-    return (
-        f"gpu_toolkit_apt_url: {repo_uri}/Release could not be fetched ({error}); point "
-        "gpu_toolkit_apt_url at a mirror that carries NVIDIA's container toolkit"
-    )
+def toolkit_packages(settings: dict) -> list[str]:
+    """NVIDIA's container toolkit, pinned to gpu_toolkit_version when set."""
+    version = settings["gpu_toolkit_version"]
+    return [f"nvidia-container-toolkit={version}" if version else "nvidia-container-toolkit"]
 
 
 def compose_gpu_mode(compose_cli: str | None, compose_version: str | None) -> str:

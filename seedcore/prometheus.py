@@ -13,7 +13,6 @@ from seedcore.render import HEALTH_APP_NAME
 from seedcore.topology import head_host, node_address, settings_for, worker_hosts
 
 CONFIG_FILE = "/etc/prometheus/prometheus.yml"
-ARGS_FILE = "/etc/default/prometheus"
 SEEDCORE_DIR = "/etc/prometheus/seedcore"
 TARGETS_FILE = f"{SEEDCORE_DIR}/ray-targets.json"
 RULES_FILE = f"{SEEDCORE_DIR}/alerts.yml"
@@ -91,7 +90,8 @@ def listen_address(settings: dict) -> str:
 
 
 def prometheus_args(settings: dict) -> str:
-    """/etc/default/prometheus, read by Debian's prometheus.service as $ARGS.
+    """Prometheus' command line as $ARGS (the file is the family's
+    layout.prometheus_args_file; Debian's prometheus.service reads it).
     Every value was checked against its pattern (no quote, space or $)."""
     args = [
         f"--config.file={CONFIG_FILE}",

@@ -368,12 +368,9 @@ def daemon_json(settings: dict, gpu: bool = False) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-REDIS_CONF = "/etc/redis/redis.conf"
-
-
 def redis_conf(bind_address: str, port: int, password: str, tls: dict[str, str] | None = None) -> str:
-    """/etc/redis/redis.conf for the GCS store the deploy installs (Debian's
-    redis-server unit starts redis-server with it, supervised by systemd).
+    """The Redis config of the GCS store the deploy installs (at its family's
+    layout.store_config; its Redis unit starts Redis with it, supervised by systemd).
 
     Bound to the store host's private address only; password required; both
     persistence modes on, so a restarted store still holds the cluster's GCS

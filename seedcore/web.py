@@ -20,14 +20,10 @@ from seedcore.sha_crypt import ALPHABET, sha512_crypt
 from seedcore.topology import is_monitoring_host, role_of
 
 SITE_FILE = "/etc/nginx/conf.d/seedcore-web.conf"
-# Debian's own site: port 80, a welcome page. Removed: nginx opens only the doors.
-DEFAULT_SITE = "/etc/nginx/sites-enabled/default"
 DOOR_DIR = "/etc/nginx/seedcore"
 CERT_FILE = f"{DOOR_DIR}/door.crt"
 KEY_FILE = f"{DOOR_DIR}/door.key"
 PASSWORD_FILE = f"{DOOR_DIR}/htpasswd"
-# nginx's workers run as www-data and read the password file at each request.
-NGINX_GROUP = "www-data"
 REALM = "seedcore"
 HEADER = "# Managed by the seedcore deploy; edits here are overwritten.\n"
 # Every address may knock on the door, so the password must not be guessable.

@@ -1,6 +1,7 @@
 """The Debian family (Debian, Ubuntu): apt, deb822 sources signed by a keyring
 whose fingerprint is checked, and what preflight reads from a repository's
-Release file before any host changes."""
+Release file before any host changes. `DEBIAN` is the family object
+(seedcore/families/base.py's OsFamily); the functions below are its parts."""
 
 from pyinfra import host
 from pyinfra.facts.apt import AptSources
@@ -10,8 +11,9 @@ from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files
 
 from seedcore.facts.apt import AptRelease, KeyringFingerprints, missing_packages
+from seedcore.families.base import Layout
 from seedcore.families.os_release import distro_of, id_like
-from seedcore.gpu import toolkit_release_problem, toolkit_uri
+from seedcore.gpu import toolkit_packages
 from seedcore.hostfacts import read_fact
 from seedcore.operations import signed_apt as signed_apt_ops
 from seedcore.signed_apt import KEYRING_DIR, release_url
@@ -24,6 +26,45 @@ DOCKER_KEYRING = f"{KEYRING_DIR}/docker.gpg"
 # Tools the deploy's own facts and checks use on every host; gpg checks the
 # fingerprint of a repository key before apt is told to trust it.
 BASE_PACKAGES = ["ca-certificates", "curl", "gpg", "iproute2", "procps"]
+TOOLKIT_KEYRING = f"{KEYRING_DIR}/nvidia-container-toolkit.gpg"
+
+LAYOUT = Layout(
+    base_packages=tuple(BASE_PACKAGES),
+    firewall_packages=("nftables",),
+    prometheus_packages=("prometheus",),
+    prometheus_service="prometheus",
+    # Debian's prometheus.service reads its command line from $ARGS here.
+    prometheus_args_file="/etc/default/prometheus",
+    # iproute2: preflight names the holder of the Redis port with its `ss`.
+    store_packages=("redis-server", "iproute2"),
+    store_service="redis-server",
+    # Debian's redis-server unit starts redis-server with it, supervised by systemd.
+    store_config="/etc/redis/redis.conf",
+    store_group="redis",
+    web_packages=("nginx",),
+    web_service="nginx",
+    # nginx's workers run as www-data and read the password file at each request.
+    web_group="www-data",
+    # Debian's own site: port 80, a welcome page.
+    web_default_site="/etc/nginx/sites-enabled/default",
+)
+
+
+def toolkit_uri(settings: dict, arch: str) -> str:
+    """NVIDIA's repository is flat: one directory per architecture, suite "/"."""
+    return f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/stable/deb/{arch}"
+
+
+def toolkit_release_problem(repo_uri: str, release: dict | None) -> str | None:
+    """Why NVIDIA's toolkit repository cannot serve this host, read from its
+    flat Release file (fetched on the host), or None."""
+    if release and release["fetched"]:
+        return None
+    error = (release or {}).get("error") or "no answer"
+    return (
+        f"gpu_toolkit_apt_url: {repo_uri}/Release could not be fetched ({error}); point "
+        "gpu_toolkit_apt_url at a mirror that carries NVIDIA's container toolkit"
+    )
 
 
 def serves(facts: dict) -> bool:
@@ -118,12 +159,13 @@ def official_package_list(settings: dict) -> list[str]:
     ]
 
 
-def install_reads(settings: dict, keyrings: tuple = ()) -> list:
+def install_reads(settings: dict, gpu: bool = False) -> list:
     """The facts this family's install steps read on a host, as [Fact, kwargs]
     pairs for its bundle: the packages, the architecture, and for a signed
-    repository (Docker's with docker_install_source='docker', and each of
-    `keyrings`) the keyrings directory, the keyring and the sources."""
+    repository (Docker's with docker_install_source='docker', NVIDIA's on a GPU
+    host) the keyrings directory, the keyring and the sources."""
     reads = [[DebPackages, {}], [DebArch, {}]]
+    keyrings: tuple = (TOOLKIT_KEYRING,) if gpu else ()
     if settings["docker_install_source"] == "docker":
         keyrings = (DOCKER_KEYRING, *keyrings)
     if keyrings:
@@ -132,19 +174,37 @@ def install_reads(settings: dict, keyrings: tuple = ()) -> list:
     return reads
 
 
+def host_missing_packages(host, packages: list[str]) -> list[str]:
+    """Those of `packages` not installed as asked on `host` (its dpkg database)."""
+    return missing_packages(read_fact(host, DebPackages) or {}, packages)
+
+
+def install_packages(name: str, packages: list[str], update: bool = False, no_recommends: bool = False,
+                     allow_downgrades: bool = False):
+    """The package step: pyinfra's apt.packages, its facts answered from the host's snapshot.
+    With `update`, apt's lists are refreshed first only when one of `packages` is missing, so
+    a converged host runs no `apt-get update`."""
+    return apt.packages(
+        name=name,
+        packages=list(packages),
+        update=update and bool(host_missing_packages(host, packages)),
+        no_recommends=no_recommends,
+        allow_downgrades=allow_downgrades,
+    )
+
+
 def install_base_tools(lists_refreshed: bool = False) -> bool:
     """The tools the deploy's steps and checks use, apt's lists refreshed first
     when one is missing, unless an earlier step refreshes them in this run
     (`lists_refreshed`). Returns whether the lists are refreshed in this run by
     now (decided from the facts read when the run began)."""
-    missing = bool(missing_packages(read_fact(host, DebPackages) or {}, BASE_PACKAGES))
-    apt.packages(
+    install_packages(
         name="Install the base tools the deploy uses",
         packages=BASE_PACKAGES,
-        update=missing and not lists_refreshed,
+        update=not lists_refreshed,
         no_recommends=True,
     )
-    return lists_refreshed or missing
+    return lists_refreshed or bool(host_missing_packages(host, BASE_PACKAGES))
 
 
 def signed_repository(what: str, filename: str, key_url: str, keyring: str, fingerprint: str,
@@ -206,11 +266,77 @@ def install_docker(settings: dict, before_packages=None, lists_refreshed: bool =
             repo_url, [codename], ["stable"], packages,
         )
     before = [before_packages()] if before_packages else []
-    return [*before, apt.packages(
+    return [*before, install_packages(
         name="Install Docker's packages from docker_install_source",
         packages=packages,
-        update=not from_repository and not lists_refreshed and bool(
-            missing_packages(read_fact(host, DebPackages) or {}, packages)),
+        update=not from_repository and not lists_refreshed,
         no_recommends=not from_repository,
         allow_downgrades=from_repository and bool(settings["docker_version"]),
     )]
+
+
+def install_gpu_toolkit(settings: dict):
+    """NVIDIA's container toolkit through the same signed path as Docker's: its
+    key is checked against gpu_toolkit_key_fingerprint before apt trusts it, and
+    `apt-get update` stops the host when the signature does not verify."""
+    packages = toolkit_packages(settings)
+    signed_repository(
+        "NVIDIA's container toolkit", "nvidia-container-toolkit",
+        f"{settings['gpu_toolkit_apt_url'].rstrip('/')}/gpgkey", TOOLKIT_KEYRING,
+        settings["gpu_toolkit_key_fingerprint"], "gpu_toolkit_key_fingerprint", "gpu_toolkit_apt_url",
+        toolkit_uri(settings, read_fact(host, DebArch) or "amd64"), ["/"], [], packages,
+    )
+    return install_packages(
+        name="Install the NVIDIA container toolkit",
+        packages=packages,
+        allow_downgrades=bool(settings["gpu_toolkit_version"]),
+    )
+
+
+class DebianFamily:
+    """The Debian family as an OsFamily (seedcore/families/base.py)."""
+
+    name = "Debian family"
+    serves_text = SERVES
+    supported = True
+    layout = LAYOUT
+
+    def serves(self, facts: dict) -> bool:
+        return serves(facts)
+
+    def preflight_problems(self, host, settings: dict, facts: dict) -> list[str]:
+        return preflight_problems(host, settings, facts)
+
+    def release_reads(self, host, settings: dict, facts: dict) -> list:
+        return release_reads(host, settings, facts)
+
+    def install_reads(self, settings: dict, gpu: bool) -> list:
+        return install_reads(settings, gpu)
+
+    def package_reads(self) -> list:
+        return [[DebPackages, {}]]
+
+    def missing_packages(self, host, packages: list[str]) -> list[str]:
+        return host_missing_packages(host, packages)
+
+    def install_packages(self, name: str, packages: list[str], update: bool = False,
+                         no_recommends: bool = False, allow_downgrades: bool = False):
+        return install_packages(name, packages, update, no_recommends, allow_downgrades)
+
+    def refreshes_lists(self) -> bool:
+        return True
+
+    def install_base_tools(self, lists_refreshed: bool = False) -> bool:
+        return install_base_tools(lists_refreshed)
+
+    def docker_packages(self, settings: dict) -> list[str]:
+        return docker_packages(settings)
+
+    def install_docker(self, settings: dict, before_packages=None, lists_refreshed: bool = False) -> list:
+        return install_docker(settings, before_packages, lists_refreshed)
+
+    def install_gpu_toolkit(self, settings: dict):
+        return install_gpu_toolkit(settings)
+
+
+DEBIAN = DebianFamily()

@@ -10,7 +10,7 @@ from pyinfra.operations import files, server, systemd
 from seedcore.changes import after_change
 from seedcore.defaults import DOCKER_DEFAULTS
 from seedcore.facts.docker import DockerEngine
-from seedcore.families import host_family
+from seedcore.families import family_of
 from seedcore.hostfacts import file_reads, read_fact, service_reads
 from seedcore.operations import docker
 from seedcore.render import daemon_json
@@ -28,8 +28,8 @@ def docker_reads() -> list:
 @deploy("Install and configure Docker", data_defaults=DOCKER_DEFAULTS)
 def install_docker(gpu: bool = False):
     settings = settings_for(host)
-    family = host_family(host)
-    # The host firewall, installed first, may have refreshed apt's lists already.
+    family = family_of(host)
+    # The host firewall, installed first, may have refreshed the package lists already.
     lists_refreshed = family.install_base_tools(lists_refreshed=firewall_refreshes_lists(host))
     daemon = daemon_json(settings, gpu=gpu)
     # daemon.json goes first: a Docker installed for the first time then starts with it.

@@ -9,26 +9,23 @@ from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.deb import DebPackages
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import files, systemd
 
 from seedcore import firewall
 from seedcore.changes import after_change
 from seedcore.defaults import FIREWALL_DEFAULTS
-from seedcore.facts.apt import missing_packages
 from seedcore.facts.host import ActiveFirewalls
+from seedcore.families import family_of, package_reads
 from seedcore.hostfacts import file_reads, read_fact, root_only_reads, service_reads
 from seedcore.operations import secret_files
 from seedcore.topology import settings_for
-
-PACKAGES = ["nftables"]
 
 
 def firewall_reads(settings: dict) -> list:
     """The facts the firewall steps and preflight decide with (preflight bundles them)."""
     if not settings["firewall_manage"]:
         return []
-    return [[ActiveFirewalls, {}], [DebPackages, {}], *root_only_reads(firewall.RULES_FILE),
+    return [[ActiveFirewalls, {}], *package_reads(), *root_only_reads(firewall.RULES_FILE),
             *file_reads(firewall.UNIT_FILE), *service_reads(firewall.UNIT)]
 
 
@@ -45,18 +42,21 @@ def firewall_problems(host) -> list[str]:
 
 
 def firewall_refreshes_lists(host) -> bool:
-    """Whether the firewall's package step refreshes apt's lists in this run
-    (nftables to install), so a later package step need not."""
-    return bool(settings_for(host)["firewall_manage"]
-                and missing_packages(read_fact(host, DebPackages) or {}, PACKAGES))
+    """Whether the firewall's package step refreshes the package lists in this
+    run (nftables to install, by a family whose lists a step refreshes), so a
+    later package step need not."""
+    family = family_of(host)
+    return bool(settings_for(host)["firewall_manage"] and family.refreshes_lists()
+                and family.missing_packages(host, list(family.layout.firewall_packages)))
 
 
 @deploy("Install the host firewall", data_defaults=FIREWALL_DEFAULTS)
 def install_firewall(inventory):
     settings = settings_for(host)
     rules = firewall.rules_file(firewall.allow_lists(host, inventory, settings))
-    apt.packages(name="Install nftables from the distribution's packages", packages=PACKAGES,
-                 update=firewall_refreshes_lists(host), no_recommends=True)
+    family = family_of(host)
+    family.install_packages(name="Install nftables from the distribution's packages",
+                            packages=list(family.layout.firewall_packages), update=True, no_recommends=True)
     written_rules = secret_files.root_only_file(name="Write the firewall rules (root only)", text=rules,
                                                 dest=firewall.RULES_FILE)
     unit = files.put(name="Write the firewall's systemd unit", src=StringIO(firewall.unit_file()),

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory
-from pyinfra.operations import apt, files, python, systemd
+from pyinfra.operations import files, python, systemd
 
 from seedcore import prometheus
 from seedcore.changes import after_change
 from seedcore.defaults import MONITORING_DEFAULTS
 from seedcore.facts.host import ListeningPorts, port_holder_problem
+from seedcore.families import family_of, layouts, package_reads
 from seedcore.hostfacts import file_reads, project_containers, read_fact, service_reads
 from seedcore.monitoring_checks import monitoring_checks
 from seedcore.operations.ray import decide_head
@@ -48,15 +48,15 @@ def port_problems(host, settings: dict) -> list[str]:
     ]
 
 
-PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.ARGS_FILE,
-                    prometheus.TARGETS_FILE)
+PROMETHEUS_FILES = (prometheus.RULES_FILE, prometheus.CONFIG_FILE, prometheus.TARGETS_FILE)
 
 
 def prometheus_reads() -> list:
     """The facts the Prometheus steps decide with (preflight bundles them)."""
-    return [[DebPackages, {}], [Directory, {"path": prometheus.SEEDCORE_DIR}],
+    return [*package_reads(), [Directory, {"path": prometheus.SEEDCORE_DIR}],
             *[read for path in PROMETHEUS_FILES for read in file_reads(path)],
-            *service_reads("prometheus")]
+            *[read for layout in layouts() for read in (*file_reads(layout.prometheus_args_file),
+                                                        *service_reads(layout.prometheus_service))]]
 
 
 def _put(name: str, text: str, dest: str):
@@ -69,25 +69,28 @@ def install_prometheus(inventory):
     when only its alert rules did (seedcore/changes.py: --dry on a converged
     host lists neither)."""
     settings = settings_for(host)
-    package = apt.packages(name="Install prometheus from the distribution's packages",
-                           packages=["prometheus"], no_recommends=True,
-                           update="prometheus" not in (read_fact(host, DebPackages) or {}))
+    family = family_of(host)
+    layout = family.layout
+    package = family.install_packages(name="Install prometheus from the distribution's packages",
+                                      packages=list(layout.prometheus_packages), update=True,
+                                      no_recommends=True)
     files.directory(name="Create Prometheus' seedcore directory", path=prometheus.SEEDCORE_DIR,
                     mode="755", user="root", group="root")
     rules = _put("Write the alert rules", prometheus.alert_rules(settings_for(head_host(inventory))),
                  prometheus.RULES_FILE)
     config = _put("Write prometheus.yml", prometheus.prometheus_config(settings), prometheus.CONFIG_FILE)
     args = _put("Write Prometheus' command line (listen address, retention)",
-                prometheus.prometheus_args(settings), prometheus.ARGS_FILE)
+                prometheus.prometheus_args(settings), layout.prometheus_args_file)
     _put("Write the scrape targets (Prometheus rereads them without a restart)",
          prometheus.targets_file(inventory), prometheus.TARGETS_FILE)
-    systemd.service(name="Enable and start Prometheus", service="prometheus", running=True, enabled=True)
+    systemd.service(name="Enable and start Prometheus", service=layout.prometheus_service, running=True,
+                    enabled=True)
     if changed := after_change(package, config, args):
         systemd.service(name="Restart Prometheus because its config, command line or package changed",
-                        service="prometheus", restarted=True, _if=changed)
+                        service=layout.prometheus_service, restarted=True, _if=changed)
     if changed := after_change(rules, unless=(package, config, args)):
-        systemd.service(name="Reload Prometheus because only its alert rules changed", service="prometheus",
-                        reloaded=True, _if=changed)
+        systemd.service(name="Reload Prometheus because only its alert rules changed",
+                        service=layout.prometheus_service, reloaded=True, _if=changed)
 
 
 def dashboards_command(container: str) -> str:

@@ -12,9 +12,10 @@ from pyinfra.facts.server import LinuxDistribution
 from seedcore.facts.docker import UNMANAGED, ComposeVersion, DockerEngine, ImageId
 from seedcore.facts.gpu import NvidiaGpus
 from seedcore.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, port_holder_problem
-from seedcore.families import family_problems, install_reads, release_reads
+from seedcore.families import family_problems, install_reads, release_reads, unsupported_line
 from seedcore.gpu import gpu_count_problem
 from seedcore.hostfacts import operation_reads, prefetch, project_containers, read_fact
+from seedcore.lock import is_dry
 from seedcore.operations.ray import decide_head
 from seedcore.ports import port_keys
 from seedcore.render import ENV_FILE
@@ -23,7 +24,6 @@ from seedcore.tasks.compose import render_reads
 from seedcore.tasks.docker import docker_reads
 from seedcore.tasks.firewall import firewall_problems, firewall_reads
 from seedcore.tasks.gcs_store import store_reads
-from seedcore.tasks.gpu import KEYRING as GPU_KEYRING
 from seedcore.tasks.monitoring import port_problems as monitoring_port_problems
 from seedcore.tasks.monitoring import prometheus_reads
 from seedcore.tasks.serve import marker_path
@@ -98,6 +98,9 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
     # ufw or firewalld would fight the deploy's own firewall, on every kind of host; the web
     # door's ports must be free or nginx's, wherever a door opens.
     firewalls = firewall_problems(host) + door_port_problems(host, settings)
+    if role in ("store", "monitoring"):
+        # The host's family installs its packages too (its repositories only a Ray node's).
+        firewalls += [f"host {host.name}: {line}" for line in family_problems(host, settings, node=False)]
     if role == "store":
         return firewalls + [f"host {host.name}: {problem}" for problem in store_problems(host, settings)]
     # Monitoring: Prometheus' port, and nothing of a Ray node on a host that is not one.
@@ -179,7 +182,7 @@ def preflight_reads(host) -> list:
     bundled command: a host already as asked then needs no other read."""
     settings = settings_for(host)
     role = role_of(host)
-    reads = [[ListeningPorts, {}], [EpochSeconds, {}], *firewall_reads(settings)]
+    reads = [[ListeningPorts, {}], [EpochSeconds, {}], [LinuxDistribution, {}], *firewall_reads(settings)]
     if doors(host, settings):
         reads += web_reads()
     if role == "store":
@@ -194,10 +197,10 @@ def preflight_reads(host) -> list:
     root_only = (f"{project}/{ENV_FILE}", f"{project}/{node.compose_file}")
     gpu = is_gpu_host(host)
     return reads + [
-        [DockerEngine, {}], [LinuxDistribution, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
+        [DockerEngine, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
         # A GPU host's Compose version decides how its containers ask for GPUs.
         *([[NvidiaGpus, {}], [ComposeVersion, {}]] if gpu else []),
-        *install_reads(settings, (GPU_KEYRING,) if gpu else ()),
+        *install_reads(settings, gpu),
         *docker_reads(),
         *render_reads(node),
         *operation_reads(settings, files, root_only),
@@ -249,11 +252,18 @@ def _check(state, allow_docker_down: bool) -> None:
         prefetch(state, repository_reads, add=True)
         clocks, unread = host_clocks(state.inventory.get_active_hosts())
         problems += [f"{inventory_name()}: {line}" for line in unread]
+        dry = is_dry()
         for host in state.inventory.get_active_hosts():
             problems += [
                 f"{inventory_name()}: {line}"
                 for line in host_problems(host, settings_for(host), allow_docker_down)
             ]
+            # A family not supported yet plans under --dry and stops any other run.
+            unsupported = unsupported_line(host)
+            if unsupported and dry:
+                logger.warning(f"{unsupported} (--dry: planned only)")
+            elif unsupported:
+                problems.append(f"{inventory_name()}: {unsupported}")
         skew = clock_skew_problem(clocks)
         if skew:
             problems.append(f"{inventory_name()}: {skew}")

@@ -13,11 +13,16 @@ import hashlib
 import json
 import re
 
-from seedcore.families.debian import DOCKER_KEYRING, docker_packages, docker_repository_url
-from seedcore.gpu import toolkit_uri
+from seedcore.families.debian import (
+    DOCKER_KEYRING,
+    TOOLKIT_KEYRING,
+    docker_packages,
+    docker_repository_url,
+    toolkit_uri,
+)
+from seedcore.gpu import toolkit_packages
 from seedcore.operations.docker import DAEMON_JSON as DAEMON_JSON_PATH
 from seedcore.render import daemon_json
-from seedcore.tasks import gpu as gpu_task
 
 # -- matchers: substrings of the commands each fact runs -------------------
 
@@ -38,7 +43,7 @@ DOCKER_DIR_STAT = re.compile(r"ls -ld /etc/docker\b(?!/)")  # pyinfra.facts.file
 DEB_PACKAGES = "dpkg -l"  # pyinfra.facts.deb.DebPackages
 APT_SOURCES = "##PYINFRA_FILE"  # pyinfra.facts.apt.AptSources
 DOCKER_KEYRING_KEYS = f"--with-colons {DOCKER_KEYRING}"  # deploy.facts.apt.KeyringFingerprints
-NVIDIA_KEYRING_KEYS = f"--with-colons {gpu_task.KEYRING}"  # deploy.facts.apt.KeyringFingerprints
+NVIDIA_KEYRING_KEYS = f"--with-colons {TOOLKIT_KEYRING}"  # deploy.facts.apt.KeyringFingerprints
 DISTRIBUTION = "ls -pdL *-release"  # pyinfra.facts.server.LinuxDistribution
 ARCH = "dpkg --print-architecture"  # pyinfra.facts.deb.DebArch
 RELEASE = "apt-helper download-file"  # deploy.facts.apt.AptRelease
@@ -236,8 +241,8 @@ def signed_repositories(settings: dict, gpu: bool) -> dict:
     if gpu:
         answers[NVIDIA_KEYRING_KEYS] = keyring(settings["gpu_toolkit_key_fingerprint"])
         sources += sources_file("/etc/apt/sources.list.d/nvidia-container-toolkit.sources",
-                                toolkit_uri(settings, "amd64"), ["/"], [], gpu_task.KEYRING)
-        packages += gpu_task.toolkit_packages(settings)
+                                toolkit_uri(settings, "amd64"), ["/"], [], TOOLKIT_KEYRING)
+        packages += toolkit_packages(settings)
     answers[APT_SOURCES] = sources
     answers[DEB_PACKAGES] = dpkg_list(packages)
     return answers

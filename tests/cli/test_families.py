@@ -139,3 +139,57 @@ def test_a_key_or_signature_that_does_not_verify_stops_that_host_before_docker(t
     for step in (INSTALL, "Install and configure Docker | Write /etc/docker/daemon.json",
                  "Install and configure Docker | Enable and start Docker"):
         assert ran[step] == {"@fake/head-1"}, f"{step}\n{run.describe()}"
+
+
+# -- the RPM family: planned under --dry, refused otherwise -------------------
+
+ROCKY_9_RELEASE = [
+    "/etc/os-release",
+    'NAME="Rocky Linux"',
+    'VERSION="9.4 (Blue Onyx)"',
+    "ID=rocky",
+    'ID_LIKE="rhel centos fedora"',
+    'VERSION_ID="9.4"',
+    'PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"',
+    "---",
+]
+RPM_PACKAGE_STEPS = ("Install the base tools the deploy uses",
+                     "Add Docker's dnf repository",
+                     "Install Docker's packages from docker_install_source",
+                     "Install nftables from the distribution's packages")
+
+
+def _rocky_worker(deployment) -> str:
+    return deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE))
+
+
+def test_an_rpm_host_plans_its_package_steps_with_dnf_under_dry(tmp_path, monkeypatch):
+    deployment = Deployment(tmp_path)
+    head = deployment.head()
+    worker = _rocky_worker(deployment)
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert (f"host {worker} runs rocky 9.4 (RPM family): planned but not supported yet"
+            in run.output), run.describe()
+    for step in RPM_PACKAGE_STEPS:
+        planned = {host for row in run.rows_matching(step) for host in row.change | row.conditional}
+        assert worker in planned, f"{step}\n{run.describe()}"
+    # The same steps, as the commands they send: dnf on the RPM host, apt on the Debian one.
+    monkeypatch.setattr("sys.argv", ["pyinfra", str(deployment.path), "deploy/cluster.py", "--dry"])
+    prepared = prepare(deployment.path)
+    rocky, debian = prepared.shell(worker), prepared.shell(head)
+    assert any(line.startswith("dnf install -y") and "docker-ce" in line for line in rocky), rocky
+    assert not any("apt-get" in line or "dpkg" in line for line in rocky), rocky
+    assert "/etc/yum.repos.d/docker-ce-stable.repo" in prepared.uploads(worker), prepared.uploads(worker)
+    assert any("apt-get" in line and "docker-ce" in line for line in debian)
+
+
+def test_a_run_without_dry_is_refused_for_the_rpm_host_only(tmp_path):
+    deployment = Deployment(tmp_path)
+    deployment.head()
+    worker = _rocky_worker(deployment)
+    lines = assert_refused(deployment.run("-y"), deployment.path)
+    assert lines == [
+        f"{deployment.path}: host {worker} runs rocky 9.4 (RPM family): planned but not supported yet; "
+        "--dry shows its plan, a run without --dry changes no host while it is in the inventory"
+    ]

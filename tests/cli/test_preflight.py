@@ -112,29 +112,37 @@ ROCKY_9_RELEASE = [
 ]
 
 
+ALPINE_RELEASE = [
+    "/etc/os-release",
+    'NAME="Alpine Linux"',
+    "ID=alpine",
+    "VERSION_ID=3.20.1",
+    "---",
+]
+
 ROCKY_LINE = (
-    "rocky 9.3 is not served: the deploy installs with apt and serves the Debian family "
-    "(Debian 12 and 13, Ubuntu 22.04 and 24.04); move the node to such a host or take this "
-    "host out of the inventory"
+    "runs rocky 9.3 (RPM family): planned but not supported yet; --dry shows its plan, a run "
+    "without --dry changes no host while it is in the inventory"
 )
+ALPINE_LINE = "alpine 3.20.1 is not served: the deploy serves the Debian family"
 
 
 @pytest.mark.parametrize("source", ["docker", "distro"])
-def test_a_host_without_apt_is_refused_before_any_change(deployment, source):
+def test_a_host_of_a_family_not_supported_yet_is_refused_before_any_change(deployment, source):
     deployment.head(docker_install_source=source)
     worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE),
                                docker_install_source=source)
-    lines = assert_refused(deployment.dry(), deployment.path)
-    assert lines == [f"{deployment.path}: host {worker}: {ROCKY_LINE}"]
+    lines = assert_refused(deployment.run("-y"), deployment.path)
+    assert lines == [f"{deployment.path}: host {worker} {ROCKY_LINE}"]
 
 
-def test_unsupported_distribution_is_a_preflight_problem(deployment):
+def test_a_distribution_no_family_serves_is_a_preflight_problem_even_under_dry(deployment):
     deployment.head(facts=responses.bare_debian12(DISK="900"))
-    worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ROCKY_9_RELEASE))
+    worker = deployment.worker(facts=responses.bare_debian12(DISTRIBUTION=ALPINE_RELEASE))
     run = deployment.dry()
     lines = assert_refused(run, deployment.path)
     assert "Traceback" not in run.output
-    problem_line(lines, deployment.path, f"host {worker}: {ROCKY_LINE}")
+    problem_line(lines, deployment.path, f"host {worker}: {ALPINE_LINE}")
     problem_line(lines, deployment.path, "host @fake/head-1: only 900 MiB free")
 
 
@@ -142,11 +150,11 @@ def test_a_gpu_and_distribution_problem_do_not_hide_the_hosts_other_problems(dep
     nginx = responses.listening(responses.SSHD, (8080, "nginx", 4242, ""))
     deployment.head()
     gpu = deployment.gpu(deployment.worker("gpu-1", facts=responses.bare_debian12(
-        NVIDIA_SMI=responses.NO_DRIVER, DISTRIBUTION=ROCKY_9_RELEASE, LISTENING=nginx, DISK="900",
+        NVIDIA_SMI=responses.NO_DRIVER, DISTRIBUTION=ALPINE_RELEASE, LISTENING=nginx, DISK="900",
     )))
     lines = assert_refused(deployment.dry(), deployment.path)
     problem_line(lines, deployment.path, f"host {gpu} is in group gpu but has no working NVIDIA driver")
-    problem_line(lines, deployment.path, f"host {gpu}: rocky 9.3 is not served: the deploy installs with apt")
+    problem_line(lines, deployment.path, f"host {gpu}: {ALPINE_LINE}")
     problem_line(lines, deployment.path, f"host {gpu}: port 8080 (ray_metrics_export_port)")
     problem_line(lines, deployment.path, f"host {gpu}: only 900 MiB free")
     assert len(lines) == 4, lines

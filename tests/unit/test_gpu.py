@@ -6,8 +6,8 @@ import yaml
 
 from seedcore import gpu, render, validate
 from seedcore.commands import ray_start_args
-from seedcore.gpu import toolkit_uri
-from seedcore.tasks.gpu import toolkit_packages
+from seedcore.families.debian import toolkit_uri
+from seedcore.gpu import toolkit_packages
 from tests.harness import make_node, make_settings
 
 

@@ -19,6 +19,10 @@ def _container(cid=HEAD_ID, name="seedcore-ray-head"):
             "compose_project": "seedcore", "managed": True}
 
 
+DEBIAN_12 = {"name": "Debian", "major": 12, "minor": None,
+             "release_meta": {"ID": "debian", "VERSION_CODENAME": "bookworm"}}
+
+
 def _host(groups=("ray_head",), **facts):
     base = {
         "DockerEngine": RUNNING,
@@ -26,8 +30,7 @@ def _host(groups=("ray_head",), **facts):
         "ListeningPorts": {},
         "ActiveFirewalls": [],
         "ImageId": {f"image={IMAGE}": "sha256:7c3e"},
-        "LinuxDistribution": {"name": "Debian", "major": 12, "minor": None,
-                              "release_meta": {"ID": "debian", "VERSION_CODENAME": "bookworm"}},
+        "LinuxDistribution": DEBIAN_12,
         "DebArch": "amd64",
         "AptRelease": {DOCKER_BOOKWORM: RELEASE},
     }
@@ -116,18 +119,35 @@ def test_foreign_port_holders_lists_every_holder():
     assert [p.split(" is held by ")[1].split(",")[0] for p in problems] == ["a (pid 1)", "b (pid 2)"]
 
 
-def test_a_host_without_apt_is_refused_whatever_the_install_source():
+ALPINE = {"name": "Alpine Linux", "major": 3, "minor": 20,
+          "release_meta": {"ID": "alpine", "VERSION_ID": "3.20.1"}}
+NOT_SERVED = (
+    "alpine 3.20.1 is not served: the deploy serves the Debian family (Debian 12 and 13, Ubuntu 22.04 "
+    "and 24.04); the RPM family (Rocky, RHEL, AlmaLinux, CentOS Stream, Fedora), planned under --dry "
+    "only; move the node to such a host or take this host out of the inventory"
+)
+
+
+def test_a_host_no_family_serves_is_refused_whatever_the_install_source():
+    for source in ("docker", "distro"):
+        host = _host(LinuxDistribution=ALPINE)
+        assert host_problems(host, make_settings({"docker_install_source": source}),
+                             allow_docker_down=False) == [f"host head-1: {NOT_SERVED}"]
+
+
+def test_a_host_of_a_family_not_supported_yet_is_named_once_for_the_whole_run():
+    from seedcore.families import unsupported_line
+
     rocky = {"name": "Rocky Linux", "major": 9, "minor": 4,
              "release_meta": {"ID": "rocky", "ID_LIKE": "rhel centos fedora", "VERSION_ID": "9.4"}}
-    line = (
-        "host head-1: rocky 9.4 is not served: the deploy installs with apt and serves the Debian "
-        "family (Debian 12 and 13, Ubuntu 22.04 and 24.04); move the node to such a host or take "
-        "this host out of the inventory"
+    host = _host(LinuxDistribution=rocky)
+    # Its own problems are the host's; the family's refusal is the run's (refused, or a warning under --dry).
+    assert host_problems(host, make_settings(), allow_docker_down=False) == []
+    assert unsupported_line(host) == (
+        "host head-1 runs rocky 9.4 (RPM family): planned but not supported yet; --dry shows its plan, "
+        "a run without --dry changes no host while it is in the inventory"
     )
-    for source in ("docker", "distro"):
-        host = _host(LinuxDistribution=rocky)
-        assert host_problems(host, make_settings({"docker_install_source": source}),
-                             allow_docker_down=False) == [line]
+    assert unsupported_line(_host()) is None
 
 
 def test_docker_repository_on_a_debian_derivative_outside_its_layout():
@@ -180,18 +200,14 @@ def test_clock_skew_beyond_the_limit_names_both_hosts():
 
 def test_every_problem_of_a_host_is_listed():
     """A GPU or distribution problem no longer hides the host's other problems."""
-    rocky = {"name": "Rocky Linux", "major": 9, "minor": 4,
-             "release_meta": {"ID": "rocky", "VERSION_CODENAME": ""}}
-    host = _host(groups=("ray_workers", "gpu"), LinuxDistribution=rocky,
+    host = _host(groups=("ray_workers", "gpu"), LinuxDistribution=ALPINE,
                  NvidiaGpus={"working": False, "count": 0, "error": "nvidia-smi not found"},
                  ListeningPorts={8080: [{"process": "java", "pid": 2002, "container": ""}]},
                  ImageId={f"image={IMAGE}": None}, DiskAvailableMb={"path=/var/lib/docker": 100})
     assert host_problems(host, make_settings(), allow_docker_down=False) == [
         "host worker-1 is in group gpu but has no working NVIDIA driver (nvidia-smi not found): "
         "install the driver (nvidia-smi must answer) or take the host out of the gpu group",
-        "host worker-1: rocky is not served: the deploy installs with apt and serves the Debian "
-        "family (Debian 12 and 13, Ubuntu 22.04 and 24.04); move the node to such a host or take "
-        "this host out of the inventory",
+        f"host worker-1: {NOT_SERVED}",
         "host worker-1: port 8080 (ray_metrics_export_port) is held by java (pid 2002), "
         "not by a seedcore container: stop it, or move ray_metrics_export_port to a free port",
         "host worker-1: only 100 MiB free under /var/lib/docker, 8192 MiB needed for the images: "
@@ -255,13 +271,13 @@ def test_an_active_ufw_or_firewalld_stops_the_run_naming_it():
 
 def test_an_active_ufw_is_left_alone_when_the_firewall_is_not_managed():
     host = FakeHost(name="store-1", groups=("ray_gcs_store",), data={"firewall_manage": False},
-                    facts={"ListeningPorts": {}})
+                    facts={"ListeningPorts": {}, "LinuxDistribution": DEBIAN_12})
     assert host_problems(host, make_settings({"firewall_manage": False}), allow_docker_down=False) == []
 
 
 def test_ufw_is_named_on_a_store_host_too():
     host = FakeHost(name="store-1", groups=("ray_gcs_store",),
-                    facts={"ListeningPorts": {}, "ActiveFirewalls": ["ufw"]})
+                    facts={"ListeningPorts": {}, "ActiveFirewalls": ["ufw"], "LinuxDistribution": DEBIAN_12})
     assert [line.split(": ")[1].split()[0] for line in host_problems(host, make_settings(), False)] == ["ufw"]
 
 
