@@ -7,6 +7,7 @@ repository root, as the README tells operators to run it, so group_data/ is
 loaded as it is for them.
 """
 
+import ast
 import os
 import re
 import shutil
@@ -108,12 +109,42 @@ class Run:
         return self.row(fragment).change
 
     def changes_anywhere(self, fragment: str) -> frozenset[str]:
-        """Hosts on which it would, or might (a conditional change)."""
+        """Hosts on which it would, or might (a conditional change). A step that acts
+        only after an earlier change (seedcore/changes.py) is not planned at all, so
+        has no row, where the earlier steps change nothing: then no host; the name
+        must still be one the deploy gives a step, so a misspelt one fails."""
+        found = self.rows_matching(fragment)
+        if not found:
+            assert _named_in_deploy(fragment), f"no step of the deploy is named {fragment!r}"
+            return frozenset()
         row = self.row(fragment)
         return row.change | row.conditional
 
     def describe(self) -> str:
         return f"$ {' '.join(self.args)}\n(exit code {self.code})\n{self.output}"
+
+
+def _step_names() -> tuple[set[str], list[re.Pattern]]:
+    """The deploy's string literals (seedcore/): plain ones, and f-strings as patterns
+    whose replacement fields match any text."""
+    plain, patterns = set(), []
+    for path in (ROOT / "seedcore").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                plain.add(node.value)
+            elif isinstance(node, ast.JoinedStr):
+                parts = [re.escape(part.value) if isinstance(part, ast.Constant) else ".+"
+                         for part in node.values]
+                patterns.append(re.compile("".join(parts)))
+    return plain, patterns
+
+
+def _named_in_deploy(fragment: str) -> bool:
+    """Whether `fragment` is part of a step's name the deploy gives, or a whole name
+    the deploy builds with an f-string."""
+    fragment = fragment.rstrip(" |")
+    plain, patterns = _step_names()
+    return any(fragment in text for text in plain) or any(pattern.fullmatch(fragment) for pattern in patterns)
 
 
 def _environment() -> dict[str, str]:

@@ -13,7 +13,6 @@ import itertools
 import sys
 from dataclasses import dataclass
 
-import pytest
 from pyinfra.api import Config, State
 from pyinfra.api.command import PyinfraCommand
 from pyinfra.api.connect import connect_all
@@ -170,9 +169,6 @@ def test_a_second_run_on_converged_hosts_changes_no_package_image_or_container(t
     assert changes == {name: [] for name in changes}
 
 
-@pytest.mark.xfail(strict=True, reason="a -y run on the converged fakes restarts Docker on the head; "
-                   "`--dry` lists no restart (test_converged): the fakes do not answer every file "
-                   "digest, or the execute-time decision differs from the planned one")
 def test_a_second_run_on_converged_hosts_restarts_no_service(tmp_path):
     changes = _changes(_converged_run(tmp_path), [lambda call: call[:2] == ("systemctl", "restart")])
     assert changes == {name: [] for name in changes}
