@@ -71,8 +71,10 @@ def install_web_door(inventory):
     default_site = None
     if layout.web_default_site:
         # Installed with the package: once it is, this step reads the host again and finds it.
+        # Debian's is a link to sites-available/: force removes the link (rm -rf on the link, not
+        # its target); no backup beside it, where nginx would still load it.
         default_site = files.file(name="Remove nginx's default site (port 80): nginx opens only the doors",
-                                  path=layout.web_default_site, present=False)
+                                  path=layout.web_default_site, present=False, force=True, force_backup=False)
     files.directory(name="Create the door's directory", path=web.DOOR_DIR, mode="755", user="root",
                     group="root")
     cert = _put("Write the door's certificate", tls.cert, web.CERT_FILE)

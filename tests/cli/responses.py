@@ -40,6 +40,7 @@ DAEMON_JSON_SHA256 = "sha256sum /etc/docker/daemon.json"  # pyinfra.facts.files.
 DAEMON_JSON_SHA1 = "sha1sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha1File (files.put)
 DAEMON_JSON_STAT = "ls -ld /etc/docker/daemon.json"  # pyinfra.facts.files.File (files.put)
 DOCKER_DIR_STAT = re.compile(r"ls -ld /etc/docker\b(?!/)")  # pyinfra.facts.files.Directory (files.put)
+DEFAULT_SITE_STAT = "ls -ld /etc/nginx/sites-enabled/default"  # pyinfra.facts.files.File (files.file)
 DEB_PACKAGES = "dpkg -l"  # pyinfra.facts.deb.DebPackages
 APT_SOURCES = "##PYINFRA_FILE"  # pyinfra.facts.apt.AptSources
 DOCKER_KEYRING_KEYS = f"--with-colons {DOCKER_KEYRING}"  # deploy.facts.apt.KeyringFingerprints

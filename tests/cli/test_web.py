@@ -33,6 +33,23 @@ def test_bare_hosts_get_the_door_on_the_head_and_the_monitoring_host_only(deploy
     assert run.output.index("Write the door's nginx site") < run.output.index("Install Docker's packages")
 
 
+def test_the_default_site_debian_links_in_is_removed_with_nginx_installed(deployment):
+    # Debian's nginx links sites-enabled/default to sites-available/default.
+    site = "/etc/nginx/sites-enabled/default"
+    link = (f"user=root group=root mode=lrwxrwxrwx atime=1796300000 mtime=1796300000 ctime=1796300000 "
+            f"size=34 '{site}' -> '/etc/nginx/sites-available/default'")
+    head = deployment.head(facts=responses.bare_debian12(DEB_PACKAGES=responses.dpkg_list(["nginx"]),
+                                                         DEFAULT_SITE_STAT=link))
+    deployment.worker("worker-1", WORKER_IPS[0])
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert run.changed(DEFAULT_SITE) == {head}, run.describe()
+    assert run.changed("Install nginx from the distribution's packages") == set(), run.describe()
+    # Removing the site reloads nginx (it was installed before this run).
+    row = run.row("Reload nginx because its site, certificate or password changed")
+    assert (row.change, row.conditional) == (frozenset(), {head}), run.describe()
+
+
 def test_without_the_door_nginx_is_left_alone_and_no_password_is_needed(deployment, monkeypatch):
     monkeypatch.delenv("SEEDCORE_WEB_PASSWORD")
     deployment.head(web_manage=False)
