@@ -105,6 +105,14 @@ RAY_DEFAULTS = {
     # variable holding its value (read at deploy time, never stored in data).
     "ray_secret_env": {},
     "ray_head_start_timeout_s": 180,
+    # Bounds on the commands a run sends (each stops with one line naming what it waited on):
+    # one try of `docker pull` and how many tries; a command inside a Ray container
+    # (`serve deploy`, reading or recording Ray's store, draining a worker); copying a
+    # container's logs and /tmp/ray into the archive.
+    "ray_pull_timeout_s": 1800,
+    "ray_pull_tries": 3,
+    "ray_command_timeout_s": 300,
+    "ray_archive_timeout_s": 600,
     # Head fault tolerance: the GCS keeps its tables in Redis. Either a host in group
     # ray_gcs_store (the deploy installs redis-server there) or an external Redis here
     # ("host:port"); "" with no such host = off.
@@ -311,6 +319,10 @@ RANGES = {
     "ray_num_cpus": (0, 4096, ""),
     "ray_nofile_limit": (1024, 1048576, ""),
     "ray_head_start_timeout_s": (1, 3600, ""),
+    "ray_pull_timeout_s": (30, 86400, ""),
+    "ray_pull_tries": (1, 10, ""),
+    "ray_command_timeout_s": (10, 3600, ""),
+    "ray_archive_timeout_s": (10, 7200, ""),
     "ray_gcs_store_port": PORT,
     "ray_gcs_reconnect_timeout_s": (1, 86400, ""),
     "serve_http_port": PORT,

@@ -335,8 +335,18 @@ def test_root_only_file_from_stdin(shell, value):
     assert not Path(f"{dest}.seedcore-new").exists()
 
 
+@VALUES
+def test_bounded(shell, value):
+    records, result = shell(commands.bounded(f"docker inspect {shlex.quote(value)}", 30, value))
+    assert (records, result.returncode) == ([["docker", "inspect", value]], 0)
+    _, stopped = shell(commands.bounded("sleep 5", 1, value))
+    assert stopped.returncode == 124
+    assert stopped.stderr == f"{value}: no answer within 1 s, stopped\n"
+
+
 BUILDERS_COVERED = {
-    "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers", "pull",
+    "bounded", "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers",
+    "pull",
     "wait_healthy", "serve_deploy", "serve_deploy_stored", "refuse", "archive_containers", "drain_worker",
     "serve_route_check",
     "registry_login", "root_only_from_stdin", "file_from_stdin",
