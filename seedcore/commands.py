@@ -260,10 +260,17 @@ def restart_docker() -> str:
     return "systemctl restart docker"
 
 
-def registry_login(registry: str, user: str) -> str:
-    """`docker login` with the password arriving base64-encoded on stdin; the
-    password never reaches a command line nor a file on the host."""
-    return f"base64 -d | docker login --username {shlex.quote(user)} --password-stdin {shlex.quote(registry)}"
+def registry_login(registry: str, user: str, record: str) -> str:
+    """`docker login`, then `record` (root only) holds the login's digest: both
+    arrive base64-encoded on stdin, the digest's line first, then the password,
+    so neither reaches a command line; the password reaches no file of ours."""
+    directory = shlex.quote(os.path.dirname(record) or "/")
+    return (
+        "base64 -d | { IFS= read -r digest; "
+        f"docker login --username {shlex.quote(user)} --password-stdin {shlex.quote(registry)} && "
+        f"mkdir -p {directory} && chmod 0700 {directory} && "
+        f"( umask 077; printf '%s\\n' \"$digest\" > {shlex.quote(record)} ); }}"
+    )
 
 
 def file_from_stdin(dest: str, user: str, group: str, mode: str) -> str:

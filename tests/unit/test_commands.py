@@ -1,5 +1,6 @@
 """The shell command builders, read as text and run with bash against fake tools."""
 
+import base64
 import os
 import shlex
 import stat
@@ -17,9 +18,10 @@ def _fake_tool(directory, name, script):
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
-def _bash(command, bin_dir, timeout=30):
+def _bash(command, bin_dir, timeout=30, stdin=None):
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=timeout,
+                          input=stdin)
 
 
 # --------------------------------------------------------------------------- compose
@@ -281,3 +283,25 @@ def test_serve_deploy_failure_leaves_the_marker_alone(tmp_path):
     command = commands.serve_deploy("seedcore-ray-head", "/srv/seedcore/serve/serve.yaml", str(marker), "new")
     assert _bash(command, tmp_path).returncode == 1
     assert marker.read_text() == "old\n"
+
+
+def test_registry_login_gives_docker_the_password_and_keeps_only_the_digest(tmp_path):
+    seen = tmp_path / "password-seen"
+    _fake_tool(tmp_path, "docker", f'cat > {seen}\n')
+    record = tmp_path / "logins" / "registry"
+    password = "pa ss\\w0rd 'x' $y"
+    result = _bash(commands.registry_login("reg.example.com", "deploy", str(record)), tmp_path,
+                   stdin=base64.b64encode(f"0123abcd\n{password}".encode()).decode())
+    assert result.returncode == 0, result.stderr
+    assert seen.read_text() == password
+    assert record.read_text() == "0123abcd\n"
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert stat.S_IMODE(record.parent.stat().st_mode) == 0o700
+
+
+def test_a_refused_login_records_nothing(tmp_path):
+    _fake_tool(tmp_path, "docker", "echo 'unauthorized: incorrect username or password' >&2; exit 1\n")
+    record = tmp_path / "logins" / "registry"
+    result = _bash(commands.registry_login("reg.example.com", "deploy", str(record)), tmp_path,
+                   stdin=base64.b64encode(b"0123abcd\nwrong").decode())
+    assert result.returncode == 1 and not record.exists()

@@ -320,9 +320,12 @@ def test_serve_route_check(shell, value):
 
 @VALUES
 def test_registry_login(shell, value):
-    records, result = shell(commands.registry_login(value, value), stdin=stdin_of("hunter2"))
+    record = shell.work / f"logins {value}" / "digest"
+    records, result = shell(commands.registry_login(value, value, str(record)),
+                            stdin=stdin_of(f"d1g357\n{value}"))
     assert result.returncode == 0, result.stderr
     assert records == [["docker", "login", "--username", value, "--password-stdin", value]]
+    assert record.read_text() == "d1g357\n" and stat.S_IMODE(record.stat().st_mode) == 0o600
 
 
 @VALUES
