@@ -17,7 +17,7 @@ from bench.inventory import cluster_inventory
 from bench.record import measured, median_of, ratio, step
 from lab import control as labctl
 from lab import headft
-from lab import hosts as lab_hosts
+from lab import lifecycle as lab_lifecycle
 from lab import state as lab_state
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,7 +183,7 @@ def rebuild_worker(bench: Bench) -> None:
     name = lab_state.load()["hosts"][-1]["name"]
 
     def bare() -> dict:
-        lab_hosts.recreate(name)
+        lab_lifecycle.recreate(name)
         return lab_state.load()
 
     chosen, listed = against_floor(

@@ -9,7 +9,7 @@ import time
 import requests
 
 from lab import control as labctl
-from lab import hosts as lab_hosts
+from lab import lifecycle as lab_lifecycle
 
 PASSWORD = 'gcs "store" pass $word'
 ENV = {"SEEDCORE_GCS_STORE_PASSWORD": PASSWORD}
@@ -150,7 +150,7 @@ def release_without_store(lab_state, roles) -> dict:
 def rebuild_without_store(lab_state, roles) -> dict:
     """(b) without the store: the head host destroyed, then rebuild.py."""
     def destroy_and_rebuild():
-        lab_hosts.recreate(roles["head"]["name"])
+        lab_lifecycle.recreate(roles["head"]["name"])
         return labctl.pyinfra(plain_inventory("no_ft_rebuild", "no-ft-1"), "deploy/rebuild.py")
     return measured(lab_state, roles["head"], roles["all_workers"], destroy_and_rebuild)
 
@@ -171,6 +171,6 @@ def release_with_store(lab_state, roles) -> dict:
 def rebuild_with_store(lab_state, roles) -> dict:
     """(b) with the store: the head host destroyed, then rebuild.py."""
     def destroy_and_rebuild():
-        lab_hosts.recreate(roles["head"]["name"])
+        lab_lifecycle.recreate(roles["head"]["name"])
         return labctl.pyinfra(store_inventory("ft_rebuild", head_env="ft-1"), "deploy/rebuild.py", env=ENV)
     return measured(lab_state, roles["head"], roles["workers"], destroy_and_rebuild)

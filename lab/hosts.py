@@ -260,17 +260,6 @@ def exec(name: str, command: str, timeout: float = 300, check: bool = False) -> 
     return docker.exec_in(name, command, timeout=timeout, check=check)
 
 
-def recreate(name: str) -> dict:
-    """Destroy host `name` (and its docker volume) and start it bare again.
-
-    The host keeps its name, IP and role; its SSH host keys are new and replace
-    the old ones in the lab's known_hosts. Returns the host's entry.
-    """
-    from lab import lifecycle
-
-    return lifecycle.recreate_host(index_of(name))
-
-
 def start(index: int, image: str, distro: str) -> dict:
     """Create host `index` bare and authorize the lab key; return its (not yet ready) entry."""
     name = create(index, image, distro)

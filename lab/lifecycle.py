@@ -152,6 +152,15 @@ def _concurrently(function, items: list) -> list:
         return list(pool.map(function, items))
 
 
+def recreate(name: str) -> dict:
+    """Destroy host `name` (and its docker volume) and start it bare again.
+
+    The host keeps its name, IP and role; its SSH host keys are new and replace
+    the old ones in the lab's known_hosts. Returns the host's entry.
+    """
+    return recreate_host(hosts.index_of(name))
+
+
 def recreate_host(index: int) -> dict:
     """Destroy one host and bring it back bare at the same name and address."""
     with locked():

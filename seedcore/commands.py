@@ -11,6 +11,21 @@ COMPOSE_V1 = "docker-compose"
 GCS_STORE_PASSWORD_VAR = "SEEDCORE_GCS_STORE_PASSWORD"
 GCS_STORE_PASSWORD_SHIM = f'exec "$@" --redis-password="${GCS_STORE_PASSWORD_VAR}"'
 
+# What coreutils' `timeout` exits with when it stopped a command (124), or had to kill it (137).
+TIMED_OUT = (124, 137)
+# How long a command that ignores timeout's TERM is given before KILL.
+KILL_AFTER_S = 10
+
+
+def bounded(command: str, timeout_s: int, what: str) -> str:
+    """`command` (a shell line) stopped after `timeout_s` seconds (KILLed
+    KILL_AFTER_S later if it ignores that); when stopped, it fails with one line
+    on stderr that names `what` and the bound. Its exit status is the command's."""
+    said = shlex.quote(f"{what}: no answer within {int(timeout_s)} s, stopped")
+    return (f"( timeout -k {KILL_AFTER_S} {int(timeout_s)} sh -c {shlex.quote(command)}; rc=$?; "
+            f"if [ $rc -eq {TIMED_OUT[0]} ] || [ $rc -eq {TIMED_OUT[1]} ]; then echo {said} >&2; fi; "
+            "exit $rc )")
+
 
 def ray_start_args(node) -> list[str]:
     """`ray start` for one node, in the foreground so the container lives with it."""
@@ -94,8 +109,16 @@ def remove_containers(ids: list[str]) -> str:
     return f"docker rm -f {shlex.join(ids)}"
 
 
-def pull(image: str) -> str:
-    return f"docker pull {shlex.quote(image)}"
+def pull(image: str, timeout_s: int = 1800, tries: int = 3, pause_s: int = 5) -> str:
+    """`docker pull`, each try bounded by `timeout_s`, tried up to `tries` times
+    (a registry that drops a connection mid-pull gets another chance, `pause_s`,
+    2 x `pause_s`... apart)."""
+    what = f"docker pull {image}"
+    once = bounded(f"docker pull {shlex.quote(image)}", timeout_s, what)
+    return (f"n=1; until {once}; do if [ $n -ge {int(tries)} ]; then "
+            f"echo {shlex.quote(f'{what}: failed {int(tries)} time(s), giving up')} >&2; exit 1; fi; "
+            f"echo {shlex.quote(f'{what}: failed, trying again')} >&2; "
+            f"sleep $((n * {int(pause_s)})); n=$((n + 1)); done")
 
 
 # What `docker inspect` tells the wait: the health, the container's state, its restart policy.
@@ -153,27 +176,32 @@ def ports_free(ports: list[int]) -> str:
     )
 
 
-def serve_deploy(container: str, config_path: str, marker_path: str, marker: str) -> str:
-    """`serve deploy` inside the head, then record what was deployed."""
-    return (
-        f"docker exec {shlex.quote(container)} serve deploy {shlex.quote(config_path)} && "
-        f"echo {shlex.quote(marker)} > {shlex.quote(marker_path)}"
-    )
+def serve_deploy(container: str, config_path: str, marker_path: str, marker: str,
+                 timeout_s: int = 300) -> str:
+    """`serve deploy` inside the head (bounded by `timeout_s`), then record what was deployed."""
+    deploy = bounded(f"docker exec {shlex.quote(container)} serve deploy {shlex.quote(config_path)}",
+                     timeout_s, f"serve deploy in {container}")
+    return f"{deploy} && echo {shlex.quote(marker)} > {shlex.quote(marker_path)}"
 
 
-def serve_deploy_stored(container: str, config_path: str, key: str, marker: str) -> str:
+def serve_deploy_stored(container: str, config_path: str, key: str, marker: str,
+                        timeout_s: int = 300) -> str:
     """`serve deploy` inside the head, then record what was deployed in Ray's
-    internal key-value store (kept in the GCS store with head fault tolerance)."""
+    internal key-value store (kept in the GCS store with head fault tolerance);
+    each step bounded by `timeout_s` (a head that waits for its GCS store would
+    otherwise hold `ray.init` for as long as it waits)."""
     record = (
         "import sys, ray; from ray.experimental import internal_kv as kv; "
         "ray.init(address='auto', logging_level='ERROR'); "
         "kv._internal_kv_put(sys.argv[1], sys.argv[2], overwrite=True)"
     )
     name = shlex.quote(container)
-    return (
-        f"docker exec {name} serve deploy {shlex.quote(config_path)} && "
-        f"docker exec {name} python -c {shlex.quote(record)} {shlex.quote(key)} {shlex.quote(marker)}"
-    )
+    deploy = bounded(f"docker exec {name} serve deploy {shlex.quote(config_path)}", timeout_s,
+                     f"serve deploy in {container}")
+    record_line = (f"docker exec {name} python -c {shlex.quote(record)} "
+                   f"{shlex.quote(key)} {shlex.quote(marker)}")
+    kept = bounded(record_line, timeout_s, f"recording the Serve config in {container}'s store")
+    return f"{deploy} && {kept}"
 
 
 def refuse(message: str) -> str:
@@ -181,25 +209,28 @@ def refuse(message: str) -> str:
     return f"echo {shlex.quote(message)} >&2; exit 1"
 
 
-def archive_containers(containers: list[str], archive_dir: str) -> str:
+def archive_containers(containers: list[str], archive_dir: str, timeout_s: int = 600) -> str:
     """Copy each container's logs, inspect output and Ray temp dir (session
-    logs under /tmp/ray) into `archive_dir`, readable by root only."""
+    logs under /tmp/ray) into `archive_dir`, readable by root only; each copy
+    bounded by `timeout_s`."""
     target = shlex.quote(archive_dir)
     parts = [f"mkdir -p {target}", f"chmod 0700 {target}"]
     for container in containers:
         name = shlex.quote(container)
         base = f"{archive_dir}/{container}"
+        copy_line = f"docker cp {shlex.quote(container + ':/tmp/ray')} {shlex.quote(base + '-tmp-ray')}"
+        copy_tmp = bounded(copy_line, timeout_s, f"copying /tmp/ray out of {container}")
         parts += [
-            f"docker logs --timestamps {name} > {shlex.quote(base + '.log')} 2>&1",
+            bounded(f"docker logs --timestamps {name} > {shlex.quote(base + '.log')} 2>&1", timeout_s,
+                    f"copying the logs of {container}"),
             f"docker inspect {name} > {shlex.quote(base + '.inspect.json')}",
-            f"(docker cp {shlex.quote(container + ':/tmp/ray')} {shlex.quote(base + '-tmp-ray')} "
-            f"|| echo {shlex.quote(f'no /tmp/ray in {container}')})",
+            f"({copy_tmp} || echo {shlex.quote(f'no /tmp/ray copied from {container}')})",
         ]
     parts.append(f"echo {shlex.quote(f'archived {len(containers)} container(s) to {archive_dir}')}")
     return " && ".join(parts)
 
 
-def drain_worker(container: str, gcs_address: str, deadline_s: int) -> str:
+def drain_worker(container: str, gcs_address: str, deadline_s: int, timeout_s: int = 300) -> str:
     """Ask Ray to drain this worker's node before it restarts (`ray drain-node`,
     which Ray 2.20 marks as not public); a refusal is reported, not fatal."""
     find_node = (
@@ -212,10 +243,9 @@ def drain_worker(container: str, gcs_address: str, deadline_s: int) -> str:
         "--reason DRAIN_NODE_REASON_PREEMPTION --reason-message 'seedcore rollout' "
         f"--deadline-remaining-seconds {int(deadline_s)}"
     )
-    return (
-        f"docker exec {shlex.quote(container)} sh -c {shlex.quote(inner)} "
-        f"|| echo {shlex.quote(f'Ray did not accept draining {container}; restarting it anyway')}"
-    )
+    drain = bounded(f"docker exec {shlex.quote(container)} sh -c {shlex.quote(inner)}", timeout_s,
+                    f"draining {container}")
+    return f"{drain} || echo {shlex.quote(f'Ray did not accept draining {container}; restarting it anyway')}"
 
 
 def serve_route_check(container: str, script: str, port: int, route: str, timeout_s: int) -> str:
@@ -230,10 +260,17 @@ def restart_docker() -> str:
     return "systemctl restart docker"
 
 
-def registry_login(registry: str, user: str) -> str:
-    """`docker login` with the password arriving base64-encoded on stdin; the
-    password never reaches a command line nor a file on the host."""
-    return f"base64 -d | docker login --username {shlex.quote(user)} --password-stdin {shlex.quote(registry)}"
+def registry_login(registry: str, user: str, record: str) -> str:
+    """`docker login`, then `record` (root only) holds the login's digest: both
+    arrive base64-encoded on stdin, the digest's line first, then the password,
+    so neither reaches a command line; the password reaches no file of ours."""
+    directory = shlex.quote(os.path.dirname(record) or "/")
+    return (
+        "base64 -d | { IFS= read -r digest; "
+        f"docker login --username {shlex.quote(user)} --password-stdin {shlex.quote(registry)} && "
+        f"mkdir -p {directory} && chmod 0700 {directory} && "
+        f"( umask 077; printf '%s\\n' \"$digest\" > {shlex.quote(record)} ); }}"
+    )
 
 
 def file_from_stdin(dest: str, user: str, group: str, mode: str) -> str:

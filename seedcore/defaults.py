@@ -105,6 +105,14 @@ RAY_DEFAULTS = {
     # variable holding its value (read at deploy time, never stored in data).
     "ray_secret_env": {},
     "ray_head_start_timeout_s": 180,
+    # Bounds on the commands a run sends (each stops with one line naming what it waited on):
+    # one try of `docker pull` and how many tries; a command inside a Ray container
+    # (`serve deploy`, reading or recording Ray's store, draining a worker); copying a
+    # container's logs and /tmp/ray into the archive.
+    "ray_pull_timeout_s": 1800,
+    "ray_pull_tries": 3,
+    "ray_command_timeout_s": 300,
+    "ray_archive_timeout_s": 600,
     # Head fault tolerance: the GCS keeps its tables in Redis. Either a host in group
     # ray_gcs_store (the deploy installs redis-server there) or an external Redis here
     # ("host:port"); "" with no such host = off.
@@ -286,12 +294,13 @@ REQUIRED_TYPES = {
 # is changed; the README's data-keys table states the same rules.
 # ---------------------------------------------------------------------------
 
-# Numeric keys: (lowest, highest or None for no upper bound, what a value out
-# of range would do; "" = "is out of range").
+# Numeric keys: (lowest, highest, what a value out of range would do; "" = "is
+# out of range"). Every one has both bounds: a timeout of a billion seconds is a
+# typo, not a wish.
 PORT = (1, 65535, "")
 RANGES = {
-    "docker_log_max_file": (1, None, ""),
-    "docker_min_free_mb": (0, None, ""),
+    "docker_log_max_file": (1, 100, ""),
+    "docker_min_free_mb": (0, 10_000_000, ""),
     "ray_gcs_port": PORT,
     "ray_dashboard_port": PORT,
     "ray_dashboard_agent_port": PORT,
@@ -306,21 +315,25 @@ RANGES = {
     "ray_client_server_port": PORT,
     "ray_dashboard_grpc_port": PORT,
     "ray_autoscaler_metrics_port": PORT,
-    "ray_object_store_memory_mb": (1, None, "leaves Ray no object store (and Compose no shm_size)"),
-    "ray_num_cpus": (0, None, ""),
+    "ray_object_store_memory_mb": (1, 4_194_304, "leaves Ray no object store (and Compose no shm_size)"),
+    "ray_num_cpus": (0, 4096, ""),
     "ray_nofile_limit": (1024, 1048576, ""),
-    "ray_head_start_timeout_s": (1, None, ""),
+    "ray_head_start_timeout_s": (1, 3600, ""),
+    "ray_pull_timeout_s": (30, 86400, ""),
+    "ray_pull_tries": (1, 10, ""),
+    "ray_command_timeout_s": (10, 3600, ""),
+    "ray_archive_timeout_s": (10, 7200, ""),
     "ray_gcs_store_port": PORT,
-    "ray_gcs_reconnect_timeout_s": (1, None, ""),
+    "ray_gcs_reconnect_timeout_s": (1, 86400, ""),
     "serve_http_port": PORT,
-    "serve_proxy_ready_check_timeout_s": (1, None, ""),
-    "serve_proxy_health_check_timeout_s": (1, None, ""),
-    "serve_proxy_health_check_period_s": (1, None, ""),
-    "gpu_count": (0, None, ""),
-    "rollout_batch_size": (1, None, "would restart no worker"),
-    "rollout_drain_deadline_s": (1, None, ""),
-    "rollout_batch_timeout_s": (1, None, ""),
-    "verify_timeout_s": (1, None, ""),
+    "serve_proxy_ready_check_timeout_s": (1, 3600, ""),
+    "serve_proxy_health_check_timeout_s": (1, 3600, ""),
+    "serve_proxy_health_check_period_s": (1, 3600, ""),
+    "gpu_count": (0, 64, ""),
+    "rollout_batch_size": (1, 10_000, "would restart no worker"),
+    "rollout_drain_deadline_s": (1, 3600, ""),
+    "rollout_batch_timeout_s": (1, 86400, ""),
+    "verify_timeout_s": (1, 3600, ""),
     "monitoring_port": PORT,
     "tls_cert_days": (2, 3650, ""),
     "tls_renew_days": (1, 3649, ""),

@@ -192,12 +192,19 @@ def before_disconnect(host, step: Callable[[], None]) -> None:
     connector.disconnect = disconnect
 
 
-def on_interrupt(handler: Callable[[], None]) -> bool:
-    """Call `handler` on Ctrl-C in place of pyinfra's own message (which cannot
-    name the host mid-operation). Only from the main thread: an API caller in
-    another thread keeps its own handler (returns False then)."""
+# The signals that stop a run: Ctrl-C, and what a CI cancel or `timeout` sends.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def on_interrupt(handler: Callable[[int], None]) -> bool:
+    """Call `handler(signum)` on Ctrl-C or SIGTERM, in place of pyinfra's own
+    message (which cannot name the host mid-operation) and of SIGTERM's default
+    (which ends the process at once, before the deploy lock is released). Only
+    from the main thread: an API caller in another thread keeps its own
+    handlers (returns False then)."""
     try:
-        signal.signal(signal.SIGINT, lambda signum, frame: handler())
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda number, frame: handler(number))
     except ValueError:
         return False
     return True

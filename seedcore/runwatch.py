@@ -6,6 +6,7 @@ interrupted run (Ctrl-C) says before it exits non-zero.
 also times the run when SEEDCORE_TIMINGS is set (seedcore/timings.py).
 """
 
+import signal
 import sys
 
 from pyinfra import logger
@@ -16,8 +17,8 @@ from seedcore.pyinfra_seam import on_interrupt, operation_done, operation_stderr
 from seedcore.run_context import run_of
 from seedcore.timings import time_run
 
-# The exit status of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
-INTERRUPTED_EXIT = 130
+# A stopped run exits 128 + the signal's number, as shells report it (130: Ctrl-C, 143: SIGTERM).
+SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 
 class RunWatch(BaseStateCallback):
@@ -55,7 +56,7 @@ def watch(state) -> RunWatch:
     watcher = run.watch = RunWatch()
     state.add_callback_handler(watcher)
     time_run(state)  # SEEDCORE_TIMINGS: where the run's time went
-    on_interrupt(lambda: interrupted(state))
+    on_interrupt(lambda signum: interrupted(state, signum))
     return watcher
 
 
@@ -107,7 +108,7 @@ def changed_hosts(state) -> tuple[list[str], list[str]]:
     return sorted(changed), sorted(set(watcher.running) - set(changed))
 
 
-def interrupted_message(changed: list[str], in_progress: list[str], command: str) -> str:
+def interrupted_message(changed: list[str], in_progress: list[str], command: str, by: str = "Ctrl-C") -> str:
     if changed or in_progress:
         parts = []
         if changed:
@@ -118,13 +119,16 @@ def interrupted_message(changed: list[str], in_progress: list[str], command: str
     else:
         what = "no host was changed"
     return (
-        f"Interrupted (Ctrl-C): {what}. Some nodes may be stopped or removed; "
+        f"Interrupted ({by}): {what}. Some nodes may be stopped or removed; "
         f"run `{command}` again: a re-run converges."
     )
 
 
-def interrupted(state) -> None:
+def interrupted(state, signum: int = signal.SIGINT) -> None:
+    """Say what the stopped run changed and what it was in the middle of, then exit
+    (the deploy lock is released as pyinfra disconnects)."""
     changed, in_progress = changed_hosts(state)
     command = " ".join(["pyinfra", *sys.argv[1:]])
-    logger.error(interrupted_message(changed, in_progress, command))
-    sys.exit(INTERRUPTED_EXIT)
+    by = SIGNAL_NAMES.get(signum, f"signal {signum}")
+    logger.error(interrupted_message(changed, in_progress, command, by))
+    sys.exit(128 + int(signum))

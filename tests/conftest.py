@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from tests import daemons
+
 LAB_OFF = os.environ.get("LAB") == "0"
 SKIP_BANNER = (
     "LAB=0: the end-to-end tier (real lab hosts over SSH, a real Ray cluster) was SKIPPED. "
@@ -51,10 +53,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def pytest_sessionstart(session):
+    session.config.stash[DAEMONS_AT_START] = daemons.running()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A daemon a test started (a gpg-agent for a throwaway keyring) and left running
+    fails the run, naming it."""
+    left = daemons.left_after(session.config.stash.get(DAEMONS_AT_START, {}))
+    if left:
+        session.config.stash[DAEMONS_LEFT] = left
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+DAEMONS_AT_START = pytest.StashKey[dict]()
+DAEMONS_LEFT = pytest.StashKey[list]()
+
+
 def pytest_report_header(config):
     return SKIP_BANNER if LAB_OFF else "end-to-end tier: ON (the lab is brought up fresh)"
 
 
 def pytest_terminal_summary(terminalreporter):
+    left = terminalreporter.config.stash.get(DAEMONS_LEFT, [])
+    if left:
+        terminalreporter.write_sep("!", "the suite left daemons running: " + ", ".join(left), red=True)
     if LAB_OFF:
         terminalreporter.write_sep("!", SKIP_BANNER, red=True, bold=True)

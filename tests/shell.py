@@ -12,7 +12,9 @@ Two commands with the same effect compare equal: `-p X -f F` and `-f F -p X`,
 `'a'` and `a`. A dropped flag, another file or another verb do not.
 
 A script with control flow (`for`, `if`, `while`, `$(...)`) is not read as
-argv: its form is its text with runs of blanks made one.
+argv: its form is its text with runs of blanks made one. `calls` still sees
+what such a script runs under a bound (`timeout -k K S sh -c BODY`, as
+`seedcore.commands.bounded` writes it): BODY's commands.
 """
 
 import re
@@ -218,9 +220,32 @@ def assert_same_commands(actual: list[str], expected: list) -> None:
                             for item in expected))
 
 
+BOUNDED = re.compile(r"\btimeout -k \d+ \d+ sh -c ")
+
+
+def bounded_bodies(text: str) -> list[str]:
+    """The command lines a script runs under `timeout -k K S sh -c BODY`."""
+    bodies = []
+    for match in BOUNDED.finditer(text):
+        lexer = shlex.shlex(text[match.end():], posix=True, punctuation_chars=";&|<>()")
+        lexer.whitespace_split = True
+        body = next(iter(lexer), None)
+        if body:
+            bodies.append(body)
+    return bodies
+
+
 def calls(texts: list[str]) -> list[tuple]:
-    """Every simple command these command lines run, normalised (scripts left out)."""
-    return [step.call for text in texts for step in effect(text) if isinstance(step, Simple)]
+    """Every simple command these command lines run, normalised; of a script, the
+    commands it runs under a bound (its other steps are left out)."""
+    found = []
+    for text in texts:
+        for step in effect(text):
+            if isinstance(step, Simple):
+                found.append(step.call)
+            elif isinstance(step, Script):
+                found += calls(bounded_bodies(step.text))
+    return found
 
 
 def compose_clis(texts: list[str]) -> set[str]:

@@ -7,6 +7,9 @@ from pyinfra.api.command import QuoteString, StringCommand
 # last deployed. With head fault tolerance that store lives in Redis, so the
 # record survives a head restart or a rebuilt head host, as Serve's state does.
 SERVE_MARKER_KEY = "seedcore-serve-deployed"
+# A read inside the head gives up after this: `ray.init` waits as long as a head
+# waits for its GCS store, and a read that hangs would hold the whole run.
+READ_TIMEOUT_S = 60
 
 _READ_MARKER = (
     "import ray; from ray.experimental import internal_kv as kv; "
@@ -30,8 +33,8 @@ class StoredServeMarker(FactBase):
 
     def command(self, container: str) -> StringCommand:
         return StringCommand(
-            "docker exec", QuoteString(container), "python -c", QuoteString(_READ_MARKER),
-            "2>/dev/null || true",
+            f"timeout -k 5 {READ_TIMEOUT_S} docker exec", QuoteString(container), "python -c",
+            QuoteString(_READ_MARKER), "2>/dev/null || true",
         )
 
     def process(self, output):
@@ -53,7 +56,8 @@ class GcsStorageType(FactBase):
 
     def command(self, container: str) -> StringCommand:
         return StringCommand(
-            "docker exec", QuoteString(container), "grep -h", QuoteString("GCS storage type is"),
+            f"timeout -k 5 {READ_TIMEOUT_S} docker exec", QuoteString(container), "grep -h",
+            QuoteString("GCS storage type is"),
             "/tmp/ray/session_latest/logs/gcs_server.out 2>/dev/null | tail -n 1 || true",
         )
 

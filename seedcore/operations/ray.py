@@ -141,11 +141,13 @@ def _other_role(node: Node, role: str | None) -> bool:
 
 
 @operation()
-def image_pulled(image: str):
+def image_pulled(image: str, timeout_s: int = 1800, tries: int = 3):
     """
     Pull an image unless this host already has it.
 
     + image: the image reference, with its tag
+    + timeout_s: the bound on one try of the pull
+    + tries: how many times the pull is tried
 
     **Example:**
 
@@ -156,7 +158,7 @@ def image_pulled(image: str):
     if read_fact(host, ImageId, image=image):
         host.noop(f"image {image} is present")
         return
-    yield commands.pull(image)
+    yield commands.pull(image, timeout_s, tries)
 
 
 @operation()
@@ -342,9 +344,11 @@ def serve_deployed(node: Node, config_path: str, config_digest: str, marker_path
         host.noop(f"the Serve config is deployed{where}")
         return
     if node.gcs_store:
-        yield commands.serve_deploy_stored(node.container, config_path, SERVE_MARKER_KEY, config_digest)
+        yield commands.serve_deploy_stored(node.container, config_path, SERVE_MARKER_KEY, config_digest,
+                                           node.settings["ray_command_timeout_s"])
         return
-    yield commands.serve_deploy(node.container, config_path, marker_path, marker)
+    yield commands.serve_deploy(node.container, config_path, marker_path, marker,
+                                node.settings["ray_command_timeout_s"])
 
 
 @operation()
@@ -368,4 +372,5 @@ def broken_node_archived(node: Node, config_hash: str, archive_dir: str, head_ho
     if not containers or (len(containers) == 1 and is_current(own, config_hash, node) and not head_restarts):
         host.noop("nothing to archive: no container is about to be removed")
         return
-    yield commands.archive_containers(sorted(c["name"] for c in containers), archive_dir)
+    yield commands.archive_containers(sorted(c["name"] for c in containers), archive_dir,
+                                      node.settings["ray_archive_timeout_s"])

@@ -33,7 +33,8 @@ def worker_drained(node: Node, config_hash: str, deadline_s: int, skip_reason: s
     if failed_during_run():
         host.noop("the rollout stopped after a failed batch: this host keeps its version")
         return
-    yield commands.drain_worker(node.container, node.gcs_address, deadline_s)
+    yield commands.drain_worker(node.container, node.gcs_address, deadline_s,
+                                node.settings["ray_command_timeout_s"])
 
 
 @operation(is_idempotent=False)

@@ -24,10 +24,11 @@ def compose_default(settings: dict) -> str:
 @deploy("Pull the Ray image", data_defaults=RAY_DEFAULTS)
 def pull_image(node: Node):
     # Two call sites, so pyinfra lists GPU and CPU hosts under their own image.
+    bounds = {"timeout_s": node.settings["ray_pull_timeout_s"], "tries": node.settings["ray_pull_tries"]}
     if node.gpus:
-        ray.image_pulled(name=f"Pull {node.image}", image=node.image)
+        ray.image_pulled(name=f"Pull {node.image}", image=node.image, **bounds)
     else:
-        ray.image_pulled(name=f"Pull {node.image}", image=node.image)
+        ray.image_pulled(name=f"Pull {node.image}", image=node.image, **bounds)
 
 
 def archive_dir_for(state, settings: dict) -> str:

@@ -30,12 +30,14 @@ from seedcore.report import table
 from seedcore.run_context import run_of
 from seedcore.tasks.verify import lost_hosts
 from seedcore.tasks.web import door_results
-from seedcore.topology import head_host, is_monitoring_host, prometheus_url, settings_for
+from seedcore.topology import head_host, is_monitoring_host, monitoring_host, prometheus_url, settings_for
 
 # Beside the dashboards copied to the control machine: the head container they came from.
 DASHBOARDS_SOURCE = ".seedcore-head-container"
 # Where Ray 2.20's head writes its Grafana dashboards, inside the head container.
 RAY_DASHBOARDS_DIR = "/tmp/ray/session_latest/metrics/grafana/dashboards"
+# Reading them inside the head gives up after this (the read is a few files).
+DASHBOARDS_READ_TIMEOUT_S = 60
 
 
 def port_problems(host, settings: dict) -> list[str]:
@@ -100,7 +102,8 @@ def dashboards_command(container: str) -> str:
         f"print(json.dumps({{os.path.basename(p): open(p).read() for p in sorted(glob.glob("
         f"{os.path.join(RAY_DASHBOARDS_DIR, '*.json')!r}))}}))"
     )
-    return f"docker exec {shlex.quote(container)} python -c {shlex.quote(script)}"
+    return (f"timeout -k 5 {DASHBOARDS_READ_TIMEOUT_S} docker exec {shlex.quote(container)} "
+            f"python -c {shlex.quote(script)}")
 
 
 def container_id_command(container: str) -> str:
@@ -217,7 +220,8 @@ def verify_monitoring(inventory):
 def watch_cluster(inventory) -> None:
     """The monitoring steps of one host, after the Ray nodes converged."""
     head = head_host(inventory)
-    if head is not None and host.name == head.name:
+    # Ray's dashboards are for the monitoring host's Grafana: without one, none is read.
+    if head is not None and host.name == head.name and monitoring_host(inventory) is not None:
         fetch_dashboards()
     if is_monitoring_host(host):
         install_prometheus(inventory)

@@ -238,14 +238,14 @@ def test_object_store_memory_out_of_range_on_one_worker(deployment, value):
     lines = assert_refused(deployment.dry(), deployment.path)
     assert lines == [
         f"{deployment.path}: host {worker}: ray_object_store_memory_mb={value} leaves Ray no object "
-        "store (and Compose no shm_size): use 1 or more",
+        "store (and Compose no shm_size): use 1-4194304",
     ]
 
 
 @pytest.mark.parametrize("key, value, expected", [
     ("ray_nofile_limit", 512, "ray_nofile_limit=512 is out of range: use 1024-1048576"),
-    ("verify_timeout_s", 0, "verify_timeout_s=0 is out of range: use 1 or more"),
-    ("docker_log_max_file", 0, "docker_log_max_file=0 is out of range: use 1 or more"),
+    ("verify_timeout_s", 0, "verify_timeout_s=0 is out of range: use 1-3600"),
+    ("docker_log_max_file", 0, "docker_log_max_file=0 is out of range: use 1-100"),
     ("serve_proxy_location", "Everywhere",
      "serve_proxy_location='Everywhere' is not allowed: use one of 'EveryNode', 'HeadOnly', 'Disabled'"),
     ("ray_compose_project", "SeedCore",

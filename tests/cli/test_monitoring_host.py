@@ -26,3 +26,21 @@ def test_a_dedicated_monitoring_host_gets_prometheus_and_no_ray_node(tmp_path, e
         and any(word in row.operation for word in ("Docker", "Ray", "Serve", "compose"))
     }
     assert touched_by_ray == set()
+
+
+COPY_DASHBOARDS = "Copy Ray's Grafana dashboards from the head to the control machine"
+
+
+def test_without_a_monitoring_host_no_dashboard_is_read_from_the_head(tmp_path):
+    deployment = Deployment(tmp_path)
+    head = deployment.head()
+    deployment.worker()
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert run.rows_matching(COPY_DASHBOARDS) == [], run.describe()
+
+    deployment.host("monitoring", "prom-1", WORKER_IPS[2])
+    deployment.write()
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert run.changes_anywhere(COPY_DASHBOARDS) == {head}, run.describe()

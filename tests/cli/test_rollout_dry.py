@@ -238,7 +238,7 @@ def test_a_batch_size_below_one_is_refused_before_any_change(tmp_path):
     run = rollout(deployment)
     lines = assert_refused(run, deployment.path)
     line = problem_line(lines, deployment.path, f"host {W1}: rollout_batch_size=0")
-    assert "would restart no worker: use 1 or more" in line
+    assert "would restart no worker: use 1-10000" in line
 
 
 # -- 2. a change the head restarts for: one full, ordered restart -------------------

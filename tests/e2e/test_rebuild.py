@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from lab import control as labctl
-from lab import hosts as lab_hosts
+from lab import lifecycle as lab_lifecycle
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def test_lost_worker_rebuilt_from_bare_with_logs_archived(converged, lab_state, 
     code, out = labctl.run_on(lab_state, survivor, "sudo docker kill seedcore-ray-worker")
     assert code == 0, out
     lost = workers[0]
-    lab_hosts.recreate(lost["name"])
+    lab_lifecycle.recreate(lost["name"])
     code, out = labctl.run_on(lab_state, lost, "command -v docker || echo bare")
     assert out.strip() == "bare"
 
@@ -56,7 +56,7 @@ def test_lost_worker_rebuilt_from_bare_with_logs_archived(converged, lab_state, 
 
 
 def test_lost_head_rebuilt_brings_back_head_workers_and_serve(converged, lab_state, head):
-    lab_hosts.recreate(head["name"])
+    lab_lifecycle.recreate(head["name"])
     started = time.monotonic()
     run = labctl.pyinfra("inventories/lab.py", "deploy/rebuild.py")
     labctl.record_figure("rebuild_bare_head_to_green_s", round(time.monotonic() - started, 1))

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from lab import control as labctl
-from lab import hosts as lab_hosts
+from lab import lifecycle as lab_lifecycle
 from tests.e2e.conftest import LAB_DISTROS, LAB_HOSTS
 
 RELEASE = "behind-the-bastion"
@@ -91,7 +91,7 @@ def test_a_rollout_and_a_rebuild_through_the_bastion(behind, tmp_path):
         assert f"SEEDCORE_RELEASE={RELEASE}" in env
 
     lost = workers[0]
-    lab_hosts.recreate(lost["name"])
+    lab_lifecycle.recreate(lost["name"])
     code, out = labctl.run_on(behind, lost, "command -v docker || echo bare")
     assert (code, out.strip()) == (0, "bare")
     rebuild = labctl.pyinfra(inventory, "deploy/rebuild.py")

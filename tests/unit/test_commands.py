@@ -1,11 +1,11 @@
 """The shell command builders, read as text and run with bash against fake tools."""
 
+import base64
 import os
 import shlex
 import stat
 import subprocess
-
-import pytest
+import time
 
 from seedcore import commands
 from tests.harness import make_node
@@ -18,9 +18,10 @@ def _fake_tool(directory, name, script):
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
-def _bash(command, bin_dir, timeout=30):
+def _bash(command, bin_dir, timeout=30, stdin=None):
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=env, timeout=timeout,
+                          input=stdin)
 
 
 # --------------------------------------------------------------------------- compose
@@ -222,17 +223,46 @@ def test_remove_labelled_containers_does_nothing_when_none_match(tmp_path):
     assert calls.read_text().splitlines() == ["ps -aq --filter label=io.seedcore.managed-by=seedcore-deploy"]
 
 
-@pytest.mark.parametrize(
-    ("image", "expected"),
-    [
-        ("registry.example.com:5000/seedcore/ray:2.20.0",
-         "docker pull registry.example.com:5000/seedcore/ray:2.20.0"),
-        ("rayproject/ray@sha256:0a1b", "docker pull rayproject/ray@sha256:0a1b"),
-        ("ray:2.20.0 ; reboot", "docker pull 'ray:2.20.0 ; reboot'"),
-    ],
-)
-def test_pull_quotes_the_image(image, expected):
-    assert commands.pull(image) == expected
+def test_a_pull_that_fails_is_tried_again_up_to_its_tries(tmp_path):
+    calls = tmp_path / "calls"
+    # Fails twice, then pulls.
+    _fake_tool(tmp_path, "docker", f'echo "$*" >> {calls}\n[ $(wc -l < {calls}) -ge 3 ]\n')
+    result = _bash(commands.pull("ray:2.20.0", timeout_s=30, tries=3, pause_s=0), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert calls.read_text() == "pull ray:2.20.0\n" * 3
+    assert result.stderr.count("docker pull ray:2.20.0: failed, trying again") == 2
+
+
+def test_a_pull_that_keeps_failing_gives_up_after_its_tries_naming_them(tmp_path):
+    calls = tmp_path / "calls"
+    _fake_tool(tmp_path, "docker", f'echo "$*" >> {calls}\nexit 1\n')
+    result = _bash(commands.pull("ray:2.20.0", timeout_s=30, tries=2, pause_s=0), tmp_path)
+    assert result.returncode == 1
+    assert calls.read_text() == "pull ray:2.20.0\n" * 2
+    assert result.stderr.endswith("docker pull ray:2.20.0: failed 2 time(s), giving up\n")
+
+
+def test_a_registry_that_never_answers_stops_the_pull_at_its_bound(tmp_path):
+    _fake_tool(tmp_path, "docker", "sleep 30\n")
+    started = time.monotonic()
+    result = _bash(commands.pull("ray:2.20.0", timeout_s=1, tries=1, pause_s=0), tmp_path)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert "docker pull ray:2.20.0: no answer within 1 s, stopped" in result.stderr
+
+
+def test_a_command_that_ignores_the_stop_is_killed(tmp_path):
+    command = "trap '' TERM; sleep 30"
+    started = time.monotonic()
+    result = _bash(commands.bounded(command, 1, "a stubborn step"), tmp_path)
+    assert time.monotonic() - started < commands.KILL_AFTER_S + 5
+    assert result.returncode in commands.TIMED_OUT
+    assert result.stderr.endswith("a stubborn step: no answer within 1 s, stopped\n")
+
+
+def test_a_bounded_command_keeps_its_own_status_and_output(tmp_path):
+    result = _bash(commands.bounded("echo out; echo err >&2; exit 3", 30, "a step"), tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err\n")
 
 
 def test_serve_deploy_then_records_the_marker(tmp_path):
@@ -253,3 +283,25 @@ def test_serve_deploy_failure_leaves_the_marker_alone(tmp_path):
     command = commands.serve_deploy("seedcore-ray-head", "/srv/seedcore/serve/serve.yaml", str(marker), "new")
     assert _bash(command, tmp_path).returncode == 1
     assert marker.read_text() == "old\n"
+
+
+def test_registry_login_gives_docker_the_password_and_keeps_only_the_digest(tmp_path):
+    seen = tmp_path / "password-seen"
+    _fake_tool(tmp_path, "docker", f'cat > {seen}\n')
+    record = tmp_path / "logins" / "registry"
+    password = "pa ss\\w0rd 'x' $y"
+    result = _bash(commands.registry_login("reg.example.com", "deploy", str(record)), tmp_path,
+                   stdin=base64.b64encode(f"0123abcd\n{password}".encode()).decode())
+    assert result.returncode == 0, result.stderr
+    assert seen.read_text() == password
+    assert record.read_text() == "0123abcd\n"
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert stat.S_IMODE(record.parent.stat().st_mode) == 0o700
+
+
+def test_a_refused_login_records_nothing(tmp_path):
+    _fake_tool(tmp_path, "docker", "echo 'unauthorized: incorrect username or password' >&2; exit 1\n")
+    record = tmp_path / "logins" / "registry"
+    result = _bash(commands.registry_login("reg.example.com", "deploy", str(record)), tmp_path,
+                   stdin=base64.b64encode(b"0123abcd\nwrong").decode())
+    assert result.returncode == 1 and not record.exists()

@@ -87,3 +87,12 @@ def test_a_fixture_may_state_argv_lists_or_a_command_line():
     as_argv = stated([["cd", "/opt/seed core"], ["docker", "pull", "i"]])
     assert as_argv == stated("cd '/opt/seed core' && docker pull i")
     assert stated("base64 -d > /f <<< text") != stated("base64 -d > /f <<< other")
+
+
+def test_calls_see_what_a_bounded_retry_loop_runs():
+    from seedcore import commands
+    from tests.shell import calls
+
+    pull = commands.pull("ray:2.20.0 ; x", timeout_s=60, tries=2)
+    assert calls([pull]) == [("docker", "pull", "ray:2.20.0 ; x")]
+    assert calls(["for x in a; do echo $x; done"]) == []

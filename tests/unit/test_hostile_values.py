@@ -320,9 +320,12 @@ def test_serve_route_check(shell, value):
 
 @VALUES
 def test_registry_login(shell, value):
-    records, result = shell(commands.registry_login(value, value), stdin=stdin_of("hunter2"))
+    record = shell.work / f"logins {value}" / "digest"
+    records, result = shell(commands.registry_login(value, value, str(record)),
+                            stdin=stdin_of(f"d1g357\n{value}"))
     assert result.returncode == 0, result.stderr
     assert records == [["docker", "login", "--username", value, "--password-stdin", value]]
+    assert record.read_text() == "d1g357\n" and stat.S_IMODE(record.stat().st_mode) == 0o600
 
 
 @VALUES
@@ -335,8 +338,18 @@ def test_root_only_file_from_stdin(shell, value):
     assert not Path(f"{dest}.seedcore-new").exists()
 
 
+@VALUES
+def test_bounded(shell, value):
+    records, result = shell(commands.bounded(f"docker inspect {shlex.quote(value)}", 30, value))
+    assert (records, result.returncode) == ([["docker", "inspect", value]], 0)
+    _, stopped = shell(commands.bounded("sleep 5", 1, value))
+    assert stopped.returncode == 124
+    assert stopped.stderr == f"{value}: no answer within 1 s, stopped\n"
+
+
 BUILDERS_COVERED = {
-    "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers", "pull",
+    "bounded", "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers",
+    "pull",
     "wait_healthy", "serve_deploy", "serve_deploy_stored", "refuse", "archive_containers", "drain_worker",
     "serve_route_check",
     "registry_login", "root_only_from_stdin", "file_from_stdin",

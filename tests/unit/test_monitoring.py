@@ -277,10 +277,14 @@ def test_rules_verdict_needs_the_group_with_every_rule():
 
 # --------------------------------------------------------------------------- Ray's Grafana dashboards
 
-def test_dashboards_are_read_inside_the_head_container():
-    command = dashboards_command("seedcore-ray-head")
-    assert command.startswith("docker exec seedcore-ray-head python -c 'import glob, json, os; ")
-    assert "/tmp/ray/session_latest/metrics/grafana/dashboards/*.json" in command
+def test_dashboards_are_read_inside_the_head_container_under_a_bound():
+    from tests.shell import calls
+
+    (call,) = calls([dashboards_command("seedcore-ray-head")])
+    *bound, docker, verb, container, python, flag, script = call
+    assert bound == ["timeout", "-k", "5", "60"]
+    assert (docker, verb, container, python, flag) == ("docker", "exec", "seedcore-ray-head", "python", "-c")
+    assert "/tmp/ray/session_latest/metrics/grafana/dashboards/*.json" in script
 
 
 def test_only_plain_json_file_names_are_kept():

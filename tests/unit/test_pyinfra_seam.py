@@ -244,3 +244,36 @@ def test_the_feed_keeps_pyinfras_own_read_and_passes_global_arguments_through():
     seam.feed_facts(host, lambda cls, kwargs: "fed again")
     assert (host.get_fact(int), seam.read_itself(host, int, {})) == ("fed again", "read")
     assert len(calls) == 4
+
+
+@pytest.mark.parametrize(("signum", "by", "status"), [(2, "Ctrl-C", 130), (15, "SIGTERM", 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_run_stopped_by_a_signal_says_so_and_unwinds_so_its_lock_is_released(tmp_path, signum, by, status):
+    """Both Ctrl-C and SIGTERM (a CI cancel, `timeout`) reach the run's handler, which
+    exits by unwinding: what runs on the way out (pyinfra disconnecting from the head,
+    which releases the deploy lock) still runs. SIGTERM's default would end the process
+    where it stands."""
+    import subprocess
+
+    released = tmp_path / "released"
+    script = (
+        "import os, signal, sys, time\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from seedcore import pyinfra_seam, runwatch\n"
+        "from types import SimpleNamespace\n"
+        "runwatch.changed_hosts = lambda state: ([], ['head-1'])\n"
+        "pyinfra_seam.on_interrupt(lambda number: runwatch.interrupted(None, number))\n"
+        "try:\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(30)\n"
+        "finally:\n"
+        f"    open({str(released)!r}, 'w').write('released')\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    assert child.stdout.readline().strip() == "ready"
+    child.send_signal(signum)
+    _, err = child.communicate(timeout=20)
+    assert child.returncode == status
+    assert f"Interrupted ({by}): interrupted in the middle of an operation: head-1" in err
+    assert released.read_text() == "released"

@@ -315,7 +315,9 @@ RANGES = sorted(defaults.RANGES.items())
 @pytest.mark.parametrize(("key", "rule"), RANGES, ids=[key for key, _ in RANGES])
 def test_every_numeric_key_has_a_range(key, rule):
     low, high, _ = rule
+    assert high is not None, f"{key} has no upper bound"
     assert validate.check_rules("w", make_settings({key: low})) == []
+    assert validate.check_rules("w", make_settings({key: high})) == []
     (below,) = validate.check_rules("w", make_settings({key: low - 1}))
     assert below.startswith(f"host w: {key}={low - 1} ")
     span = f"{low}-{high}" if high is not None else f"{low} or more"
@@ -335,7 +337,7 @@ def test_every_integer_key_is_in_the_range_table():
 def test_object_store_memory_must_be_positive(value):
     assert validate.check_rules("worker-1", make_settings({"ray_object_store_memory_mb": value})) == [
         f"host worker-1: ray_object_store_memory_mb={value} leaves Ray no object store "
-        "(and Compose no shm_size): use 1 or more",
+        "(and Compose no shm_size): use 1-4194304",
     ]
 
 
