@@ -97,11 +97,13 @@ def install_operation_order() -> bool:
 # pyinfra's own, unchanged. Without it, each of the ~30 operations per host
 # reads its facts with commands of its own, twice per run (see
 # tests/unit/test_pyinfra_seam.py: with the feed, planning them runs none).
-# Measured on a 3-host lab (2 cores, load 4-6 from other work; `make bench
+# Measured on a 3-host lab (2 cores, load 2-6 from other work; `make bench
 # BENCH_ARGS="--only noop --merge --repeat 5"`, median of 5): the no-op re-run
-# took 2.12-2.54 s with the feed and 6.04 s without it (plan 0.2 s -> 1.0 s,
-# the file steps 0.01 s -> 1.1 s, Docker's 0.01 s -> 0.5 s); no container
-# restarted either way. pyinfra's own `exec -- true` took 0.75-0.92 s then.
+# took 2.12-2.68 s with the feed (3.13 s once at load 5) and 6.04 s without it
+# (plan 0.2 s -> 1.0 s, the file steps 0.01 s -> 1.1 s, Docker's 0.01 s ->
+# 0.5 s); no container restarted either way. pyinfra's own `exec -- true` took
+# 0.75-0.92 s then. With the feed a no-op run opens the same SSH sessions as the
+# hand-made clones did (`python -m bench.exchanges`: 4, 3 and 3 on the hosts).
 
 
 def feed_facts(host, answer: Callable) -> None:
