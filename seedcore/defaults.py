@@ -113,6 +113,10 @@ RAY_DEFAULTS = {
     "ray_pull_tries": 3,
     "ray_command_timeout_s": 300,
     "ray_archive_timeout_s": 600,
+    # The archives kept under <ray_project_dir>/archive: the newest run folders, at most this
+    # many and this many MiB together (the newest is always kept); preflight wants that much free.
+    "ray_archive_keep": 10,
+    "ray_archive_max_mb": 2048,
     # Head fault tolerance: the GCS keeps its tables in Redis. Either a host in group
     # ray_gcs_store (the deploy installs redis-server there) or an external Redis here
     # ("host:port"); "" with no such host = off.
@@ -323,6 +327,8 @@ RANGES = {
     "ray_pull_tries": (1, 10, ""),
     "ray_command_timeout_s": (10, 3600, ""),
     "ray_archive_timeout_s": (10, 7200, ""),
+    "ray_archive_keep": (1, 1000, ""),
+    "ray_archive_max_mb": (10, 1_000_000, ""),
     "ray_gcs_store_port": PORT,
     "ray_gcs_reconnect_timeout_s": (1, 86400, ""),
     "serve_http_port": PORT,

@@ -55,6 +55,18 @@ def clock_skew_problem(clocks: dict[str, int]) -> str | None:
     )
 
 
+def disk_problems(free: int | None, path: str, need: int, key: str, what: str) -> list[str]:
+    """A line when the filesystem of `path` has less than `need` MiB free, or its free
+    space could not be read (a check that cannot be made is a problem, not a pass)."""
+    if free is None:
+        return [f"the free space under {path} could not be read (`df -Pk {path}` gave nothing): "
+                "check the host's df and the path's parent directories"]
+    if free < need:
+        return [f"only {free} MiB free under {path}, {need} MiB needed {what}: "
+                f"free some space or lower {key}"]
+    return []
+
+
 def host_clocks(hosts) -> tuple[dict[str, int], list[str]]:
     """Each host's clock as read in the one bundled read of every host at once (the
     epochs were taken together, so they compare with each other, not with this
@@ -128,13 +140,12 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
 
     image_present = engine["running"] and read_fact(host, ImageId, image=settings["ray_image"])
     if not image_present:
-        free = read_fact(host, DiskAvailableMb, path=DOCKER_ROOT)
-        need = settings["docker_min_free_mb"]
-        if free is not None and free < need:
-            problems.append(
-                f"only {free} MiB free under /var/lib/docker, {need} MiB needed for the images: "
-                "free some space or lower docker_min_free_mb"
-            )
+        problems += disk_problems(read_fact(host, DiskAvailableMb, path=DOCKER_ROOT), DOCKER_ROOT,
+                                  settings["docker_min_free_mb"], "docker_min_free_mb", "for the images")
+    project = settings["ray_project_dir"]
+    problems += disk_problems(read_fact(host, DiskAvailableMb, path=project), project,
+                              settings["ray_archive_max_mb"], "ray_archive_max_mb",
+                              "for the archives of removed containers")
     return (firewalls + [line for line in named if line]
             + [f"host {host.name}: {problem}" for problem in problems] + monitoring)
 
@@ -198,6 +209,7 @@ def preflight_reads(host) -> list:
     gpu = is_gpu_host(host)
     return reads + [
         [DockerEngine, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
+        [DiskAvailableMb, {"path": settings["ray_project_dir"]}],
         # A GPU host's Compose version decides how its containers ask for GPUs.
         *([[NvidiaGpus, {}], [ComposeVersion, {}]] if gpu else []),
         *install_reads(settings, gpu),

@@ -11,6 +11,7 @@ would give it now).
 
 import hashlib
 import json
+import re
 
 from seedcore.families.debian import (
     DOCKER_KEYRING,
@@ -32,7 +33,8 @@ CONTAINERS = "xargs -r docker inspect"  # deploy.facts.docker.ProjectContainers
 IMAGE_ID = "docker image inspect"  # deploy.facts.docker.ImageId
 NVIDIA_SMI = "nvidia-smi --query-gpu"  # deploy.facts.gpu.NvidiaGpus
 LISTENING = "--- cgroups"  # deploy.facts.host.ListeningPorts
-DISK = "df -Pk"  # deploy.facts.host.DiskAvailableMb
+DISK = re.compile(r"p=/var/lib/docker\b(?!/)")  # deploy.facts.host.DiskAvailableMb, where the images go
+PROJECT_DISK = re.compile(r"p=/opt/seedcore\b(?!/)")  # deploy.facts.host.DiskAvailableMb, the archives
 SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
 DAEMON_JSON_SHA256 = "sha256sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha256File
@@ -114,6 +116,7 @@ def bare_debian12(**overrides) -> dict:
         ARCH: "amd64",
         RELEASE: DOCKER_BOOKWORM_RELEASE,
         DISK: "51200",
+        PROJECT_DISK: "51200",
         LISTENING: listening(SSHD),
         NVIDIA_SMI: "NO_NVIDIA_SMI",
         LOCK: "taken",
