@@ -49,6 +49,7 @@ FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"  # what AptRelease prints when th
 LOCK = "/deploy.lock"  # deploy.lock.take_command / release_command
 ACTIVE_FIREWALLS = "ufw status"  # deploy.facts.host.ActiveFirewalls
 EPOCH = "date +%s"  # deploy.facts.host.EpochSeconds
+SUDO_ACCESS = "sudo -n true 2>/dev/null"  # deploy.facts.host.SudoAccess
 
 # -- what a Debian 12 host says ---------------------------------------------
 
@@ -122,6 +123,7 @@ def bare_debian12(**overrides) -> dict:
         LOCK: "taken",
         # Every fake host's clock reads the same second: in step.
         EPOCH: "1796300000",
+        SUDO_ACCESS: "passwordless",
     }
     return _merged(_by_matcher(overrides), base)
 

@@ -316,3 +316,27 @@ def test_clocks_are_the_epochs_read_together_and_an_unread_clock_is_a_problem(mo
     assert preflight.clock_skew_problem(clocks) is None
     assert unread == ["host worker-2: its clock could not be read (`date +%s` gave nothing): "
                       "check the host's shell and coreutils"]
+
+
+def test_a_sudo_password_that_sudo_refuses_is_named(monkeypatch):
+    from types import SimpleNamespace
+
+    from seedcore.tasks import preflight
+
+    class Host:
+        name, data = "worker-1", {"_sudo": True, "_sudo_password": "wrong", "ssh_user": "ops"}
+
+        def get_fact(self, cls, **arguments):
+            assert arguments == {"_sudo": False}, "asked through sudo, a sudo that asks would prompt"
+            return "password"
+
+        def run_shell_command(self, command, **arguments):
+            assert arguments == {"_sudo": True}
+            return False, SimpleNamespace(stderr="sudo: 1 incorrect password attempt\n")
+
+    host = Host()
+    state = SimpleNamespace(inventory=SimpleNamespace(get_active_hosts=lambda: [host]),
+                            config=SimpleNamespace(SUDO_PASSWORD=None, PARALLEL=0))
+    monkeypatch.setattr(preflight, "parallel_limit", lambda state, hosts: 4)
+    assert preflight.sudo_problems(state) == [
+        "host worker-1: sudo refuses the password given for ops: sudo: 1 incorrect password attempt"]
