@@ -274,6 +274,17 @@ WEB_DEFAULTS = {
     "web_key": "",
 }
 
+# ---------------------------------------------------------------------------
+# connection_: pyinfra's SSH connection to each host, while a run holds it
+# ---------------------------------------------------------------------------
+CONNECTION_DEFAULTS = {
+    # A host that stops answering mid-run (a frozen VM, a cut cable) is given up: every
+    # interval its SSH connection is asked for a new session; after count_max asks in a row
+    # without an answer the connection is closed, so the step it hangs in fails, naming it.
+    "connection_alive_interval_s": 15,
+    "connection_alive_count_max": 4,
+}
+
 ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
@@ -285,6 +296,7 @@ ALL_DEFAULTS = {
     **TLS_DEFAULTS,
     **FIREWALL_DEFAULTS,
     **WEB_DEFAULTS,
+    **CONNECTION_DEFAULTS,
 }
 
 # Types of the keys whose default is None.
@@ -344,6 +356,8 @@ RANGES = {
     "tls_cert_days": (2, 3650, ""),
     "tls_renew_days": (1, 3649, ""),
     "tls_expiry_warn_days": (1, 3649, ""),
+    "connection_alive_interval_s": (1, 600, ""),
+    "connection_alive_count_max": (1, 100, ""),
     "web_dashboard_port": PORT,
     "web_prometheus_port": PORT,
 }
