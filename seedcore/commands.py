@@ -209,25 +209,47 @@ def refuse(message: str) -> str:
     return f"echo {shlex.quote(message)} >&2; exit 1"
 
 
+# Inside a Ray container: the logs of its current session. Not the rest of /tmp/ray,
+# which holds the objects Ray spilled to disk (as large as the object store) and
+# runtime environments.
+RAY_SESSION_LOGS = "/tmp/ray/session_latest/logs"
+
+
 def archive_containers(containers: list[str], archive_dir: str, timeout_s: int = 600) -> str:
-    """Copy each container's logs, inspect output and Ray temp dir (session
-    logs under /tmp/ray) into `archive_dir`, readable by root only; each copy
-    bounded by `timeout_s`."""
+    """Copy each container's logs, inspect output and Ray session logs into
+    `archive_dir`, readable by root only; each copy bounded by `timeout_s`.
+    Fails when a copy failed, naming it."""
     target = shlex.quote(archive_dir)
     parts = [f"mkdir -p {target}", f"chmod 0700 {target}"]
     for container in containers:
         name = shlex.quote(container)
         base = f"{archive_dir}/{container}"
-        copy_line = f"docker cp {shlex.quote(container + ':/tmp/ray')} {shlex.quote(base + '-tmp-ray')}"
-        copy_tmp = bounded(copy_line, timeout_s, f"copying /tmp/ray out of {container}")
+        copy_line = (f"docker cp -L {shlex.quote(f'{container}:{RAY_SESSION_LOGS}')} "
+                     f"{shlex.quote(base + '-ray-logs')}")
+        copy_tmp = bounded(copy_line, timeout_s, f"copying the Ray session logs out of {container}")
         parts += [
             bounded(f"docker logs --timestamps {name} > {shlex.quote(base + '.log')} 2>&1", timeout_s,
                     f"copying the logs of {container}"),
             f"docker inspect {name} > {shlex.quote(base + '.inspect.json')}",
-            f"({copy_tmp} || echo {shlex.quote(f'no /tmp/ray copied from {container}')})",
+            f"({copy_tmp} || echo {shlex.quote(f'no Ray session logs copied from {container}')})",
         ]
     parts.append(f"echo {shlex.quote(f'archived {len(containers)} container(s) to {archive_dir}')}")
     return " && ".join(parts)
+
+
+def prune_archives(root: str, keep: int, max_mb: int) -> str:
+    """Keep the `keep` newest run folders under `root` (named by their UTC time, so
+    they sort by age), then drop the oldest while they hold more than `max_mb` MiB
+    together; the newest is always kept. Prints what it removed."""
+    folders = "ls -1d -- */ 2>/dev/null | sort"
+    said = "printf 'removed %s/%s (%s)\\n' " + shlex.quote(root) + ' "${old%/}"'
+    return (
+        f"cd {shlex.quote(root)} 2>/dev/null || exit 0; n=$({folders} | wc -l); "
+        f"{folders} | head -n $((n > {int(keep)} ? n - {int(keep)} : 0)) | "
+        f"while IFS= read -r old; do rm -rf -- \"$old\" && {said} 'beyond the archives kept'; done; "
+        f"while [ $({folders} | wc -l) -gt 1 ] && [ $(du -sm . | cut -f1) -gt {int(max_mb)} ]; do "
+        f"old=$({folders} | head -n 1); rm -rf -- \"$old\" && {said} 'archives over {int(max_mb)} MiB'; done"
+    )
 
 
 def drain_worker(container: str, gcs_address: str, deadline_s: int, timeout_s: int = 300) -> str:

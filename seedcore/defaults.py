@@ -113,6 +113,10 @@ RAY_DEFAULTS = {
     "ray_pull_tries": 3,
     "ray_command_timeout_s": 300,
     "ray_archive_timeout_s": 600,
+    # The archives kept under <ray_project_dir>/archive: the newest run folders, at most this
+    # many and this many MiB together (the newest is always kept); preflight wants that much free.
+    "ray_archive_keep": 10,
+    "ray_archive_max_mb": 2048,
     # Head fault tolerance: the GCS keeps its tables in Redis. Either a host in group
     # ray_gcs_store (the deploy installs redis-server there) or an external Redis here
     # ("host:port"); "" with no such host = off.
@@ -270,6 +274,17 @@ WEB_DEFAULTS = {
     "web_key": "",
 }
 
+# ---------------------------------------------------------------------------
+# connection_: pyinfra's SSH connection to each host, while a run holds it
+# ---------------------------------------------------------------------------
+CONNECTION_DEFAULTS = {
+    # A host that stops answering mid-run (a frozen VM, a cut cable) is given up: every
+    # interval its SSH connection is asked for a new session; after count_max asks in a row
+    # without an answer the connection is closed, so the step it hangs in fails, naming it.
+    "connection_alive_interval_s": 15,
+    "connection_alive_count_max": 4,
+}
+
 ALL_DEFAULTS = {
     **DOCKER_DEFAULTS,
     **RAY_DEFAULTS,
@@ -281,6 +296,7 @@ ALL_DEFAULTS = {
     **TLS_DEFAULTS,
     **FIREWALL_DEFAULTS,
     **WEB_DEFAULTS,
+    **CONNECTION_DEFAULTS,
 }
 
 # Types of the keys whose default is None.
@@ -323,6 +339,8 @@ RANGES = {
     "ray_pull_tries": (1, 10, ""),
     "ray_command_timeout_s": (10, 3600, ""),
     "ray_archive_timeout_s": (10, 7200, ""),
+    "ray_archive_keep": (1, 1000, ""),
+    "ray_archive_max_mb": (10, 1_000_000, ""),
     "ray_gcs_store_port": PORT,
     "ray_gcs_reconnect_timeout_s": (1, 86400, ""),
     "serve_http_port": PORT,
@@ -338,6 +356,8 @@ RANGES = {
     "tls_cert_days": (2, 3650, ""),
     "tls_renew_days": (1, 3649, ""),
     "tls_expiry_warn_days": (1, 3649, ""),
+    "connection_alive_interval_s": (1, 600, ""),
+    "connection_alive_count_max": (1, 100, ""),
     "web_dashboard_port": PORT,
     "web_prometheus_port": PORT,
 }

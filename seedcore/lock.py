@@ -27,6 +27,7 @@ from pyinfra.api.exceptions import PyinfraError
 
 from seedcore.pyinfra_seam import before_disconnect
 from seedcore.run_context import run_of
+from seedcore.sudo import sudo_args
 from seedcore.topology import head_host, settings_for
 
 LOCK_NAME = "deploy.lock"
@@ -137,10 +138,6 @@ def is_dry() -> bool:
     return "--dry" in sys.argv
 
 
-def _connector_args(host) -> dict:
-    return {key: host.data.get(key) for key in ("_sudo", "_sudo_user") if host.data.get(key)}
-
-
 def hold_lock(state) -> None:
     """Take the cluster's deploy lock on the head, once per run; raise LockHeld if
     another run holds it. A no-op under --dry."""
@@ -164,7 +161,7 @@ def _take(state) -> None:
     directory = lock_dir(settings_for(head))
     token = uuid.uuid4().hex
     ok, output = head.run_shell_command(take_command(directory, owner_record(token)),
-                                        **_connector_args(head))
+                                        **sudo_args(head))
     lines = [line.strip() for line in output.stdout_lines]
     if not ok or not lines:
         raise LockHeld(
@@ -194,7 +191,7 @@ def release(head, directory: str, token: str) -> bool:
         try:
             if fresh:
                 head.connector.connect()
-            ok, output = head.run_shell_command(release_command(directory, token), **_connector_args(head))
+            ok, output = head.run_shell_command(release_command(directory, token), **sudo_args(head))
             if ok:
                 return True
             error = RuntimeError(output.stderr.strip() or "the release command failed")

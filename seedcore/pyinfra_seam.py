@@ -194,6 +194,16 @@ def before_disconnect(host, step: Callable[[], None]) -> None:
     connector.disconnect = disconnect
 
 
+def ssh_transport_of(host):
+    """The paramiko Transport of the host's SSH connection, or None (not connected,
+    or a connector that is not SSH)."""
+    try:
+        client = ssh_client_of(host)
+    except AttributeError:
+        return None
+    return client.get_transport() if client is not None else None
+
+
 # The signals that stop a run: Ctrl-C, and what a CI cancel or `timeout` sends.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

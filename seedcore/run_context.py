@@ -50,6 +50,8 @@ class RunContext:
     # The rollout's plan announced once.
     announced: bool = False
     timings: BaseStateCallback | None = None
+    # The watchers that give up a host whose SSH connection stops answering (seedcore/liveness.py).
+    alive_watchers: list = field(default_factory=list)
     watch: BaseStateCallback | None = None
     # One host at a time: in preflight's checks, in taking the lock, in the verify report.
     preflight_gate: Semaphore = field(default_factory=Semaphore, repr=False)

@@ -13,9 +13,11 @@ from pyinfra import logger
 from pyinfra.api.exceptions import ConnectError
 from pyinfra.api.state import BaseStateCallback
 
+from seedcore.liveness import watch_hosts
 from seedcore.pyinfra_seam import on_interrupt, operation_done, operation_stderr
 from seedcore.run_context import run_of
 from seedcore.timings import time_run
+from seedcore.topology import settings_for
 
 # A stopped run exits 128 + the signal's number, as shells report it (130: Ctrl-C, 143: SIGTERM).
 SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -55,6 +57,8 @@ def watch(state) -> RunWatch:
         return run.watch
     watcher = run.watch = RunWatch()
     state.add_callback_handler(watcher)
+    # A host that stops answering mid-run is given up (seedcore/liveness.py).
+    run.alive_watchers = watch_hosts(state.inventory.get_active_hosts(), settings_for)
     time_run(state)  # SEEDCORE_TIMINGS: where the run's time went
     on_interrupt(lambda signum: interrupted(state, signum))
     return watcher

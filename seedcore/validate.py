@@ -31,7 +31,7 @@ from seedcore.topology import (
 from seedcore.web import door_problems
 
 KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_", "tls_",
-                "firewall_", "web_")
+                "firewall_", "web_", "connection_")
 
 class InventoryError(PyinfraError):
     """The inventory or its data is wrong; nothing was changed."""

@@ -162,3 +162,25 @@ class ActiveFirewalls(FactBase):
 
     def process(self, output):
         return sorted({line.strip() for line in output if line.strip() in ("ufw", "firewalld")})
+
+
+class SudoAccess(FactBase):
+    """
+    How the SSH user gets root on the host, asked without root and without a
+    prompt: ``root`` (it is root), ``passwordless`` (sudo asks nothing),
+    ``password`` (sudo asks for a password) or ``no-sudo`` (no sudo command).
+    Read with ``_sudo=False``: through sudo, a sudo that asks would prompt.
+    """
+
+    @staticmethod
+    def default():
+        return ""
+
+    def command(self) -> str:
+        # sudo's own complaint goes to /dev/null: pyinfra prompts for a password when it sees it.
+        return ('if [ "$(id -u)" = 0 ]; then echo root; '
+                "elif sudo -n true 2>/dev/null; then echo passwordless; "
+                "elif command -v sudo >/dev/null 2>&1; then echo password; else echo no-sudo; fi")
+
+    def process(self, output):
+        return "".join(output).strip()

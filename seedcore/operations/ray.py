@@ -3,8 +3,8 @@ and yields commands or calls ``host.noop``; the command lines come from
 ``seedcore.commands``.
 """
 
-from pyinfra import host
-from pyinfra.api import operation
+from pyinfra import host, logger
+from pyinfra.api import FunctionCommand, StringCommand, operation
 
 from seedcore import commands, render
 from seedcore.facts.docker import UNMANAGED, ComposeCli, ImageId
@@ -14,6 +14,7 @@ from seedcore.hostfacts import project_containers, read_fact
 from seedcore.plan import gpu_layout
 from seedcore.render import config_hash
 from seedcore.run_context import run_of
+from seedcore.sudo import sudo_args
 from seedcore.topology import Node, head_host, node_for
 
 # Health states that need no restart: "starting" is a container still inside
@@ -372,5 +373,28 @@ def broken_node_archived(node: Node, config_hash: str, archive_dir: str, head_ho
     if not containers or (len(containers) == 1 and is_current(own, config_hash, node) and not head_restarts):
         host.noop("nothing to archive: no container is about to be removed")
         return
-    yield commands.archive_containers(sorted(c["name"] for c in containers), archive_dir,
-                                      node.settings["ray_archive_timeout_s"])
+    s = node.settings
+    archive = commands.archive_containers(sorted(c["name"] for c in containers), archive_dir,
+                                          s["ray_archive_timeout_s"])
+    prune = commands.prune_archives(archive_dir.rsplit("/", 1)[0], s["ray_archive_keep"],
+                                    s["ray_archive_max_mb"])
+    yield FunctionCommand(archive_then_go_on, (archive, prune, archive_dir), {})
+
+
+def archive_then_go_on(state, host, archive: str, prune: str, archive_dir: str) -> bool:
+    """Archive, then prune the old archives. A failed archive (a full disk, a container
+    whose logs cannot be read) is reported, and the restart the run is making goes on:
+    the node the operator asked for matters more than the logs of the one it replaces."""
+    ok, output = host.run_shell_command(StringCommand(archive), **sudo_args(host))
+    if ok:
+        host.log((output.stdout.strip().splitlines() or [f"archived to {archive_dir}"])[-1], logger.info)
+    else:
+        lines = [line for line in output.stderr.splitlines() if line.strip()]
+        host.log(f"could not archive into {archive_dir}: {lines[-1] if lines else 'no output'}; "
+                 "the node is restarted all the same", logger.warning)
+    ok, output = host.run_shell_command(StringCommand(prune), **sudo_args(host))
+    for line in output.stdout.splitlines():
+        host.log(line, logger.info)
+    if not ok:
+        host.log(f"could not prune the old archives beside {archive_dir}", logger.warning)
+    return True

@@ -13,16 +13,17 @@ from seedcore.topology import is_gpu_host
 
 
 def converge(plan: Plan) -> None:
-    """Docker, files, image, node, Serve, verify. What is about to be removed
-    or recreated is archived first, on every host."""
+    """Docker, image, files, node, Serve, verify. The image is pulled before any
+    file names it (a host whose pull fails keeps files that name what it runs);
+    what is about to be removed or recreated is archived first, on every host."""
     gpu = is_gpu_host(host)
     install_docker(gpu=gpu)
     if gpu:
         install_nvidia_runtime(plan.node.settings)
+    pull_image(plan.node)
     archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, plan.node.settings),
                         plan.head_name, plan.follow_head_hash)
     render_project(plan.node, plan.config_hash)
-    pull_image(plan.node)
     restart_node(plan.node, plan.config_hash, plan.head_name, plan.follow_head_hash)
     deploy_serve(plan.node, plan.head_hash)
     verify_node(plan.node, plan.expected_nodes, plan.all_hosts)

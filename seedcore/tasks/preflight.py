@@ -6,18 +6,21 @@ hosts, so one run reports every problem and no host is touched if any.
 
 import time
 
+from gevent.pool import Pool
 from pyinfra import logger
+from pyinfra.context import ctx_host
 from pyinfra.facts.server import LinuxDistribution
 
 from seedcore.facts.docker import UNMANAGED, ComposeVersion, DockerEngine, ImageId
 from seedcore.facts.gpu import NvidiaGpus
-from seedcore.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, port_holder_problem
+from seedcore.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, SudoAccess, port_holder_problem
 from seedcore.families import family_problems, install_reads, release_reads, unsupported_line
 from seedcore.gpu import gpu_count_problem
 from seedcore.hostfacts import operation_reads, prefetch, project_containers, read_fact
 from seedcore.lock import is_dry
 from seedcore.operations.ray import decide_head
 from seedcore.ports import port_keys
+from seedcore.pyinfra_seam import parallel_limit
 from seedcore.render import ENV_FILE
 from seedcore.run_context import run_of
 from seedcore.tasks.compose import render_reads
@@ -53,6 +56,60 @@ def clock_skew_problem(clocks: dict[str, int]) -> str | None:
         f"clocks differ by {skew}s between {early} and {late} (more than {CLOCK_SKEW_LIMIT_S}s): "
         "enable time sync (systemd-timesyncd or chrony) on every host"
     )
+
+
+def sudo_problem(host_name: str, user: str, access: str, password_given: bool) -> str | None:
+    """A line when the deploy cannot become root on the host without a prompt."""
+    if access in ("root", "passwordless") or (access == "password" and password_given):
+        return None
+    if access == "password":
+        return (f"host {host_name}: sudo asks {user} for a password: allow {user} passwordless sudo "
+                f"(a sudoers line `{user} ALL=(ALL) NOPASSWD: ALL`), or give the password: "
+                "`pyinfra --same-sudo-password ...` (asked once) or the `_sudo_password` data key")
+    if access == "no-sudo":
+        return (f"host {host_name}: {user} is not root and the host has no sudo: "
+                "install sudo or connect as root")
+    return f"host {host_name}: could not tell how {user} becomes root (`sudo -n true` gave nothing)"
+
+
+def sudo_problems(state) -> list[str]:
+    """Every host that uses sudo, asked at once how its user becomes root; then, for a
+    host that needs a password and was given one, whether sudo takes it."""
+    hosts = [host for host in state.inventory.get_active_hosts() if host.data.get("_sudo")]
+    given = bool(state.config.SUDO_PASSWORD)
+    lines: dict[str, str] = {}
+
+    def ask(host):
+        with ctx_host.use(host):
+            access = host.get_fact(SudoAccess, _sudo=False)
+            user = host.data.get("ssh_user") or "the SSH user"
+            password_given = given or bool(host.data.get("_sudo_password"))
+            line = sudo_problem(host.name, user, access, password_given)
+            if line is None and access == "password":
+                ok, output = host.run_shell_command("true", _sudo=True)
+                if not ok:
+                    line = (f"host {host.name}: sudo refuses the password given for {user}: "
+                            f"{output.stderr.strip() or 'no answer'}")
+            if line:
+                lines[host.name] = line
+
+    pool = Pool(parallel_limit(state, len(hosts) or 1))
+    for host in hosts:
+        pool.spawn(ask, host)
+    pool.join(raise_error=True)
+    return [lines[host.name] for host in hosts if host.name in lines]
+
+
+def disk_problems(free: int | None, path: str, need: int, key: str, what: str) -> list[str]:
+    """A line when the filesystem of `path` has less than `need` MiB free, or its free
+    space could not be read (a check that cannot be made is a problem, not a pass)."""
+    if free is None:
+        return [f"the free space under {path} could not be read (`df -Pk {path}` gave nothing): "
+                "check the host's df and the path's parent directories"]
+    if free < need:
+        return [f"only {free} MiB free under {path}, {need} MiB needed {what}: "
+                f"free some space or lower {key}"]
+    return []
 
 
 def host_clocks(hosts) -> tuple[dict[str, int], list[str]]:
@@ -128,13 +185,12 @@ def host_problems(host, settings: dict, allow_docker_down: bool) -> list[str]:
 
     image_present = engine["running"] and read_fact(host, ImageId, image=settings["ray_image"])
     if not image_present:
-        free = read_fact(host, DiskAvailableMb, path=DOCKER_ROOT)
-        need = settings["docker_min_free_mb"]
-        if free is not None and free < need:
-            problems.append(
-                f"only {free} MiB free under /var/lib/docker, {need} MiB needed for the images: "
-                "free some space or lower docker_min_free_mb"
-            )
+        problems += disk_problems(read_fact(host, DiskAvailableMb, path=DOCKER_ROOT), DOCKER_ROOT,
+                                  settings["docker_min_free_mb"], "docker_min_free_mb", "for the images")
+    project = settings["ray_project_dir"]
+    problems += disk_problems(read_fact(host, DiskAvailableMb, path=project), project,
+                              settings["ray_archive_max_mb"], "ray_archive_max_mb",
+                              "for the archives of removed containers")
     return (firewalls + [line for line in named if line]
             + [f"host {host.name}: {problem}" for problem in problems] + monitoring)
 
@@ -198,6 +254,7 @@ def preflight_reads(host) -> list:
     gpu = is_gpu_host(host)
     return reads + [
         [DockerEngine, {}], [DiskAvailableMb, {"path": DOCKER_ROOT}],
+        [DiskAvailableMb, {"path": settings["ray_project_dir"]}],
         # A GPU host's Compose version decides how its containers ask for GPUs.
         *([[NvidiaGpus, {}], [ComposeVersion, {}]] if gpu else []),
         *install_reads(settings, gpu),
@@ -245,6 +302,9 @@ def _check(state, allow_docker_down: bool) -> None:
     # failing after this point does (see operations.ray.failed_during_run).
     run_of(state).failed_at_start = {h.name for h in state.failed_hosts}
     problems = check_inventory(state.inventory)
+    if not problems:
+        # Before any read through sudo: a sudo that asks for a password would prompt.
+        problems += [f"{inventory_name()}: {line}" for line in sudo_problems(state)]
     if not problems:
         # One command per host, every host at once; then, every host at once,
         # the Release files whose URLs the first answers decide.

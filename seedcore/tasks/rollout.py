@@ -47,6 +47,12 @@ def head_needs_restart(inventory, head_plan_hash: str) -> bool:
     return not is_current(container, head_plan_hash, node_for(head, inventory, *gpu_layout(head)))
 
 
+def rollout_going_on() -> bool:
+    """For `_if=`: no host failed since the rollout began (a failed batch stops it, and
+    the batches after it keep their files, image and containers)."""
+    return not failed_during_run()
+
+
 def announce_once(state, message: str) -> None:
     run = run_of(state)
     if not run.announced:

@@ -18,6 +18,7 @@ from seedcore.tasks.rollout import (
     record_release,
     restart_head_alone,
     roll_batch,
+    rollout_going_on,
     worker_batches,
 )
 from seedcore.tasks.serve import deploy_serve
@@ -85,10 +86,10 @@ def _roll_out(host, state, inventory, plan) -> None:
             "rollout is one full, ordered restart (pull everywhere, stop workers, then the head; "
             "start the head, then the workers)."
         ))
+        pull_image(plan.node)
         archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings),
                             plan.head_name, plan.head_hash)
         render_project(plan.node, plan.config_hash)
-        pull_image(plan.node)
         restart_node(plan.node, plan.config_hash, plan.head_name, plan.head_hash)
         return
     if head_changes:
@@ -97,9 +98,9 @@ def _roll_out(host, state, inventory, plan) -> None:
             "and the workers reconnect to it, then workers roll batch by batch."
         ))
         if plan.node.role == "head":
+            pull_image(plan.node)
             archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings))
             render_project(plan.node, plan.config_hash)
-            pull_image(plan.node)
         restart_head_alone(plan)
     elif plan.node.role == "head":
         render_project(plan.node, plan.config_hash)
@@ -107,8 +108,10 @@ def _roll_out(host, state, inventory, plan) -> None:
     for index in host.loop(range(len(batches))):
         in_batch = host.name in batches[index]
         if in_batch:
-            archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings))
-            render_project(plan.node, plan.config_hash)
-            pull_image(plan.node)
+            # A batch after a failed one is not touched: no pull, no file naming the new image.
+            pull_image(plan.node, _if=rollout_going_on)
+            archive_broken_node(plan.node, plan.config_hash, archive_dir_for(state, settings),
+                                _if=rollout_going_on)
+            render_project(plan.node, plan.config_hash, _if=rollout_going_on)
         skip = "" if in_batch else f"not in batch {index + 1} of {len(batches)}"
         roll_batch(plan, skip)

@@ -33,7 +33,8 @@ CONTAINERS = "xargs -r docker inspect"  # deploy.facts.docker.ProjectContainers
 IMAGE_ID = "docker image inspect"  # deploy.facts.docker.ImageId
 NVIDIA_SMI = "nvidia-smi --query-gpu"  # deploy.facts.gpu.NvidiaGpus
 LISTENING = "--- cgroups"  # deploy.facts.host.ListeningPorts
-DISK = "df -Pk"  # deploy.facts.host.DiskAvailableMb
+DISK = re.compile(r"p=/var/lib/docker\b(?!/)")  # deploy.facts.host.DiskAvailableMb, where the images go
+PROJECT_DISK = re.compile(r"p=/opt/seedcore\b(?!/)")  # deploy.facts.host.DiskAvailableMb, the archives
 SERVE_MARKER = "cat /opt/seedcore/.serve-deployed"  # deploy.facts.host.FileText
 DAEMON_JSON = "cat /etc/docker/daemon.json"  # deploy.facts.host.FileText
 DAEMON_JSON_SHA256 = "sha256sum /etc/docker/daemon.json"  # pyinfra.facts.files.Sha256File
@@ -52,6 +53,7 @@ FETCH_FAILED = "SEEDCORE_RELEASE_FETCH_FAILED"  # what AptRelease prints when th
 LOCK = "/deploy.lock"  # deploy.lock.take_command / release_command
 ACTIVE_FIREWALLS = "ufw status"  # deploy.facts.host.ActiveFirewalls
 EPOCH = "date +%s"  # deploy.facts.host.EpochSeconds
+SUDO_ACCESS = "sudo -n true 2>/dev/null"  # deploy.facts.host.SudoAccess
 
 # -- what a Debian 12 host says ---------------------------------------------
 
@@ -119,11 +121,13 @@ def bare_debian12(**overrides) -> dict:
         ARCH: "amd64",
         RELEASE: DOCKER_BOOKWORM_RELEASE,
         DISK: "51200",
+        PROJECT_DISK: "51200",
         LISTENING: listening(SSHD),
         NVIDIA_SMI: "NO_NVIDIA_SMI",
         LOCK: "taken",
         # Every fake host's clock reads the same second: in step.
         EPOCH: "1796300000",
+        SUDO_ACCESS: "passwordless",
     }
     return _merged(_by_matcher(overrides), base)
 

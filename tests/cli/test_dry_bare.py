@@ -25,10 +25,11 @@ OFFICIAL_INSTALL = [
     ("Write /etc/docker/daemon.json", ALL),
     ("Install Docker's packages from docker_install_source", ALL),
     ("Enable and start Docker", ALL),
+    # The image before any file that names it.
+    ("Pull the Ray image |", ALL),
     ("Write the Ray env file", ALL),
     ("Write the node's compose file", ALL),
     ("Write the Serve config", {HEAD}),
-    ("Pull the Ray image |", ALL),
     ("Start the Ray head", {HEAD}),
     ("Wait until the Ray head is healthy", {HEAD}),
     ("Start the Ray worker once the head is healthy", WORKERS),

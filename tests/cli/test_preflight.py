@@ -186,3 +186,31 @@ def test_a_bare_host_gets_its_firewall_before_docker(deployment):
                  "Enable and start the firewall (loads its rules)"):
         assert step in run.output, step
     assert run.output.index("Write the firewall rules") < run.output.index("Install Docker's packages")
+
+
+def test_a_sudo_that_asks_for_a_password_is_one_line_per_host_before_any_read(deployment):
+    """Without a password given, a host whose sudo asks is named once, with both ways out,
+    and nothing is read through sudo (pyinfra would prompt, or fail without a TTY)."""
+    deployment.head()
+    worker = deployment.worker(facts=responses.bare_debian12(SUDO_ACCESS="password"))
+    run = deployment.dry()
+    lines = assert_refused(run, deployment.path)
+    line = problem_line(lines, deployment.path, f"host {worker}: sudo asks")
+    assert "passwordless sudo" in line and "--same-sudo-password" in line and "_sudo_password" in line
+    assert len(lines) == 1
+    assert "Traceback" not in run.output and "sudo password:" not in run.output
+
+
+def test_a_sudo_password_given_in_data_lets_the_host_through(deployment):
+    deployment.head()
+    deployment.worker(facts=responses.bare_debian12(SUDO_ACCESS="password"), _sudo_password="s3cret pass")
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert "s3cret" not in run.output
+
+
+def test_a_host_without_sudo_is_named(deployment):
+    head = deployment.head(facts=responses.bare_debian12(SUDO_ACCESS="no-sudo"))
+    deployment.worker()
+    lines = assert_refused(deployment.dry(), deployment.path)
+    problem_line(lines, deployment.path, f"host {head}: ", "has no sudo: install sudo or connect as root")

@@ -15,7 +15,8 @@ def documented() -> dict[str, tuple[str, str]]:
     for line in README.read_text().splitlines():
         match = ROW.match(line)
         if match and match["key"].startswith(("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_",
-                                                           "monitoring_", "tls_", "firewall_", "web_")):
+                                                           "monitoring_", "tls_", "firewall_", "web_",
+                                                           "connection_")):
             rows[match["key"]] = (match["default"], match["meaning"].strip())
     return rows
 

@@ -42,7 +42,18 @@ def bare_dry_run(lab_state):
 
 
 @pytest.fixture(scope="session")
-def converged(lab_state, bare_dry_run):
+def bare_refused_run(lab_state):
+    """A real run (-y) on the bare hosts that preflight refuses (more room asked for the
+    archives than any host has): it must leave every host as it was, the head's lock included.
+    Returns the run and what each host holds under /opt afterwards, read before any converge."""
+    run = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py", "--data", "ray_archive_max_mb=1000000")
+    left = {host["name"]: labctl.run_on(lab_state, host, "sudo ls -A /opt")[1].split()
+            for host in lab_state["hosts"]}
+    return run, left
+
+
+@pytest.fixture(scope="session")
+def converged(lab_state, bare_dry_run, bare_refused_run):
     """The first real deploy onto the bare lab."""
     started = time.monotonic()
     run = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")

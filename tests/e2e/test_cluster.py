@@ -32,6 +32,16 @@ def test_dry_run_on_bare_hosts_lists_the_whole_install(bare_dry_run):
         assert step in out, f"--dry on bare hosts does not mention {step!r}"
 
 
+def test_a_refused_run_on_bare_hosts_leaves_them_bare_the_lock_included(bare_refused_run, head):
+    run, left = bare_refused_run
+    assert run.returncode != 0, run.output[-3000:]
+    assert "nothing was changed on any host" in run.output
+    assert "ray_archive_max_mb" in run.output
+    assert "Starting operation" not in run.output
+    # No /opt/seedcore (where the deploy lock lives) on any host, the head included.
+    assert all("seedcore" not in entries for entries in left.values()), left
+
+
 def test_head_answers_every_endpoint(converged, lab_state, head):
     ip = head["ip"]
     version = get(f"http://{ip}:8265/api/version").json()

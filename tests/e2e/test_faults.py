@@ -293,3 +293,36 @@ def test_a_hand_edited_env_and_hand_restart_is_restored_and_restarted(converged,
     converge(lab_state)
     env = container_env(lab_state, worker, "seedcore-ray-worker")
     assert rendered in env and f"{key}=977" not in env
+
+
+def test_a_host_frozen_mid_run_is_given_up_and_named_within_its_bound(converged, lab_state, head, workers):
+    """A worker paused mid-run (as a frozen VM is: connected, then its sshd never answers):
+    its connection is given up after about interval x 2 x count_max seconds, the run names
+    it and exits non-zero instead of hanging on it."""
+    worker = workers[0]
+    command = [labctl.PYINFRA, "-y", "inventories/lab.py", "deploy/verify.py",
+               "--data", "connection_alive_interval_s=2", "--data", "connection_alive_count_max=3",
+               "--data", "verify_timeout_s=60"]
+    run = subprocess.Popen(command, cwd=labctl.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    output, paused = [], False
+    try:
+        deadline = time.monotonic() + 300
+        for line in run.stdout:
+            output.append(line)
+            if not paused and "Starting operation" in line:
+                subprocess.run(["docker", "pause", worker["name"]], check=True, capture_output=True,
+                               timeout=60)
+                paused = True
+            assert time.monotonic() < deadline, "".join(output[-50:])
+        code = run.wait(timeout=60)
+    finally:
+        run.kill()
+        if paused:
+            subprocess.run(["docker", "unpause", worker["name"]], check=True, capture_output=True, timeout=60)
+    text = "".join(output)
+    assert paused, text[-3000:]
+    assert code != 0, text[-3000:]
+    given_up = f"--> host {worker['name']}: no answer over SSH for about 12 s (3 asks, 2 s apart)"
+    assert given_up in text, text[-3000:]
+    assert serving(head)

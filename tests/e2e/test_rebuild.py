@@ -44,7 +44,7 @@ def test_lost_worker_rebuilt_from_bare_with_logs_archived(converged, lab_state, 
     )
     assert code == 0, listing
     assert "seedcore-ray-worker.log" in listing
-    assert "seedcore-ray-worker-tmp-ray" in listing
+    assert "seedcore-ray-worker-ray-logs" in listing
     code, logs = labctl.run_on(
         lab_state, survivor, "sudo sh -c 'cat /opt/seedcore/archive/*/seedcore-ray-worker.log'"
     )

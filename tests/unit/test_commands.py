@@ -305,3 +305,20 @@ def test_a_refused_login_records_nothing(tmp_path):
     result = _bash(commands.registry_login("reg.example.com", "deploy", str(record)), tmp_path,
                    stdin=base64.b64encode(b"0123abcd\nwrong").decode())
     assert result.returncode == 1 and not record.exists()
+
+
+def test_archives_over_their_size_are_pruned_oldest_first_keeping_the_newest(tmp_path):
+    root = tmp_path / "archive"
+    for stamp in ("20261101T000000Z", "20261102T000000Z", "20261103T000000Z"):
+        (root / stamp).mkdir(parents=True)
+        (root / stamp / "ray-logs").write_bytes(os.urandom(3 * 1024 * 1024))
+    result = _bash(commands.prune_archives(str(root), keep=10, max_mb=5), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["20261103T000000Z"]
+    assert result.stdout.splitlines() == [
+        f"removed {root}/20261101T000000Z (archives over 5 MiB)",
+        f"removed {root}/20261102T000000Z (archives over 5 MiB)",
+    ]
+    # However large, the newest stays.
+    assert _bash(commands.prune_archives(str(root), keep=1, max_mb=1), tmp_path).stdout == ""
+    assert (root / "20261103T000000Z").is_dir()

@@ -260,3 +260,24 @@ def test_listening_ports_without_ss_still_sees_a_listener(tmp_path):
     ports = fact.process(result.stdout.splitlines())
 
     assert ports[port] == [UNKNOWN_HOLDER]
+
+
+@pytest.mark.parametrize(("uid", "sudo", "expected"), [
+    ("0", None, "root"),
+    ("1000", "exit 0", "passwordless"),
+    ("1000", "echo 'sudo: a password is required' >&2; exit 1", "password"),
+    ("1000", None, "no-sudo"),
+])
+def test_sudo_access_command_tells_how_the_user_becomes_root_without_a_prompt(tmp_path, uid, sudo, expected):
+    from seedcore.facts.host import SudoAccess
+
+    _fake_tool(tmp_path, "id", f"echo {uid}\n")
+    if sudo is not None:
+        _fake_tool(tmp_path, "sudo", sudo + "\n")
+    fact = SudoAccess()
+    env = {"PATH": f"{tmp_path}:/usr/bin/env-only"}  # no real sudo on PATH: the fakes or none
+    result = subprocess.run(["/bin/bash", "-c", fact.command()], capture_output=True, text=True, env=env,
+                            timeout=30)
+    assert fact.process(result.stdout.splitlines()) == expected
+    # sudo's own complaint never reaches pyinfra (it would prompt for a password on seeing it).
+    assert "password is required" not in result.stdout + result.stderr

@@ -285,7 +285,7 @@ def test_archive_containers(shell, value):
     assert records == [
         ["docker", "logs", "--timestamps", value],
         ["docker", "inspect", value],
-        ["docker", "cp", f"{value}:/tmp/ray", f"{archive}/{value}-tmp-ray"],
+        ["docker", "cp", "-L", f"{value}:/tmp/ray/session_latest/logs", f"{archive}/{value}-ray-logs"],
     ]
     assert sorted(p.name for p in archive.iterdir()) == [f"{value}.inspect.json", f"{value}.log"]
     assert result.stdout == f"archived 1 container(s) to {archive}\n"
@@ -347,11 +347,21 @@ def test_bounded(shell, value):
     assert stopped.stderr == f"{value}: no answer within 1 s, stopped\n"
 
 
+@VALUES
+def test_prune_archives(shell, value):
+    root = shell.work / f"archive {value}"
+    for stamp in ("20261101T000000Z", "20261102T000000Z", "20261103T000000Z"):
+        (root / stamp).mkdir(parents=True)
+    _, result = shell(commands.prune_archives(str(root), 2, 1000))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in root.iterdir()) == ["20261102T000000Z", "20261103T000000Z"]
+    assert result.stdout == f"removed {root}/20261101T000000Z (beyond the archives kept)\n"
+
+
 BUILDERS_COVERED = {
     "bounded", "compose", "compose_up", "compose_down", "remove_labelled_containers", "remove_containers",
-    "pull",
-    "wait_healthy", "serve_deploy", "serve_deploy_stored", "refuse", "archive_containers", "drain_worker",
-    "serve_route_check",
+    "pull", "prune_archives", "wait_healthy", "serve_deploy", "serve_deploy_stored", "refuse",
+    "archive_containers", "drain_worker", "serve_route_check",
     "registry_login", "root_only_from_stdin", "file_from_stdin",
     # Integers only, an argument list for YAML (never a shell), a version test, no value at all:
     "ports_free", "ray_start_args", "_ray_start", "restart_docker",

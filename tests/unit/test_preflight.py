@@ -23,6 +23,9 @@ DEBIAN_12 = {"name": "Debian", "major": 12, "minor": None,
              "release_meta": {"ID": "debian", "VERSION_CODENAME": "bookworm"}}
 
 
+PROJECT_DISK = "path=/opt/seedcore"
+
+
 def _host(groups=("ray_head",), **facts):
     base = {
         "DockerEngine": RUNNING,
@@ -34,6 +37,8 @@ def _host(groups=("ray_head",), **facts):
         "DebArch": "amd64",
         "AptRelease": {DOCKER_BOOKWORM: RELEASE},
     }
+    # Room for the archives under the project directory, unless the test says otherwise.
+    facts["DiskAvailableMb"] = {PROJECT_DISK: 50000, **facts.get("DiskAvailableMb", {})}
     base.update(facts)
     return FakeHost(name="head-1" if "ray_head" in groups else "worker-1", groups=groups, facts=base)
 
@@ -102,9 +107,24 @@ def test_low_disk_when_the_image_must_be_pulled():
 
 
 def test_disk_is_not_checked_when_the_image_is_present():
-    # The fixture has no DiskAvailableMb: reading it would raise.
+    # The fixture has no DiskAvailableMb for /var/lib/docker: reading it would raise.
     host = _host()
     assert host_problems(host, make_settings({"docker_min_free_mb": 10**9}), allow_docker_down=False) == []
+
+
+def test_too_little_room_for_the_archives_is_refused_naming_the_key():
+    host = _host(DiskAvailableMb={PROJECT_DISK: 500})
+    assert host_problems(host, make_settings({}), allow_docker_down=False) == [
+        "host head-1: only 500 MiB free under /opt/seedcore, 2048 MiB needed for the archives of removed "
+        "containers: free some space or lower ray_archive_max_mb",
+    ]
+    assert host_problems(host, make_settings({"ray_archive_max_mb": 400}), allow_docker_down=False) == []
+
+
+def test_free_space_that_cannot_be_read_is_a_problem_not_a_pass():
+    host = _host(DiskAvailableMb={PROJECT_DISK: None})
+    (line,) = host_problems(host, make_settings({}), allow_docker_down=False)
+    assert line.startswith("host head-1: the free space under /opt/seedcore could not be read")
 
 
 def test_fresh_host_without_docker():
@@ -296,3 +316,27 @@ def test_clocks_are_the_epochs_read_together_and_an_unread_clock_is_a_problem(mo
     assert preflight.clock_skew_problem(clocks) is None
     assert unread == ["host worker-2: its clock could not be read (`date +%s` gave nothing): "
                       "check the host's shell and coreutils"]
+
+
+def test_a_sudo_password_that_sudo_refuses_is_named(monkeypatch):
+    from types import SimpleNamespace
+
+    from seedcore.tasks import preflight
+
+    class Host:
+        name, data = "worker-1", {"_sudo": True, "_sudo_password": "wrong", "ssh_user": "ops"}
+
+        def get_fact(self, cls, **arguments):
+            assert arguments == {"_sudo": False}, "asked through sudo, a sudo that asks would prompt"
+            return "password"
+
+        def run_shell_command(self, command, **arguments):
+            assert arguments == {"_sudo": True}
+            return False, SimpleNamespace(stderr="sudo: 1 incorrect password attempt\n")
+
+    host = Host()
+    state = SimpleNamespace(inventory=SimpleNamespace(get_active_hosts=lambda: [host]),
+                            config=SimpleNamespace(SUDO_PASSWORD=None, PARALLEL=0))
+    monkeypatch.setattr(preflight, "parallel_limit", lambda state, hosts: 4)
+    assert preflight.sudo_problems(state) == [
+        "host worker-1: sudo refuses the password given for ops: sudo: 1 incorrect password attempt"]
