@@ -269,6 +269,16 @@ class Deployment:
 REFUSAL = re.compile(r"(\d+) problems? found before any change; nothing was changed on any host:")
 
 
+def head_and_two_workers(directory: Path, **data) -> Deployment:
+    """The inventory most CLI tests run on, written: head-1 and worker-1, worker-2, each given `data`."""
+    deployment = Deployment(directory)
+    deployment.head(**data)
+    deployment.worker("worker-1", WORKER_IPS[0], **data)
+    deployment.worker("worker-2", WORKER_IPS[1], **data)
+    deployment.write()
+    return deployment
+
+
 def problems(run: Run) -> list[str]:
     """The problem lines of a refusal: the indented lines after its header."""
     lines = run.output.splitlines()

@@ -15,7 +15,7 @@ import pytest
 
 from seedcore import commands
 from tests.cli import responses
-from tests.cli.cli import WORKER_IPS, Deployment, problem_line, problems
+from tests.cli.cli import WORKER_IPS, Deployment, head_and_two_workers, problem_line, problems
 from tests.cli.inprocess import plans
 
 HEAD = "@fake/head-1"
@@ -57,25 +57,16 @@ def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict |
         )
 
 
-def _cluster(directory) -> Deployment:
-    deployment = Deployment(directory)
-    deployment.head()
-    deployment.worker("worker-1", WORKER_IPS[0])
-    deployment.worker("worker-2", WORKER_IPS[1])
-    deployment.write()
-    return deployment
-
-
 @pytest.fixture(scope="module")
 def converged(tmp_path_factory):
-    deployment = _cluster(tmp_path_factory.mktemp("converged"))
+    deployment = head_and_two_workers(tmp_path_factory.mktemp("converged"))
     converge(deployment)
     return deployment, deployment.dry()
 
 
 @pytest.fixture(scope="module")
 def head_changed(tmp_path_factory):
-    deployment = _cluster(tmp_path_factory.mktemp("head-changed"))
+    deployment = head_and_two_workers(tmp_path_factory.mktemp("head-changed"))
     converge(deployment, stale=(HEAD,))
     return deployment, deployment.dry()
 
@@ -97,7 +88,7 @@ def test_converged_cluster_lists_no_docker_restart(converged):
 
 
 def test_a_changed_daemon_json_restarts_docker_on_that_host_only(tmp_path):
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
     converge(deployment)
     facts = deployment.data[WORKER_1]["fake_responses"]
     edited = '{"debug": true}\n'
@@ -123,7 +114,7 @@ def test_converged_cluster_lists_no_serve_route_wait(converged):
 
 
 def test_a_changed_serve_config_is_deployed_then_waited_for(tmp_path):
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
     converge(deployment)
     facts = deployment.data[HEAD]["fake_responses"]
     facts[responses.SERVE_MARKER] = f"{STALE} {container_id(HEAD)[:12]}"
@@ -152,7 +143,7 @@ def test_converged_cluster_lists_no_apt_refresh(converged):
     (responses.APT_SOURCES, [], ADD_SOURCE),
 ], ids=["keyring lacks the key", "source missing"])
 def test_a_missing_key_or_source_refreshes_apt_on_that_host_only(tmp_path, matcher, answer, trigger):
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
     converge(deployment)
     deployment.data[WORKER_1]["fake_responses"][matcher] = answer
     run = deployment.dry()
@@ -174,7 +165,7 @@ GPU_STEPS = [
 ]
 
 
-def _gpu_cluster(directory) -> Deployment:
+def _gpuhead_and_two_workers(directory) -> Deployment:
     """The cluster with worker-2 a GPU host (two GPUs), all of it converged."""
     deployment = Deployment(directory)
     deployment.head()
@@ -187,7 +178,7 @@ def _gpu_cluster(directory) -> Deployment:
 
 
 def test_converged_gpu_host_lists_no_nvidia_step_and_no_restart(tmp_path):
-    deployment = _gpu_cluster(tmp_path)
+    deployment = _gpuhead_and_two_workers(tmp_path)
     run = deployment.dry()
     assert run.code == 0, run.describe()
     assert plans(deployment.path)[WORKER_2].node.gpus == 2
@@ -196,7 +187,7 @@ def test_converged_gpu_host_lists_no_nvidia_step_and_no_restart(tmp_path):
 
 
 def test_a_gpu_host_whose_daemon_json_lacks_the_runtime_restarts_docker_there_only(tmp_path):
-    deployment = _gpu_cluster(tmp_path)
+    deployment = _gpuhead_and_two_workers(tmp_path)
     facts = deployment.data[WORKER_2]["fake_responses"]
     facts[responses.DAEMON_JSON] = ['{"log-driver": "json-file"}']
     run = deployment.dry()
@@ -243,7 +234,7 @@ def test_head_config_change_lists_the_serve_redeploy(head_changed):
 
 
 def test_worker_only_change_restarts_only_that_worker(tmp_path):
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
     converge(deployment, stale=(WORKER_2,))
     run = deployment.dry()
     assert run.code == 0, run.describe()
@@ -254,7 +245,7 @@ def test_worker_only_change_restarts_only_that_worker(tmp_path):
 
 
 def test_worker_joined_to_another_head_is_named_and_restarted(tmp_path):
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
     converge(deployment, stale=(WORKER_1,), joined={WORKER_1: "192.0.2.99:6379"})
     run = deployment.dry()
     assert run.code == 0, run.describe()
@@ -266,7 +257,7 @@ def test_worker_joined_to_another_head_is_named_and_restarted(tmp_path):
 
 def test_converged_port_taken_by_a_foreign_process(tmp_path):
     """A converged head whose metrics port another process holds is still refused."""
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
     converge(deployment)
     facts = deployment.data[HEAD]["fake_responses"]
     ours = container_id(HEAD)
@@ -282,7 +273,7 @@ def test_converged_port_taken_by_a_foreign_process(tmp_path):
 
 def test_a_head_recreated_by_hand_without_labels_is_drift_archived_and_replaced(tmp_path):
     """`docker run --name seedcore-ray-head ...` by hand: same name, no label."""
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
     converge(deployment)
     facts = deployment.data[HEAD]["fake_responses"]
     record = json.loads("\n".join(facts[responses.CONTAINERS]))[0]

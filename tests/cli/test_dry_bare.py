@@ -9,7 +9,7 @@ packages the run would send.
 import pytest
 
 from tests.cli import responses
-from tests.cli.cli import WORKER_IPS, Deployment
+from tests.cli.cli import WORKER_IPS, Deployment, head_and_two_workers
 from tests.cli.inprocess import prepare
 from tests.shell import compose_clis
 
@@ -38,24 +38,15 @@ OFFICIAL_INSTALL = [
 ]
 
 
-def _cluster(directory, **data) -> Deployment:
-    deployment = Deployment(directory)
-    deployment.head(**data)
-    deployment.worker("worker-1", WORKER_IPS[0], **data)
-    deployment.worker("worker-2", WORKER_IPS[1], **data)
-    deployment.write()
-    return deployment
-
-
 @pytest.fixture(scope="module")
 def official(tmp_path_factory):
-    deployment = _cluster(tmp_path_factory.mktemp("official"))
+    deployment = head_and_two_workers(tmp_path_factory.mktemp("official"))
     return deployment, deployment.dry()
 
 
 @pytest.fixture(scope="module")
 def distro(tmp_path_factory):
-    deployment = _cluster(tmp_path_factory.mktemp("distro"), docker_install_source="distro")
+    deployment = head_and_two_workers(tmp_path_factory.mktemp("distro"), docker_install_source="distro")
     return deployment, deployment.dry()
 
 
@@ -118,7 +109,7 @@ def test_official_repository_source_key_and_packages(official):
 
 def test_docker_version_pin_reaches_apt(tmp_path):
     pin = "5:27.3.1-1~debian.12~bookworm"
-    deployment = _cluster(tmp_path, docker_version=pin)
+    deployment = head_and_two_workers(tmp_path, docker_version=pin)
     shell = "\n".join(prepare(deployment.path).shell(HEAD))
     # Quoted for the shell: the pin holds a '~'.
     assert (f"install --allow-downgrades 'docker-ce={pin}' 'docker-ce-cli={pin}' "

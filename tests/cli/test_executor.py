@@ -24,7 +24,7 @@ from pyinfra.context import ctx_config, ctx_inventory, ctx_state
 from pyinfra_cli.inventory import make_inventory
 from pyinfra_cli.util import load_deploy_file
 
-from tests.cli.cli import CLUSTER, ROOT, WORKER_IPS, Deployment
+from tests.cli.cli import CLUSTER, ROOT, head_and_two_workers
 from tests.cli.inprocess import _process_wide_settings_kept
 from tests.cli.test_converged import converge
 from tests.shell import calls
@@ -88,15 +88,6 @@ def converge_with_the_executor(inventory_path) -> dict[str, list[Sent]]:
     return sent
 
 
-def _cluster(directory) -> Deployment:
-    deployment = Deployment(directory)
-    deployment.head()
-    deployment.worker("worker-1", WORKER_IPS[0])
-    deployment.worker("worker-2", WORKER_IPS[1])
-    deployment.write()
-    return deployment
-
-
 def _first(sent: list[Sent], wanted) -> int:
     found = [i for i, one in enumerate(sent) if any(wanted(call) for call in calls([one.text]))]
     assert found, "no such command:\n" + "\n".join(one.text for one in sent)
@@ -125,7 +116,7 @@ def _compose_file_written(sent: list[Sent]) -> int:
 
 
 def test_a_bare_cluster_converges_in_order_through_pyinfras_executor(tmp_path):
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
 
     sent = converge_with_the_executor(deployment.path)
 
@@ -137,7 +128,7 @@ def test_a_bare_cluster_converges_in_order_through_pyinfras_executor(tmp_path):
 
 
 def test_the_head_starts_before_any_worker(tmp_path):
-    deployment = _cluster(tmp_path)
+    deployment = head_and_two_workers(tmp_path)
 
     sent = converge_with_the_executor(deployment.path)
 
@@ -159,7 +150,7 @@ def _changes(sent: dict[str, list[Sent]], kinds) -> dict[str, list[str]]:
 
 
 def _converged_run(directory) -> dict[str, list[Sent]]:
-    deployment = _cluster(directory)
+    deployment = head_and_two_workers(directory)
     converge(deployment)
     deployment.write()
     return converge_with_the_executor(deployment.path)
