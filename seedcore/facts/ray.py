@@ -1,7 +1,10 @@
 """Facts read from inside the running Ray head."""
 
+import shlex
+
 from pyinfra.api import FactBase
-from pyinfra.api.command import QuoteString, StringCommand
+
+from seedcore.commands import bounded
 
 # The key, in Ray's internal key-value store, that records the Serve config
 # last deployed. With head fault tolerance that store lives in Redis, so the
@@ -31,11 +34,9 @@ class StoredServeMarker(FactBase):
     def default():
         return ""
 
-    def command(self, container: str) -> StringCommand:
-        return StringCommand(
-            f"timeout -k 5 {READ_TIMEOUT_S} docker exec", QuoteString(container), "python -c",
-            QuoteString(_READ_MARKER), "2>/dev/null || true",
-        )
+    def command(self, container: str) -> str:
+        read = f"docker exec {shlex.quote(container)} python -c {shlex.quote(_READ_MARKER)} 2>/dev/null"
+        return bounded(read, READ_TIMEOUT_S, f"reading the Serve record in {container}") + " || true"
 
     def process(self, output):
         lines = [line for line in output if line.startswith("marker: ")]
@@ -54,12 +55,11 @@ class GcsStorageType(FactBase):
     def default():
         return ""
 
-    def command(self, container: str) -> StringCommand:
-        return StringCommand(
-            f"timeout -k 5 {READ_TIMEOUT_S} docker exec", QuoteString(container), "grep -h",
-            QuoteString("GCS storage type is"),
-            "/tmp/ray/session_latest/logs/gcs_server.out 2>/dev/null | tail -n 1 || true",
-        )
+    def command(self, container: str) -> str:
+        read = (f"docker exec {shlex.quote(container)} grep -h 'GCS storage type is' "
+                "/tmp/ray/session_latest/logs/gcs_server.out 2>/dev/null")
+        bounded_read = bounded(read, READ_TIMEOUT_S, f"reading the GCS storage type in {container}")
+        return f"{bounded_read} | tail -n 1 || true"
 
     def process(self, output):
         line = "\n".join(output).strip()

@@ -19,6 +19,7 @@ from pyinfra.operations import files, python, systemd
 
 from seedcore import prometheus
 from seedcore.changes import after_change
+from seedcore.commands import bounded
 from seedcore.defaults import MONITORING_DEFAULTS
 from seedcore.facts.host import ListeningPorts, port_holder_problem
 from seedcore.families import family_of, layouts, package_reads
@@ -102,8 +103,8 @@ def dashboards_command(container: str) -> str:
         f"print(json.dumps({{os.path.basename(p): open(p).read() for p in sorted(glob.glob("
         f"{os.path.join(RAY_DASHBOARDS_DIR, '*.json')!r}))}}))"
     )
-    return (f"timeout -k 5 {DASHBOARDS_READ_TIMEOUT_S} docker exec {shlex.quote(container)} "
-            f"python -c {shlex.quote(script)}")
+    return bounded(f"docker exec {shlex.quote(container)} python -c {shlex.quote(script)}",
+                   DASHBOARDS_READ_TIMEOUT_S, f"reading Ray's Grafana dashboards in {container}")
 
 
 def container_id_command(container: str) -> str:

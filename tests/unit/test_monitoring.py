@@ -15,6 +15,7 @@ from pyinfra.api import Inventory
 from seedcore import monitoring_checks as mchecks
 from seedcore import prometheus, render, validate
 from seedcore.monitoring_checks import rules_verdict, targets_verdict
+from seedcore.tasks import monitoring as monitoring_task
 from seedcore.tasks.monitoring import dashboards_command, parse_dashboards
 from seedcore.topology import node_for, prometheus_url, role_of
 
@@ -277,14 +278,23 @@ def test_rules_verdict_needs_the_group_with_every_rule():
 
 # --------------------------------------------------------------------------- Ray's Grafana dashboards
 
-def test_dashboards_are_read_inside_the_head_container_under_a_bound():
+def test_dashboards_are_read_inside_the_head_container_under_a_bound(tmp_path, monkeypatch):
     from tests.shell import calls
 
     (call,) = calls([dashboards_command("seedcore-ray-head")])
-    *bound, docker, verb, container, python, flag, script = call
-    assert bound == ["timeout", "-k", "5", "60"]
+    docker, verb, container, python, flag, script = call
     assert (docker, verb, container, python, flag) == ("docker", "exec", "seedcore-ray-head", "python", "-c")
     assert "/tmp/ray/session_latest/metrics/grafana/dashboards/*.json" in script
+    # A head that never answers is given up at the bound, naming what was read.
+    monkeypatch.setattr(monitoring_task, "DASHBOARDS_READ_TIMEOUT_S", 1)
+    (tmp_path / "docker").write_text("#!/bin/sh\nsleep 30\n")
+    (tmp_path / "docker").chmod(0o755)
+    path = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", "-c", dashboards_command("seedcore-ray-head")], capture_output=True,
+                            text=True, timeout=30, env=path)
+    assert result.returncode == 124
+    assert result.stderr == ("reading Ray's Grafana dashboards in seedcore-ray-head: "
+                             "no answer within 1 s, stopped\n")
 
 
 def test_only_plain_json_file_names_are_kept():
