@@ -54,13 +54,15 @@ class ComposeCli(FactBase):
         return None if value in ("", "none") else value
 
 
-def _summarise(record: dict) -> dict:
+def _summarise(record: dict, images: dict[str, dict] | None = None) -> dict:
     state = record.get("State", {})
-    labels = record.get("Config", {}).get("Labels") or {}
-    return {
+    config = record.get("Config", {})
+    host_config = record.get("HostConfig", {})
+    labels = config.get("Labels") or {}
+    summary = {
         "id": record.get("Id", ""),
         "name": record.get("Name", "").lstrip("/"),
-        "image": record.get("Config", {}).get("Image", ""),
+        "image": config.get("Image", ""),
         "status": state.get("Status", ""),
         "health": (state.get("Health") or {}).get("Status", ""),
         "started_at": state.get("StartedAt", ""),
@@ -68,18 +70,48 @@ def _summarise(record: dict) -> dict:
         "role": labels.get(ROLE_LABEL, ""),
         "compose_project": labels.get("com.docker.compose.project", ""),
         "managed": labels.get(MANAGED_LABEL) == MANAGED_VALUE,
-        "command": record.get("Config", {}).get("Cmd") or [],
-        "env": record.get("Config", {}).get("Env") or [],
+        "command": config.get("Cmd") or [],
+        "env": config.get("Env") or [],
+        "labels": labels,
     }
+    # Docker always prints these; a record without them (a partial one) is not compared.
+    if "Mounts" in record:
+        summary["mounts"] = sorted(f"{m.get('Source') or m.get('Name', '')}:{m.get('Destination', '')}"
+                                   for m in record["Mounts"] or [])
+    if host_config:
+        summary.update({
+            "network_mode": host_config.get("NetworkMode", ""),
+            "restart_policy": (host_config.get("RestartPolicy") or {}).get("Name", ""),
+            "privileged": bool(host_config.get("Privileged")),
+            "cap_add": sorted(host_config.get("CapAdd") or []),
+            "devices": sorted(d.get("PathInContainer", "") for d in host_config.get("Devices") or []),
+        })
+    image = (images or {}).get(record.get("Image", ""))
+    if image is not None:
+        # What the image itself gives: not drift when the container has it too.
+        image_config = image.get("Config") or {}
+        summary["image_env"] = sorted(item.partition("=")[0] for item in image_config.get("Env") or [])
+        summary["image_labels"] = sorted(image_config.get("Labels") or {})
+        summary["image_volumes"] = sorted(image_config.get("Volumes") or {})
+    return summary
+
+
+def _split_inspect(records: list[dict]) -> tuple[list[dict], dict[str, dict]]:
+    """`docker inspect` of containers and their images together: (containers, images by Id)."""
+    containers = [r for r in records if "State" in r]
+    images = {r.get("Id", ""): r for r in records if "State" not in r}
+    return containers, images
 
 
 PROJECT_LABEL = "com.docker.compose.project"
-# Rows of `docker ps` (id, names, managed-by label, compose project label) that
-# belong to the deploy, its compose project, or bear a node name exactly.
+# Rows of `docker ps` (id, names, managed-by label, compose project label, image) that
+# belong to the deploy, its compose project, or bear a node name exactly: their ids,
+# and each of their images once, inspected together.
 MATCH_PROGRAM = (
     'BEGIN { n = split(ENVIRON["SEEDCORE_NAMES"], wanted, "\\n"); '
     "for (i = 1; i <= n; i++) named[wanted[i]] = 1 } "
-    '$3 == ENVIRON["SEEDCORE_MANAGED"] || $4 == ENVIRON["SEEDCORE_PROJECT"] || ($2 in named) { print $1 }'
+    '($3 == ENVIRON["SEEDCORE_MANAGED"] || $4 == ENVIRON["SEEDCORE_PROJECT"] || ($2 in named)) '
+    "{ print $1; if (!($5 in image)) { image[$5] = 1; print $5 } }"
 )
 
 
@@ -89,8 +121,10 @@ class ProjectContainers(FactBase):
     container carrying one of the node names (one made by hand, without the
     project's labels, included), summarised: id, name, image, status, health,
     started_at, config_hash, role, compose_project, managed, command (the
-    container's argument list) and env (its KEY=VALUE list). Empty when
-    Docker is absent or down.
+    container's argument list), env (its KEY=VALUE list), labels, mounts
+    (source:destination), network_mode, restart_policy, privileged, cap_add,
+    devices, and what its image gives of these (image_env, image_labels,
+    image_volumes: names only). Empty when Docker is absent or down.
 
     + project: the compose project name (``ray_compose_project``)
     + names: the node container names (``ray_head_container``, ``ray_worker_container``)
@@ -105,7 +139,7 @@ class ProjectContainers(FactBase):
         # matched by exact strings: the values reach awk through its environment,
         # never through its program or its escape processing.
         listing = "\t".join(["{{.ID}}", "{{.Names}}", f'{{{{.Label "{MANAGED_LABEL}"}}}}',
-                              f'{{{{.Label "{PROJECT_LABEL}"}}}}'])
+                              f'{{{{.Label "{PROJECT_LABEL}"}}}}', "{{.Image}}"])
         return StringCommand(
             "docker ps -a --no-trunc --format", QuoteString(listing), "2>/dev/null |",
             f"SEEDCORE_MANAGED={shlex.quote(MANAGED_VALUE)}", f"SEEDCORE_PROJECT={shlex.quote(project)}",
@@ -118,7 +152,8 @@ class ProjectContainers(FactBase):
         text = "\n".join(output).strip()
         if not text:
             return []
-        return [_summarise(record) for record in json.loads(text)]
+        containers, images = _split_inspect(json.loads(text))
+        return [_summarise(record, images) for record in containers]
 
 
 class ImageId(FactBase):

@@ -17,6 +17,9 @@ from seedcore.run_context import run_of
 from seedcore.sudo import sudo_args
 from seedcore.topology import Node, head_host, node_for
 
+# Labels Compose puts on every container it makes (project, service, its own digest).
+COMPOSE_LABEL_PREFIX = "com.docker.compose."
+
 # Health states that need no restart: "starting" is a container still inside
 # its start period, waited on by `head_healthy`.
 GOOD_HEALTH = ("healthy", "starting", "")
@@ -50,10 +53,10 @@ def rendered_env(node: Node) -> dict[str, str]:
 
 def drift(container: dict, node: Node) -> list[str]:
     """How what the container actually runs differs from the rendered node
-    (a hand edit, a hand restart, a retagged image), read from `docker inspect`
-    rather than from the config-hash label a hand restart copies along.
-    Env values are never named: they may be secrets. A field the record
-    lacks is not compared."""
+    (a hand edit, a hand restart, a retagged image, something added by hand),
+    read from `docker inspect` rather than from the config-hash label a hand
+    restart copies along. Names only, never values: env values may be
+    secrets. A field the record lacks is not compared."""
     found = []
     if not container.get("managed", True):
         found.append(UNMANAGED)
@@ -62,11 +65,59 @@ def drift(container: dict, node: Node) -> list[str]:
     if "command" in container and container["command"] != commands.ray_start_args(node):
         found.append("runs another command than the rendered `ray start`")
     if "env" in container:
-        actual = dict(item.partition("=")[::2] for item in container["env"])
-        changed = sorted(key for key, value in rendered_env(node).items() if actual.get(key) != value)
-        if changed:
-            found.append(f"env differs from the rendered {render.ENV_FILE} and compose file: "
-                         f"{', '.join(changed)}")
+        found += _env_drift(container, node)
+    return found + _host_config_drift(container, node)
+
+
+def _env_drift(container: dict, node: Node) -> list[str]:
+    actual = dict(item.partition("=")[::2] for item in container["env"])
+    wanted = rendered_env(node)
+    found = []
+    changed = sorted(key for key, value in wanted.items() if actual.get(key) != value)
+    if changed:
+        found.append(f"env differs from the rendered {render.ENV_FILE} and compose file: "
+                     f"{', '.join(changed)}")
+    if "image_env" in container:
+        added = sorted(set(actual) - set(wanted) - set(container["image_env"]))
+        if added:
+            found.append(f"env has variables the render does not give: {', '.join(added)}")
+    return found
+
+
+def wanted_mounts(node: Node) -> set[str]:
+    """source:destination of every bind mount the rendered compose service gives."""
+    return {":".join(volume.split(":")[:2]) for volume in render.compose_service(node, "")["volumes"]}
+
+
+def _host_config_drift(container: dict, node: Node) -> list[str]:
+    found = []
+    # Without the image's own record, what it declares cannot be told from additions.
+    if "mounts" in container and "image_volumes" in container:
+        image_volumes = set(container["image_volumes"])
+        actual = {m for m in container["mounts"] if m.rpartition(":")[2] not in image_volumes}
+        wanted = wanted_mounts(node)
+        added = sorted(m.rpartition(":")[2] for m in actual - wanted)
+        missing = sorted(m.rpartition(":")[2] for m in wanted - actual)
+        if added:
+            found.append(f"has mounts the render does not give: {', '.join(added)}")
+        if missing:
+            found.append(f"lacks the rendered mounts: {', '.join(missing)}")
+    if container.get("network_mode", "host") != "host":
+        found.append(f"runs in network mode {container['network_mode']}, not host")
+    policy = node.settings["ray_restart_policy"]
+    if container.get("restart_policy", policy) != policy:
+        found.append(f"has restart policy {container['restart_policy'] or 'no'}, not {policy}")
+    if container.get("privileged"):
+        found.append("runs privileged")
+    for field, what in (("cap_add", "added capabilities"), ("devices", "added devices")):
+        if container.get(field):
+            found.append(f"has {what}: {', '.join(container[field])}")
+    if "labels" in container and "image_labels" in container:
+        added = sorted(set(container["labels"]) - set(container["image_labels"])
+                       - set(render.compose_service(node, "")["labels"]))
+        added = [label for label in added if not label.startswith(COMPOSE_LABEL_PREFIX)]
+        if added:
+            found.append(f"has labels the render does not give: {', '.join(added)}")
     return found
 
 

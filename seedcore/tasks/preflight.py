@@ -18,7 +18,8 @@ from seedcore.families import family_problems, install_reads, release_reads, uns
 from seedcore.gpu import gpu_count_problem
 from seedcore.hostfacts import operation_reads, prefetch, project_containers, read_fact
 from seedcore.lock import is_dry
-from seedcore.operations.ray import decide_head
+from seedcore.operations.ray import decide_head, drift
+from seedcore.plan import gpu_layout
 from seedcore.ports import port_keys
 from seedcore.pyinfra_seam import parallel_limit
 from seedcore.render import ENV_FILE
@@ -233,6 +234,25 @@ def hand_made_containers(state) -> list[str]:
     return lines
 
 
+def drifted_containers(state) -> list[str]:
+    """Node containers the deploy made that now run something the render does not
+    give (an added variable or mount, another restart policy...): each is named,
+    never its values, and recreated as rendered."""
+    lines = []
+    for host in state.inventory.get_active_hosts():
+        if role_of(host) not in ("head", "worker") or not read_fact(host, DockerEngine)["running"]:
+            continue
+        node = node_for(host, state.inventory, *gpu_layout(host))
+        for container in project_containers(host, node.settings):
+            if container["name"] != node.container or not container["managed"]:
+                continue
+            found = drift(container, node)
+            if found:
+                lines.append(f"host {host.name}: container {container['name']} {'; '.join(found)}: "
+                             "it will be recreated as rendered")
+    return lines
+
+
 def preflight_reads(host) -> list:
     """Every fact preflight and the host's operations read on `host`, for one
     bundled command: a host already as asked then needs no other read."""
@@ -328,7 +348,7 @@ def _check(state, allow_docker_down: bool) -> None:
         if skew:
             problems.append(f"{inventory_name()}: {skew}")
     if not problems:
-        for line in workers_on_another_head(state) + hand_made_containers(state):
+        for line in workers_on_another_head(state) + hand_made_containers(state) + drifted_containers(state):
             logger.warning(line)
         decide_head(state)
     if problems:

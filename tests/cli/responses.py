@@ -254,20 +254,21 @@ def signed_repositories(settings: dict, gpu: bool) -> dict:
 
 
 def converged(record: dict, ports: list[int], serve_marker: str = "", settings: dict | None = None,
-              gpu: bool = False, **overrides) -> dict:
+              gpu: bool = False, image: dict | None = None, **overrides) -> dict:
     """A Debian 12 host with Docker running and the node's container `record`
     up; `ports` are held by Ray processes inside that container; the Serve
     marker says what the head last deployed. Given the host's `settings`,
     Docker's packages are installed as they ask and daemon.json holds what
     the deploy renders for them, its signed apt repositories are added (for
-    a GPU host NVIDIA's too, and the toolkit installed)."""
+    a GPU host NVIDIA's too, and the toolkit installed). `image` is the
+    image's own record, inspected with the container."""
     container_id = record["Id"]
     holders = [SSHD] + [(port, "raylet", 3100 + index, container_id) for index, port in enumerate(ports)]
     base = {
         DOCKER_ENGINE: f"running {DOCKER_VERSION}",
         COMPOSE_CLI: "docker compose",
         COMPOSE_VERSION: COMPOSE_V2_VERSION,
-        CONTAINERS: json.dumps([record], indent=4).splitlines(),
+        CONTAINERS: json.dumps([record] + ([image] if image else []), indent=4).splitlines(),
         IMAGE_ID: IMAGE_SHA,
         SERVE_MARKER: serve_marker,
     }
@@ -287,20 +288,37 @@ def container_id(host: str) -> str:
     return hashlib.sha256(host.encode()).hexdigest()
 
 
-def converged_node(name: str, node, config_hash: str, command: list[str]) -> dict:
+IMAGE_PATH = "PATH=/opt/ray/bin:/usr/local/bin:/usr/bin:/bin"
+
+
+def image_record(image: str) -> dict:
+    """The Ray image as `docker image inspect` prints it (the fields the deploy reads)."""
+    return {"Id": IMAGE_SHA, "RepoTags": [image],
+            "Config": {"Env": [IMAGE_PATH], "Labels": None, "Volumes": None}}
+
+
+def converged_node(name: str, node, config_hash: str, command: list[str],
+                   added_env: tuple[str, ...] = (), added_mounts: tuple[str, ...] = ()) -> dict:
     """fake_responses for a host whose node runs `config_hash` with `command`,
     healthy, holding its ports, with the Serve config recorded as deployed on
-    the head; a GPU node's driver answers with its GPUs."""
+    the head; a GPU node's driver answers with its GPUs. `added_env`
+    (KEY=VALUE) and `added_mounts` (source:destination) are what a hand
+    change gave the container beyond the render."""
     from seedcore import render
-    from seedcore.operations.ray import rendered_env
+    from seedcore.operations.ray import rendered_env, wanted_mounts
     from seedcore.ports import port_keys
 
-    env = [f"{key}={value}" for key, value in rendered_env(node).items()]
+    env = [f"{key}={value}" for key, value in rendered_env(node).items()] + [IMAGE_PATH, *added_env]
     record = inspect_record(container_id(name), node.container, node.image, node.role,
                             config_hash, command, env=env)
+    record["Image"] = IMAGE_SHA
+    record["HostConfig"] = {"NetworkMode": "host", "Privileged": False, "CapAdd": None, "Devices": [],
+                            "RestartPolicy": {"Name": node.settings["ray_restart_policy"]}}
+    record["Mounts"] = [{"Type": "bind", "Source": mount.split(":")[0], "Destination": mount.split(":")[1]}
+                        for mount in sorted(wanted_mounts(node)) + list(added_mounts)]
     marker = ""
     if node.role == "head":
         marker = f"{render.serve_config_digest(node.settings, node.cluster_size)} {container_id(name)[:12]}"
     overrides = {"NVIDIA_SMI": gpus(node.gpus)} if node.gpus else {}
     return converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
-                     settings=node.settings, gpu=bool(node.gpus), **overrides)
+                     settings=node.settings, gpu=bool(node.gpus), image=image_record(node.image), **overrides)

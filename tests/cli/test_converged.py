@@ -40,11 +40,14 @@ CONTAINER_STEPS = [
 container_id = responses.container_id
 
 
-def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict | None = None) -> None:
+def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict | None = None,
+             added: dict | None = None) -> None:
     """Give every host of the written inventory the facts of its converged node.
 
     Hosts in `stale` run a container labelled with an older digest; `joined`
-    maps a worker to the head address its running container was started with.
+    maps a worker to the head address its running container was started with;
+    `added` maps a host to what a hand change added to its container
+    (converged_node's added_env and added_mounts).
     """
     for name, plan in plans(deployment.path).items():
         node = plan.node
@@ -53,7 +56,7 @@ def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict |
             command = [arg for arg in command if not arg.startswith("--address=")]
             command.append(f"--address={joined[name]}")
         deployment.data[name]["fake_responses"] = responses.converged_node(
-            name, node, STALE if name in stale else plan.config_hash, command,
+            name, node, STALE if name in stale else plan.config_hash, command, **(added or {}).get(name, {}),
         )
 
 
@@ -288,3 +291,21 @@ def test_a_head_recreated_by_hand_without_labels_is_drift_archived_and_replaced(
     # The workers follow their head's restart, archived first like the head.
     assert run.changed("Stop the Ray worker") == {WORKER_1, WORKER_2}
     assert run.changed("Archive the logs of containers about to be removed") == {HEAD, WORKER_1, WORKER_2}
+
+
+def test_a_variable_and_a_mount_added_by_hand_are_named_and_restore_that_worker_only(tmp_path):
+    """A worker recreated by hand with one more variable and one more mount, its files put
+    back as rendered: same digest label, same files, only what the container runs differs."""
+    deployment = head_and_two_workers(tmp_path)
+    converge(deployment, added={WORKER_2: {"added_env": ("DEBUG_TOKEN=not-for-output",),
+                                           "added_mounts": ("/srv/scratch:/scratch",)}})
+    run = deployment.dry()
+    assert run.code == 0, run.describe()
+    assert (f"host {WORKER_2}: container seedcore-ray-worker env has variables the render does not give: "
+            "DEBUG_TOKEN; has mounts the render does not give: /scratch: it will be recreated as rendered"
+            ) in run.output
+    assert "not-for-output" not in run.output
+    assert run.changed("Stop the Ray worker") == {WORKER_2}
+    assert run.changed("Start the Ray worker") == {WORKER_2}
+    for step in ("Stop the Ray head", "Start the Ray head", "Deploy the Serve config"):
+        assert run.changes_anywhere(step) == set(), f"{step}:\n{run.describe()}"

@@ -295,6 +295,46 @@ def test_a_hand_edited_env_and_hand_restart_is_restored_and_restarted(converged,
     assert rendered in env and f"{key}=977" not in env
 
 
+def container_mounts(state, host, container: str) -> list[str]:
+    code, out = labctl.run_on(state, host, f"sudo docker inspect -f '{{{{json .Mounts}}}}' {container}")
+    assert code == 0, out
+    return [mount["Destination"] for mount in json.loads(out)]
+
+
+def test_a_variable_and_a_mount_added_by_hand_are_named_and_taken_away(converged, lab_state, workers):
+    """A worker recreated by hand with one more variable and one more mount, then its
+    files put back exactly as rendered: only what the container runs tells the change."""
+    worker = workers[0]
+    code, out = labctl.run_on(
+        lab_state, worker,
+        "cd /opt/seedcore && sudo cp -p ray-workers.yml /tmp/rendered.yml && "
+        "sudo cp -p ray.env /tmp/rendered.env && "
+        "echo SEEDCORE_ADDED_BY_HAND=1 | sudo tee -a ray.env >/dev/null && "
+        "sudo sed -i 's|^    volumes:$|&\\n    - /tmp:/added-by-hand:ro|' ray-workers.yml && "
+        "if sudo docker compose version >/dev/null 2>&1; then c='docker compose'; "
+        "else c=docker-compose; fi && "
+        "sudo $c -f ray-workers.yml -p seedcore up -d --force-recreate && "
+        "sudo cp -p /tmp/rendered.yml ray-workers.yml && sudo cp -p /tmp/rendered.env ray.env",
+        timeout=300,
+    )
+    assert code == 0, out
+    assert "SEEDCORE_ADDED_BY_HAND=1" in container_env(lab_state, worker, "seedcore-ray-worker")
+    assert "/added-by-hand" in container_mounts(lab_state, worker, "seedcore-ray-worker")
+    dry = labctl.pyinfra("--dry", "inventories/lab.py", "deploy/cluster.py")
+    assert dry.returncode == 0, dry.output[-3000:]
+    assert (f"host {worker['name']}: container seedcore-ray-worker "
+            "env has variables the render does not give: SEEDCORE_ADDED_BY_HAND; "
+            "has mounts the render does not give: /added-by-hand: "
+            "it will be recreated as rendered") in dry.output, dry.output[-3000:]
+    stop_rows = [line for line in dry.output.splitlines()
+                 if "Stop the Ray worker unless it and its head run the current config" in line]
+    assert stop_rows and "1 (" in stop_rows[0] and worker["name"] in stop_rows[0], stop_rows
+    converge(lab_state)
+    assert not [e for e in container_env(lab_state, worker, "seedcore-ray-worker")
+                if e.startswith("SEEDCORE_ADDED_BY_HAND=")]
+    assert "/added-by-hand" not in container_mounts(lab_state, worker, "seedcore-ray-worker")
+
+
 def test_a_host_frozen_mid_run_is_given_up_and_named_within_its_bound(converged, lab_state, head, workers):
     """A worker paused mid-run (as a frozen VM is: connected, then its sshd never answers):
     its connection is given up after about interval x 2 x count_max seconds, the run names

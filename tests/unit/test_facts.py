@@ -179,26 +179,36 @@ def test_log_signature_counts_of_logs_docker_cannot_read_count_what_it_said(tmp_
 NAMES = ["seedcore-ray-head", "seedcore-ray-worker"]
 
 
-def test_project_containers_command_inspects_each_container_once(tmp_path):
+def test_project_containers_command_inspects_each_container_and_its_image_once(tmp_path):
     """Found by label, by compose project and by name (one made by hand with
-    `docker run --name seedcore-ray-head`, no label): each inspected once."""
+    `docker run --name seedcore-ray-head`, no label): each inspected once, in
+    one `docker inspect` with their image, which is inspected once."""
     from seedcore.facts.docker import ProjectContainers
 
     calls = tmp_path / "calls"
     _fake_tool(tmp_path, "docker", f"""
 echo "$*" >> {calls}
 case "$1" in
-  ps) printf '0a0b0c0d0e0f\\tseedcore-ray-head\\t\\t\\n'
-      printf '3f1c9a7e5b2d\\tc-3f1c\\tseedcore-deploy\\tseedcore\\n'
-      printf 'c0ffee11d00d\\tseedcore-ray-worker\\t\\tseedcore\\n'
-      printf 'deadbeef0000\\tpostgres\\t\\tbilling\\n' ;;
+  ps) printf '0a0b0c0d0e0f\\tseedcore-ray-head\\t\\t\\tray:2.20.0\\n'
+      printf '3f1c9a7e5b2d\\tc-3f1c\\tseedcore-deploy\\tseedcore\\tray:2.20.0\\n'
+      printf 'c0ffee11d00d\\tseedcore-ray-worker\\t\\tseedcore\\tray:2.20.0\\n'
+      printf 'deadbeef0000\\tpostgres\\t\\tbilling\\tpostgres:16\\n' ;;
   inspect) shift; printf '['; sep=''
            for id in "$@"; do
-             labels='{{"com.docker.compose.project": "seedcore"}}'
-             [ "$id" = 0a0b0c0d0e0f ] && labels=null
-             printf '%s{{"Id": "%s", "Name": "/c-%s", "State": {{"Status": "running"}},
-             "Config": {{"Image": "ray:2.20.0", "Labels": %s}}}}' \\
-               "$sep" "$id" "$id" "$labels"; sep=','
+             if [ "$id" = ray:2.20.0 ]; then
+               printf '%s{{"Id": "sha256:1a2b", "Config": {{"Env": ["PATH=/opt/ray/bin"],
+               "Labels": {{"org.opencontainers.image.title": "ray"}}, "Volumes": {{"/data": {{}}}}}}}}' "$sep"
+             else
+               labels='{{"com.docker.compose.project": "seedcore"}}'
+               [ "$id" = 0a0b0c0d0e0f ] && labels=null
+               printf '%s{{"Id": "%s", "Name": "/c-%s", "Image": "sha256:1a2b",
+               "State": {{"Status": "running"}},
+               "Config": {{"Image": "ray:2.20.0", "Labels": %s, "Env": ["PATH=/opt/ray/bin", "EXTRA=1"]}},
+               "HostConfig": {{"NetworkMode": "host", "RestartPolicy": {{"Name": "unless-stopped"}},
+                               "CapAdd": ["NET_ADMIN"]}},
+               "Mounts": [{{"Type": "bind", "Source": "/opt/seedcore/serve", "Destination": "/serve"}}]}}' \\
+                 "$sep" "$id" "$id" "$labels"
+             fi; sep=','
            done; echo ']' ;;
 esac
 """)
@@ -211,7 +221,12 @@ esac
         ("c0ffee11d00d", "seedcore", False),
     ]
     inspect_calls = [line for line in calls.read_text().splitlines() if line.startswith("inspect")]
-    assert inspect_calls == ["inspect 0a0b0c0d0e0f 3f1c9a7e5b2d c0ffee11d00d"]
+    assert inspect_calls == ["inspect 0a0b0c0d0e0f ray:2.20.0 3f1c9a7e5b2d c0ffee11d00d"]
+    worker = containers[2]
+    assert worker["image_env"] == ["PATH"] and worker["image_volumes"] == ["/data"]
+    assert worker["image_labels"] == ["org.opencontainers.image.title"]
+    assert (worker["mounts"], worker["cap_add"], worker["network_mode"], worker["restart_policy"]) == (
+        ["/opt/seedcore/serve:/serve"], ["NET_ADMIN"], "host", "unless-stopped")
 
 
 def test_project_containers_command_prints_nothing_without_docker(tmp_path):

@@ -127,11 +127,11 @@ def test_image_id(shell, value):
 
 
 PS_LISTING = ("{{.ID}}\t{{.Names}}\t{{.Label \"io.seedcore.managed-by\"}}"
-              "\t{{.Label \"com.docker.compose.project\"}}")
+              "\t{{.Label \"com.docker.compose.project\"}}\t{{.Image}}")
 
 
-def _docker_listing(shell, rows: list[tuple[str, str, str, str]]) -> None:
-    """A fake docker whose `ps` lists these (id, names, managed-by, project) rows."""
+def _docker_listing(shell, rows: list[tuple[str, ...]]) -> None:
+    """A fake docker whose `ps` lists these (id, names, managed-by, project, image) rows."""
     listing = shell.work.parent / "ps.txt"
     listing.write_text("".join("\t".join(row) + "\n" for row in rows))
     shell.work.joinpath("..", "bin", "docker").write_text(
@@ -143,30 +143,32 @@ def _docker_listing(shell, rows: list[tuple[str, str, str, str]]) -> None:
 @VALUES
 def test_project_containers(shell, value):
     """One `docker ps`; the project and names reach awk as data, whatever they hold."""
-    _docker_listing(shell, [("id-managed", "x", MANAGED_VALUE, ""), ("id-other", "y", "", "other")])
+    _docker_listing(shell, [("id-managed", "x", MANAGED_VALUE, "", "ray:2.20.0"),
+                            ("id-other", "y", "", "other", "ray:2.20.0")])
     command = docker_facts.ProjectContainers().command(project=value, names=[value, "seedcore-ray.worker"])
     records, result = shell(command)
     assert result.returncode == 0, result.stderr
     assert records == [
         ["docker", "ps", "-a", "--no-trunc", "--format", PS_LISTING.replace('\\"', '"')],
-        ["docker", "inspect", "id-managed"],
+        ["docker", "inspect", "id-managed", "ray:2.20.0"],
     ]
 
 
 def test_project_containers_match_names_and_labels_exactly(shell):
     _docker_listing(shell, [
-        ("id-managed", "anything", MANAGED_VALUE, ""),
-        ("id-project", "anything-else", "", "seedcore"),
-        ("id-named", "seedcore-ray-head", "", ""),
-        ("id-dotted", "seedcore-ray.worker", "", ""),
-        ("id-regex-lookalike", "seedcore-rayXworker", "", ""),
-        ("id-longer", "seedcore-ray-head-2", "", "seedcore-2"),
-        ("id-foreign", "db", "someone-else", "other"),
+        ("id-managed", "anything", MANAGED_VALUE, "", "ray:a"),
+        ("id-project", "anything-else", "", "seedcore", "ray:a"),
+        ("id-named", "seedcore-ray-head", "", "", "ray:b"),
+        ("id-dotted", "seedcore-ray.worker", "", "", "ray:a"),
+        ("id-regex-lookalike", "seedcore-rayXworker", "", "", "ray:c"),
+        ("id-longer", "seedcore-ray-head-2", "", "seedcore-2", "ray:c"),
+        ("id-foreign", "db", "someone-else", "other", "ray:c"),
     ])
     command = docker_facts.ProjectContainers().command(
         project="seedcore", names=["seedcore-ray-head", "seedcore-ray.worker"])
     records, _ = shell(command)
-    assert records[1:] == [["docker", "inspect", "id-managed", "id-project", "id-named", "id-dotted"]]
+    assert records[1:] == [["docker", "inspect", "id-managed", "ray:a", "id-project", "id-named", "ray:b",
+                            "id-dotted"]]
 
 
 @VALUES
