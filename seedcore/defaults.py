@@ -36,6 +36,10 @@ DOCKER_DEFAULTS = {
     "docker_daemon_extra": {},
     # Free space needed under /var/lib/docker before pulling images.
     "docker_min_free_mb": 8192,
+    # How long each apt-get waits for dpkg's lock held by another apt (apt-daily on a
+    # fresh host) before it fails, and how many times apt retries a failed download.
+    "docker_apt_lock_wait_s": 300,
+    "docker_apt_retries": 3,
     # Registry login: the user, and the control machine's environment variable
     # holding the password (never the password itself). "" = no login.
     "docker_registry_login": "",
@@ -317,6 +321,8 @@ PORT = (1, 65535, "")
 RANGES = {
     "docker_log_max_file": (1, 100, ""),
     "docker_min_free_mb": (0, 10_000_000, ""),
+    "docker_apt_lock_wait_s": (0, 3600, ""),
+    "docker_apt_retries": (0, 20, ""),
     "ray_gcs_port": PORT,
     "ray_dashboard_port": PORT,
     "ray_dashboard_agent_port": PORT,

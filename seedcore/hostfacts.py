@@ -33,10 +33,10 @@ from pyinfra.facts.files import Directory, File, Sha1File, Sha256File
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
 from seedcore.facts.apt import KeyringFingerprints
-from seedcore.facts.bundle import BUNDLEABLE, FactBundle, fact_key
+from seedcore.facts.bundle import BUNDLEABLE, FactBundle, FactFailed, fact_key
 from seedcore.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
 from seedcore.facts.host import FileText
-from seedcore.pyinfra_seam import feed_facts, operation_done, parallel_limit, read_itself
+from seedcore.pyinfra_seam import fail_host, feed_facts, operation_done, parallel_limit, read_itself
 from seedcore.run_context import run_of
 
 CLUSTER, LOCAL = "cluster", "local"
@@ -196,20 +196,42 @@ def _missed(state, host, cls, kwargs: dict, reads: list) -> None:
     reads.append([cls, dict(kwargs)])
 
 
+def fact_failures(state) -> dict[str, list[str]]:
+    """{host name: [line, ...]}: the facts whose command failed in this run, each failing its host."""
+    return run_of(state).fact_failures
+
+
+def _checked(host, reads: list, values: list) -> list:
+    """The bundle's values, each failed fact failing its host as pyinfra's get_fact
+    does (one line naming the host, the fact and what its command said) and
+    standing for its default in what follows (the host runs nothing more)."""
+    checked = []
+    for (cls, _), value in zip(reads, values, strict=False):
+        if isinstance(value, FactFailed):
+            run_of(host.state).fact_failures.setdefault(host.name, []).append(value.line())
+            fail_host(host, value.line())
+            value = cls.default()
+        checked.append(value)
+    return checked
+
+
 def _read(host, reads: list) -> dict:
     # Each fact once (files in one directory each read it).
     reads = list({fact_key(cls, kwargs): [cls, kwargs] for cls, kwargs in reads}.values())
     wire = [[cls.__name__, kwargs] for cls, kwargs in reads]
-    values = read_itself(host, FactBundle, {"reads": wire})
+    values = _checked(host, reads, read_itself(host, FactBundle, {"reads": wire}))
+    # A fact the bundle gave no section for is left out: read on its own when asked.
     return {fact_key(cls, kwargs): value for (cls, kwargs), value in zip(reads, values, strict=False)}
 
 
 def read_now(host, reads: list) -> list:
     """Read `reads` ([Fact, kwargs] pairs) on `host` now, in one command, past
-    any snapshot (and kept in none): their values in the order of `reads`, each
-    its fact's default where the command gave none (as `host.get_fact` would)."""
-    values = read_itself(host, FactBundle, {"reads": [[cls.__name__, kwargs] for cls, kwargs in reads]})
-    return [*values, *[cls.default() for cls, _ in reads[len(values):]]]
+    any snapshot (and kept in none): their values in the order of `reads`. A
+    fact that failed fails the host (`_checked`); one the command gave no section
+    for is read on its own, by pyinfra (which fails the host if it fails)."""
+    values = _checked(host, reads, read_itself(
+        host, FactBundle, {"reads": [[cls.__name__, kwargs] for cls, kwargs in reads]}))
+    return [*values, *[read_itself(host, cls, kwargs) for cls, kwargs in reads[len(values):]]]
 
 
 def read_bundle(host, reads: list) -> dict:

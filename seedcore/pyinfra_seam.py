@@ -36,12 +36,13 @@ from collections.abc import Callable
 from importlib import import_module
 
 import pyinfra
-from pyinfra.api.util import PYINFRA_INSTALL_DIR, get_kwargs_str
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.util import PYINFRA_INSTALL_DIR, get_kwargs_str, log_error_or_warning
 from pyinfra.connectors.sshuserclient.client import SSHClient, get_ssh_config
 from pyinfra.facts.apt import AptSourcesFile
 
 __all__ = [
-    "SSHClient", "apt_repos", "before_disconnect", "fact_kwargs_text",
+    "SSHClient", "apt_repos", "before_disconnect", "fact_kwargs_text", "fail_host",
     "feed_facts", "get_ssh_config", "install_operation_order", "on_interrupt",
     "operation_done", "operation_order", "operation_stderr", "parallel_limit", "read_itself",
     "read_itself_of", "ssh_client_of", "has_ssh_client",
@@ -130,6 +131,20 @@ def read_itself_of(host) -> Callable:
 def read_itself(host, cls, kwargs: dict):
     """`cls` read on `host` by pyinfra itself: one command, past any feed_facts."""
     return read_itself_of(host)(cls, **kwargs)
+
+
+def fail_host(host, line: str) -> None:
+    """Fail `host` as pyinfra's get_fact fails a host whose fact could not be
+    loaded: its error line (``[host] Error: LINE``), then the host is failed.
+    pyinfra's "No hosts remaining!" is left to its executor, which stops then
+    anyway: a run that is being checked (preflight) names every host first."""
+    log_error_or_warning(host, False, description=line)
+    try:
+        host.state.fail_hosts({host})
+    except PyinfraError:
+        # fail_hosts has failed the host before it raises (no active host left, or
+        # over the run's fail percent); the executor refuses to go on either way.
+        pass
 
 
 def fact_kwargs_text(kwargs: dict) -> str:

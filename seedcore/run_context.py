@@ -33,6 +33,8 @@ class RunContext:
     failed_at_start: set[str] = field(default_factory=set)
     # The facts read in one go per host: {host name: (stamps, snapshot, reads)}.
     snapshots: dict[str, tuple] = field(default_factory=dict)
+    # Facts whose command failed, each failing its host: {host name: [line, ...]}.
+    fact_failures: dict[str, list[str]] = field(default_factory=dict)
     # Facts read outside a host's snapshot: {host name: [fact key, ...]}.
     fact_misses: dict[str, list[str]] = field(default_factory=dict)
     # The run's own pyinfra callbacks: hostfacts.CommandTally, timings.RunTimings, runwatch.RunWatch.

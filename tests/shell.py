@@ -256,3 +256,14 @@ def compose_clis(texts: list[str]) -> set[str]:
 def call_of(words: list[str]) -> tuple:
     """The normal form of one argv as a program receives it (no shell between)."""
     return _call(list(words))
+
+
+def apt_installs(texts: list[str]) -> list[tuple[frozenset, frozenset]]:
+    """(options, packages) of each `apt-get install` these command lines run,
+    whatever the order of apt's options."""
+    return [(call[2], call[3]) for call in calls(texts) if call[:2] == ("apt-get", "install")]
+
+
+def installs(texts: list[str], *packages: str, options: tuple[str, ...] = ()) -> bool:
+    """Whether one `apt-get install` installs exactly `packages`, with at least `options`."""
+    return any(found == frozenset(packages) and set(options) <= given for given, found in apt_installs(texts))

@@ -11,10 +11,24 @@ from seedcore.render import HASH_LABEL, MANAGED_LABEL, MANAGED_VALUE, ROLE_LABEL
 # What a container without the deploy's label is, in drift and preflight lines.
 UNMANAGED = f"carries no {MANAGED_LABEL} label: it was not made by this deploy"
 
+# What the Docker CLI says when no daemon answers on its socket (not started yet,
+# or stopped): the engine is down. Any other failure (permission denied on the
+# socket, a broken client) is the fact's failure, never "down" or "no containers".
+DAEMON_DOWN = "Cannot connect to the Docker daemon"
+
+
+def unless_down(said: str, down: str) -> str:
+    """Shell run after a Docker call failed with its output (stderr included) in
+    the variable `said`: `down` when the daemon is not running, else that output
+    on stderr and exit 1 (the fact fails, naming it)."""
+    return (f'case "${said}" in *{shlex.quote(DAEMON_DOWN)}*) {down} ;; '
+            f'*) printf \'%s\\n\' "${said}" >&2; exit 1 ;; esac')
+
 
 class DockerEngine(FactBase):
     """
-    Whether the Docker engine is installed and answering.
+    Whether the Docker engine is installed and answering. Fails (with what
+    Docker said) when the daemon is there but refuses the deploy's user.
 
     Returns ``{"installed": bool, "running": bool, "version": str}``.
     """
@@ -22,8 +36,8 @@ class DockerEngine(FactBase):
     def command(self) -> str:
         return (
             "if ! command -v docker >/dev/null 2>&1; then echo absent; "
-            "elif v=$(docker version --format '{{.Server.Version}}' 2>/dev/null); "
-            'then echo "running $v"; else echo down; fi'
+            "elif v=$(docker version --format '{{.Server.Version}}' 2>&1); "
+            f'then echo "running $v"; else {unless_down("v", "echo down")}; fi'
         )
 
     def process(self, output):
@@ -124,7 +138,9 @@ class ProjectContainers(FactBase):
     container's argument list), env (its KEY=VALUE list), labels, mounts
     (source:destination), network_mode, restart_policy, privileged, cap_add,
     devices, and what its image gives of these (image_env, image_labels,
-    image_volumes: names only). Empty when Docker is absent or down.
+    image_volumes: names only). Empty when Docker is absent or down; fails
+    (with what Docker said) when ``docker ps`` fails otherwise (permission
+    denied on the socket is not "no containers").
 
     + project: the compose project name (``ray_compose_project``)
     + names: the node container names (``ray_head_container``, ``ray_worker_container``)
@@ -141,7 +157,10 @@ class ProjectContainers(FactBase):
         listing = "\t".join(["{{.ID}}", "{{.Names}}", f'{{{{.Label "{MANAGED_LABEL}"}}}}',
                               f'{{{{.Label "{PROJECT_LABEL}"}}}}', "{{.Image}}"])
         return StringCommand(
-            "docker ps -a --no-trunc --format", QuoteString(listing), "2>/dev/null |",
+            "command -v docker >/dev/null 2>&1 || exit 0;",
+            "if ! rows=$(docker ps -a --no-trunc --format", QuoteString(listing), "2>&1); then",
+            unless_down("rows", "exit 0"), "; fi;",
+            "printf '%s\\n' \"$rows\" |",
             f"SEEDCORE_MANAGED={shlex.quote(MANAGED_VALUE)}", f"SEEDCORE_PROJECT={shlex.quote(project)}",
             f"SEEDCORE_NAMES={shlex.quote(chr(10).join(names))}",
             "awk -F", QuoteString("\t"), QuoteString(MATCH_PROGRAM),

@@ -3,12 +3,14 @@ whose fingerprint is checked, and what preflight reads from a repository's
 Release file before any host changes. `DEBIAN` is the family object
 (seedcore/families/base.py's OsFamily); the functions below are its parts."""
 
+import shlex
+
 from pyinfra import host
 from pyinfra.facts.apt import AptSources
 from pyinfra.facts.deb import DebArch, DebPackages
 from pyinfra.facts.files import Directory
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, files
+from pyinfra.operations import apt, files, server
 
 from seedcore.facts.apt import AptRelease, KeyringFingerprints, missing_packages
 from seedcore.families.base import Layout
@@ -17,7 +19,7 @@ from seedcore.gpu import toolkit_packages
 from seedcore.hostfacts import read_fact
 from seedcore.operations import signed_apt as signed_apt_ops
 from seedcore.signed_apt import KEYRING_DIR, release_url
-from seedcore.topology import is_gpu_host
+from seedcore.topology import is_gpu_host, settings_for
 
 SERVES = "the Debian family (Debian 12 and 13, Ubuntu 22.04 and 24.04)"
 # Distributions Docker's repository layout has a directory for.
@@ -179,17 +181,35 @@ def host_missing_packages(host, packages: list[str]) -> list[str]:
     return missing_packages(read_fact(host, DebPackages) or {}, packages)
 
 
+def apt_options(settings: dict) -> str:
+    """The options every apt-get of the deploy carries: wait up to docker_apt_lock_wait_s
+    for dpkg's lock while another apt holds it (apt-daily on a fresh host), and retry
+    a failed download docker_apt_retries times."""
+    return shlex.join(["-o", f"DPkg::Lock::Timeout={int(settings['docker_apt_lock_wait_s'])}",
+                       "-o", f"Acquire::Retries={int(settings['docker_apt_retries'])}"])
+
+
+def refresh_command(settings: dict) -> str:
+    """`apt-get update` with the deploy's lock wait and retries (apt_options)."""
+    return f"apt-get {apt_options(settings)} update"
+
+
 def install_packages(name: str, packages: list[str], update: bool = False, no_recommends: bool = False,
                      allow_downgrades: bool = False):
-    """The package step: pyinfra's apt.packages, its facts answered from the host's snapshot.
-    With `update`, apt's lists are refreshed first only when one of `packages` is missing, so
-    a converged host runs no `apt-get update`."""
+    """The package step: pyinfra's apt.packages, its facts answered from the host's
+    snapshot, each apt-get with apt_options. With `update`, apt's lists are refreshed
+    first only when one of `packages` is missing, so a converged host runs no
+    `apt-get update` (pyinfra's own refresh takes no options: this one does)."""
+    settings = settings_for(host)
+    if update and host_missing_packages(host, packages):
+        server.shell(name="Refresh apt's package lists, waiting for dpkg's lock",
+                     commands=[refresh_command(settings)])
     return apt.packages(
         name=name,
         packages=list(packages),
-        update=update and bool(host_missing_packages(host, packages)),
         no_recommends=no_recommends,
         allow_downgrades=allow_downgrades,
+        extra_install_args=apt_options(settings),
     )
 
 

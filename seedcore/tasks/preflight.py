@@ -16,7 +16,7 @@ from seedcore.facts.gpu import NvidiaGpus
 from seedcore.facts.host import DiskAvailableMb, EpochSeconds, ListeningPorts, SudoAccess, port_holder_problem
 from seedcore.families import family_problems, install_reads, release_reads, unsupported_line
 from seedcore.gpu import gpu_count_problem
-from seedcore.hostfacts import operation_reads, prefetch, project_containers, read_fact
+from seedcore.hostfacts import fact_failures, operation_reads, prefetch, project_containers, read_fact
 from seedcore.lock import is_dry
 from seedcore.operations.ray import decide_head, drift
 from seedcore.plan import gpu_layout
@@ -111,6 +111,17 @@ def disk_problems(free: int | None, path: str, need: int, key: str, what: str) -
         return [f"only {free} MiB free under {path}, {need} MiB needed {what}: "
                 f"free some space or lower {key}"]
     return []
+
+
+def unread_hosts(state) -> list[str]:
+    """A line for each host whose reads failed it (a fact's command failed, in the
+    bundle or read on its own): the run is refused, as for any other problem of a
+    host, instead of going on without it. The fact and its stderr are named."""
+    failures = fact_failures(state)
+    at_start = run_of(state).failed_at_start
+    lost = sorted(host.name for host in state.failed_hosts if host.name not in at_start)
+    unnamed = ["a fact could not be read (pyinfra's error line above names it and what it said)"]
+    return [f"host {name}: {line}" for name in lost for line in failures.get(name) or unnamed]
 
 
 def host_clocks(hosts) -> tuple[dict[str, int], list[str]]:
@@ -334,10 +345,15 @@ def _check(state, allow_docker_down: bool) -> None:
         problems += [f"{inventory_name()}: {line}" for line in unread]
         dry = is_dry()
         for host in state.inventory.get_active_hosts():
-            problems += [
-                f"{inventory_name()}: {line}"
-                for line in host_problems(host, settings_for(host), allow_docker_down)
-            ]
+            try:
+                found = host_problems(host, settings_for(host), allow_docker_down)
+            except Exception:
+                # A read that failed the host left its fact's default, which the checks
+                # may not take: the failed read is the host's problem (unread_hosts).
+                if host not in state.failed_hosts:
+                    raise
+                found = []
+            problems += [f"{inventory_name()}: {line}" for line in found]
             # A family not supported yet plans under --dry and stops any other run.
             unsupported = unsupported_line(host)
             if unsupported and dry:
@@ -347,6 +363,7 @@ def _check(state, allow_docker_down: bool) -> None:
         skew = clock_skew_problem(clocks)
         if skew:
             problems.append(f"{inventory_name()}: {skew}")
+        problems += [f"{inventory_name()}: {line}" for line in unread_hosts(state)]
     if not problems:
         for line in workers_on_another_head(state) + hand_made_containers(state) + drifted_containers(state):
             logger.warning(line)

@@ -11,7 +11,7 @@ import pytest
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment, head_and_two_workers
 from tests.cli.inprocess import prepare
-from tests.shell import compose_clis
+from tests.shell import compose_clis, installs
 
 HEAD = "@fake/head-1"
 WORKERS = {"@fake/worker-1", "@fake/worker-2"}
@@ -101,7 +101,8 @@ def test_official_repository_source_key_and_packages(official):
                 '"$tmp/key"') in shell
         assert ('case "$found" in 9DC858229FC7DD38854AE2D88D81803C0EBFCD88) ;; ') in shell
         assert 'install -D -m 0644 "$tmp/keyring" /etc/apt/keyrings/docker.gpg' in shell
-        assert "install docker-ce docker-ce-cli containerd.io docker-compose-plugin" in shell
+        assert installs(prepared.shell(host), "docker-ce", "docker-ce-cli", "containerd.io",
+                        "docker-compose-plugin")
         assert "docker.io" not in shell
         # The official packages bring Compose v2, which starts the node.
         assert compose_clis(prepared.shell(host)) == {"docker compose"}
@@ -110,10 +111,10 @@ def test_official_repository_source_key_and_packages(official):
 def test_docker_version_pin_reaches_apt(tmp_path):
     pin = "5:27.3.1-1~debian.12~bookworm"
     deployment = head_and_two_workers(tmp_path, docker_version=pin)
-    shell = "\n".join(prepare(deployment.path).shell(HEAD))
+    shell = prepare(deployment.path).shell(HEAD)
     # Quoted for the shell: the pin holds a '~'.
-    assert (f"install --allow-downgrades 'docker-ce={pin}' 'docker-ce-cli={pin}' "
-            "containerd.io docker-compose-plugin") in shell
+    assert installs(shell, f"docker-ce={pin}", f"docker-ce-cli={pin}", "containerd.io",
+                    "docker-compose-plugin", options=("--allow-downgrades",))
 
 
 def test_distro_packages_instead_of_docker_repository(distro):
@@ -134,7 +135,8 @@ def test_distro_packages_and_compose_v1(distro):
     for host in ALL:
         assert "/etc/apt/sources.list.d/docker.sources" not in prepared.uploads(host)
         shell = "\n".join(prepared.shell(host))
-        assert "install --no-install-recommends docker.io docker-compose" in shell
+        assert installs(prepared.shell(host), "docker.io", "docker-compose",
+                        options=("--no-install-recommends",))
         assert "download.docker.com" not in shell
         # docker.io comes with Compose v1: the node is started with docker-compose.
         assert compose_clis(prepared.shell(host)) == {"docker-compose"}
@@ -160,5 +162,5 @@ def test_docker_from_the_distribution_refreshes_apt_once(tmp_path):
     assert _updates(bare) == 1
     assert _updates(tooled) == 1
     install = next(i for i, command in enumerate(tooled)
-                   if "install --no-install-recommends docker.io" in command)
+                   if installs([command], "docker.io", "docker-compose"))
     assert _updates(tooled[:install]) == 1

@@ -164,3 +164,22 @@ def test_a_second_run_on_converged_hosts_changes_no_package_image_or_container(t
 def test_a_second_run_on_converged_hosts_restarts_no_service(tmp_path):
     changes = _changes(_converged_run(tmp_path), [lambda call: call[:2] == ("systemctl", "restart")])
     assert changes == {name: [] for name in changes}
+
+
+def _apt(call):
+    return call[:1] == ("apt-get",) and call[1] in ("install", "update")
+
+
+def test_every_apt_get_waits_for_dpkgs_lock_and_retries_downloads_as_the_data_says(tmp_path):
+    """A fresh host's apt-daily holds dpkg's lock: each package step waits up to
+    docker_apt_lock_wait_s for it, and apt retries a failed download docker_apt_retries times."""
+    deployment = head_and_two_workers(tmp_path, docker_apt_lock_wait_s=42, docker_apt_retries=7,
+                                      docker_install_source="distro")
+
+    sent = converge_with_the_executor(deployment.path)
+
+    for name, commands in sent.items():
+        apt = [call for one in commands for call in calls([one.text]) if _apt(call)]
+        assert {call[1] for call in apt} == {"install", "update"}, f"{name}: {apt}"
+        for call in apt:
+            assert {"-o DPkg::Lock::Timeout=42", "-o Acquire::Retries=7"} <= call[2], f"{name}: {call}"

@@ -11,6 +11,7 @@ from seedcore import signed_apt
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment, assert_refused
 from tests.cli.inprocess import prepare
+from tests.shell import installs
 
 MIRROR = "http://mirror.lab:8080"
 DEBIAN_13_RELEASE = [
@@ -93,8 +94,10 @@ def test_a_lab_mirror_pins_debians_own_docker_io(tmp_path):
         docker_official_packages=["docker.io", "docker-compose"], docker_pinned_packages=["docker.io"],
         docker_version="20.10.24+dfsg1-1+deb12u1",
     )
-    shell = "\n".join(prepare(deployment.write()).shell(head))
-    assert "install --allow-downgrades docker.io=20.10.24+dfsg1-1+deb12u1 docker-compose" in shell
+    commands = prepare(deployment.write()).shell(head)
+    shell = "\n".join(commands)
+    assert installs(commands, "docker.io=20.10.24+dfsg1-1+deb12u1", "docker-compose",
+                    options=("--allow-downgrades",))
     assert f"download-file {MIRROR}/debian/gpg" in shell
 
 

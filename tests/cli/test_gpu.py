@@ -16,6 +16,7 @@ from seedcore import render
 from tests.cli import responses
 from tests.cli.cli import WORKER_IPS, Deployment
 from tests.cli.inprocess import plans, prepare
+from tests.shell import installs
 
 HEAD = "@fake/head-1"
 CPU_WORKER = "@fake/worker-1"
@@ -124,7 +125,7 @@ def test_gpu_host_toolkit_repository_and_runtime_commands(prepared):
         "Architectures: amd64",
         "Signed-By: /etc/apt/keyrings/nvidia-container-toolkit.gpg",
     ]
-    assert "install nvidia-container-toolkit" in shell
+    assert installs(prepared.shell(GPU), "nvidia-container-toolkit")
     assert "nvidia-ctk runtime configure --runtime=docker" in shell
     assert f"docker pull {GPU_IMAGE}" in shell
 

@@ -5,6 +5,8 @@ Each host is a bare Debian 12 server with one thing wrong, scripted in what
 its commands answer (tests/cli/responses.py).
 """
 
+import re
+
 import pytest
 
 from tests.cli import responses
@@ -214,3 +216,32 @@ def test_a_host_without_sudo_is_named(deployment):
     deployment.worker()
     lines = assert_refused(deployment.dry(), deployment.path)
     problem_line(lines, deployment.path, f"host {head}: ", "has no sudo: install sudo or connect as root")
+
+
+# What the Docker CLI says when the deploy's user may not use Docker's socket.
+DOCKER_DENIED = ("permission denied while trying to connect to the Docker daemon socket at "
+                 "unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/version\": "
+                 "dial unix /var/run/docker.sock: connect: permission denied")
+
+
+@pytest.mark.parametrize("yes", [False, True])
+def test_docker_refusing_the_user_is_a_failed_fact_not_docker_down(deployment, yes):
+    """A Docker permission error is not "Docker down" nor "no containers": the host's
+    DockerEngine read fails (as the fact's command does when Docker refuses, with
+    Docker's words on stderr), the host and the fact are named, and no host changes."""
+    deployment.head()
+    # Answered only when the fact is read on its own (a bundle starts with its temp directory).
+    denied = {re.compile(r"^if ! command -v docker >/dev/null 2>&1; then echo absent"):
+              {"success": False, "stderr": DOCKER_DENIED}}
+    worker = deployment.worker(facts={**denied, **responses.bare_debian12(DOCKER_ENGINE="running 26.1.5")})
+    run = deployment.run("-y") if yes else deployment.dry()
+    lines = assert_refused(run, deployment.path)
+    line = problem_line(lines, deployment.path, f"host {worker}:")
+    assert "DockerEngine" in line or "could not be read" in line
+    assert "Docker is installed but not answering" not in run.output
+    named = [text for text in run.output.splitlines()
+             if worker in text and "could not load fact:" in text and "DockerEngine" in text]
+    assert named, run.describe()
+    assert any("permission denied while trying to connect to the Docker daemon socket" in text
+               for text in run.output.splitlines() if worker in text), run.describe()
+    assert "Traceback" not in run.output

@@ -12,7 +12,7 @@ from pyinfra.facts.files import Directory
 from pyinfra.facts.systemd import SystemdStatus
 
 from seedcore.facts.apt import packages_missing
-from seedcore.facts.bundle import BUNDLEABLE, SECTION_END, FactBundle
+from seedcore.facts.bundle import BUNDLEABLE, SECTION_END, STDERR_LINE, FactBundle, FactFailed
 from tests.harness import command_text
 
 # `dpkg -l` on a Debian 12 host: a held package (hi), a multi-arch one
@@ -93,14 +93,23 @@ def test_a_bundle_parses_dpkg_systemctl_and_stat_output_as_pyinfra_does():
     assert packages_missing(packages, ["redis-server"]) is True
 
 
-def test_a_bundle_gives_each_facts_default_when_its_command_fails():
-    packages, status, directory, absent = _bundle_values([
-        ("DebPackages", [], 127),
-        ("SystemdStatus", ["System has not been booted with systemd as init system (PID 1)."], 1),
-        ("Directory", STAT, 0),
-        ("Directory", [], 0),
-    ])
-    assert (packages, status) == ({}, {})
+def test_a_fact_whose_command_fails_is_named_with_its_stderr_never_its_default():
+    bundle = FactBundle()
+    bundle.command(READS)
+    output = [
+        *DPKG_L, "", f"{SECTION_END} 0 DebPackages 0",
+        "", f"{STDERR_LINE}System has not been booted with systemd as init system (PID 1).",
+        f"{STDERR_LINE}Failed to connect to bus: Host is down", f"{SECTION_END} 1 SystemdStatus 1",
+        *STAT, "", f"{SECTION_END} 2 Directory 0",
+        "", f"{SECTION_END} 3 Directory 0",
+    ]
+    packages, status, directory, absent = bundle.process(output)
+
+    assert packages == DebPackages().process(DPKG_L)
+    assert isinstance(status, FactFailed)
+    line = status.line()
+    assert line.startswith("could not load fact: SystemdStatus (services=['docker.service']): exit 1: ")
+    assert "not been booted with systemd" in line and "Failed to connect to bus" in line
     assert directory["mode"] == 755 and absent is None
 
 
@@ -210,3 +219,58 @@ def test_verify_s_host_reads_in_one_command_give_what_each_fact_gives_alone(tmp_
         "StorageType::REDIS_PERSIST",
         ["io.containerd.runc.v2", "nvidia", "runc"],
     ]
+
+
+def _docker_saying(bin_dir, exit_code: int, *said: str) -> None:
+    """A docker whose every call prints `said` on stderr and exits `exit_code`."""
+    lines = "".join(f"echo {subprocess.list2cmdline([line])} >&2\n" for line in said)
+    (bin_dir / "docker").write_text(f"#!/bin/bash\n{lines}exit {exit_code}\n")
+    (bin_dir / "docker").chmod(0o755)
+
+
+CONTAINER_READS = [["DockerEngine", {}],
+                   ["ProjectContainers", {"project": "seedcore", "names": ["seedcore-ray-head"]}],
+                   ["FileText", {"path": "/nonexistent/seedcore/.serve-deployed"}]]
+
+
+def test_docker_refusing_the_user_fails_the_container_facts_with_what_docker_said(tmp_path):
+    """A permission error on Docker's socket is not "no containers" nor "Docker down"."""
+    denied = ("permission denied while trying to connect to the Docker daemon socket at "
+              "unix:///var/run/docker.sock: Get \"http://%2Fvar%2Frun%2Fdocker.sock/v1.24/containers/json\": "
+              "dial unix /var/run/docker.sock: connect: permission denied")
+    _docker_saying(tmp_path, 1, denied)
+    bundle = FactBundle()
+
+    engine, containers, marker = bundle.process(_run(bundle.command(CONTAINER_READS), tmp_path))
+
+    for value, name in ((engine, "DockerEngine"), (containers, "ProjectContainers")):
+        assert isinstance(value, FactFailed), value
+        assert value.line().startswith(f"could not load fact: {name}")
+        assert "exit 1" in value.line() and "permission denied while trying to connect" in value.line()
+    assert "project=seedcore" in containers.line()
+    assert marker is None
+
+
+def test_docker_not_running_is_down_and_holds_no_containers(tmp_path):
+    _docker_saying(tmp_path, 1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+                                "Is the docker daemon running?")
+    bundle = FactBundle()
+
+    engine, containers, _ = bundle.process(_run(bundle.command(CONTAINER_READS), tmp_path))
+
+    assert engine == {"installed": True, "running": False, "version": ""}
+    assert containers == []
+
+
+def test_a_fact_whose_program_is_missing_is_its_default_as_pyinfra_skips_it(tmp_path):
+    """pyinfra's DebPackages needs dpkg (requires_command): on a host without it the
+    bundle gives the default, as get_fact does, not a failure."""
+    import shutil
+
+    for tool in ("mktemp", "sed", "rm", "cat"):
+        (tmp_path / tool).symlink_to(shutil.which(tool))
+    bundle = FactBundle()
+    result = subprocess.run([shutil.which("bash"), "-c", command_text(bundle.command([["DebPackages", {}]]))],
+                            capture_output=True, text=True, env={"PATH": str(tmp_path)}, timeout=30)
+
+    assert bundle.process(result.stdout.splitlines()) == [DebPackages().default()]
