@@ -5,6 +5,7 @@
 #                 host a worker and the monitoring host), verified; prints each host's release,
 #                 Docker source and Compose version, the dashboard URL and the Prometheus URL, or
 #                 with LAB_BASTION=1 the ssh line that opens them through the bastion
+#   make docs     docs/data-keys.md again from seedcore/defaults.py
 #   make test     ruff, then the whole test suite (LAB=0 skips the end-to-end tier,
 #                 and with it the engine: only the venv, no root, no dockerd)
 #   make venv     .venv with the project's and the test tools' requirements
@@ -24,7 +25,7 @@ LAB_DISTROS ?= bookworm,trixie
 # LAB_BASTION=1: the hosts behind a bastion this machine reaches by SSH only.
 LAB_BASTION ?=
 
-.PHONY: demo test lint bench venv engine promtool lab lab-down lab-status
+.PHONY: demo docs test lint bench venv engine promtool lab lab-down lab-status
 
 demo: lab
 	$(VENV)/bin/pyinfra -y inventories/demo.py deploy/cluster.py
@@ -75,3 +76,7 @@ lab-down:
 
 lab-status:
 	$(PYTHON) -m lab status
+
+# docs/data-keys.md from seedcore/defaults.py (the comment above each key is its meaning).
+docs: venv
+	$(VENV)/bin/python -m seedcore.keys_doc
