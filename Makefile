@@ -1,9 +1,11 @@
 # The README's two commands, the local lab and the project's virtual environment.
 #   make demo     the cluster deployed to a mixed local lab (a Debian 12 head, Debian 13 workers
-#                 installing Docker from the lab's apt mirror), verified; prints each host's release,
-#                 Docker source and Compose version, the dashboard URL and the Prometheus URL
-#                 (the last lab host is the monitoring host), or with LAB_BASTION=1 the ssh line
-#                 that opens them through the bastion
+#                 installing Docker from the lab's apt mirror) in the recommended production shape
+#                 (inventories/demo.py, as inventories/prod.py: a GCS store host, the last lab
+#                 host a worker and the monitoring host), verified; prints each host's release,
+#                 Docker source and Compose version, the dashboard URL and the Prometheus URL, or
+#                 with LAB_BASTION=1 the ssh line that opens them through the bastion
+#   make docs     docs/data-keys.md again from seedcore/defaults.py
 #   make test     ruff, then the whole test suite (LAB=0 skips the end-to-end tier,
 #                 and with it the engine: only the venv, no root, no dockerd)
 #   make venv     .venv with the project's and the test tools' requirements
@@ -16,16 +18,17 @@
 PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.requirements-stamp
-LAB_HOSTS ?= 3
+# make demo: a head, the GCS store host and two workers, the last also Prometheus' (inventories/demo.py).
+LAB_HOSTS ?= 4
 # Debian release per lab host, in order; the last repeats for the rest.
 LAB_DISTROS ?= bookworm,trixie
 # LAB_BASTION=1: the hosts behind a bastion this machine reaches by SSH only.
 LAB_BASTION ?=
 
-.PHONY: demo test lint bench venv engine promtool lab lab-down lab-status
+.PHONY: demo docs test lint bench venv engine promtool lab lab-down lab-status
 
 demo: lab
-	$(VENV)/bin/pyinfra -y inventories/lab.py deploy/cluster.py
+	$(VENV)/bin/pyinfra -y inventories/demo.py deploy/cluster.py
 	@$(VENV)/bin/python -m lab status
 	@$(VENV)/bin/python -m lab versions
 	@$(VENV)/bin/python -m lab view
@@ -73,3 +76,7 @@ lab-down:
 
 lab-status:
 	$(PYTHON) -m lab status
+
+# docs/data-keys.md from seedcore/defaults.py (the comment above each key is its meaning).
+docs: venv
+	$(VENV)/bin/python -m seedcore.keys_doc

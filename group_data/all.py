@@ -1,5 +1,5 @@
 """Values for every host of every inventory. Defaults for every key are in
-seedcore/defaults.py and listed in the README; set here only what differs.
+seedcore/defaults.py and listed in docs/data-keys.md; set here only what differs.
 """
 
 # Connect as an unprivileged user and use sudo for changes.

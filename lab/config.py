@@ -19,6 +19,9 @@ LOCK_FILE = LAB_DIR / "lock"
 # variable the deploy reads it from (web_password_env's default).
 WEB_PASSWORD_FILE = LAB_DIR / "web-password"
 WEB_PASSWORD_ENV = "SEEDCORE_WEB_PASSWORD"
+# The GCS store's Redis password of the demo cluster (inventories/demo.py), made on first use.
+GCS_STORE_PASSWORD_FILE = LAB_DIR / "gcs-store-password"
+GCS_STORE_PASSWORD_ENV = "SEEDCORE_GCS_STORE_PASSWORD"
 
 # Every object the lab creates carries this label; the lab finds its objects by it.
 LABEL = "io.seedcore.lab"

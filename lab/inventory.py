@@ -3,7 +3,14 @@
 import os
 import secrets
 
-from lab.config import STATE_FILE, WEB_PASSWORD_ENV, WEB_PASSWORD_FILE, gateway_ip
+from lab.config import (
+    GCS_STORE_PASSWORD_ENV,
+    GCS_STORE_PASSWORD_FILE,
+    STATE_FILE,
+    WEB_PASSWORD_ENV,
+    WEB_PASSWORD_FILE,
+    gateway_ip,
+)
 from lab.errors import LabNotUp
 
 # What a host installing from the lab's mirror installs: Debian's package names,
@@ -57,17 +64,28 @@ def host_entry(state: dict, entry: dict) -> tuple[str, dict]:
     return entry["name"], data
 
 
-def web_password() -> str:
-    """The lab's web door password: `.lab/web-password`, made on first use (0600)."""
-    if not WEB_PASSWORD_FILE.exists():
-        WEB_PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(WEB_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+def _lab_secret(path) -> str:
+    """A password of the lab's, made on first use into `path` (0600) and read back after."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(24) + "\n")
-    return WEB_PASSWORD_FILE.read_text().strip()
+    return path.read_text().strip()
+
+
+def web_password() -> str:
+    """The lab's web door password: `.lab/web-password`, made on first use (0600)."""
+    return _lab_secret(WEB_PASSWORD_FILE)
 
 
 def export_web_password() -> None:
     """Give the deploy the lab's door password, as an operator exports theirs from a secret
     store, unless this shell already holds one."""
     os.environ.setdefault(WEB_PASSWORD_ENV, web_password())
+
+
+def export_gcs_store_password() -> None:
+    """The demo cluster's GCS store password (`.lab/gcs-store-password`), unless this shell
+    already holds one."""
+    os.environ.setdefault(GCS_STORE_PASSWORD_ENV, _lab_secret(GCS_STORE_PASSWORD_FILE))

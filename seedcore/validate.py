@@ -59,7 +59,7 @@ def check_keys(host_name: str, data: dict) -> list[str]:
         if not key.startswith(KEY_PREFIXES) or key in ALL_DEFAULTS:
             continue
         close = difflib.get_close_matches(key, ALL_DEFAULTS, n=1)
-        hint = f"did you mean {close[0]}?" if close else "see the README's data keys"
+        hint = f"did you mean {close[0]}?" if close else "see docs/data-keys.md"
         problems.append(f"host {host_name}: unknown key {key}: {hint}")
     for key, default in ALL_DEFAULTS.items():
         value = data.get(key, default)

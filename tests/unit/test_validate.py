@@ -53,7 +53,7 @@ def test_unknown_key_gets_a_suggestion():
 
 def test_unknown_key_without_a_close_match_points_at_the_readme():
     problems = validate.check_keys("head-1", {"ray_image": IMAGE, "serve_zzzzzzzz_qqq": 1})
-    assert problems == ["host head-1: unknown key serve_zzzzzzzz_qqq: see the README's data keys"]
+    assert problems == ["host head-1: unknown key serve_zzzzzzzz_qqq: see docs/data-keys.md"]
 
 
 @pytest.mark.parametrize(
