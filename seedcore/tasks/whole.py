@@ -2,6 +2,7 @@
 firewall first, the web door, then the GCS store or the Ray node, then
 monitoring; for a rollout, the workers batch by batch (`whole_rollout`)."""
 
+from seedcore.operations import order
 from seedcore.plan import plan_for
 from seedcore.release import release_digest
 from seedcore.tasks.compose import render_project
@@ -28,6 +29,10 @@ from seedcore.topology import is_gpu_host, role_of, settings_for
 from seedcore.validate import inventory_name
 from seedcore.web import doors
 
+# Why every host passes these points together (seedcore/operations/order.py).
+STORE_FIRST = "the GCS store is up before any Ray node starts"
+NODES_FIRST = "every Ray node's steps come before Prometheus is checked"
+
 
 def whole_cluster(host, inventory) -> None:
     # The host firewall first, on every host: no Ray port is ever open to the world.
@@ -41,8 +46,10 @@ def whole_cluster(host, inventory) -> None:
     # before the head starts.
     if role_of(host) == "store":
         install_gcs_store(inventory)
-    elif role_of(host) != "monitoring":
+    order.every_host_here(name="Go on once every GCS store is up", reason=STORE_FIRST)
+    if role_of(host) not in ("store", "monitoring"):
         converge(plan_for(host, inventory))
+    order.every_host_here(name="Go on once every Ray node has converged", reason=NODES_FIRST)
     # Monitoring (optional): Prometheus on the host in group `monitoring` (it may
     # also be a Ray node), once the nodes are up; Ray's Grafana dashboards from the head.
     # A lost monitoring host comes back with its Prometheus, like any other.
@@ -61,12 +68,14 @@ def whole_rollout(host, state, inventory) -> None:
     digest, releases = release_digest(inventory)
     if role_of(host) == "store":
         install_gcs_store(inventory)
-    elif role_of(host) != "monitoring":
+    order.every_host_here(name="Go on once every GCS store is up", reason=STORE_FIRST)
+    if role_of(host) not in ("store", "monitoring"):
         _roll_out(host, state, inventory, plan)
         deploy_serve(plan.node, plan.head_hash)
         verify_node(plan.node, plan.expected_nodes, plan.all_hosts)
         if settings["rollout_stage"] == "staging" and plan.node.role == "head":
             record_release(settings, digest, releases, inventory_name())
+    order.every_host_here(name="Go on once every Ray node has rolled out", reason=NODES_FIRST)
     # Prometheus follows the release (its targets and the head's dashboards).
     watch_cluster(inventory)
 

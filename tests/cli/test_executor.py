@@ -24,7 +24,7 @@ from pyinfra.context import ctx_config, ctx_inventory, ctx_state
 from pyinfra_cli.inventory import make_inventory
 from pyinfra_cli.util import load_deploy_file
 
-from tests.cli.cli import CLUSTER, ROOT, head_and_two_workers
+from tests.cli.cli import CLUSTER, ROOT, WORKER_IPS, Deployment, head_and_two_workers
 from tests.cli.inprocess import _process_wide_settings_kept
 from tests.cli.test_converged import converge
 from tests.shell import calls
@@ -60,9 +60,10 @@ class RecordingConnector(FakeConnector):
         return super().run_shell_command(command, print_output, print_input, **arguments)
 
 
-def converge_with_the_executor(inventory_path) -> dict[str, list[Sent]]:
-    """`pyinfra -y INVENTORY deploy/cluster.py` through pyinfra's API: the changing
-    commands each host was sent, in the order they ran."""
+@contextlib.contextmanager
+def prepared(inventory_path):
+    """`pyinfra -y INVENTORY deploy/cluster.py` through pyinfra's API, up to its
+    execution: yields the planned (state, inventory), on recording hosts."""
     state = State(check_for_changes=False)
     state.cwd = str(ROOT)
     config = Config()
@@ -78,14 +79,30 @@ def converge_with_the_executor(inventory_path) -> dict[str, list[Sent]]:
             state.set_stage(StateStage.Prepare)
             load_deploy_file(state, str(ROOT / CLUSTER))
             state.set_stage(StateStage.Execute)
-            # The run ends verifying each node over the network, which no fake host answers:
-            # that last step fails on every host ("No hosts remaining!"); every change is made before it.
-            with contextlib.suppress(PyinfraError):
-                run_ops(state)
-            sent = {host.name: host.connector.sent for host in inventory}
-            for host in inventory:
-                host.disconnect()
-    return sent
+            try:
+                yield state, inventory
+            finally:
+                for host in inventory:
+                    host.disconnect()
+
+
+def converge_with_the_executor(inventory_path) -> dict[str, list[Sent]]:
+    """`pyinfra -y INVENTORY deploy/cluster.py` through pyinfra's API: the changing
+    commands each host was sent, in the order they ran."""
+    with prepared(inventory_path) as (state, inventory):
+        # The run ends verifying each node over the network, which no fake host answers:
+        # that last step fails on every host ("No hosts remaining!"); every change is made before it.
+        with contextlib.suppress(PyinfraError):
+            run_ops(state)
+        return {host.name: host.connector.sent for host in inventory}
+
+
+def planned_order(inventory_path) -> list[tuple[str, frozenset[str]]]:
+    """The operations pyinfra's executor would run, in its order: (name, hosts planning it)."""
+    with prepared(inventory_path) as (state, inventory):
+        return [(" | ".join(sorted(state.get_op_meta(op_hash).names)),
+                 frozenset(host.name for host in inventory if op_hash in host.op_hash_order))
+                for op_hash in state.get_op_order()]
 
 
 def _first(sent: list[Sent], wanted) -> int:
@@ -183,3 +200,30 @@ def test_every_apt_get_waits_for_dpkgs_lock_and_retries_downloads_as_the_data_sa
         assert {call[1] for call in apt} == {"install", "update"}, f"{name}: {apt}"
         for call in apt:
             assert {"-o DPkg::Lock::Timeout=42", "-o Acquire::Retries=7"} <= call[2], f"{name}: {call}"
+
+
+def _position(order: list[tuple[str, frozenset[str]]], fragment: str, host: str) -> int:
+    found = [i for i, (name, hosts) in enumerate(order) if fragment in name and host in hosts]
+    assert found, f"{fragment!r} is not planned on {host}:\n" + "\n".join(name for name, _ in order)
+    return found[0]
+
+
+def test_a_store_and_a_monitoring_host_of_their_own_wait_for_the_ray_nodes_in_turn(tmp_path, monkeypatch):
+    """Hosts that share no operation with the Ray nodes are still ordered against them:
+    the store's Redis before the head starts, Prometheus' checks after the last worker."""
+    monkeypatch.setenv("SEEDCORE_TEST_GCS_STORE_PASSWORD", "store-password")
+    store = {"ray_gcs_store_password_env": "SEEDCORE_TEST_GCS_STORE_PASSWORD"}
+    deployment = Deployment(tmp_path)
+    deployment.head(**store)
+    deployment.worker("worker-1", WORKER_IPS[0], **store)
+    deployment.host("ray_gcs_store", "store-1", WORKER_IPS[1], **store)
+    deployment.host("monitoring", "prom-1", WORKER_IPS[2])
+    deployment.write()
+
+    order = planned_order(deployment.path)
+
+    redis_up = _position(order, "Enable and start Redis", "@fake/store-1")
+    head_started = _position(order, "Start the Ray head", "@fake/head-1")
+    worker_healthy = _position(order, "Wait until the Ray worker is healthy", "@fake/worker-1")
+    prometheus_checked = _position(order, "Check through the monitoring host that Prometheus", "@fake/prom-1")
+    assert redis_up < head_started < worker_healthy < prometheus_checked
