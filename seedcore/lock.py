@@ -25,6 +25,7 @@ import uuid
 import click
 from pyinfra.api.exceptions import PyinfraError
 
+from seedcore.commands import bounded
 from seedcore.pyinfra_seam import before_disconnect
 from seedcore.run_context import run_of
 from seedcore.sudo import sudo_args
@@ -34,6 +35,8 @@ LOCK_NAME = "deploy.lock"
 OWNER_FILE = "owner"
 # A deploy never legitimately runs this long: past it, a held lock is called stale.
 STALE_AFTER_S = 6 * 3600
+# Reading the owner file is one `cat`: past this, the head is not answering.
+READ_TIMEOUT_S = 20
 
 
 class LockHeld(PyinfraError):
@@ -106,6 +109,34 @@ def holder_gone(record: dict, now: float, machine: str, pid_gone=_pid_gone) -> s
     return None
 
 
+def holder_text(record: dict) -> str:
+    """Who holds the lock, from its owner file: user@machine (pid) since when, running what."""
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(record.get("since", 0))))
+    return (
+        f"{record.get('user')}@{record.get('machine')} (pid {record.get('pid')}) since {since}, "
+        f"running `{record.get('command')}`"
+    )
+
+
+def read_command(directory: str) -> str:
+    """Print the owner file of the lock, if one is held (nothing otherwise); bounded."""
+    owner = shlex.quote(f"{directory}/{OWNER_FILE}")
+    return bounded(f"cat {owner} 2>/dev/null || true", READ_TIMEOUT_S, "reading the deploy lock's owner file")
+
+
+def deploy_running(state) -> str:
+    """Who holds the deploy lock now, when this run does not hold it ("" when no one):
+    verify says its verdict was taken during that deploy."""
+    if run_of(state).lock is not None:
+        return ""
+    head = head_host(state.inventory)
+    if head is None:
+        return ""
+    ok, output = head.run_shell_command(read_command(lock_dir(settings_for(head))), **sudo_args(head))
+    record = parse_owner([line.strip() for line in output.stdout_lines]) if ok else None
+    return holder_text(record) if record else ""
+
+
 def held_message(head: str, directory: str, record: dict | None, now: float, machine: str,
                  pid_gone=_pid_gone) -> str:
     clear = f"ssh to {head} and run `sudo rm -rf {directory}`, then run again"
@@ -114,11 +145,7 @@ def held_message(head: str, directory: str, record: dict | None, now: float, mac
             f"host {head}: the deploy lock {directory} exists without a readable owner: "
             f"if no deploy is running, {clear}; nothing was changed"
         )
-    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(record.get("since", 0))))
-    holder = (
-        f"{record.get('user')}@{record.get('machine')} (pid {record.get('pid')}) since {since}, "
-        f"running `{record.get('command')}`"
-    )
+    holder = holder_text(record)
     gone = holder_gone(record, now, machine, pid_gone)
     if gone:
         return (

@@ -16,7 +16,11 @@ What is used, and why:
   parallelism it was given, the SSH client of a host's connection (checks
   travel through it), a step just before a host's connection closes (the
   deploy lock is released there, whatever the run's outcome), and the
-  interrupt handler that names what was mid-operation.
+  interrupt handler that names what was mid-operation;
+- pyinfra's command line around the plan: an operation that only reads
+  (verify's checks) shown as no change, the confirmation pyinfra asks before
+  running (not asked when nothing would change), and the exit code it gives
+  (a red check counts as a failed host there, without failing it mid-run).
 
 The operation order. In CLI mode pyinfra orders each operation by the line numbers of the calls
 that led to it (``pyinfra.api.util.get_operation_order_from_stack``). It takes
@@ -40,13 +44,21 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.util import PYINFRA_INSTALL_DIR, get_kwargs_str, log_error_or_warning
 from pyinfra.connectors.sshuserclient.client import SSHClient, get_ssh_config
 from pyinfra.facts.apt import AptSourcesFile
+from pyinfra_cli.exceptions import CliError
+
+from seedcore.run_context import run_of
 
 __all__ = [
     "SSHClient", "apt_repos", "before_disconnect", "fact_kwargs_text", "fail_host",
     "feed_facts", "get_ssh_config", "install_operation_order", "on_interrupt",
     "operation_done", "operation_order", "operation_stderr", "parallel_limit", "read_itself",
-    "read_itself_of", "ssh_client_of", "has_ssh_client",
+    "read_itself_of", "ssh_client_of", "has_ssh_client", "read_only", "is_change", "planned_ops",
+    "on_confirm", "before_exit", "count_as_failed", "CliRefusal",
 ]
+
+# An error pyinfra's command line prints as its message alone ("--> pyinfra error: ..."),
+# without the file and line it was raised at (what it prints for any other PyinfraError).
+CliRefusal = CliError
 
 # pyinfra releases whose get_operation_order_from_stack this reproduces.
 CHECKED_PYINFRA = ("3.10.0",)
@@ -235,3 +247,103 @@ def on_interrupt(handler: Callable[[int], None]) -> bool:
     except ValueError:
         return False
     return True
+
+
+# pyinfra's command line around the plan. pyinfra counts every operation that
+# yields a command as a change (python.call always does), asks for a
+# confirmation whenever a deploy file planned operations, and exits non-zero
+# only for a failed host: a failed host is also dropped from the rest of the
+# run, with a traceback for an exception and "No hosts remaining!" when it was
+# the last one. The run's own answers are kept in its RunContext.
+
+
+def read_only(meta) -> None:
+    """Show the operation of `meta` (what an operation call returns) as no change:
+    it only reads (checks), whatever it will run."""
+    if meta is not None:
+        meta._maybe_is_change = False
+
+
+def is_change(state, host, op_hash: str) -> bool:
+    """Whether the planned operation would, or might (under `_if`), change `host`."""
+    data = state.ops.get(host, {}).get(op_hash)
+    return bool(data is not None and data.operation_meta._maybe_is_change)
+
+
+def planned_ops(state) -> list[tuple]:
+    """(host, op_hash, operation name) of every planned operation, in pyinfra's order."""
+    found = []
+    for op_hash in state.get_op_order():
+        name = ", ".join(sorted(state.get_op_meta(op_hash).names)) or op_hash
+        for host in state.inventory.iter_activated_hosts():
+            if op_hash in state.ops.get(host, {}):
+                found.append((host, op_hash, name))
+    return found
+
+
+def _real(state):
+    """The State itself behind pyinfra's context object (`from pyinfra import state`)."""
+    unwrap = getattr(type(state), "_get_module", None)
+    return unwrap(state) if unwrap else state
+
+
+def _run_step(state, name: str):
+    return None if state is None else getattr(run_of(state), name)
+
+
+def _cli():
+    return sys.modules.get("pyinfra_cli.cli")
+
+
+def _current_state():
+    from pyinfra.context import ctx_state
+
+    return ctx_state.get() if ctx_state.isset() else None
+
+
+def _wrap_cli() -> bool:
+    """Put the run's own steps around pyinfra's confirmation and exit (once per process)."""
+    cli = _cli()
+    if cli is None or not hasattr(cli, "_do_confirm") or not hasattr(cli, "_exit"):
+        return False
+    if getattr(cli._do_confirm, "seedcore_wrapped", False):
+        return True
+    confirm, leave = cli._do_confirm, cli._exit
+
+    def do_confirm(message: str) -> bool:
+        answer = _run_step(_current_state(), "confirm_answer")
+        decided = answer(message) if answer else None
+        return confirm(message) if decided is None else decided
+
+    def exit_run() -> None:
+        step = _run_step(_current_state(), "before_exit")
+        if step:
+            step()
+        leave()
+
+    do_confirm.seedcore_wrapped = True
+    cli._do_confirm, cli._exit = do_confirm, exit_run
+    return True
+
+
+def on_confirm(state, answer: Callable[[str], bool | None]) -> bool:
+    """Before pyinfra asks `message` on its command line, `answer(message)`:
+    True/False answers it, None lets pyinfra ask. False when not run by pyinfra's CLI."""
+    if not _wrap_cli():
+        return False
+    run_of(_real(state)).confirm_answer = answer
+    return True
+
+
+def before_exit(state, step: Callable[[], None]) -> bool:
+    """Run `step` just before pyinfra's command line decides its exit code (after its
+    results table; `step` may exit itself). False when not run by pyinfra's CLI."""
+    if not _wrap_cli():
+        return False
+    run_of(_real(state)).before_exit = step
+    return True
+
+
+def count_as_failed(state, hosts) -> None:
+    """Count `hosts` as failed for the run's exit code only (they are not dropped)."""
+    _real(state).failed_hosts.update(hosts)

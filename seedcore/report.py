@@ -27,7 +27,25 @@ def table(results_by_host: dict[str, list[Result]], missing: dict[str, str]) -> 
     return "\n".join(lines)
 
 
-def document(results_by_host: dict[str, list[Result]], missing: dict[str, str]) -> dict:
+def summary(results_by_host: dict[str, list[Result]], missing: dict[str, str], during: str = "") -> str:
+    """The verdict in one line: green, or which hosts are red and on which checks.
+    `during`: the deploy running while the checks were taken (its verdict may not hold)."""
+    red = {name: [r.check for r in results if not r.ok] for name, results in results_by_host.items()}
+    red = {name: failed for name, failed in red.items() if failed}
+    red.update({name: ["not verified"] for name in missing})
+    total = len(results_by_host) + len(missing)
+    checks = sum(len(results) for results in results_by_host.values())
+    if red:
+        hosts = "; ".join(f"{name} ({', '.join(failed)})" for name, failed in red.items())
+        verdict = f"Verify: red on {len(red)} of {total} hosts: {hosts}"
+    else:
+        verdict = f"Verify: green: {checks} checks on {total} hosts"
+    if during:
+        verdict += f" (taken during a deploy: {during})"
+    return verdict
+
+
+def document(results_by_host: dict[str, list[Result]], missing: dict[str, str], during: str = "") -> dict:
     hosts = {
         name: {
             "ok": all(r.ok for r in results),
@@ -41,6 +59,8 @@ def document(results_by_host: dict[str, list[Result]], missing: dict[str, str]) 
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "ok": all(entry["ok"] for entry in hosts.values()),
         "hosts": hosts,
+        # The deploy that held the lock while the checks were taken ("" when none).
+        "during_deploy": during,
     }
 
 

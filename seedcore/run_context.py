@@ -12,6 +12,7 @@ the run's too: two runs in one process (the tests) never share one.
 
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gevent.lock import Semaphore
@@ -47,6 +48,12 @@ class RunContext:
     verify_results: dict = field(default_factory=dict)
     lost_nodes: dict = field(default_factory=dict)
     verify_reported: bool = False
+    # Hosts a check found red in this run: {host name: what}; they make the run exit non-zero.
+    red: dict[str, str] = field(default_factory=dict)
+    # Around pyinfra's command line (seedcore/outcome.py): its answer to pyinfra's
+    # confirmation (True/False, None: let pyinfra ask) and its step before the exit code.
+    confirm_answer: Callable[[str], bool | None] | None = None
+    before_exit: Callable[[], None] | None = None
     # Ray's Grafana dashboards read from the head in this run: {file name: JSON text}.
     grafana_dashboards: dict[str, str] | None = None
     # The rollout's plan announced once.

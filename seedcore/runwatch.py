@@ -103,13 +103,15 @@ def _connect_again(host) -> str:
 
 
 def changed_hosts(state) -> tuple[list[str], list[str]]:
-    """(hosts where an operation ran commands, hosts with an operation in progress)."""
+    """(hosts where an operation ran commands, each host with an operation in progress
+    named with it: `worker-1 ("Start the Ray worker")`). A host can be both."""
     watcher = watch(state)
     changed = []
     for host, ops in state.ops.items():
         if any(operation_done(state, host, op_hash)[1] for op_hash in ops):
             changed.append(host.name)
-    return sorted(changed), sorted(set(watcher.running) - set(changed))
+    running = dict(watcher.running)
+    return sorted(changed), [f'{name} ("{op_name(state, running[name])}")' for name in sorted(running)]
 
 
 def interrupted_message(changed: list[str], in_progress: list[str], command: str, by: str = "Ctrl-C") -> str:

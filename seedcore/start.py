@@ -17,6 +17,7 @@ from enum import Enum
 from pyinfra import host
 
 from seedcore.lock import hold_lock
+from seedcore.outcome import settle
 from seedcore.release import gate_problem, release_digest
 from seedcore.run_context import RunContext, run_of
 from seedcore.runwatch import watch
@@ -64,6 +65,7 @@ def start_run(state, kind: Kind) -> RunContext:
     run.kind = kind.value
     steps = STEPS[kind]
     watch(state)
+    settle(state)
     if steps.preflight:
         run_preflight(state, allow_docker_down=steps.allow_docker_down)
     else:

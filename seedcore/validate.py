@@ -17,6 +17,7 @@ from seedcore.defaults import ALL_DEFAULTS, CHOICES, ENV_KEYS, ENV_NAME, PATTERN
 from seedcore.firewall import firewall_problems
 from seedcore.gpu import looks_like_gpu_image
 from seedcore.ports import describe, node_ports, overlaps
+from seedcore.pyinfra_seam import CliRefusal
 from seedcore.render import HEALTH_APP_NAME
 from seedcore.topology import (
     GCS_STORE_GROUP,
@@ -33,8 +34,13 @@ from seedcore.web import door_problems
 KEY_PREFIXES = ("docker_", "ray_", "serve_", "verify_", "gpu_", "rollout_", "monitoring_", "tls_",
                 "firewall_", "web_", "connection_")
 
-class InventoryError(PyinfraError):
-    """The inventory or its data is wrong; nothing was changed."""
+class InventoryError(PyinfraError, CliRefusal):
+    """The inventory or its data is wrong; nothing was changed. pyinfra's command line
+    prints it as it is, after `--> pyinfra error: `, with no file and line of ours."""
+
+    def __init__(self, message: str):
+        PyinfraError.__init__(self, message)
+        CliRefusal.__init__(self, message)
 
 
 def inventory_name() -> str:
@@ -52,8 +58,8 @@ def _type_ok(value, expected) -> bool:
     return isinstance(value, expected)
 
 
-def check_keys(host_name: str, data: dict) -> list[str]:
-    """Unknown keys of ours (likely typos), wrong types, and unset required keys."""
+def unknown_keys(host_name: str, data: dict) -> list[str]:
+    """Keys with one of our prefixes that are none of ours (likely typos)."""
     problems = []
     for key in data:
         if not key.startswith(KEY_PREFIXES) or key in ALL_DEFAULTS:
@@ -61,6 +67,17 @@ def check_keys(host_name: str, data: dict) -> list[str]:
         close = difflib.get_close_matches(key, ALL_DEFAULTS, n=1)
         hint = f"did you mean {close[0]}?" if close else "see docs/data-keys.md"
         problems.append(f"host {host_name}: unknown key {key}: {hint}")
+    return problems
+
+
+def check_keys(host_name: str, data: dict) -> list[str]:
+    """Unknown keys of ours (likely typos), wrong types, and unset required keys."""
+    return unknown_keys(host_name, data) + key_types(host_name, data)
+
+
+def key_types(host_name: str, data: dict) -> list[str]:
+    """Wrong types and unset required keys: the host's other rules cannot be read past them."""
+    problems = []
     for key, default in ALL_DEFAULTS.items():
         value = data.get(key, default)
         expected = REQUIRED_TYPES.get(key) if default is None else type(default)
@@ -551,7 +568,7 @@ def check_inventory(inventory) -> list[str]:
 
     problems += check_gcs_store(inventory, set(heads) | set(workers))
     problems += check_monitoring(inventory, set(heads), set(workers))
-    if len(heads) == 1 and not check_keys(heads[0], inventory.get_host(heads[0]).data.dict()):
+    if len(heads) == 1 and not key_types(heads[0], inventory.get_host(heads[0]).data.dict()):
         problems += check_tls_ca(inventory.get_host(heads[0]))
 
     addresses: dict[str, tuple[str, str]] = {}
@@ -565,9 +582,11 @@ def check_inventory(inventory) -> list[str]:
                 problems.append(f"host {host.name}: serve_applications {error}")
                 continue
             data = host.data.dict()
-        key_problems = check_keys(host.name, data)
-        problems += key_problems
-        if key_problems:
+        problems += unknown_keys(host.name, data)
+        # A typo'd key does not hide the host's other problems; a wrong type does (its rules read it).
+        type_problems = key_types(host.name, data)
+        problems += type_problems
+        if type_problems:
             continue
         settings = settings_for(host)
         role = "head" if host.name in heads else "worker"
@@ -594,4 +613,23 @@ def check_inventory(inventory) -> list[str]:
             f"ray_version differs between hosts ({listed}): "
             "a Ray cluster runs one version; set it once in group_data/all.py"
         )
-    return [f"{inventory_name()}: {problem}" for problem in problems]
+    return [f"{inventory_name()}: {problem}" for problem in once_each(problems)]
+
+
+def once_each(problems: list[str]) -> list[str]:
+    """Each problem once: the same line for several hosts (a key set in group_data)
+    becomes one line naming them all, where the first of them was."""
+    hosts: dict[str, list[str]] = {}
+    for line in problems:
+        match = re.fullmatch(r"host (\S+): (.*)", line, re.DOTALL)
+        text = match.group(2) if match else line
+        names = hosts.setdefault(text, [])
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    merged = []
+    for text, names in hosts.items():
+        if len(names) > 1:
+            merged.append(f"hosts {', '.join(names)}: {text}")
+        else:
+            merged.append(f"host {names[0]}: {text}" if names else text)
+    return merged

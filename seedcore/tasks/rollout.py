@@ -17,6 +17,7 @@ from seedcore.defaults import ROLLOUT_DEFAULTS
 from seedcore.hostfacts import project_containers
 from seedcore.operations import ray, rollout
 from seedcore.operations.ray import failed_during_run, is_current
+from seedcore.outcome import red_hosts
 from seedcore.plan import Plan, gpu_layout
 from seedcore.ports import port_keys
 from seedcore.reach import through
@@ -126,7 +127,8 @@ def roll_batch(plan: Plan, skip_reason: str):
 
 
 def _record(state, host, settings: dict, digest: str, releases: list[dict], inventory_name: str):
-    failed = failed_during_run()
+    # A host red in this run's verify stays in the run but is no release to record.
+    failed = sorted({*failed_during_run(), *red_hosts(state)})
     if failed:
         print(f"\n--> Not recording release {digest}: {', '.join(failed)} failed in this run\n")
         return

@@ -1,8 +1,10 @@
 """Verify every node through its host's SSH connection, then report per host.
 
-Two operations: each host runs its own checks (never failing), then each
-host reports; the first to report prints the cluster's table and writes the
-JSON file, and every host with a red check fails, naming the check.
+Two operations, both read-only (never listed as changes): each host runs its
+own checks, then each host reports; the first to report prints the cluster's
+table, one summary line and writes the JSON file. A red check makes the run
+exit non-zero (seedcore/outcome.py) without failing its host mid-run: no
+traceback, and the steps after verify still run.
 """
 
 import ssl
@@ -18,9 +20,12 @@ from seedcore.facts.gpu import ContainerGpus, DockerRuntimes
 from seedcore.facts.host import FileText
 from seedcore.facts.ray import GcsStorageType
 from seedcore.hostfacts import project_containers, read_now
+from seedcore.lock import deploy_running
+from seedcore.outcome import note_red
+from seedcore.pyinfra_seam import read_only
 from seedcore.reach import FROM_CONTROL, Reach, through
 from seedcore.render import tls_paths
-from seedcore.report import document, table, write
+from seedcore.report import document, summary, table, write
 from seedcore.run_context import run_of
 from seedcore.runwatch import failure_reason
 from seedcore.tasks.web import door_results
@@ -41,10 +46,6 @@ def results_of(state) -> dict[str, list[checks.Result]]:
 def lost_nodes_of(state) -> dict[str, str]:
     """Host name -> why its node cannot turn green in this run (its container exited...)."""
     return run_of(state).lost_nodes
-
-
-class VerifyFailed(Exception):
-    """A check stayed red until its deadline."""
 
 
 def container_problem(container: dict | None, name: str) -> str | None:
@@ -211,23 +212,25 @@ def _report(state, host, report_path: str, all_hosts: list[str]):
         if not run.verify_reported:
             ordered = {name: results[name] for name in all_hosts if name in results}
             missing = {name: failure_reason(state, name) for name in all_hosts if name not in results}
-            report = document(ordered, missing)
-            write(report_path, report)
+            during = deploy_running(state) if getattr(state, "inventory", None) is not None else ""
+            write(report_path, document(ordered, missing, during))
             print("\n--> Verify report (" + report_path + ")\n" + table(ordered, missing) + "\n")
             if getattr(state, "inventory", None) is not None:
                 print("\n".join(view_lines(state.inventory)) + "\n")
+            if during:
+                print(f"--> A deploy holds the lock: {during}; these checks were taken while it runs\n")
+            print("--> " + summary(ordered, missing, during) + "\n")
             run.verify_reported = True
     failures = [r for r in results.get(host.name, []) if not r.ok]
     if failures:
-        raise VerifyFailed(
-            f"host {host.name} failed: " + "; ".join(f"{r.check}: {r.detail}" for r in failures)
-        )
+        note_red(state, host.name, "verify: " + ", ".join(r.check for r in failures))
 
 
 @deploy("Verify the cluster", data_defaults=VERIFY_DEFAULTS)
 def verify_node(node: Node, expected_nodes: int, all_hosts: list[str]):
-    python.call(name="Check this node's endpoints and logs through its SSH connection",
-                function=_check_host, node=node, expected_nodes=expected_nodes, all_hosts=all_hosts)
-    python.call(name="Report the checks and fail on any red one",
-                function=_report, report_path=node.settings["verify_report_path"],
-                all_hosts=all_hosts)
+    read_only(python.call(name="Check this node's endpoints and logs through its SSH connection",
+                          function=_check_host, node=node, expected_nodes=expected_nodes,
+                          all_hosts=all_hosts))
+    read_only(python.call(name="Report the checks and the verdict",
+                          function=_report, report_path=node.settings["verify_report_path"],
+                          all_hosts=all_hosts))

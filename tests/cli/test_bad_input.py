@@ -121,9 +121,10 @@ def test_image_without_a_tag(deployment):
     deployment.head(ray_image=image)
     worker = deployment.worker(ray_image=image)
     lines = assert_refused(deployment.dry(), deployment.path)
-    line = problem_line(lines, deployment.path, f"host {worker}: ray_image '{image}' has no tag")
+    line = problem_line(lines, deployment.path, f"{worker}: ray_image '{image}' has no tag")
     assert f"pin one, e.g. {image}:2.20.0" in line
-    assert len(lines) == 2, lines
+    # Both hosts, one line.
+    assert len(lines) == 1 and "hosts @fake/head-1, @fake/worker-1: " in line, lines
 
 
 def test_image_unset(deployment):
@@ -280,12 +281,8 @@ def test_address_clash_names_each_hosts_key(deployment):
 def test_serve_application_clashing_with_the_health_app(deployment, app, expected):
     head = deployment.head(serve_applications=[app])
     deployment.worker(serve_applications=[app])
-    worker_line = expected
     lines = assert_refused(deployment.dry(), deployment.path)
-    assert lines == [
-        f"{deployment.path}: host {head}: {expected}",
-        f"{deployment.path}: host @fake/worker-1: {worker_line}",
-    ]
+    assert lines == [f"{deployment.path}: hosts {head}, @fake/worker-1: {expected}"]
 
 
 def test_newline_in_ray_env_is_refused(deployment):
@@ -321,3 +318,20 @@ def test_unsafe_project_dir(deployment, value):
         f"{deployment.path}: host {head}: ray_project_dir {value!r} is not an absolute path of "
         "letters, digits and . _ - (no spaces, quotes or $): correct it",
     ]
+
+
+@pytest.mark.parametrize("deploy", ["deploy/cluster.py", "deploy/verify.py"])
+def test_three_different_problems_come_out_together_once_each(deployment, deploy):
+    """A typo'd key (on two hosts), an out-of-range port and two hosts claiming the
+    head: one run lists all three, each once, with no file and line of the deploy's."""
+    deployment.head(ray_dashbord_port=8265, serve_http_port=99999)
+    deployment.worker(ray_dashbord_port=8265)
+    deployment.host("ray_head", "head-2", WORKER_IPS[1])
+    run = deployment.run(deploy=deploy)
+    assert run.code != 0 and not run.started_operations, run.describe()
+    text = "\n".join(problems(run)) if deploy.endswith("cluster.py") else run.output
+    assert text.count("unknown key ray_dashbord_port") == 1, run.describe()
+    assert "hosts @fake/head-1, @fake/worker-1: unknown key ray_dashbord_port" in text, run.describe()
+    assert text.count("serve_http_port=99999 is out of range") == 1, run.describe()
+    assert text.count("2 hosts in group ray_head (@fake/head-1, @fake/head-2)") == 1, run.describe()
+    assert "pyinfra error in " not in run.output and " line " not in run.output.split("pyinfra error")[-1]

@@ -114,7 +114,7 @@ def test_rerun_with_nothing_changed_restarts_nothing(converged, lab_state, tmp_p
 CONVERGED_DRY_ALLOWED = {
     # python.call checks reach the endpoints through the hosts; they change no host.
     "Verify the cluster | Check this node's endpoints and logs through its SSH connection",
-    "Verify the cluster | Report the checks and fail on any red one",
+    "Verify the cluster | Report the checks and the verdict",
     # Monitoring: Ray's dashboards copied to the control machine and Prometheus'
     # checks, both python.call run from the control machine.
     "Copy Ray's Grafana dashboards | Copy Ray's Grafana dashboards from the head to the control machine",

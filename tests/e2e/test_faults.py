@@ -129,6 +129,11 @@ def test_a_dead_worker_is_red_at_once_not_after_the_timeout(converged, lab_state
         seconds = round(time.monotonic() - started, 1)
         labctl.record_figure("verify_dead_worker_reported_red_s", seconds)
         assert run.returncode != 0
+        # Red is said by the table and one line, not by a traceback per host.
+        for noise in ("Traceback", "Unexpected error in Python callback", "No hosts remaining!"):
+            assert noise not in run.output, run.output[-3000:]
+        red = [line for line in run.output.splitlines() if line.startswith("--> Verify: red on ")]
+        assert len(red) == 1 and f"{worker['name']} (" in red[0], run.output[-3000:]
         report = json.loads((labctl.REPO / "reports" / "verify.json").read_text())
         by_check = {c["check"]: c for c in report["hosts"][worker["name"]]["checks"]}
         assert by_check["node alive"]["ok"] is False
@@ -143,6 +148,16 @@ def test_a_dead_worker_is_red_at_once_not_after_the_timeout(converged, lab_state
         assert by_check["node alive"]["seconds"] < 15
     finally:
         converge(lab_state)
+
+
+def test_verify_without_y_and_without_stdin_asks_nothing_and_exits_0_when_green(converged, lab_state):
+    """As cron or CI runs it: no -y, stdin closed, no terminal."""
+    done = subprocess.run([labctl.PYINFRA, "inventories/lab.py", "deploy/verify.py"], cwd=labctl.REPO,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Press enter" not in output and "EOFError" not in output, output[-3000:]
+    assert [line for line in output.splitlines() if line.startswith("--> Verify: green: ")], output[-3000:]
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(converged, lab_state, head):

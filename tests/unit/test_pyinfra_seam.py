@@ -277,3 +277,13 @@ def test_a_run_stopped_by_a_signal_says_so_and_unwinds_so_its_lock_is_released(t
     assert child.returncode == status
     assert f"Interrupted ({by}): interrupted in the middle of an operation: head-1" in err
     assert released.read_text() == "released"
+
+
+def test_pyinfras_command_line_has_what_the_seam_wraps():
+    from pyinfra.api.operation import OperationMeta
+    from pyinfra_cli import cli
+
+    assert callable(cli._do_confirm) and callable(cli._exit)
+    meta = OperationMeta("hash", True)
+    seam.read_only(meta)
+    assert meta.will_change is False

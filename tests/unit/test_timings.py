@@ -38,7 +38,7 @@ def test_operations_map_to_the_phase_of_their_deploy():
     assert timings.phase_of("Archive what is about to be removed | Archive the logs") == "stop_start"
     assert timings.phase_of("Stop, clean and start the Ray node | Start the Ray head") == "stop_start"
     assert timings.phase_of("Deploy the Serve applications | Deploy the Serve config") == "serve"
-    assert timings.phase_of("Verify the cluster | Report the checks and fail on any red one") == "verify"
+    assert timings.phase_of("Verify the cluster | Report the checks and the verdict") == "verify"
     assert timings.phase_of("Some other deploy | An operation") == "other"
     assert timings.phase_of("An operation outside any deploy") == "other"
 
@@ -47,7 +47,7 @@ def test_the_file_holds_connect_phases_and_operations(tmp_path):
     path = tmp_path / "timings.json"
     state = FakeState({"a": "Install and configure Docker | Enable and start Docker",
                        "b": "Pull the Ray image | Pull img",
-                       "c": "Verify the cluster | Report the checks and fail on any red one"})
+                       "c": "Verify the cluster | Report the checks and the verdict"})
     clock = Clock(100.0)
     run = timings.RunTimings(str(path), started=99.0, now=clock)  # the deploy file loads 1 s in
     run.preflight_s = 0.25
@@ -67,7 +67,7 @@ def test_the_file_holds_connect_phases_and_operations(tmp_path):
                    "stop_start": 0.0, "serve": 0.0, "verify": 1.5, "other": 0.0},
         "operations": [["Install and configure Docker | Enable and start Docker", 0.25],
                        ["Pull the Ray image | Pull img", 0.25],
-                       ["Verify the cluster | Report the checks and fail on any red one", 1.5]],
+                       ["Verify the cluster | Report the checks and the verdict", 1.5]],
         "fact_misses": {"worker-1": ["DebPackages"]},
     }
 

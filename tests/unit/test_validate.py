@@ -264,10 +264,12 @@ def test_every_problem_is_reported_at_once():
     host_data["head-1"]["ray_gcs_port"] = 70000
     inventory = _inventory(["head-1", "head-2"], [], host_data=host_data)
     problems = validate.check_inventory(inventory)
-    assert len(problems) == 3
+    assert len(problems) == 4
     assert "2 hosts in group ray_head" in problems[0]
     assert any("ray_gcs_port=70000 is out of range" in p for p in problems)
     assert any("unknown key ray_imgae: did you mean ray_image?" in p for p in problems)
+    # The typo on head-2 does not hide its other problem: the address head-1 has too.
+    assert any("have the same address 10.0.0.10" in p for p in problems)
 
 
 def test_image_unset_for_the_whole_inventory():
@@ -589,4 +591,19 @@ def test_firewall_problems_reach_check_inventory(inventory_file):
     inventory = _inventory(["head-1"], ["worker-1"], all_data={"firewall_allow_cidrs": ["10.0.0.1/8"]},
                            host_data=_addresses(("head-1", "10.0.0.10"), ("worker-1", "10.0.0.11")))
     problems = validate.check_inventory(inventory)
-    assert len(problems) == 2 and all("firewall_allow_cidrs '10.0.0.1/8'" in line for line in problems)
+    # Set for every host, said once for all of them.
+    assert len(problems) == 1 and "hosts head-1, worker-1: firewall_allow_cidrs '10.0.0.1/8'" in problems[0]
+
+
+def test_the_same_problem_on_several_hosts_is_one_line_naming_them():
+    lines = validate.once_each([
+        "host a: unknown key ray_x: did you mean ray_y?",
+        "host b: serve_http_port=0 is out of range: use 1-65535",
+        "host b: unknown key ray_x: did you mean ray_y?",
+        "no host in group ray_head: put exactly one host there",
+    ])
+    assert lines == [
+        "hosts a, b: unknown key ray_x: did you mean ray_y?",
+        "host b: serve_http_port=0 is out of range: use 1-65535",
+        "no host in group ray_head: put exactly one host there",
+    ]
