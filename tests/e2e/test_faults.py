@@ -74,6 +74,11 @@ def test_registry_down_stops_nothing_and_names_the_image(converged, lab_state, h
         assert f"Pull {image}" in run.output
         assert starts(lab_state) == before, "a container was restarted although its pull failed"
         assert serving(head)
+        # Pull first, then render: no file names the image the hosts do not have
+        # (compose file, env file, release record).
+        for host in lab_state["hosts"]:
+            code, out = labctl.run_on(lab_state, host, f"sudo grep -rlF {shlex.quote(image)} /opt/seedcore")
+            assert code == 1 and out.strip() == "", f"{host['name']}: files name the unpulled image: {out}"
     finally:
         subprocess.run(["docker", "start", REGISTRY_NAME], check=True, capture_output=True)
 
