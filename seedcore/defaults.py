@@ -13,7 +13,9 @@ DOCKER_DEFAULTS = {
     # `"docker"`: an apt repository in Docker's layout (Debian, Ubuntu); `"distro"`: the distribution's own
     # packages
     "docker_install_source": "docker",
-    # Pin for the packages in `docker_pinned_packages` (e.g. `5:27.3.1-1~debian.12~bookworm`); empty: newest
+    # Pin for the packages in `docker_pinned_packages` (e.g. `5:27.3.1-1~debian.12~bookworm`), which are then
+    # held (`apt-mark hold`) so no apt upgrade moves them; a changed pin releases and holds them again; empty:
+    # newest
     "docker_version": "",
     # Which of `docker_official_packages` `docker_version` pins (`["docker.io"]` for a mirror of Debian's
     # own build)

@@ -32,7 +32,7 @@ from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Directory, File, Sha1File, Sha256File
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
-from seedcore.facts.apt import KeyringFingerprints
+from seedcore.facts.apt import HeldPackages, KeyringFingerprints
 from seedcore.facts.bundle import BUNDLEABLE, FactBundle, FactFailed, fact_key
 from seedcore.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
 from seedcore.facts.host import FileText
@@ -51,7 +51,7 @@ CLUSTER, LOCAL = "cluster", "local"
 CHANGED_BY = {
     **dict.fromkeys((ProjectContainers, ComposeCli, ComposeVersion, ImageId), CLUSTER),
     **dict.fromkeys((FileText, File, Sha1File, Sha256File, Directory, DebPackages, AptSources,
-                     KeyringFingerprints, SystemdStatus, SystemdEnabled), LOCAL),
+                     HeldPackages, KeyringFingerprints, SystemdStatus, SystemdEnabled), LOCAL),
 }
 
 

@@ -1,5 +1,6 @@
 """Facts about apt repositories: the keys in a keyring, what a repository's
-Release file says it carries, and whether wanted packages are installed."""
+Release file says it carries, whether wanted packages are installed, and which
+packages apt holds."""
 
 import shlex
 
@@ -89,3 +90,20 @@ class AptRelease(FactBase):
             "architectures": fields.get("architectures", "").split(),
             "components": fields.get("components", "").split(),
         }
+
+
+class HeldPackages(FactBase):
+    """
+    The packages apt holds (``apt-mark showhold``): neither ``apt-get upgrade`` nor
+    ``apt-get install --only-upgrade`` moves them. Sorted names; empty when none is held.
+    """
+
+    @staticmethod
+    def default():
+        return []
+
+    def command(self) -> str:
+        return "apt-mark showhold"
+
+    def process(self, output):
+        return sorted({line.strip() for line in output if line.strip()})

@@ -12,7 +12,7 @@ from pyinfra.facts.files import Directory, File, Sha1File, Sha256File
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 
-from seedcore.facts.apt import AptRelease, KeyringFingerprints
+from seedcore.facts.apt import AptRelease, HeldPackages, KeyringFingerprints
 from seedcore.facts.docker import (
     ComposeCli,
     ComposeVersion,
@@ -32,8 +32,9 @@ BUNDLEABLE = {
     for cls in (
         ActiveFirewalls, AptRelease, AptSources, ComposeCli, ComposeVersion, ContainerGpus, DebArch,
         DebPackages, Directory, DiskAvailableMb, DockerEngine, DockerRuntimes, EpochSeconds, File, FileText,
-        GcsStorageType, ImageId, KeyringFingerprints, LinuxDistribution, ListeningPorts, LogSignatureCounts,
-        NvidiaGpus, ProjectContainers, Sha1File, Sha256File, SystemdEnabled, SystemdStatus,
+        GcsStorageType, HeldPackages, ImageId, KeyringFingerprints, LinuxDistribution, ListeningPorts,
+        LogSignatureCounts, NvidiaGpus, ProjectContainers, Sha1File, Sha256File, SystemdEnabled,
+        SystemdStatus,
     )
 }
 

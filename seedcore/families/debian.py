@@ -12,7 +12,7 @@ from pyinfra.facts.files import Directory
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, files, server
 
-from seedcore.facts.apt import AptRelease, KeyringFingerprints, missing_packages
+from seedcore.facts.apt import AptRelease, HeldPackages, KeyringFingerprints, missing_packages
 from seedcore.families.base import Layout
 from seedcore.families.os_release import distro_of, id_like
 from seedcore.gpu import toolkit_packages
@@ -161,12 +161,42 @@ def official_package_list(settings: dict) -> list[str]:
     ]
 
 
+def pinned_names(settings: dict) -> list[str]:
+    """The names docker_version pins (those of docker_official_packages in
+    docker_pinned_packages), held at it; none without a pin or from the distribution."""
+    if settings["docker_install_source"] != "docker" or not settings["docker_version"]:
+        return []
+    pinned = set(settings["docker_pinned_packages"])
+    return [name for name in settings["docker_official_packages"] if name in pinned]
+
+
+def hold_changes(settings: dict, installed: dict, held: list[str]) -> tuple[list[str], list[str]]:
+    """(release, hold): the pinned packages whose hold is released before the package
+    step because the pin moved (held, not installed at docker_version), and those held
+    after it (not held yet, or just released). An operator's hold on any other package
+    is not touched; a host whose pinned packages are held at the pin gets neither."""
+    names = pinned_names(settings)
+    version = settings["docker_version"]
+    moving = {name for name in names if missing_packages(installed, [f"{name}={version}"])}
+    release = [name for name in names if name in moving and name in held]
+    hold = [name for name in names if name not in held or name in release]
+    return release, hold
+
+
+def apt_mark_command(action: str, names: list[str]) -> str:
+    """`apt-mark hold|unhold NAME...`."""
+    return shlex.join(["apt-mark", action, *names])
+
+
 def install_reads(settings: dict, gpu: bool = False) -> list:
     """The facts this family's install steps read on a host, as [Fact, kwargs]
-    pairs for its bundle: the packages, the architecture, and for a signed
-    repository (Docker's with docker_install_source='docker', NVIDIA's on a GPU
-    host) the keyrings directory, the keyring and the sources."""
+    pairs for its bundle: the packages, the architecture, the held packages where
+    docker_version pins some, and for a signed repository (Docker's with
+    docker_install_source='docker', NVIDIA's on a GPU host) the keyrings
+    directory, the keyring and the sources."""
     reads = [[DebPackages, {}], [DebArch, {}]]
+    if pinned_names(settings):
+        reads.append([HeldPackages, {}])
     keyrings: tuple = (TOOLKIT_KEYRING,) if gpu else ()
     if settings["docker_install_source"] == "docker":
         keyrings = (DOCKER_KEYRING, *keyrings)
@@ -274,7 +304,9 @@ def install_docker(settings: dict, before_packages=None, lists_refreshed: bool =
     (one name that holds for both), so hosts of both kinds install at the same time.
     From the distribution, apt's lists are refreshed before a package is installed
     unless an earlier step refreshes them in this run (`lists_refreshed`); from
-    Docker's repository, the checked refresh does it."""
+    Docker's repository, the checked refresh does it. The packages docker_version
+    pins are held (apt-mark), so an operator's upgrade leaves Docker as pinned; a
+    changed pin releases their hold for the package step and holds them again."""
     from_repository = settings["docker_install_source"] == "docker"
     packages = docker_packages(settings)
     if from_repository:
@@ -286,13 +318,22 @@ def install_docker(settings: dict, before_packages=None, lists_refreshed: bool =
             repo_url, [codename], ["stable"], packages,
         )
     before = [before_packages()] if before_packages else []
-    return [*before, install_packages(
+    held = read_fact(host, HeldPackages) if pinned_names(settings) else []
+    release, hold = hold_changes(settings, read_fact(host, DebPackages) or {}, held)
+    if release:
+        server.shell(name="Release the hold on Docker's pinned packages because docker_version changed",
+                     commands=[apt_mark_command("unhold", release)])
+    step = install_packages(
         name="Install Docker's packages from docker_install_source",
         packages=packages,
         update=not from_repository and not lists_refreshed,
         no_recommends=not from_repository,
         allow_downgrades=from_repository and bool(settings["docker_version"]),
-    )]
+    )
+    if hold:
+        server.shell(name="Hold Docker's pinned packages at docker_version, so no apt upgrade moves them",
+                     commands=[apt_mark_command("hold", hold)])
+    return [*before, step]
 
 
 def install_gpu_toolkit(settings: dict):

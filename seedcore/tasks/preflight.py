@@ -24,6 +24,7 @@ from seedcore.ports import port_keys
 from seedcore.pyinfra_seam import parallel_limit
 from seedcore.render import ENV_FILE
 from seedcore.run_context import run_of
+from seedcore.sudo import sudo_args
 from seedcore.tasks.compose import render_reads
 from seedcore.tasks.docker import docker_reads
 from seedcore.tasks.firewall import firewall_problems, firewall_reads
@@ -87,7 +88,7 @@ def sudo_problems(state) -> list[str]:
             password_given = given or bool(host.data.get("_sudo_password"))
             line = sudo_problem(host.name, user, access, password_given)
             if line is None and access == "password":
-                ok, output = host.run_shell_command("true", _sudo=True)
+                ok, output = host.run_shell_command("true", **sudo_args(host))
                 if not ok:
                     line = (f"host {host.name}: sudo refuses the password given for {user}: "
                             f"{output.stderr.strip() or 'no answer'}")

@@ -18,6 +18,7 @@ from seedcore.families.debian import (
     TOOLKIT_KEYRING,
     docker_packages,
     docker_repository_url,
+    pinned_names,
     toolkit_uri,
 )
 from seedcore.gpu import toolkit_packages
@@ -43,6 +44,7 @@ DAEMON_JSON_STAT = "ls -ld /etc/docker/daemon.json"  # pyinfra.facts.files.File 
 DOCKER_DIR_STAT = re.compile(r"ls -ld /etc/docker\b(?!/)")  # pyinfra.facts.files.Directory (files.put)
 DEFAULT_SITE_STAT = "ls -ld /etc/nginx/sites-enabled/default"  # pyinfra.facts.files.File (files.file)
 DEB_PACKAGES = "dpkg -l"  # pyinfra.facts.deb.DebPackages
+HELD_PACKAGES = "apt-mark showhold"  # deploy.facts.apt.HeldPackages
 APT_SOURCES = "##PYINFRA_FILE"  # pyinfra.facts.apt.AptSources
 DOCKER_KEYRING_KEYS = f"--with-colons {DOCKER_KEYRING}"  # deploy.facts.apt.KeyringFingerprints
 NVIDIA_KEYRING_KEYS = f"--with-colons {TOOLKIT_KEYRING}"  # deploy.facts.apt.KeyringFingerprints
@@ -250,6 +252,8 @@ def signed_repositories(settings: dict, gpu: bool) -> dict:
         packages += toolkit_packages(settings)
     answers[APT_SOURCES] = sources
     answers[DEB_PACKAGES] = dpkg_list(packages)
+    # The packages docker_version pins, held by the deploy at that pin.
+    answers[HELD_PACKAGES] = pinned_names(settings)
     return answers
 
 
@@ -260,8 +264,9 @@ def converged(record: dict, ports: list[int], serve_marker: str = "", settings: 
     marker says what the head last deployed. Given the host's `settings`,
     Docker's packages are installed as they ask and daemon.json holds what
     the deploy renders for them, its signed apt repositories are added (for
-    a GPU host NVIDIA's too, and the toolkit installed). `image` is the
-    image's own record, inspected with the container."""
+    a GPU host NVIDIA's too, and the toolkit installed) and the packages
+    docker_version pins held. `image` is the image's own record, inspected
+    with the container."""
     container_id = record["Id"]
     holders = [SSHD] + [(port, "raylet", 3100 + index, container_id) for index, port in enumerate(ports)]
     base = {

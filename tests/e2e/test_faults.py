@@ -15,6 +15,7 @@ import requests
 
 from lab import control as labctl
 from lab import hosts as lab_hosts
+from lab import stand_in_registry
 from lab.config import REGISTRY_NAME
 
 pytestmark = pytest.mark.e2e
@@ -74,8 +75,48 @@ def test_registry_down_stops_nothing_and_names_the_image(converged, lab_state, h
         assert f"Pull {image}" in run.output
         assert starts(lab_state) == before, "a container was restarted although its pull failed"
         assert serving(head)
+        # Pull first, then render: no file names the image the hosts do not have
+        # (compose file, env file, release record).
+        for host in lab_state["hosts"]:
+            code, out = labctl.run_on(lab_state, host, f"sudo grep -rlF {shlex.quote(image)} /opt/seedcore")
+            assert code == 1 and out.strip() == "", f"{host['name']}: files name the unpulled image: {out}"
     finally:
         subprocess.run(["docker", "start", REGISTRY_NAME], check=True, capture_output=True)
+
+
+def test_a_registry_that_never_answers_the_pull_ends_the_run_within_its_bound(converged, lab_state, head):
+    """A registry that accepts the connection, answers the ping and never the pull: each
+    host's pull is stopped at ray_pull_timeout_s, named with the host and the wait, the run
+    exits non-zero, the deploy lock is released and nothing restarts."""
+    bound_s = 30
+    before = starts(lab_state)
+    with stand_in_registry.silent(lab_state) as address:
+        image = f"{address}/seedcore/ray:2.20.0-never-answered"
+        inventory = labctl.write_inventory(
+            "silent_registry",
+            f"""
+            for _name, data in ray_head + ray_workers:
+                data["ray_image"] = {image!r}
+                data["ray_pull_timeout_s"] = {bound_s}
+                data["ray_pull_tries"] = 1
+            """,
+        )
+        started = time.monotonic()
+        run = labctl.pyinfra(inventory, "deploy/cluster.py", timeout=600)
+        seconds = round(time.monotonic() - started, 1)
+    labctl.record_figure("silent_registry_run_s", seconds)
+    assert run.returncode != 0, run.output[-3000:]
+    # The pulls run at once on every host: one bound, plus the run's own reads and checks.
+    assert seconds < bound_s + 60, seconds
+    for host in lab_state["hosts"]:
+        said = [line for line in run.output.splitlines() if host["name"] in line
+                and f"docker pull {image}: no answer within {bound_s} s, stopped" in line]
+        assert said, f"{host['name']}:\n{run.output[-3000:]}"
+    code, out = labctl.run_on(lab_state, head, "if sudo test -e /opt/seedcore/deploy.lock; then echo held; "
+                                             "else echo released; fi")
+    assert out.split() == ["released"], out
+    assert starts(lab_state) == before, "a container was restarted although its pull never finished"
+    assert serving(head)
 
 
 def container_env(state, host, container: str) -> list[str]:

@@ -7,6 +7,8 @@ mirror as docker_apt_url / docker_apt_key_fingerprint / docker_official_packages
 and pins docker.io (docker_version) to the version only the mirror has.
 """
 
+import shlex
+
 import pytest
 
 from lab import control as labctl
@@ -124,3 +126,53 @@ def test_compose_v1_and_v2_give_the_containers_exactly_the_asked_environment(con
         assert code == 0 and set(out.split("\n")) - {""} <= {"600 root"}, out
     restored = labctl.pyinfra("inventories/lab.py", "deploy/cluster.py")
     assert restored.returncode == 0, restored.output[-3000:]
+
+
+# A newer docker.io than the pin, offered by a repository of the host's own (an empty
+# package, never installed while the hold works): what an operator's upgrade would take.
+NEWER_REPO = "/tmp/seedcore-newer-docker"
+ONLY_NEWER = (f"-o Dir::Etc::SourceList={NEWER_REPO}.list -o Dir::Etc::SourceParts=- "
+              "-o APT::Get::List-Cleanup=0")
+
+
+def _offer_newer_docker(version: str) -> str:
+    return f"""set -e
+rm -rf {NEWER_REPO} && mkdir -p {NEWER_REPO}/pkg/DEBIAN && cd {NEWER_REPO}
+printf '%s\\n' 'Package: docker.io' 'Version: {version}' 'Architecture: all' \\
+  'Maintainer: lab <lab@example.invalid>' 'Description: newer' > pkg/DEBIAN/control
+dpkg-deb --build pkg docker.io.deb >/dev/null
+{{ sed '/^Description/d' pkg/DEBIAN/control; echo 'Filename: ./docker.io.deb'
+  echo "Size: $(stat -c %s docker.io.deb)"; echo "SHA256: $(sha256sum docker.io.deb | cut -d' ' -f1)"
+  echo 'Description: newer'; }} > Packages
+echo 'deb [trusted=yes] file:{NEWER_REPO} ./' > {NEWER_REPO}.list
+apt-get {ONLY_NEWER} update >/dev/null
+apt-cache {ONLY_NEWER} policy docker.io | sed -n 's/^ *Candidate: //p'
+"""
+
+
+def test_pinned_docker_is_held_and_an_operators_upgrade_leaves_it(converged, lab_state):
+    mirror_hosts = [h for h in lab_state["hosts"] if h["install_source"] == "docker"]
+    for host in lab_state["hosts"]:
+        code, out = labctl.run_on(lab_state, host, "apt-mark showhold")
+        assert code == 0, f"{host['name']}: {out}"
+        wanted = ["docker.io"] if host in mirror_hosts else []
+        assert out.split() == wanted, f"{host['name']} holds {out.split()}, not {wanted}"
+    host = mirror_hosts[0]
+    pinned = _installed_version(lab_state, host, "docker.io")
+    newer = pinned + "+operator1"
+    try:
+        code, out = labctl.run_on(lab_state, host, f"sudo sh -c {shlex.quote(_offer_newer_docker(newer))}")
+        assert code == 0 and out.splitlines()[-1] == newer, f"the newer docker.io is not on offer: {out}"
+        code, out = labctl.run_on(lab_state, host, f"sudo apt-get {ONLY_NEWER} -s upgrade")
+        assert code == 0 and "Inst docker.io" not in out, out
+        apt = f"sudo DEBIAN_FRONTEND=noninteractive apt-get {ONLY_NEWER} -y"
+        labctl.run_on(lab_state, host, f"{apt} upgrade; {apt} install --only-upgrade docker.io", timeout=300)
+        assert _installed_version(lab_state, host, "docker.io") == pinned
+    finally:
+        labctl.run_on(lab_state, host, f"sudo rm -rf {NEWER_REPO} {NEWER_REPO}.list "
+                      "/var/lib/apt/lists/*seedcore-newer-docker*")
+    dry = labctl.pyinfra("--dry", "inventories/lab.py", "deploy/cluster.py")
+    assert dry.returncode == 0, dry.output[-3000:]
+    changed = [name for name in labctl.changed_operations(dry.output, conditional=True)
+               if "apt" in name or "Docker" in name]
+    assert changed == [], dry.output[-3000:]

@@ -36,7 +36,7 @@ FORBIDDEN_MODULES = re.compile(
     r"^(pyinfra\.(facts|operations)\.(apt|deb|dnf|yum|rpm)|seedcore\.(signed_apt|facts\.apt|"
     r"operations\.signed_apt|families\.(debian|rpm)))$")
 FORBIDDEN_NAMES = {"apt", "deb", "dnf", "yum", "rpm", "DebPackages", "DebArch", "AptSources", "AptRelease",
-                   "KeyringFingerprints", "RpmPackages", "noninteractive_apt", "apt_repos"}
+                   "KeyringFingerprints", "HeldPackages", "RpmPackages", "noninteractive_apt", "apt_repos"}
 # In a string a command line, a path or a package name is built from (docstrings and comments are prose).
 FORBIDDEN_TEXT = re.compile(
     r"\bapt(-get|-helper|-cache|-key)?\b|\bdpkg|\bdnf\b|\byum\b|\brpm\b|/etc/apt|/etc/default/|/etc/sysconfig|"

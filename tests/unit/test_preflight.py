@@ -331,7 +331,8 @@ def test_a_sudo_password_that_sudo_refuses_is_named(monkeypatch):
             return "password"
 
         def run_shell_command(self, command, **arguments):
-            assert arguments == {"_sudo": True}
+            # The password given goes with it (pyinfra's askpass), or pyinfra would prompt.
+            assert arguments == {"_sudo": True, "_sudo_password": "wrong"}
             return False, SimpleNamespace(stderr="sudo: 1 incorrect password attempt\n")
 
     host = Host()
