@@ -267,9 +267,12 @@ def probe_metrics(reach: Reach, address: str, port: int):
     return probe
 
 
-def probe_alive_count(reach: Reach, address: str, port: int, expected: int):
+def probe_alive_count(reach: Reach, address: str, port: int, expected: int, seen: dict | None = None):
+    """The head's ALIVE nodes are `expected`; the count last read is kept in `seen["dashboard"]`."""
     def probe():
         count = len(alive_nodes(reach, address, port))
+        if seen is not None:
+            seen["dashboard"] = count
         return count == expected, f"{count} ALIVE nodes (expected {expected})"
     return probe
 
@@ -328,15 +331,44 @@ def container_gpu_result(host: str, container: str, listed: list[str] | None, ex
                   f"{len(listed)} GPUs inside {container} (expected {expected})")
 
 
-def probe_health_route(reach: Reach, url: str, expected_version: str):
+def probe_health_route(reach: Reach, url: str, expected_version: str, seen: dict | None = None):
+    """The health route answers ok with the expected Ray version; its alive_nodes last
+    read is kept in `seen["health"]`."""
     def probe():
         response = reach.get(url)
         if response.status_code != 200:
             return False, f"HTTP {response.status_code}: {response.text[:80]}"
         body = json_object(response)
+        if seen is not None and isinstance(body.get("alive_nodes"), int):
+            seen["health"] = body["alive_nodes"]
         ok = body.get("status") == "ok" and body.get("ray_version") == expected_version
         return ok, f"{body}"
     return probe
+
+
+# How long the health app may lag the dashboard: it re-reads the node list every 2 s
+# (seedcore/apps/seedcore_health.py REFRESH_S), plus a margin.
+COUNT_LAG_S = 2.5
+
+
+def counts_agree(host: str, seen: dict, read_again: Callable[[], None] | None = None,
+                 pause_s: float = COUNT_LAG_S) -> Result | None:
+    """One finding for the head's two node counts (the dashboard's ALIVE list, the
+    health route's alive_nodes) instead of two checks that contradict each other.
+    Counts that differ are read again once, after the health app's refresh, by
+    `read_again` (which updates `seen`); still apart, the finding is red and names
+    both. None when either count was never read."""
+    if seen.get("dashboard") is None or seen.get("health") is None:
+        return None
+    if seen["dashboard"] != seen["health"] and read_again is not None:
+        time.sleep(pause_s)
+        read_again()
+    dashboard, health = seen["dashboard"], seen["health"]
+    detail = f"the dashboard lists {dashboard} ALIVE nodes, Serve's /health counts {health}"
+    if dashboard != health:
+        detail += (f" (still, {pause_s:.1f}s later): the two views of the cluster disagree, a node is "
+                   "joining or leaving; verify again once it settles")
+    return Result(host, "node counts agree", dashboard == health, detail)
 
 
 def log_results(host: str, container: str, counts: dict[str, int] | None) -> list[Result]:

@@ -35,7 +35,7 @@ from pyinfra.facts.systemd import SystemdEnabled, SystemdStatus
 from seedcore.facts.apt import HeldPackages, KeyringFingerprints
 from seedcore.facts.bundle import BUNDLEABLE, FactBundle, FactFailed, fact_key
 from seedcore.facts.docker import ComposeCli, ComposeVersion, ImageId, ProjectContainers
-from seedcore.facts.host import FileText
+from seedcore.facts.host import FileText, MaskedFileText
 from seedcore.pyinfra_seam import fail_host, feed_facts, operation_done, parallel_limit, read_itself
 from seedcore.run_context import run_of
 
@@ -50,8 +50,8 @@ CLUSTER, LOCAL = "cluster", "local"
 # and is dropped then (read on its own from then on).
 CHANGED_BY = {
     **dict.fromkeys((ProjectContainers, ComposeCli, ComposeVersion, ImageId), CLUSTER),
-    **dict.fromkeys((FileText, File, Sha1File, Sha256File, Directory, DebPackages, AptSources,
-                     HeldPackages, KeyringFingerprints, SystemdStatus, SystemdEnabled), LOCAL),
+    **dict.fromkeys((FileText, MaskedFileText, File, Sha1File, Sha256File, Directory, DebPackages,
+                     AptSources, HeldPackages, KeyringFingerprints, SystemdStatus, SystemdEnabled), LOCAL),
 }
 
 

@@ -53,7 +53,7 @@ __all__ = [
     "feed_facts", "get_ssh_config", "install_operation_order", "on_interrupt",
     "operation_done", "operation_order", "operation_stderr", "parallel_limit", "read_itself",
     "read_itself_of", "ssh_client_of", "has_ssh_client", "read_only", "is_change", "planned_ops",
-    "on_confirm", "before_exit", "count_as_failed", "CliRefusal",
+    "on_confirm", "before_exit", "count_as_failed", "CliRefusal", "dry_run", "failed_hosts",
 ]
 
 # An error pyinfra's command line prints as its message alone ("--> pyinfra error: ..."),
@@ -347,3 +347,17 @@ def before_exit(state, step: Callable[[], None]) -> bool:
 def count_as_failed(state, hosts) -> None:
     """Count `hosts` as failed for the run's exit code only (they are not dropped)."""
     _real(state).failed_hosts.update(hosts)
+
+
+def dry_run() -> bool | None:
+    """Whether pyinfra's command line was given --dry (None: not run by pyinfra's CLI).
+    Read from its arguments: the deploy runs in pyinfra's greenlets, where click's
+    own context is not at hand."""
+    if not pyinfra.is_cli:
+        return None
+    return "--dry" in sys.argv[1:]
+
+
+def failed_hosts(state) -> list[str]:
+    """The names of the hosts this run has failed so far."""
+    return sorted(host.name for host in _real(state).failed_hosts)

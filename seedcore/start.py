@@ -17,7 +17,8 @@ from enum import Enum
 from pyinfra import host
 
 from seedcore.lock import hold_lock
-from seedcore.outcome import settle
+from seedcore.outcome import check_problem, settle
+from seedcore.pyinfra_seam import dry_run
 from seedcore.release import gate_problem, release_digest
 from seedcore.run_context import RunContext, run_of
 from seedcore.runwatch import watch
@@ -66,6 +67,9 @@ def start_run(state, kind: Kind) -> RunContext:
     steps = STEPS[kind]
     watch(state)
     settle(state)
+    refused = check_problem(dry=dry_run())
+    if refused:
+        raise InventoryError(f"{inventory_name()}: {refused}")
     if steps.preflight:
         run_preflight(state, allow_docker_down=steps.allow_docker_down)
     else:

@@ -22,7 +22,14 @@ from seedcore.facts.docker import (
     ProjectContainers,
 )
 from seedcore.facts.gpu import ContainerGpus, DockerRuntimes, NvidiaGpus
-from seedcore.facts.host import ActiveFirewalls, DiskAvailableMb, EpochSeconds, FileText, ListeningPorts
+from seedcore.facts.host import (
+    ActiveFirewalls,
+    DiskAvailableMb,
+    EpochSeconds,
+    FileText,
+    ListeningPorts,
+    MaskedFileText,
+)
 from seedcore.facts.ray import GcsStorageType
 from seedcore.pyinfra_seam import fact_kwargs_text
 
@@ -33,8 +40,8 @@ BUNDLEABLE = {
         ActiveFirewalls, AptRelease, AptSources, ComposeCli, ComposeVersion, ContainerGpus, DebArch,
         DebPackages, Directory, DiskAvailableMb, DockerEngine, DockerRuntimes, EpochSeconds, File, FileText,
         GcsStorageType, HeldPackages, ImageId, KeyringFingerprints, LinuxDistribution, ListeningPorts,
-        LogSignatureCounts, NvidiaGpus, ProjectContainers, Sha1File, Sha256File, SystemdEnabled,
-        SystemdStatus,
+        LogSignatureCounts, MaskedFileText, NvidiaGpus, ProjectContainers, Sha1File, Sha256File,
+        SystemdEnabled, SystemdStatus,
     )
 }
 

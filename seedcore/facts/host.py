@@ -5,6 +5,8 @@ import re
 from pyinfra.api import FactBase
 from pyinfra.api.command import QuoteString, StringCommand
 
+from seedcore.masking import MISSING, masked_read
+
 _PROCESS = re.compile(r'\("([^"]+)",pid=(\d+)')
 NO_SS = "--- no ss"
 # The holder of a port seen only in /proc/net/tcp: its process is not known.
@@ -184,3 +186,21 @@ class SudoAccess(FactBase):
 
     def process(self, output):
         return "".join(output).strip()
+
+
+class MaskedFileText(FactBase):
+    """
+    The text of a file that may hold secrets, with every secret's entry masked on
+    the host (seedcore/masking.py `masked_read`: its name and a digest, never its
+    value), or ``None`` when it does not exist. Run with sudo for a root-only file.
+
+    + path: the file to read
+    + keys: the names of the variables whose values are secrets
+    """
+
+    def command(self, path: str, keys: list[str]) -> str:
+        return masked_read(path, keys)
+
+    def process(self, output):
+        text = "\n".join(output)
+        return None if text.strip() == MISSING else text

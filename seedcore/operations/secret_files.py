@@ -9,18 +9,24 @@ written beside the destination under umask 077, given its owner and mode,
 and renamed over the destination in one step. One SSH round trip per file,
 and the text is never on a command line, in a temporary file of the SSH
 user's, or in pyinfra's output.
+
+Given its secrets (`masks`), such a file is shown under `--diff` all the same:
+what is on the host (read masked there, seedcore/masking.py) against the
+render, every secret value masked.
 """
 
 import base64
 import hashlib
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import operation
 from pyinfra.api.command import StringCommand
 from pyinfra.facts.files import File, Sha256File
 
 from seedcore import commands
+from seedcore.facts.host import MaskedFileText
 from seedcore.hostfacts import read_fact
+from seedcore.masking import Masks, masked_diff
 
 ROOT_ONLY_MODE = 600  # as pyinfra's File fact reports a mode
 GROUP_READ_MODE = 640  # the same, for a file a service's group reads
@@ -53,8 +59,23 @@ def is_current(text: str, digest: str | None, stat: dict | bool | None, group: s
     )
 
 
+def shown_read(dest: str, masks: Masks) -> list:
+    """The fact `--diff` reads a root-only file through, as a [Fact, kwargs] pair."""
+    return [MaskedFileText, {"path": dest, "keys": sorted(masks.keys)}]
+
+
+def show_diff(dest: str, masks: Masks, text: str) -> None:
+    """Log, as pyinfra's --diff does for files.put, how `dest` would change, secrets masked."""
+    cls, kwargs = shown_read(dest, masks)
+    on_host = read_fact(host, cls, **kwargs)
+    host.log(f"Will {'create' if on_host is None else 'modify'} {dest} (secrets masked)", logger.info)
+    for line in masked_diff(on_host, text, masks):
+        logger.info("  %s", line)
+    logger.info("")
+
+
 @operation()
-def root_only_file(text: str, dest: str, group: str = "root"):
+def root_only_file(text: str, dest: str, group: str = "root", masks: Masks | None = None):
     """
     Write ``text`` to ``dest``, owned by root:root with mode 0600 (root:group,
     0640, when a service running as ``group`` must read it), unless it
@@ -65,6 +86,8 @@ def root_only_file(text: str, dest: str, group: str = "root"):
     + text: the file's content
     + dest: the file on the host
     + group: the file's group ("root"; or a service's group, which may read it)
+    + masks: the secrets the file may hold; given, ``--diff`` shows how the file
+      would change with each of them masked (not given: nothing is shown)
 
     **Example:**
 
@@ -77,4 +100,6 @@ def root_only_file(text: str, dest: str, group: str = "root"):
         host.noop(f"{dest} is up to date (root only)" if group == "root" else
                   f"{dest} is up to date (root and {group} only)")
         return
+    if masks is not None and host.state.config.DIFF:
+        show_diff(dest, masks, text)
     yield from written_root_only(text, dest, group)

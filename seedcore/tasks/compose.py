@@ -9,6 +9,7 @@ from pyinfra.operations import files
 from seedcore import render
 from seedcore.defaults import RAY_DEFAULTS, SERVE_DEFAULTS, TLS_DEFAULTS
 from seedcore.hostfacts import file_reads, root_only_reads
+from seedcore.masking import node_masks
 from seedcore.operations import secret_files
 from seedcore.topology import Node
 
@@ -32,6 +33,13 @@ def render_reads(node: Node) -> list:
             *[read for path in serve_files(node) + tls_files(node) for read in (
                 root_only_reads(path) if path == render.tls_paths(node.settings)["key"]
                 else file_reads(path))]]
+
+
+def diff_reads(node: Node, config_hash: str = "") -> list:
+    """What `--diff` reads of the node's root-only project files (env, compose): each masked on the host."""
+    masks = node_masks(node)
+    return [secret_files.shown_read(file.path, masks) for file in render.project_files(node, config_hash)
+            if file.secret]
 
 
 def _put(name: str, text: str, dest: str, mode: str):
@@ -63,9 +71,10 @@ def render_project(node: Node, config_hash: str):
     files.directory(name="Create the Serve directory", path=f"{project_dir}/{render.SERVE_DIR}",
                     mode="0755", user="root", group="root")
     write_tls_files(node)
+    masks = node_masks(node)
     for file in render.project_files(node, config_hash):
         if file.secret:
             secret_files.root_only_file(name=f"Write {file.what} (root only: it may hold secrets)",
-                                        text=file.text, dest=file.path)
+                                        text=file.text, dest=file.path, masks=masks)
         else:
             _put(f"Write {file.what}", file.text, file.path, file.mode)

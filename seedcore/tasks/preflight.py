@@ -25,7 +25,7 @@ from seedcore.pyinfra_seam import parallel_limit
 from seedcore.render import ENV_FILE
 from seedcore.run_context import run_of
 from seedcore.sudo import sudo_args
-from seedcore.tasks.compose import render_reads
+from seedcore.tasks.compose import diff_reads, render_reads
 from seedcore.tasks.docker import docker_reads
 from seedcore.tasks.firewall import firewall_problems, firewall_reads
 from seedcore.tasks.gcs_store import store_reads
@@ -312,6 +312,8 @@ def preflight_reads(host) -> list:
         *docker_reads(),
         *render_reads(node),
         *operation_reads(settings, files, root_only),
+        # --diff shows the root-only env and compose files too, read masked on the host.
+        *(diff_reads(node) if host.state.config.DIFF else []),
     ]
 
 

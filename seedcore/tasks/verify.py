@@ -108,12 +108,15 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
     address, head = node.address, node.head_address
     name = node.name
     probes = []
+    # The head's two node counts, as last read: one finding compares them (counts_agree).
+    seen: dict = {}
+    health_url = f"http://{address}:{serve}{s['serve_health_route']}"
     if node.role == "head":
         probes += [
             ("dashboard version", checks.probe_version(reach, address, dash, s["ray_version"])),
             ("gcs health", checks.probe_text(reach, f"http://{address}:{dash}/api/gcs_healthz", "success")),
             ("alive nodes", *checks.when_answered(
-                checks.probe_alive_count(reach, address, dash, expected_nodes), cluster_doomed)),
+                checks.probe_alive_count(reach, address, dash, expected_nodes, seen), cluster_doomed)),
         ]
         if addresses:
             probes.append(("unknown nodes", checks.probe_strays(reach, address, dash, *addresses)))
@@ -121,8 +124,8 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             ("metrics", checks.probe_metrics(reach, address, metrics)),
             ("serve proxy", checks.probe_text(reach, f"http://{address}:{serve}/-/healthz", "success")),
             # A replica behind it may have lived on a node this run lost.
-            ("serve /health", *checks.when_answered(checks.probe_health_route(reach,
-                f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed)),
+            ("serve /health", *checks.when_answered(checks.probe_health_route(
+                reach, health_url, s["ray_version"], seen), cluster_doomed)),
         ]
         if node.gcs_store:
             tls = gcs_store_context(node)
@@ -159,7 +162,18 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             return "; ".join(r for r in (f() for f in reasons if f) if r) or None
 
         polls.append((check, probe, why))
-    return checks.poll_all(name, polls, deadline)
+    results = checks.poll_all(name, polls, deadline)
+
+    def read_again():
+        for probe in (checks.probe_alive_count(reach, address, dash, expected_nodes, seen),
+                      checks.probe_health_route(reach, health_url, s["ray_version"], seen)):
+            try:
+                probe()
+            except (OSError, ValueError):
+                pass
+
+    agreement = checks.counts_agree(name, seen, read_again) if node.role == "head" else None
+    return results + ([agreement] if agreement else [])
 
 
 def host_reads(node: Node) -> list:

@@ -303,12 +303,15 @@ def image_record(image: str) -> dict:
 
 
 def converged_node(name: str, node, config_hash: str, command: list[str],
-                   added_env: tuple[str, ...] = (), added_mounts: tuple[str, ...] = ()) -> dict:
+                   added_env: tuple[str, ...] = (), added_mounts: tuple[str, ...] = (),
+                   files: bool = False) -> dict:
     """fake_responses for a host whose node runs `config_hash` with `command`,
     healthy, holding its ports, with the Serve config recorded as deployed on
     the head; a GPU node's driver answers with its GPUs. `added_env`
     (KEY=VALUE) and `added_mounts` (source:destination) are what a hand
-    change gave the container beyond the render."""
+    change gave the container beyond the render. With `files`, the node's project
+    files, Docker's service and the base tools are as the deploy leaves them too
+    (`node_files`)."""
     from seedcore import render
     from seedcore.operations.ray import rendered_env, wanted_mounts
     from seedcore.ports import port_keys
@@ -326,5 +329,55 @@ def converged_node(name: str, node, config_hash: str, command: list[str],
         digest = render.serve_config_digest(node.settings, render.health_replicas(node))
         marker = f"{digest} {container_id(name)[:12]}"
     overrides = {"NVIDIA_SMI": gpus(node.gpus)} if node.gpus else {}
-    return converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
-                     settings=node.settings, gpu=bool(node.gpus), image=image_record(node.image), **overrides)
+    answers = converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
+                        settings=node.settings, gpu=bool(node.gpus), image=image_record(node.image),
+                        **overrides)
+    if not files:
+        return answers
+    project = node_files(node, config_hash)
+    answers[DEB_PACKAGES] = answers[DEB_PACKAGES] + project.pop("BASE_PACKAGES")
+    return _merged(project, answers)
+
+
+# -- the files and services of a converged node ---------------------------------
+
+
+def _exactly(command_start: str) -> re.Pattern:
+    """A matcher for a command naming exactly this path (not a longer one beneath it)."""
+    return re.compile(re.escape(command_start) + r"(?![\w/.-])")
+
+
+def file_on_host(path: str, text: str, mode: str = "-rw-r--r--") -> dict:
+    """Answers of a host holding `text` at `path`, root's, as pyinfra's File,
+    Sha1File and Sha256File read it (mode as `ls -l` writes it)."""
+    return {_exactly(f"ls -ld {path}"): stat_line(path, text, mode=mode),
+            _exactly(f"sha1sum {path}"): sha1sum(path, text),
+            _exactly(f"sha256sum {path}"): sha256sum(path, text)}
+
+
+def directory_on_host(path: str) -> dict:
+    """Answers of a host with the directory `path`, root's, 0755."""
+    return {_exactly(f"ls -ld {path}"): stat_line(path, "", mode="drwxr-xr-x")}
+
+
+def service_running(unit: str) -> dict:
+    """Answers of a host whose systemd unit `unit` is active and enabled."""
+    return {f"--property SubState {unit}": [f"Id={unit}", "SubState=running"],
+            f"--property UnitFileState {unit}": [f"Id={unit}", "UnitFileState=enabled"]}
+
+
+def node_files(node, config_hash: str) -> dict:
+    """Answers of a host holding the node's project as the deploy renders it now
+    (its directories, the root-only env and compose files, the Serve files), Docker
+    running and enabled, the base tools and the apt keyrings directory there."""
+    from seedcore import render
+    from seedcore.families.debian import BASE_PACKAGES
+    from seedcore.signed_apt import KEYRING_DIR
+
+    project = node.settings["ray_project_dir"]
+    answers = {**directory_on_host(project), **directory_on_host(f"{project}/{render.SERVE_DIR}"),
+               **directory_on_host(KEYRING_DIR), **service_running("docker.service")}
+    for file in render.project_files(node, config_hash):
+        answers.update(file_on_host(file.path, file.text, "-rw-------" if file.secret else "-rw-r--r--"))
+    answers["BASE_PACKAGES"] = dpkg_list(BASE_PACKAGES)
+    return answers

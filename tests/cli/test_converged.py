@@ -41,13 +41,14 @@ container_id = responses.container_id
 
 
 def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict | None = None,
-             added: dict | None = None) -> None:
+             added: dict | None = None, files: bool = False) -> None:
     """Give every host of the written inventory the facts of its converged node.
 
     Hosts in `stale` run a container labelled with an older digest; `joined`
     maps a worker to the head address its running container was started with;
     `added` maps a host to what a hand change added to its container
-    (converged_node's added_env and added_mounts).
+    (converged_node's added_env and added_mounts); with `files`, the project's
+    files, Docker's service and the base tools are as the deploy leaves them.
     """
     for name, plan in plans(deployment.path).items():
         node = plan.node
@@ -57,6 +58,7 @@ def converge(deployment: Deployment, stale: tuple[str, ...] = (), joined: dict |
             command.append(f"--address={joined[name]}")
         deployment.data[name]["fake_responses"] = responses.converged_node(
             name, node, STALE if name in stale else plan.config_hash, command, **(added or {}).get(name, {}),
+            files=files,
         )
 
 

@@ -5,6 +5,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -462,3 +463,47 @@ def test_an_endpoint_that_comes_up_is_green_though_a_member_was_lost():
     watched, why = checks.when_answered(probe, lambda: "host worker-3: failed earlier in this run")
     result = checks.poll("worker-1", "serve /health", watched, time.monotonic() + 30, why)
     assert result.ok, result.detail
+
+
+def _counts(server) -> tuple[dict, Callable]:
+    seen: dict = {}
+    address = server.address
+    alive = checks.probe_alive_count(FROM_CONTROL, address, server.port, 2, seen)
+    health = checks.probe_health_route(FROM_CONTROL, f"http://{address}:{server.port}/health", "2.20.0", seen)
+
+    def read():
+        alive()
+        health()
+
+    return seen, read
+
+
+def test_the_head_node_counts_agree_as_one_finding(server):
+    seen, read = _counts(server)
+    read()
+    result = checks.counts_agree("head-1", seen, read, pause_s=0)
+    assert result.ok, result
+    assert "the dashboard lists 2 ALIVE nodes, Serve's /health counts 2" in result.detail
+
+
+def test_counts_that_disagree_are_read_again_then_named_as_their_own_finding(server):
+    seen, read = _counts(server)
+    read()
+    server.routes["/health"] = (200, "application/json",
+                                json.dumps({"status": "ok", "ray_version": "2.20.0", "alive_nodes": 3}))
+    seen["health"] = 3
+    result = checks.counts_agree("head-1", seen, read, pause_s=0)
+    assert not result.ok and result.check == "node counts agree"
+    assert "the dashboard lists 2 ALIVE nodes, Serve's /health counts 3" in result.detail
+    assert "disagree" in result.detail
+
+
+def test_counts_that_settle_when_read_again_agree(server):
+    seen, read = _counts(server)
+    read()
+    seen["health"] = 1  # a stale count, as the health app may hold for 2 s
+    assert checks.counts_agree("head-1", seen, read, pause_s=0).ok
+
+
+def test_no_finding_when_a_count_was_never_read():
+    assert checks.counts_agree("head-1", {"dashboard": 2}) is None

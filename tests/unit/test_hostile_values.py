@@ -186,8 +186,18 @@ def test_container_gpus(shell, value):
     assert records == [["docker", "exec", value, "nvidia-smi", "-L"]]
 
 
+@VALUES
+def test_masked_file_text(shell, value):
+    """A hostile path or variable name reaches no command as anything but itself:
+    the file is read (missing here), and nothing else runs."""
+    path = str(shell.work / value)
+    records, result = shell(host_facts.MaskedFileText().command(path=path, keys=[value]))
+    assert records == []
+    assert host_facts.MaskedFileText().process(result.stdout.splitlines()) is None
+
+
 COVERED_FACTS = {"FileText", "DiskAvailableMb", "ImageId", "ProjectContainers", "LogSignatureCounts",
-                 "ContainerGpus"}
+                 "ContainerGpus", "MaskedFileText"}
 
 
 def test_every_fact_with_arguments_is_covered():

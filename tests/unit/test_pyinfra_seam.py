@@ -287,3 +287,17 @@ def test_pyinfras_command_line_has_what_the_seam_wraps():
     meta = OperationMeta("hash", True)
     seam.read_only(meta)
     assert meta.will_change is False
+
+
+def test_a_dry_run_is_read_from_pyinfras_command_line(monkeypatch):
+    from pyinfra_cli import cli
+
+    # pyinfra's option is spelt --dry; an API run (not the CLI) has no such option.
+    assert any("--dry" in option.opts for option in cli.cli.params)
+    monkeypatch.setattr(pyinfra, "is_cli", True)
+    monkeypatch.setattr(sys, "argv", ["pyinfra", "inventory.py", "deploy/cluster.py", "--dry"])
+    assert seam.dry_run() is True
+    monkeypatch.setattr(sys, "argv", ["pyinfra", "inventory.py", "deploy/cluster.py", "-y"])
+    assert seam.dry_run() is False
+    monkeypatch.setattr(pyinfra, "is_cli", False)
+    assert seam.dry_run() is None
