@@ -277,21 +277,6 @@ def probe_alive_count(reach: Reach, address: str, port: int, expected: int, seen
     return probe
 
 
-def probe_strays(reach: Reach, address: str, port: int, members: dict[str, str], others: dict[str, str]):
-    """Red when a node is ALIVE at the head that no inventory Ray node accounts for:
-    `members` maps the Ray nodes' addresses to their hosts, `others` the addresses of
-    inventory hosts that are not Ray nodes (retired, the GCS store...) to theirs."""
-    def probe():
-        strays = sorted({node["node_ip"] for node in alive_nodes(reach, address, port)} - set(members))
-        if not strays:
-            return True, f"every ALIVE node is an inventory host's ({len(members)})"
-        named = [f"{ip} (host {others[ip]}, in the inventory but not as a Ray node)" if ip in others
-                 else f"{ip} (no inventory host)" for ip in strays]
-        return False, ("ALIVE at the head but no inventory Ray node: " + ", ".join(named)
-                       + "; stop its Ray node, or add its host to ray_workers")
-    return probe
-
-
 def probe_node_alive(reach: Reach, head_address: str, port: int, node_ip: str):
     def probe():
         ips = sorted(node["node_ip"] for node in alive_nodes(reach, head_address, port))
@@ -299,28 +284,18 @@ def probe_node_alive(reach: Reach, head_address: str, port: int, node_ip: str):
     return probe
 
 
-def probe_node_resource(reach: Reach, head_address: str, port: int, node_ip: str, resource: str,
-                        expected: int):
-    """Red unless Ray reports `expected` of `resource` (CPU, GPU) for the node at `node_ip`."""
+def probe_node_gpus(reach: Reach, head_address: str, port: int, node_ip: str, expected: int):
     def probe():
         node = next((n for n in alive_nodes(reach, head_address, port) if n["node_ip"] == node_ip), None)
         if node is None:
             return False, f"{node_ip} not in ALIVE nodes"
         resources = node.get("resources_total") or {}
-        count = resources.get(resource, 0) if isinstance(resources, dict) else None
-        if not isinstance(count, (int, float)):
-            raise BadAnswer(f"resources_total of {node_ip} holds no {resource} count")
-        count = int(count)
-        return count == expected, f"Ray reports {count} {resource} (expected {expected})"
+        gpus = resources.get("GPU", 0) if isinstance(resources, dict) else None
+        if not isinstance(gpus, (int, float)):
+            raise BadAnswer(f"resources_total of {node_ip} holds no GPU count")
+        gpus = int(gpus)
+        return gpus == expected, f"Ray reports {gpus} GPU (expected {expected})"
     return probe
-
-
-def probe_node_gpus(reach: Reach, head_address: str, port: int, node_ip: str, expected: int):
-    return probe_node_resource(reach, head_address, port, node_ip, "GPU", expected)
-
-
-def probe_node_cpus(reach: Reach, head_address: str, port: int, node_ip: str, expected: int):
-    return probe_node_resource(reach, head_address, port, node_ip, "CPU", expected)
 
 
 def container_gpu_result(host: str, container: str, listed: list[str] | None, expected: int) -> Result:

@@ -3,8 +3,6 @@
 import os
 import shlex
 
-from seedcore.advertise import WORK_RESOURCE, advertised_cpus, advertised_gpus, takes_work, with_resources
-
 COMPOSE_V2 = "docker compose"
 COMPOSE_V1 = "docker-compose"
 # The head's command with a GCS store: Ray 2.20 takes the Redis password only as
@@ -64,13 +62,12 @@ def _ray_start(node) -> list[str]:
         f"--object-store-memory={s['ray_object_store_memory_mb'] * 1024 * 1024}",
         "--disable-usage-stats",
     ]
-    cpus, gpus = advertised_cpus(node), advertised_gpus(node)
-    if cpus is not None:
-        args.append(f"--num-cpus={cpus}")
-    if gpus is not None:
-        args.append(f"--num-gpus={gpus}")
-    own = {WORK_RESOURCE: 1} if takes_work(node) else {}
-    return args + with_resources([str(arg) for arg in s["ray_start_extra_args"]], own)
+    if s["ray_num_cpus"]:
+        args.append(f"--num-cpus={s['ray_num_cpus']}")
+    if node.gpus:
+        args.append(f"--num-gpus={node.gpus}")
+    args += [str(arg) for arg in s["ray_start_extra_args"]]
+    return args
 
 
 def compose(cli: str, project_dir: str, compose_file: str, project: str, *action: str,

@@ -119,13 +119,6 @@ RAY_DEFAULTS = {
     "ray_object_store_memory_mb": 2048,
     # CPUs Ray may schedule on; 0: all the host has
     "ray_num_cpus": 0,
-    # CPUs the head advertises for tasks and Serve replicas (`ray start --num-cpus` on the head); 0: the
-    # head does no work, so everything runs on workers (Ray's advice for large clusters); `""`: as any node
-    # (`ray_num_cpus`). A cluster of one host (no workers) always advertises its CPUs, and says so
-    "ray_head_num_cpus": 0,
-    # GPUs the head advertises (`--num-gpus` on the head); 0: none; `""`: those it has (`gpu` group). A
-    # cluster of one host always advertises its GPUs
-    "ray_head_num_gpus": 0,
     # Compose restart policy of the Ray containers
     "ray_restart_policy": "unless-stopped",
     # `ulimits: nofile` of the Ray containers (Ray warns under 4096)
@@ -392,9 +385,6 @@ REQUIRED_TYPES = {
     "ray_image": str,
 }
 
-# Numeric keys that also take `""`: the count Ray would find itself (what any node advertises).
-BLANK_MEANS_RAY = ("ray_head_num_cpus", "ray_head_num_gpus")
-
 # ---------------------------------------------------------------------------
 # What each value may be. Validation reads these three tables (one mechanism,
 # deploy.validate.check_rules) and refuses a value outside them before any host
@@ -426,8 +416,6 @@ RANGES = {
     "ray_autoscaler_metrics_port": PORT,
     "ray_object_store_memory_mb": (1, 4_194_304, "leaves Ray no object store (and Compose no shm_size)"),
     "ray_num_cpus": (0, 4096, ""),
-    "ray_head_num_cpus": (0, 4096, ""),
-    "ray_head_num_gpus": (0, 1024, ""),
     "ray_nofile_limit": (1024, 1048576, ""),
     "ray_head_start_timeout_s": (1, 3600, ""),
     "ray_pull_timeout_s": (30, 86400, ""),

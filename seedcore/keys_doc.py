@@ -91,8 +91,7 @@ def rule_text(key: str) -> str:
     """What validation holds the key to, in words; "" for a key without a rule of that kind."""
     if key in defaults.RANGES:
         low, high, _ = defaults.RANGES[key]
-        span = f"{low}-{high}" if high is not None else f"{low} or more"
-        return f'{span}, or `""`' if key in defaults.BLANK_MEANS_RAY else span
+        return f"{low}-{high}" if high is not None else f"{low} or more"
     if key in defaults.CHOICES:
         return "one of " + ", ".join(f"`{json.dumps(value)}`" for value in defaults.CHOICES[key])
     if key in defaults.PATTERNS:

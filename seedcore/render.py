@@ -7,7 +7,6 @@ from importlib import resources
 
 import yaml
 
-from seedcore.advertise import head_takes_work
 from seedcore.commands import GCS_STORE_PASSWORD_VAR, ray_start_args
 from seedcore.gpu import NVIDIA_RUNTIME
 from seedcore.topology import Node
@@ -318,21 +317,13 @@ def config_hash(node: Node, head_hash: str = "") -> str:
 HEALTH_DEPLOYMENT = "Health"
 
 
-def health_replicas(node: Node) -> int:
-    """How many health replicas the cluster runs: one per node that takes work (every
-    worker; the head too when it advertises CPUs, as in a cluster of one host)."""
-    return max(1, node.cluster_size - (0 if head_takes_work(node.settings, node.cluster_size) else 1))
-
-
 def serve_config(settings: dict, nodes: int = 1) -> str:
     """The declarative Serve config given to `serve deploy` on the head.
 
-    The health application runs one replica per Ray node that takes work
-    (`nodes`, from `health_replicas`; the app caps it at one per node and asks for
-    the resource only those nodes advertise), and Serve runs a proxy on every node
-    that holds a replica, and on the head: every node answers on its own address,
-    and a proxy routes to its own node's replica first, so a worker keeps answering
-    while the head is away.
+    The health application runs one replica per Ray node (`nodes`; the app caps
+    it at one per node), and Serve runs a proxy on every node that holds a
+    replica: every node answers on its own address, and a proxy routes to its
+    own node's replica first, so a worker keeps answering while the head is away.
     """
     health = {
         "name": HEALTH_APP_NAME,
@@ -460,6 +451,6 @@ def project_files(node: Node, config_hash: str) -> list[ProjectFile]:
             ProjectFile("route_check", f"{serve_dir}/{ROUTE_CHECK}", route_check_source(),
                         "the Serve route check"),
             ProjectFile("serve_config", f"{serve_dir}/{SERVE_CONFIG}",
-                        serve_config(node.settings, health_replicas(node)), "the Serve config"),
+                        serve_config(node.settings, node.cluster_size), "the Serve config"),
         ]
     return files

@@ -66,16 +66,6 @@ def worker_hosts(inventory) -> list:
     return list(inventory.get_group(WORKER_GROUP, []))
 
 
-def inventory_addresses(inventory) -> tuple[dict[str, str], dict[str, str]]:
-    """(address -> host) of the inventory's Ray nodes (the head and the workers), and of
-    its other hosts (retired, the GCS store, a monitoring host alone)."""
-    head = head_host(inventory)
-    nodes = [*([head] if head is not None else []), *worker_hosts(inventory)]
-    members = {node_address(h): h.name for h in nodes}
-    others = {node_address(h): h.name for h in inventory if node_address(h) not in members}
-    return members, others
-
-
 def gcs_store_hosts(inventory) -> list:
     return list(inventory.get_group(GCS_STORE_GROUP, []))
 

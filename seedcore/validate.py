@@ -5,7 +5,6 @@ the fix. All problems are gathered, then reported together.
 """
 
 import difflib
-import json
 import os
 import re
 import sys
@@ -13,18 +12,8 @@ import sys
 import yaml
 from pyinfra.api.exceptions import PyinfraError
 
-from seedcore.advertise import WORK_RESOURCE, resources_given
 from seedcore.bastion import bastion_problems
-from seedcore.defaults import (
-    ALL_DEFAULTS,
-    BLANK_MEANS_RAY,
-    CHOICES,
-    ENV_KEYS,
-    ENV_NAME,
-    PATTERNS,
-    RANGES,
-    REQUIRED_TYPES,
-)
+from seedcore.defaults import ALL_DEFAULTS, CHOICES, ENV_KEYS, ENV_NAME, PATTERNS, RANGES, REQUIRED_TYPES
 from seedcore.firewall import firewall_problems
 from seedcore.gpu import looks_like_gpu_image
 from seedcore.ports import describe, node_ports, overlaps
@@ -94,38 +83,12 @@ def key_types(host_name: str, data: dict) -> list[str]:
         expected = REQUIRED_TYPES.get(key) if default is None else type(default)
         if value is None:
             problems.append(f"host {host_name}: {key} must be set (in group_data or the inventory)")
-        elif key in BLANK_MEANS_RAY and value == "":
-            continue
         elif not _type_ok(value, expected):
-            blank = ' or "" (Ray\'s own count)' if key in BLANK_MEANS_RAY else ""
             problems.append(
-                f"host {host_name}: {key} must be {_type_name(expected)}{blank}, "
+                f"host {host_name}: {key} must be {_type_name(expected)}, "
                 f"got {type(value).__name__} {value!r}"
             )
     return problems
-
-
-def check_extra_resources(s: dict) -> list[str]:
-    """A `--resources` in ray_start_extra_args is merged with the deploy's own resource:
-    it must be a JSON object of numbers, and leave that resource to the deploy."""
-    extra = s["ray_start_extra_args"]
-    if not isinstance(extra, list):
-        return []
-    given = resources_given([str(arg) for arg in extra])
-    if given is None:
-        return []
-    try:
-        resources = json.loads(given[2])
-    except ValueError:
-        resources = None
-    fix = 'give a JSON object of numbers, e.g. --resources={"ssd": 1}'
-    if not isinstance(resources, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in resources.values()):
-        return [f"ray_start_extra_args --resources {given[2]!r} is not a JSON object of numbers: {fix}"]
-    if WORK_RESOURCE in resources:
-        return [f"ray_start_extra_args --resources names {WORK_RESOURCE}, which the deploy sets (the nodes "
-                "that take work, see ray_head_num_cpus): leave it out"]
-    return []
 
 
 def check_values(host_name: str, role: str, s: dict) -> list[str]:
@@ -163,7 +126,6 @@ def check_values(host_name: str, role: str, s: dict) -> list[str]:
     problems += [f"host {host_name}: {line}" for line in check_apt_keys(s)]
     problems += check_serve_applications(host_name, s)
     problems += [f"host {host_name}: {line}" for line in check_tls_days(s)]
-    problems += [f"host {host_name}: {line}" for line in check_extra_resources(s)]
     return problems
 
 

@@ -35,16 +35,7 @@ from seedcore.tasks.serve import marker_path
 from seedcore.tasks.web import port_problems as door_port_problems
 from seedcore.tasks.web import web_reads
 from seedcore.timings import add_preflight_time
-from seedcore.topology import (
-    gcs_store_tls,
-    head_host,
-    is_gpu_host,
-    is_monitoring_host,
-    node_for,
-    role_of,
-    settings_for,
-    worker_hosts,
-)
+from seedcore.topology import gcs_store_tls, is_gpu_host, is_monitoring_host, node_for, role_of, settings_for
 from seedcore.validate import InventoryError, check_inventory, inventory_name
 from seedcore.web import doors
 
@@ -224,16 +215,6 @@ def gcs_address_of(container: dict) -> str:
     )
 
 
-def lone_head_lines(inventory) -> list[str]:
-    """A head with no workers advertises its CPUs and GPUs (there is nowhere else for the
-    work): said once, when ray_head_num_cpus would otherwise keep it free."""
-    head = head_host(inventory)
-    if head is None or worker_hosts(inventory) or settings_for(head)["ray_head_num_cpus"] == "":
-        return []
-    return [f"host {head.name}: the cluster has no workers, so the head advertises its CPUs and GPUs and "
-            "runs tasks and Serve replicas itself; ray_head_num_cpus applies once a worker joins"]
-
-
 def workers_on_another_head(state) -> list[str]:
     """Workers whose running container joined a head other than the inventory's."""
     lines = []
@@ -387,8 +368,7 @@ def _check(state, allow_docker_down: bool) -> None:
             problems.append(f"{inventory_name()}: {skew}")
         problems += [f"{inventory_name()}: {line}" for line in unread_hosts(state)]
     if not problems:
-        for line in (lone_head_lines(state.inventory) + workers_on_another_head(state)
-                     + hand_made_containers(state) + drifted_containers(state)):
+        for line in workers_on_another_head(state) + hand_made_containers(state) + drifted_containers(state):
             logger.warning(line)
         decide_head(state)
     if problems:

@@ -24,7 +24,7 @@ def deploy_serve(node: Node, head_hash: str = ""):
         return
     decision = {
         "node": node,
-        "config_digest": render.serve_config_digest(node.settings, render.health_replicas(node)),
+        "config_digest": render.serve_config_digest(node.settings, node.cluster_size),
         "marker_path": marker_path(node.settings),
         "head_hash": head_hash,
     }

@@ -14,7 +14,6 @@ from pyinfra.api import deploy
 from pyinfra.operations import python
 
 from seedcore import checks
-from seedcore.advertise import advertised_gpus, takes_work
 from seedcore.defaults import VERIFY_DEFAULTS
 from seedcore.facts.docker import LogSignatureCounts
 from seedcore.facts.gpu import ContainerGpus, DockerRuntimes
@@ -31,7 +30,7 @@ from seedcore.run_context import run_of
 from seedcore.runwatch import failure_reason
 from seedcore.tasks.web import door_results
 from seedcore.tls_session import client_context
-from seedcore.topology import Node, inventory_addresses
+from seedcore.topology import Node
 from seedcore.view import view_lines
 from seedcore.web import doors
 
@@ -95,13 +94,11 @@ def gcs_store_context(node: Node) -> ssl.SSLContext | None:
 
 
 def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cluster_doomed=None,
-                reach: Reach = FROM_CONTROL, addresses: tuple[dict, dict] | None = None,
-                ) -> list[checks.Result]:
+                reach: Reach = FROM_CONTROL) -> list[checks.Result]:
     """The node's checks, polled side by side until green or `timeout_s`, every
     endpoint reached through `reach` (each try on a channel of its own).
     `doomed` says why no check of this node can turn green; `cluster_doomed`
-    why the node count cannot. On the head, `addresses` (the inventory's Ray nodes
-    and its other hosts, each address -> host) names any ALIVE node they do not hold."""
+    why the node count cannot."""
     s = node.settings
     deadline = time.monotonic() + timeout_s
     dash, metrics, serve = s["ray_dashboard_port"], s["ray_metrics_export_port"], s["serve_http_port"]
@@ -117,10 +114,6 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
             ("gcs health", checks.probe_text(reach, f"http://{address}:{dash}/api/gcs_healthz", "success")),
             ("alive nodes", *checks.when_answered(
                 checks.probe_alive_count(reach, address, dash, expected_nodes, seen), cluster_doomed)),
-        ]
-        if addresses:
-            probes.append(("unknown nodes", checks.probe_strays(reach, address, dash, *addresses)))
-        probes += [
             ("metrics", checks.probe_metrics(reach, address, metrics)),
             ("serve proxy", checks.probe_text(reach, f"http://{address}:{serve}/-/healthz", "success")),
             # A replica behind it may have lived on a node this run lost.
@@ -147,11 +140,7 @@ def node_checks(node: Node, expected_nodes: int, timeout_s: int, doomed=None, cl
                     f"http://{address}:{serve}{s['serve_health_route']}", s["ray_version"]), cluster_doomed)),
             ]
     if node.gpus:
-        probes.append(("ray GPUs", checks.probe_node_gpus(reach, head, dash, address,
-                                                          advertised_gpus(node) or 0)))
-    if node.role == "head" and not takes_work(node):
-        # ray_head_num_cpus 0: tasks and replicas run on the workers.
-        probes.append(("head does no work", checks.probe_node_cpus(reach, head, dash, address, 0)))
+        probes.append(("ray GPUs", checks.probe_node_gpus(reach, head, dash, address, node.gpus)))
     # The node's checks turning red together read its container once.
     doomed = checks.shared(doomed) if doomed else None
     polls = []
@@ -204,9 +193,8 @@ def _check_host(state, host, node: Node, expected_nodes: int, all_hosts: list[st
 
     reach = through(host)
     started = time.monotonic()
-    inventory = getattr(state, "inventory", None)
     results = node_checks(node, expected_nodes, node.settings["verify_timeout_s"], doomed, cluster_doomed,
-                          reach, inventory_addresses(inventory) if inventory is not None else None)
+                          reach)
     if doors(host, node.settings):
         # The head's web door: 401 without the password, 200 with it.
         results += door_results(host, state.inventory, reach, "dashboard",

@@ -326,8 +326,7 @@ def converged_node(name: str, node, config_hash: str, command: list[str],
                         for mount in sorted(wanted_mounts(node)) + list(added_mounts)]
     marker = ""
     if node.role == "head":
-        digest = render.serve_config_digest(node.settings, render.health_replicas(node))
-        marker = f"{digest} {container_id(name)[:12]}"
+        marker = f"{render.serve_config_digest(node.settings, node.cluster_size)} {container_id(name)[:12]}"
     overrides = {"NVIDIA_SMI": gpus(node.gpus)} if node.gpus else {}
     answers = converged(record, [node.settings[key] for key in port_keys(node.role)], marker,
                         settings=node.settings, gpu=bool(node.gpus), image=image_record(node.image),

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from seedcore import keys_doc
-from seedcore.defaults import ALL_DEFAULTS, BLANK_MEANS_RAY, CHOICES, PATTERNS, RANGES
+from seedcore.defaults import ALL_DEFAULTS, CHOICES, PATTERNS, RANGES
 
 ROW = re.compile(r"^\| `(?P<key>[a-z_]+)` \| (?P<default>.+?) \| (?P<rule>.*?) \| (?P<meaning>.*) \|$")
 
@@ -36,7 +36,7 @@ def test_each_rule_is_on_the_page(key):
     rule = rows()[key]["rule"].replace("\\", "")
     if key in RANGES:
         low, high, _ = RANGES[key]
-        assert rule == f"{low}-{high}" + (', or `""`' if key in BLANK_MEANS_RAY else "")
+        assert rule == f"{low}-{high}"
     elif key in CHOICES:
         assert all(f"`{json.dumps(value)}`" in rule for value in CHOICES[key])
     else:

@@ -48,11 +48,10 @@ def test_the_head_gets_the_env_file_the_health_app_and_the_cluster_wide_serve_co
         "/opt/seedcore/ray.env": render.env_file(head),
         "/opt/seedcore/serve/seedcore_health.py": render.health_app_source(),
         "/opt/seedcore/serve/seedcore_route_check.py": render.route_check_source(),
-        # Three nodes, the head doing no work: one health replica per worker.
-        "/opt/seedcore/serve/serve.yaml": render.serve_config(head.settings, 2),
+        "/opt/seedcore/serve/serve.yaml": render.serve_config(head.settings, 3),
     }
     serve = yaml.safe_load(files["/opt/seedcore/serve/serve.yaml"])
-    assert serve["applications"][0]["deployments"] == [{"name": "Health", "num_replicas": 2}]
+    assert serve["applications"][0]["deployments"] == [{"name": "Health", "num_replicas": 3}]
     line = byhand.start_node(head, "h")
     assert _decoded_writes(line) == files
 

@@ -14,13 +14,12 @@ HEAD_START = (
     "ray start --node-ip-address=172.29.9.11 --head --port=6379 --dashboard-host=0.0.0.0 "
     "--dashboard-port=8265 --dashboard-grpc-port=8266 --ray-client-server-port=10001 "
     "--dashboard-agent-listen-port=52365 --metrics-export-port=8080 " + PINNED
-    + "--object-store-memory=536870912 --disable-usage-stats --num-cpus=0 --num-gpus=0 "
+    + "--object-store-memory=536870912 --disable-usage-stats "
     "--autoscaling-config=~/ray_bootstrap_config.yaml"
 )
 WORKER_START = (
     "ray start --address=172.29.9.11:6379 --dashboard-agent-listen-port=52365 "
-    "--metrics-export-port=8080 " + PINNED + "--object-store-memory=536870912 --disable-usage-stats "
-    "'--resources={\"seedcore_work\": 1}'"
+    "--metrics-export-port=8080 " + PINNED + "--object-store-memory=536870912 --disable-usage-stats"
 )
 
 

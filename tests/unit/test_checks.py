@@ -184,31 +184,6 @@ def test_too_few_alive_nodes(server):
     assert result.detail.startswith("2 ALIVE nodes (expected 3)")
 
 
-def test_a_node_no_inventory_host_accounts_for_is_named(server):
-    members = {"10.0.0.10": "head-1"}
-    result = checks.poll("head-1", "unknown nodes", checks.probe_strays(
-        FROM_CONTROL, server.address, server.port, members, {"10.0.0.11": "worker-9"}), _now())
-    assert not result.ok
-    assert "10.0.0.11 (host worker-9, in the inventory but not as a Ray node)" in result.detail
-    result = checks.poll("head-1", "unknown nodes", checks.probe_strays(
-        FROM_CONTROL, server.address, server.port, members, {}), _now())
-    assert not result.ok and "10.0.0.11 (no inventory host)" in result.detail
-    result = checks.poll("head-1", "unknown nodes", checks.probe_strays(
-        FROM_CONTROL, server.address, server.port, {**members, "10.0.0.11": "worker-1"}, {}), _now())
-    assert result.ok, result.detail
-
-
-def test_a_head_that_does_no_work_reports_no_cpus(server):
-    head = checks.probe_node_cpus(FROM_CONTROL, server.address, server.port, "10.0.0.10", 0)
-    result = checks.poll("head-1", "head does no work", head, _now())
-    assert not result.ok and result.detail.startswith("Ray reports 8 CPU (expected 0)")
-    nodes = json.loads(json.dumps(NODES))
-    nodes["data"]["result"]["result"][0]["resources_total"] = {"memory": 2.1e10}  # Ray leaves out a 0
-    server.routes["/api/v0/nodes"] = (200, "application/json", json.dumps(nodes))
-    result = checks.poll("head-1", "head does no work", head, _now())
-    assert result.ok and result.detail == "Ray reports 0 CPU (expected 0)"
-
-
 def test_worker_missing_from_alive_nodes(server):
     result = checks.poll("worker-2", "node alive",
                          checks.probe_node_alive(FROM_CONTROL,

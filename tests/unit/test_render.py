@@ -1,6 +1,5 @@
 """The files put on each host: env file, compose file, Serve config, daemon.json."""
 
-import dataclasses
 import json
 
 import pytest
@@ -287,38 +286,20 @@ def test_only_the_head_service_has_the_ray_profile(head_node, worker_node):
     assert "profiles" not in _service(worker_node)
 
 
-HEAD_START = [
-    "ray", "start", "--block", "--node-ip-address=10.0.0.10", "--head", "--port=6379",
-    "--dashboard-host=0.0.0.0", "--dashboard-port=8265", "--dashboard-grpc-port=8266",
-    "--ray-client-server-port=10001", "--dashboard-agent-listen-port=52365",
-    "--metrics-export-port=8080", *PINNED, "--object-store-memory=2147483648", "--disable-usage-stats",
-]
-
-
-def test_a_head_with_workers_advertises_no_cpus_or_gpus(head_node):
-    head = dataclasses.replace(head_node, cluster_size=3)
-    assert _service(head)["command"] == [*HEAD_START, "--num-cpus=0", "--num-gpus=0"]
-
-
-def test_a_head_alone_advertises_its_cpus_and_takes_the_work(head_node):
-    # No workers: nowhere else for tasks and replicas; Ray counts the host's CPUs.
-    assert _service(head_node)["command"] == [*HEAD_START, '--resources={"seedcore_work": 1}']
-
-
-@pytest.mark.parametrize("own,cpus", [("", None), (4, "--num-cpus=4")])
-def test_ray_head_num_cpus_lets_the_head_work(head_node, own, cpus):
-    head = make_node(role="head", settings={"ray_head_num_cpus": own, "ray_head_num_gpus": ""})
-    command = _service(dataclasses.replace(head, cluster_size=3))["command"]
-    assert [arg for arg in command if arg.startswith("--num-cpus")] == ([cpus] if cpus else [])
-    assert not any(arg.startswith("--num-gpus") for arg in command)
-    assert command[-1] == '--resources={"seedcore_work": 1}'
+def test_head_starts_ray_as_the_head(head_node):
+    assert _service(head_node)["command"] == [
+        "ray", "start", "--block", "--node-ip-address=10.0.0.10", "--head", "--port=6379",
+        "--dashboard-host=0.0.0.0", "--dashboard-port=8265", "--dashboard-grpc-port=8266",
+        "--ray-client-server-port=10001", "--dashboard-agent-listen-port=52365",
+        "--metrics-export-port=8080", *PINNED, "--object-store-memory=2147483648", "--disable-usage-stats",
+    ]
 
 
 def test_worker_joins_the_head(worker_node):
     assert _service(worker_node)["command"] == [
         "ray", "start", "--block", "--node-ip-address=10.0.0.11", "--address=10.0.0.10:6379",
         "--dashboard-agent-listen-port=52365", "--metrics-export-port=8080", *PINNED,
-        "--object-store-memory=2147483648", "--disable-usage-stats", '--resources={"seedcore_work": 1}',
+        "--object-store-memory=2147483648", "--disable-usage-stats",
     ]
 
 
@@ -341,13 +322,10 @@ def test_every_port_a_node_opens_is_pinned_by_its_key(head_node, worker_node):
 
 def test_num_cpus_and_extra_args_only_when_set():
     command = _service(make_node(role="worker", settings={
-        "ray_num_cpus": 6, "ray_start_extra_args": ["--resources", '{"ssd": 1}', "--labels-x"],
+        "ray_num_cpus": 6, "ray_start_extra_args": ["--resources", '{"ssd": 1}'],
     }))["command"]
-    # The operator's --resources and the deploy's own merged into one (`ray start` takes one).
-    assert command[-3:] == ["--num-cpus=6", '--resources={"seedcore_work": 1, "ssd": 1}', "--labels-x"]
+    assert command[-3:] == ["--num-cpus=6", "--resources", '{"ssd": 1}']
     assert [arg for arg in command if arg.startswith("--num-cpus")] == ["--num-cpus=6"]
-    plain = _service(make_node(role="worker"))["command"]
-    assert not any(arg.startswith("--num-cpus") for arg in plain)
 
 
 def test_ports_in_ray_start_follow_data():
@@ -405,31 +383,8 @@ def test_health_app_gets_one_replica_per_node_so_every_node_runs_a_proxy(head_no
     config = yaml.safe_load(render.serve_config(head_node.settings, nodes=4))
     assert config["applications"][0]["deployments"] == [{"name": "Health", "num_replicas": 4}]
     source = render.health_app_source()
-    assert "@serve.deployment(max_replicas_per_node=1," in source
+    assert "@serve.deployment(max_replicas_per_node=1, " in source
     assert "node:__internal_head__" not in source
-
-
-@pytest.mark.parametrize("cluster_size,head_cpus,replicas", [
-    (1, 0, 1),    # a head alone takes the work: its own replica
-    (4, 0, 3),    # the head does no work: one per worker
-    (4, "", 4),   # the head works like any node: one per node
-    (4, 2, 4),
-])
-def test_health_replicas_follow_the_nodes_that_take_work(cluster_size, head_cpus, replicas):
-    head = make_node(role="head", settings={"ray_head_num_cpus": head_cpus})
-    head = dataclasses.replace(head, cluster_size=cluster_size)
-    assert render.health_replicas(head) == replicas
-    serve = next(f for f in render.project_files(head, "h") if f.key == "serve_config")
-    assert yaml.safe_load(serve.text)["applications"][0]["deployments"][0]["num_replicas"] == replicas
-
-
-def test_health_replicas_ask_for_the_resource_only_working_nodes_advertise():
-    from seedcore.advertise import WORK_RESOURCE
-
-    # The app is read as text: Ray is not installed on the control machine.
-    source = render.health_app_source()
-    assert f'WORK_RESOURCE = "{WORK_RESOURCE}"' in source
-    assert 'ray_actor_options={"num_cpus": 0, "resources": {WORK_RESOURCE: 0.001}}' in source
 
 
 def test_serve_config_appends_user_applications_after_health():

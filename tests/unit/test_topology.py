@@ -134,32 +134,3 @@ def test_node_address_given_as_an_ip_is_not_looked_up(monkeypatch):
 
     monkeypatch.setattr(socket, "gethostbyname", fail)
     assert node_address(FakeHost(name="h", data={"ssh_hostname": "172.29.81.11"})) == "172.29.81.11"
-
-
-def test_a_head_with_workers_is_free_and_a_head_alone_works_and_says_so():
-    from seedcore.commands import ray_start_args
-    from seedcore.tasks.preflight import lone_head_lines
-
-    inventory = _inventory()
-    head = node_for(inventory.get_host("head-1"), inventory)
-    assert {"--num-cpus=0", "--num-gpus=0"} <= set(ray_start_args(head))
-    assert lone_head_lines(inventory) == []
-    alone = Inventory(([("head-1", {"ssh_hostname": "10.0.0.10"})], {"ray_image": IMAGE}),
-                      ray_head=(["head-1"], {}))
-    head = node_for(alone.get_host("head-1"), alone)
-    assert not any(arg.startswith(("--num-cpus", "--num-gpus")) for arg in ray_start_args(head))
-    assert lone_head_lines(alone) == [
-        "host head-1: the cluster has no workers, so the head advertises its CPUs and GPUs and runs tasks "
-        "and Serve replicas itself; ray_head_num_cpus applies once a worker joins"]
-
-
-def test_inventory_addresses_tell_ray_nodes_from_other_hosts():
-    from seedcore.topology import inventory_addresses
-
-    inventory = Inventory(
-        ([("head-1", {"ssh_hostname": "10.0.0.10"}), ("worker-1", {"ssh_hostname": "10.0.0.11"}),
-          ("store-1", {"ssh_hostname": "10.0.0.20"})], {"ray_image": IMAGE}),
-        ray_head=(["head-1"], {}), ray_workers=(["worker-1"], {}), ray_gcs_store=(["store-1"], {}),
-    )
-    assert inventory_addresses(inventory) == ({"10.0.0.10": "head-1", "10.0.0.11": "worker-1"},
-                                              {"10.0.0.20": "store-1"})

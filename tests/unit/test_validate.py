@@ -72,32 +72,6 @@ def test_wrong_types_are_named(key, value, expected):
     assert validate.check_keys("w", data) == [expected]
 
 
-def test_the_head_counts_take_an_integer_or_blank_for_rays_own_count():
-    for value in (0, 8, ""):
-        assert validate.check_keys("h", {"ray_image": IMAGE, "ray_head_num_cpus": value,
-                                         "ray_head_num_gpus": value}) == []
-    assert validate.check_keys("h", {"ray_image": IMAGE, "ray_head_num_cpus": "all"}) == [
-        "host h: ray_head_num_cpus must be an integer or \"\" (Ray's own count), got str 'all'"]
-    assert validate.check_rules("h", make_settings({"ray_head_num_cpus": -1})) == [
-        "host h: ray_head_num_cpus=-1 is out of range: use 0-4096"]
-
-
-@pytest.mark.parametrize(("extra", "problem"), [
-    (["--resources", '{"ssd": 1}'], None),
-    (['--resources={"ssd": 2.5}'], None),
-    (["--resources", "ssd=1"], "is not a JSON object of numbers"),
-    (["--resources", '{"ssd": "one"}'], "is not a JSON object of numbers"),
-    (["--resources", '{"seedcore_work": 1}'], "names seedcore_work, which the deploy sets"),
-])
-def test_extra_resources_merge_with_the_deploys_own(extra, problem):
-    problems = validate.check_values("w", "worker", make_settings({"ray_start_extra_args": extra}))
-    if problem is None:
-        assert problems == []
-    else:
-        assert len(problems) == 1 and problems[0].startswith("host w: ray_start_extra_args --resources")
-        assert problem in problems[0]
-
-
 def test_required_ray_image_unset():
     assert validate.check_keys("head-1", {}) == [
         "host head-1: ray_image must be set (in group_data or the inventory)",
