@@ -97,8 +97,13 @@ class Ssh:
                 "direct-tcpip", (host["ip"], 22), ("127.0.0.1", 0), timeout=15)
         self.client = _client(state, host["ip"], state["ssh_user"], sock)
 
-    def run(self, command: str, timeout: int = 120) -> tuple[int, str]:
-        _, stdout, stderr = self.client.exec_command(command, timeout=timeout)
+    def run(self, command: str, timeout: int = 120, stdin: str | None = None) -> tuple[int, str]:
+        """`command`'s exit status and output; `stdin`, when given, is its input (so a
+        secret it reads stays off the command line)."""
+        given, stdout, stderr = self.client.exec_command(command, timeout=timeout)
+        if stdin is not None:
+            given.write(stdin)
+            given.channel.shutdown_write()
         out = stdout.read().decode() + stderr.read().decode()
         return stdout.channel.recv_exit_status(), out
 
@@ -119,10 +124,11 @@ def reach_from(state: dict, host: dict):
         ssh.close()
 
 
-def run_on(state: dict, host: dict, command: str, timeout: int = 120) -> tuple[int, str]:
+def run_on(state: dict, host: dict, command: str, timeout: int = 120,
+           stdin: str | None = None) -> tuple[int, str]:
     ssh = Ssh(state, host)
     try:
-        return ssh.run(command, timeout=timeout)
+        return ssh.run(command, timeout=timeout, stdin=stdin)
     finally:
         ssh.close()
 
