@@ -48,9 +48,10 @@ def ray_reference(ray_image: str, at: str | None = None) -> str:
     return f"{at or address()}/{RAY_REPOSITORY}:{ray_tag(ray_image)}"
 
 
-def _http_status(path: str, method: str = "GET") -> int:
+def http_status(path: str, method: str = "GET", headers: dict | None = None) -> int:
+    """The HTTP status of `path` on the registry's push port (0: no answer)."""
     request = urllib.request.Request(
-        f"http://{push_address()}{path}", method=method, headers={"Accept": MANIFEST_TYPES}
+        f"http://{push_address()}{path}", method=method, headers={"Accept": MANIFEST_TYPES, **(headers or {})}
     )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -108,14 +109,14 @@ def ensure(image: str) -> None:
 
 def wait_ready(timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while _http_status("/v2/") != 200:
+    while http_status("/v2/") != 200:
         if time.monotonic() > deadline:
             raise LabError(f"the registry did not answer at http://{push_address()}/v2/ in {timeout:.0f} s")
         time.sleep(0.3)
 
 
 def has(repository: str, tag: str) -> bool:
-    return _http_status(f"/v2/{repository}/manifests/{tag}", method="HEAD") == 200
+    return http_status(f"/v2/{repository}/manifests/{tag}", method="HEAD") == 200
 
 
 def publish_ray(ray_image: str) -> str:

@@ -14,8 +14,6 @@ import os
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -106,15 +104,7 @@ def status_as(user: str | None = None, password: str | None = None) -> int:
     if user is not None:
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
-    request = urllib.request.Request(f"http://{registry.push_address()}/v2/", headers=headers)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(request, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
+    return registry.http_status("/v2/", headers=headers)
 
 
 class AuthRegistry:
